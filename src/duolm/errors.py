@@ -1,0 +1,29 @@
+"""Exceptions and warnings raised by duolm.
+
+Every error names what is wrong (the column, the row, the parameter) so the
+user can fix the input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataError", "FormulaError", "PriorError", "RankWarning", "StateFileError"]
+
+
+class DataError(ValueError):
+    """The data cannot be fitted as given (missing, non-finite, text, too few rows...)."""
+
+
+class FormulaError(ValueError):
+    """A formula is malformed, refers to unknown names, or uses forbidden code."""
+
+
+class PriorError(ValueError):
+    """A prior's hyperparameters are invalid (V not positive definite, a <= 0, ...)."""
+
+
+class StateFileError(ValueError):
+    """A saved state file is corrupt, foreign, or of an unsupported version."""
+
+
+class RankWarning(UserWarning):
+    """Some columns of the design are linear combinations of others (aliased)."""
