@@ -108,10 +108,10 @@ class SqrtStat:
     Examples
     --------
     >>> X = np.column_stack([np.ones(4), [1.0, 2.0, 3.0, 4.0]])
-    >>> y = np.array([1.0, 3.0, 2.0, 5.0])
+    >>> y = np.array([2.0, 3.0, 3.0, 5.0])
     >>> st = SqrtStat.from_data(X, y)
-    >>> st.solve().round(6)
-    array([-0.  ,  1.1])
+    >>> st.solve().round(6).tolist()
+    [1.0, 0.9]
     >>> a, b = SqrtStat.from_data(X[:2], y[:2]), SqrtStat.from_data(X[2:], y[2:])
     >>> bool(np.allclose(a.merge(b).R, st.R, rtol=0, atol=1e-12))
     True

@@ -1,0 +1,143 @@
+"""Linear hypotheses ``L beta = r`` given as a matrix or as text like ``"x = 0, a - b = 1"``."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from duolm.errors import FormulaError
+
+FloatArray = NDArray[np.float64]
+
+Hypothesis = str | FloatArray | Sequence[Sequence[float]] | tuple[object, object]
+
+
+def parse_hypothesis(hypothesis: object, names: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+    """Return ``(L, r)`` for a hypothesis about the coefficients ``names``.
+
+    Parameters
+    ----------
+    hypothesis : str, array_like of shape (q, k), or tuple (L, r)
+        Text: comma-separated linear equations in the coefficient names, e.g.
+        ``"time = 0"`` or ``"x1 + 2*x2 = 1, x3 = x4"``; a bare expression means
+        ``= 0``. A matrix alone means ``L beta = 0``.
+    names : sequence of str
+        Coefficient names, in order.
+
+    Examples
+    --------
+    >>> L, r = parse_hypothesis("b - 2*a = 1, a", ["a", "b"])
+    >>> L.tolist(), r.tolist()
+    ([[-2.0, 1.0], [1.0, 0.0]], [1.0, 0.0])
+    """
+    k = len(names)
+    if isinstance(hypothesis, str):
+        return _parse_text(hypothesis, list(names))
+    if isinstance(hypothesis, tuple) and len(hypothesis) == 2:
+        L = np.atleast_2d(np.asarray(hypothesis[0], dtype=np.float64))
+        r = np.atleast_1d(np.asarray(hypothesis[1], dtype=np.float64))
+    else:
+        L = np.atleast_2d(np.asarray(hypothesis, dtype=np.float64))
+        r = np.zeros(L.shape[0])
+    if L.ndim != 2 or L.shape[1] != k:
+        raise ValueError(
+            f"hypothesis matrix must have {k} columns (one per coefficient), got {L.shape}"
+        )
+    if r.shape != (L.shape[0],):
+        raise ValueError(f"right-hand side must have {L.shape[0]} entries, got {r.shape}")
+    if not (np.all(np.isfinite(L)) and np.all(np.isfinite(r))):
+        raise ValueError("hypothesis contains NaN or inf")
+    return L, r
+
+
+def _parse_text(text: str, names: list[str]) -> tuple[FloatArray, FloatArray]:
+    # Replace each coefficient name (longest first, as they may contain each other
+    # and characters like "I(x ** 2)") by a placeholder identifier, then parse.
+    placeholders: dict[str, int] = {}
+    order = sorted(range(len(names)), key=lambda i: -len(names[i]))
+    work = text
+    for i in order:
+        token = f"__b{i}__"
+        pattern = r"(?<![\w.])" + re.escape(names[i]) + r"(?![\w.(\[])"
+        work, count = re.subn(pattern, token, work)
+        if count:
+            placeholders[token] = i
+
+    def user_text(s: str) -> str:  # undo the placeholders for error messages
+        for token, i in placeholders.items():
+            s = s.replace(token, names[i])
+        return s.strip()
+
+    rows, rhs = [], []
+    for part in work.split(","):
+        if not part.strip():
+            raise FormulaError(f"empty equation in hypothesis {text!r}")
+        sides = part.split("=")
+        if len(sides) > 2:
+            raise FormulaError(f"more than one '=' in {user_text(part)!r}")
+        left = _linear(sides[0], placeholders, names, text)
+        right = (
+            _linear(sides[1], placeholders, names, text)
+            if len(sides) == 2
+            else (np.zeros(len(names)), 0.0)
+        )
+        coef = left[0] - right[0]
+        if not np.any(coef):
+            raise FormulaError(f"equation {user_text(part)!r} involves no coefficient")
+        rows.append(coef)
+        rhs.append(right[1] - left[1])
+    return np.array(rows), np.array(rhs)
+
+
+def _linear(
+    src: str, placeholders: dict[str, int], names: list[str], text: str
+) -> tuple[FloatArray, float]:
+    try:
+        tree = ast.parse(src.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise FormulaError(f"cannot parse hypothesis {text!r}: {exc.msg}") from None
+    coef = np.zeros(len(names))
+    const = 0.0
+
+    def visit(node: ast.expr, sign: float) -> None:
+        nonlocal const
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            visit(node.left, sign)
+            visit(node.right, sign if isinstance(node.op, ast.Add) else -sign)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            visit(node.operand, -sign if isinstance(node.op, ast.USub) else sign)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            num, term = (node.left, node.right)
+            if not _is_number(num):
+                num, term = term, num
+            if not _is_number(num):
+                raise FormulaError(f"hypothesis {text!r} is not linear in the coefficients")
+            visit(term, sign * _number(num))
+        elif _is_number(node):
+            const += sign * _number(node)
+        elif isinstance(node, ast.Name) and node.id in placeholders:
+            coef[placeholders[node.id]] += sign
+        elif isinstance(node, ast.Name):
+            raise FormulaError(f"unknown coefficient {node.id!r} in hypothesis; names are {names}")
+        else:
+            raise FormulaError(f"hypothesis {text!r} is not linear in the coefficients")
+
+    visit(tree, 1.0)
+    return coef, const
+
+
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _is_number(node.operand)
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+
+
+def _number(node: ast.expr) -> float:
+    if isinstance(node, ast.UnaryOp):
+        return -_number(node.operand)
+    assert isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+    return float(node.value)

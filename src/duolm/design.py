@@ -1,0 +1,624 @@
+"""Design matrices: formula or arrays -> (X, y) with term names and a missing-data policy.
+
+This is the first layer of duolm (DESIGN.md, "Layers"). Formulas are parsed
+with formulaic after the safety check of :mod:`duolm._safe_formula`; arrays are
+used as given. Whatever comes out is float64, C-contiguous and finite: missing
+rows are dropped (and counted) or refused, infinite inputs and non-finite
+results of transforms are refused with the column (or term) and row named.
+
+The :class:`DesignSpec` remembers how a design was built (categorical levels,
+the state of stateful transforms such as ``center(x)``) so that new data for
+predictions, or later batches of a streamed fit, get exactly the same columns.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.errors import DataMismatchWarning
+
+from duolm._safe_formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.errors import DataError, FormulaError
+
+__all__ = ["Design", "DesignSpec", "from_arrays", "from_formula"]
+
+Missing = Literal["drop", "raise"]
+_Kind = Literal["numeric", "categorical", "asis"]  # "asis": only ever C()'s first argument
+_FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """How a design was built, to rebuild its columns for new data.
+
+    Attributes
+    ----------
+    response : str
+        Name of y: the formula's left-hand side, the Series name, or ``"y"``.
+    terms : tuple of str
+        Column names of X in order (formulaic's names for formula fits, e.g.
+        ``"Intercept"``, ``"I(x ** 2)"``, ``"C(g)[T.b]"``; the frame's columns
+        or ``x0, x1, ...`` for array fits).
+    has_intercept : bool
+        The formula has an intercept term, or (arrays) some column of the fit
+        is constant and nonzero.
+    formula : str or None
+        The formula, or None for ``X=``/``y=`` fits.
+    """
+
+    response: str
+    terms: tuple[str, ...]
+    has_intercept: bool
+    formula: str | None
+    _missing: Missing = field(default="drop", repr=False)
+    _parsed: ParsedFormula | None = field(default=None, repr=False, compare=False, hash=False)
+    _rhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
+    _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
+    _kinds: Mapping[str, _Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    def build_x(self, data: object) -> _FloatArray:
+        """Build the design matrix for new data, with the same columns as the fit.
+
+        Parameters
+        ----------
+        data : DataFrame, polars DataFrame, mapping or array-like
+            Formula fits: columns by name (the response is not needed).
+            Array fits: rows of shape (m, k); a 1-D array of length k is one
+            row (when k == 1, a 1-D array of length m is m rows).
+
+        Returns
+        -------
+        X : ndarray of shape (m, k)
+            float64, C-contiguous, finite.
+
+        Raises
+        ------
+        DataError
+            Missing or infinite values (column and row named), a categorical
+            level not seen in the fit, text in a numeric column, wrong width.
+        """
+        if self._parsed is None:
+            X, names, index = _x_array(data, self.terms)
+            _check_width(X, self.terms)
+            missing = np.isnan(X)
+            if missing.any():
+                row, col = np.argwhere(missing)[0]
+                raise DataError(
+                    f"X column {names[col]!r} is missing (NaN) at row {_label(index, row)}"
+                )
+            for col, name in enumerate(names):
+                _check_inf(X[:, col], f"X column {name!r}", index)
+            return np.ascontiguousarray(X)
+        frame = _as_frame(data)
+        clean, _ = self._clean(frame, self._parsed.rhs_columns, "raise")
+        if len(clean) == 0:
+            return np.zeros((0, len(self.terms)))
+        X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
+        return _finite(X, self._rhs_spec, self._parsed, clean, frame.index, "term")
+
+    def build_xy(self, data: object) -> tuple[_FloatArray, _FloatArray, int]:
+        """Build (X, y) for a later batch of a streamed fit.
+
+        Parameters
+        ----------
+        data : DataFrame, polars DataFrame or mapping (formula fits); a pair
+            ``(X, y)`` of arrays (array fits).
+
+        Returns
+        -------
+        X : ndarray of shape (m, k)
+        y : ndarray of shape (m,)
+        n_dropped : int
+            Rows dropped for missing values, by the fit's missing policy. A
+            batch may be empty; that is not an error here.
+        """
+        if self._parsed is None:
+            if not (isinstance(data, tuple) and len(data) == 2):
+                raise DataError("an array fit's build_xy needs a pair (X, y)")
+            design = _arrays(data[0], data[1], self._missing, allow_empty=True)
+            _check_width(design.X, self.terms)
+            return design.X, design.y, design.n_dropped
+        frame = _as_frame(data)
+        parsed = self._parsed
+        columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+        clean, keep = self._clean(frame, columns, self._missing)
+        n_dropped = int(len(keep) - keep.sum())
+        if len(clean) == 0:
+            return np.zeros((0, len(self.terms))), np.zeros(0), n_dropped
+        raw = [_materialize(s.get_model_matrix, clean, fitting=False) for s in self._specs]
+        X, y, _, n_lagged = _xy(self, raw, clean, frame.index[keep], self._missing)
+        return X, y, n_dropped + n_lagged
+
+    def _clean(
+        self, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+    ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
+        assert self._parsed is not None
+        for name in columns:
+            if name not in frame.columns:
+                raise DataError(f"column {name!r} used by the formula is not in the data")
+        clean, keep = _prepare(frame, columns, self._kinds, missing)
+        _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
+        return clean, keep
+
+    @property
+    def _specs(self) -> tuple[Any, Any]:
+        return self._rhs_spec, self._lhs_spec
+
+
+@dataclass(frozen=True)
+class Design:
+    """A design matrix and response ready for the core.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, k)
+        float64, C-contiguous, all finite.
+    y : ndarray of shape (n,)
+        float64, all finite.
+    spec : DesignSpec
+        How to rebuild X for new data.
+    n_dropped : int
+        Rows dropped because of missing values.
+    index : pandas.Index
+        Labels of the rows kept (positions for arrays).
+    """
+
+    X: _FloatArray
+    y: _FloatArray
+    spec: DesignSpec
+    n_dropped: int
+    index: pd.Index
+
+
+def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> Design:
+    """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"response ~ terms"`` in formulaic's syntax: ``x - 1`` or ``0 + x``
+        drop the intercept, ``a:b`` and ``a*b`` are interactions, ``C(g)``,
+        ``center(x)``, ``poly(x, 3)``, ``bs(x, df=4)`` and numeric functions
+        (``log(x)``, ``np.log(x)``, ``sqrt``, ...) may be used. Only a safe
+        whitelist of code is accepted (see :mod:`duolm._safe_formula`).
+    data : pandas DataFrame, polars DataFrame or mapping of name -> array
+        Text columns used as plain terms are categorical; boolean columns are 0/1.
+    missing : {"drop", "raise"}
+        Rows with a missing value in a column the formula uses are dropped and
+        counted in ``n_dropped``, or refused.
+
+    Returns
+    -------
+    Design
+        X of shape (n, k), y of shape (n,).
+
+    Raises
+    ------
+    FormulaError
+        Malformed formula, unknown name, or code outside the whitelist.
+    DataError
+        No rows, infinite values, text in a numeric column, a non-numeric
+        response, a transform giving a non-finite value, missing values with
+        ``missing="raise"``.
+
+    Notes
+    -----
+    As in R, ``x**2`` in the formula language is an interaction power
+    (``(a + b)**2`` = ``a + b + a:b``); write ``I(x**2)`` for the square.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [1.1, 1.9, 3.2, 3.9]})
+    >>> design = from_formula("y ~ x + I(x**2)", data)
+    >>> design.spec.terms
+    ('Intercept', 'x', 'I(x ** 2)')
+    >>> design.X[:2]
+    array([[1., 1., 1.],
+           [1., 2., 4.]])
+    """
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    frame = _as_frame(data)
+    parsed = parse_formula(formula, [str(name) for name in frame.columns])
+    if len(frame) == 0:
+        raise DataError("the data has no rows")
+    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    kinds = {name: _kind(_column(frame, name), name, parsed) for name in columns}
+    for name in parsed.lhs_columns:
+        if kinds[name] != "numeric":
+            dtype = _column(frame, name).dtype
+            raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
+    clean, keep = _prepare(frame, columns, kinds, missing)
+    n_dropped = int(len(keep) - keep.sum())
+    if len(clean) == 0:
+        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+    index = frame.index[keep]
+    matrices = _materialize(lambda data, **kw: model_matrix(parsed.formula, data, **kw), clean)
+    rhs, lhs = matrices.rhs.model_spec, matrices.lhs.model_spec
+    if len(lhs.column_names) != 1:
+        raise DataError(
+            f"the response {parsed.response!r} must be one numeric column, "
+            f"got {len(lhs.column_names)} columns {list(lhs.column_names)}"
+        )
+    if not rhs.column_names:
+        raise FormulaError(f"formula {formula!r} has no terms (no columns in X)")
+    spec = DesignSpec(
+        response=parsed.response,
+        terms=tuple(str(name) for name in rhs.column_names),
+        has_intercept=any(str(term) == "1" for term in rhs.terms),
+        formula=formula,
+        _missing=missing,
+        _parsed=parsed,
+        _rhs_spec=rhs,
+        _lhs_spec=lhs,
+        _kinds=kinds,
+    )
+    X, y, index, n_lagged = _xy(spec, [matrices.rhs, matrices.lhs], clean, index, missing)
+    if len(y) == 0:
+        raise DataError(
+            f"no rows left after dropping {n_dropped + n_lagged} rows with missing values"
+        )
+    return Design(X=X, y=y, spec=spec, n_dropped=n_dropped + n_lagged, index=index)
+
+
+def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
+    """Build a design from a matrix X and a response y, used as given.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, k) or (n,), pandas or polars DataFrame
+        No intercept is added. Column names come from a frame, else ``x0, x1, ...``.
+    y : array-like of shape (n,) or (n, 1), pandas or polars Series
+        The Series name (default ``"y"``) becomes ``spec.response``.
+    missing : {"drop", "raise"}
+        Rows with NaN in X or y are dropped and counted, or refused.
+
+    Returns
+    -------
+    Design
+        ``spec.has_intercept`` is True when some column is constant and nonzero.
+
+    Raises
+    ------
+    DataError
+        Wrong shapes or lengths, non-numeric values, infinite values, no rows,
+        missing values with ``missing="raise"``.
+    """
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    return _arrays(X, y, missing, allow_empty=False)
+
+
+# ---------------------------------------------------------------- arrays
+
+
+def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Design:
+    Xa, names, index = _x_array(X)
+    ya, response = _y_array(y)
+    if len(ya) != len(Xa):
+        raise DataError(f"X has {len(Xa)} rows but y has {len(ya)}")
+    if len(Xa) == 0 and not allow_empty:
+        raise DataError("X and y have no rows")
+    for col, name in enumerate(names):
+        _check_inf(Xa[:, col], f"X column {name!r}", index)
+    _check_inf(ya, "y", index)
+    lacking = np.isnan(Xa).any(axis=1) | np.isnan(ya)
+    if lacking.any() and missing == "raise":
+        bad = [name for col, name in enumerate(names) if np.isnan(Xa[:, col]).any()]
+        bad += ["y"] if np.isnan(ya).any() else []
+        raise DataError(_missing_message(bad, index[lacking]))
+    keep = ~lacking
+    n_dropped = int(lacking.sum())
+    if n_dropped == len(Xa) and not allow_empty:
+        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+    Xk = np.ascontiguousarray(Xa[keep])
+    constant = (Xk == Xk[:1]).all(axis=0) & (Xk[:1] != 0).ravel() if len(Xk) else []
+    spec = DesignSpec(
+        response=response,
+        terms=tuple(names),
+        has_intercept=bool(np.any(constant)),
+        formula=None,
+        _missing=missing,
+    )
+    return Design(X=Xk, y=ya[keep].copy(), spec=spec, n_dropped=n_dropped, index=index[keep])
+
+
+def _x_array(
+    X: object, fitted: tuple[str, ...] | None = None
+) -> tuple[_FloatArray, list[str], pd.Index]:
+    """X as a float array (NaN for missing) with column names and row labels.
+
+    ``fitted`` (for new data) is the fit's column names: a frame holding them
+    all is reordered to match, and a 1-D array of that length is one row.
+    """
+    if type(X).__module__.startswith("polars") or isinstance(X, pd.DataFrame | pd.Series):
+        frame = _as_frame(X.to_frame() if isinstance(X, pd.Series) else X)
+        if fitted is not None and set(fitted) <= set(frame.columns):
+            frame = frame[list(fitted)]
+        names = [str(name) for name in frame.columns]
+        if not names:
+            raise DataError("X has no columns")
+        columns = [_to_float(frame.iloc[:, i], f"X column {n!r}") for i, n in enumerate(names)]
+        return np.column_stack(columns), names, frame.index
+    try:
+        array = np.asarray(X)
+    except ValueError as exc:  # ragged rows
+        raise DataError(f"X is not a rectangular array: {exc}") from exc
+    if array.ndim == 1:
+        one_row = fitted is not None and len(fitted) > 1 and len(array) == len(fitted)
+        array = array[None, :] if one_row else array[:, None]
+    if array.ndim != 2:
+        raise DataError(
+            f"X must be 2-D of shape (n, k), got {array.ndim}-D with shape {array.shape}"
+        )
+    if array.shape[1] == 0:
+        raise DataError("X has no columns")
+    names = (
+        list(fitted) if fitted and len(fitted) == array.shape[1] else _default_names(array.shape[1])
+    )
+    index = pd.RangeIndex(len(array))
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64), names, index
+    columns = [_to_float(pd.Series(array[:, i]), f"X column {n!r}") for i, n in enumerate(names)]
+    return np.column_stack(columns), names, index
+
+
+def _default_names(k: int) -> list[str]:
+    return [f"x{i}" for i in range(k)]
+
+
+def _y_array(y: object) -> tuple[_FloatArray, str]:
+    name = getattr(y, "name", None)
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        name, y = y.columns[0], y.iloc[:, 0]
+    elif type(y).__module__.startswith("polars") and hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    series = y if isinstance(y, pd.Series) else None
+    if series is None:
+        array = np.asarray(y)
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise DataError(f"y must be 1-D of shape (n,), got shape {array.shape}")
+        series = pd.Series(array)
+    response = str(name) if isinstance(name, str | int) else "y"
+    return _to_float(series, "y"), response
+
+
+def _check_width(X: _FloatArray, terms: tuple[str, ...]) -> None:
+    if X.shape[1] != len(terms):
+        raise DataError(
+            f"X has {X.shape[1]} columns but the fit had {len(terms)} ({', '.join(terms)})"
+        )
+
+
+# ---------------------------------------------------------------- frames and columns
+
+
+def _as_frame(data: object) -> pd.DataFrame:
+    """Accept a pandas or polars DataFrame or a mapping of column name -> array."""
+    if isinstance(data, pd.DataFrame):
+        if all(isinstance(name, str) for name in data.columns):
+            return data
+        return data.set_axis([str(name) for name in data.columns], axis=1)
+    if type(data).__module__.startswith("polars") and hasattr(data, "columns"):
+        table: Any = data.collect() if hasattr(data, "collect") else data  # LazyFrame
+        return pd.DataFrame({name: table.get_column(name).to_numpy() for name in table.columns})
+    if isinstance(data, Mapping):
+        values = {str(k): v.to_numpy() if isinstance(v, pd.Series) else v for k, v in data.items()}
+        try:
+            return pd.DataFrame(values)
+        except ValueError as exc:
+            raise DataError(f"cannot make a table of the mapping's columns: {exc}") from exc
+    raise DataError(
+        "data must be a pandas DataFrame, a polars DataFrame or a mapping of column "
+        f"name -> array, got {type(data).__name__}"
+    )
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    column = frame[name]
+    if isinstance(column, pd.DataFrame):
+        raise DataError(f"column {name!r} appears more than once in the data")
+    return column
+
+
+def _label(index: pd.Index, position: int) -> str:
+    value = index[position]
+    value = value.item() if isinstance(value, np.generic) else value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _kind(series: pd.Series, name: str, parsed: ParsedFormula) -> _Kind:
+    """Decide how a column of the fit's data is used; refuse what cannot be."""
+    if name in parsed.categorical_only:
+        return "asis"
+    dtype = series.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        raise DataError(f"column {name!r} is complex; only real numbers can be fitted")
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+        raise DataError(f"column {name!r} has dtype {dtype}; convert it to numbers or text")
+    present = series[series.notna()]
+    numbers = pd.to_numeric(present, errors="coerce")
+    good = int(numbers.notna().sum())
+    if good == len(present):
+        return "numeric"
+    if 2 * good >= len(present):  # mostly numbers: a typo, not a categorical
+        _to_float(series, f"column {name!r}")
+    return "categorical"
+
+
+def _to_float(series: pd.Series, what: str) -> _FloatArray:
+    """A column as float64 with NaN for missing; text that is not a number is an error."""
+    dtype = series.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        raise DataError(f"{what} is complex; only real numbers can be fitted")
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+        raise DataError(f"{what} is not numeric (dtype {dtype})")
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = np.flatnonzero(series.notna().to_numpy() & numbers.isna().to_numpy())
+    if len(bad):
+        row = bad[0]
+        raise DataError(
+            f"{what} is not numeric: row {_label(series.index, row)} holds "
+            f"{series.iloc[row]!r}, which is not a number"
+        )
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _check_inf(values: _FloatArray, what: str, index: pd.Index) -> None:
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        row = infinite[0]
+        raise DataError(
+            f"{what} is {values[row]} at row {_label(index, row)}; infinite values cannot be fitted"
+        )
+
+
+def _missing_message(columns: Sequence[str], labels: pd.Index) -> str:
+    shown = ", ".join(_label(labels, i) for i in range(min(5, len(labels))))
+    more = f" (and {len(labels) - 5} more)" if len(labels) > 5 else ""
+    names = ", ".join(repr(name) for name in columns)
+    return (
+        f"missing values in column(s) {names} at rows {shown}{more}; "
+        "use missing='drop' to drop these rows"
+    )
+
+
+def _prepare(
+    frame: pd.DataFrame, columns: Sequence[str], kinds: Mapping[str, _Kind], missing: Missing
+) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Used columns converted, checked for inf, missing rows dropped or refused."""
+    values: dict[str, Any] = {}
+    lacking: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
+    for name in columns:
+        series = _column(frame, name)
+        if kinds[name] == "numeric":
+            array = _to_float(series, f"column {name!r}")
+            _check_inf(array, f"column {name!r}", frame.index)
+            values[name], lacking[name] = array, np.isnan(array)
+        else:
+            values[name] = series.reset_index(drop=True)
+            lacking[name] = series.isna().to_numpy(dtype=bool)
+    any_lacking = np.zeros(len(frame), dtype=bool)
+    for mask in lacking.values():
+        any_lacking |= mask
+    if any_lacking.any() and missing == "raise":
+        bad = [name for name, mask in lacking.items() if mask.any()]
+        raise DataError(_missing_message(bad, frame.index[any_lacking]))
+    keep = ~any_lacking
+    rows = np.flatnonzero(keep)
+    clean = {
+        name: v[rows] if isinstance(v, np.ndarray) else v.iloc[rows].reset_index(drop=True)
+        for name, v in values.items()
+    }
+    return pd.DataFrame(clean, index=pd.RangeIndex(len(rows))), keep
+
+
+# ---------------------------------------------------------------- formulaic
+
+
+def _materialize(build: Any, clean: pd.DataFrame, *, fitting: bool = True) -> Any:
+    """Run formulaic in the restricted namespace; translate its errors and warnings."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("error", DataMismatchWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return build(clean, context=evaluation_context(), na_action="ignore", output="numpy")
+    except DataMismatchWarning as exc:
+        raise DataError(f"categorical data does not match the fit: {exc}") from exc
+    except Exception as exc:
+        cause = exc.__cause__
+        if isinstance(cause, FormulaError | DataError):
+            raise cause from exc
+        error = FormulaError if fitting else DataError
+        raise error(f"cannot evaluate the formula on this data: {exc}") from exc
+
+
+def _check_levels(
+    spec: Any,
+    parsed: ParsedFormula,
+    kinds: Mapping[str, _Kind],
+    clean: pd.DataFrame,
+    index: pd.Index,
+) -> None:
+    """Refuse categorical levels of new data that the fit did not see."""
+    for expr, (kind, state) in spec.encoder_state.items():
+        columns = parsed.factor_columns.get(expr, ())
+        if kind.value != "categorical" or "categories" not in state or len(columns) != 1:
+            continue
+        name = columns[0]
+        if kinds.get(name) == "numeric":  # a transform of a number, e.g. C(np.floor(x))
+            continue
+        levels = state["categories"]
+        unseen = np.flatnonzero(~clean[name].isin(levels).to_numpy())
+        if len(unseen):
+            row = unseen[0]
+            raise DataError(
+                f"column {name!r} has level {clean[name].iloc[row]!r} at row "
+                f"{_label(index, row)} that the fit did not see (levels: "
+                f"{', '.join(repr(level) for level in levels)})"
+            )
+
+
+def _xy(
+    spec: DesignSpec, raw: Sequence[Any], clean: pd.DataFrame, index: pd.Index, missing: Missing
+) -> tuple[_FloatArray, _FloatArray, pd.Index, int]:
+    """Checked X and y from formulaic's matrices; rows that lag() left empty are missing."""
+    rhs, lhs = spec._specs
+    assert spec._parsed is not None
+    X = np.asarray(raw[0], dtype=np.float64)
+    lag_terms = {
+        str(term): part
+        for term, part in rhs.term_slices.items()
+        if any("lag(" in factor.expr for factor in term.factors)
+    }
+    lag_columns = [i for part in lag_terms.values() for i in range(part.start, part.stop)]
+    lagged = np.asarray(np.isnan(X[:, lag_columns]).any(axis=1), dtype=bool)
+    if lagged.any() and missing == "raise":
+        raise DataError(_missing_message(list(lag_terms), index[lagged]))
+    rows = np.flatnonzero(~lagged)
+    clean, index = clean.iloc[rows].reset_index(drop=True), index[rows]
+    X = _finite(X[rows], rhs, spec._parsed, clean, index, "term")
+    Y = _finite(
+        np.asarray(raw[1], dtype=np.float64)[rows], lhs, spec._parsed, clean, index, "response"
+    )
+    return X, Y[:, 0].copy(), index, int(lagged.sum())
+
+
+def _finite(
+    matrix: Any, spec: Any, parsed: ParsedFormula, clean: pd.DataFrame, index: pd.Index, what: str
+) -> _FloatArray:
+    """Matrix as float64 C-contiguous; a NaN or inf made by a transform is an error."""
+    array = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64))
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad) == 0:
+        return array
+    row, col = (int(i) for i in bad[0])
+    term = next(t for t, s in spec.term_slices.items() if s.start <= col < s.stop)
+    used = dict.fromkeys(c for f in term.factors for c in parsed.factor_columns.get(f.expr, ()))
+    inputs = ", ".join(f"{name} = {_value(clean[name].iloc[row])}" for name in used)
+    raise DataError(
+        f"{what} {spec.column_names[col]!r} is {array[row, col]} at row {_label(index, row)}"
+        + (f" ({inputs})" if inputs else "")
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        text = repr(float(value))  # shortest round-trip form
+        return text.removesuffix(".0")
+    return repr(value)

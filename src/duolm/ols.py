@@ -1,0 +1,558 @@
+"""The frequentist reading: least squares with full inference and diagnostics.
+
+Names follow statsmodels so results compare one to one. The lecture's names
+map to them as follows (DESIGN.md, "The lecture, corrected"):
+
+============  ====================  ==========================================
+lecture       duolm                 meaning
+============  ====================  ==========================================
+SSE           ``ssr``               residual sum of squares ``||y - X b||^2``
+SSR           ``ess``               explained sum of squares ``||yhat - ybar||^2``
+SST           ``centered_tss``      total sum of squares ``||y - ybar||^2``
+                                    (``uncentered_tss`` without an intercept)
+s^2           ``scale``             ``SSE / (n - k)``, k columns of X (the
+                                    lecture's ``T - p + 1`` is a slip)
+============  ====================  ==========================================
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from duolm import core
+from duolm._hypotheses import parse_hypothesis
+from duolm.design import Design, from_arrays, from_formula
+from duolm.diagnostics import Diagnostics, ResidualMoments
+from duolm.errors import DataError, RankWarning
+
+if TYPE_CHECKING:
+    from duolm.summary import Summary
+
+__all__ = ["CovType", "FTestResult", "OLSResults", "make_design", "ols"]
+
+FloatArray = NDArray[np.float64]
+CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"]
+_COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
+
+
+def make_design(
+    formula: str | None,
+    data: object,
+    X: object,
+    y: object,
+    missing: Literal["drop", "raise"],
+) -> Design:
+    """Build the design from either ``(formula, data)`` or ``(X=, y=)``."""
+    if formula is not None and not isinstance(formula, str):
+        raise TypeError(
+            f"the first argument is a formula string, got {type(formula).__name__}; "
+            "pass arrays as X=..., y=..."
+        )
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    if formula is not None:
+        if X is not None or y is not None:
+            raise TypeError("give either a formula with data, or X= and y=, not both")
+        if data is None:
+            raise TypeError("a formula needs data (a DataFrame or a mapping of columns)")
+        return from_formula(formula, data, missing=missing)
+    if X is None or y is None:
+        raise TypeError("give a formula and data, or both X= and y=")
+    return from_arrays(X, y, missing=missing)
+
+
+def ols(
+    formula: str | None = None,
+    data: object = None,
+    *,
+    X: object = None,
+    y: object = None,
+    missing: Literal["drop", "raise"] = "drop",
+    cov_type: CovType = "nonrobust",
+    alias_tol: float = core.ALIAS_TOL,
+) -> OLSResults:
+    """Fit a linear model by least squares.
+
+    Parameters
+    ----------
+    formula : str, optional
+        A formulaic formula such as ``"height ~ I(time**2)"``.
+    data : DataFrame, polars DataFrame or mapping of column name to array
+        The data the formula refers to.
+    X : array_like of shape (n, k), optional
+        Design matrix, used as given (no intercept is added).
+    y : array_like of shape (n,), optional
+        Response.
+    missing : {"drop", "raise"}
+        Rows with missing values in a used column are dropped (and counted in
+        the summary) or raise an error naming the column and rows.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+        Covariance of the estimates; robust types change ``bse``, t, p, the
+        intervals and the F test.
+    alias_tol : float
+        Relative tolerance below which a column counts as a combination of
+        earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
+
+    Returns
+    -------
+    OLSResults
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [1.1, 1.9, 3.2, 3.9, 5.1]}
+    >>> fit = duolm.ols("y ~ x", data)
+    >>> fit.params.round(4).tolist()
+    [0.04, 1.0]
+    >>> round(fit.rsquared, 4)
+    0.9938
+    """
+    if cov_type not in _COV_TYPES:
+        raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+    design = make_design(formula, data, X, y, missing)
+    fit = core.lstsq(design.X, design.y, tol=alias_tol)
+    rank = int(fit.kept.sum())
+    n = design.X.shape[0]
+    if n <= rank:
+        raise DataError(
+            f"too few rows: {n} observation(s) for {rank} coefficient(s); at least {rank + 1} "
+            "are needed to estimate the residual variance"
+        )
+    if not math.isfinite(fit.stat.ssr):
+        raise DataError(
+            "the residual sum of squares overflows float64: rescale y (its magnitude is "
+            f"{np.max(np.abs(design.y)):.3g})"
+        )
+    names = design.spec.terms
+    if not fit.kept.all():
+        dropped = [names[i] for i in np.flatnonzero(~fit.kept)]
+        warnings.warn(
+            f"aliased column(s) {dropped}: linear combinations of earlier columns; their "
+            "coefficients are not estimable and are reported as NaN",
+            RankWarning,
+            stacklevel=2,
+        )
+    return OLSResults(design=design, fit=fit, cov_type=cov_type)
+
+
+@dataclass(frozen=True)
+class FTestResult:
+    """A Wald F test of ``L beta = r``."""
+
+    fvalue: float
+    pvalue: float
+    df_num: int
+    df_denom: int
+
+    def __str__(self) -> str:
+        return (
+            f"F test: F = {self.fvalue:.6g}, p = {self.pvalue:.4g}, "
+            f"df = ({self.df_num}, {self.df_denom})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class OLSResults:
+    """A least-squares fit and everything a statistician reads off it.
+
+    The result holds the square-root statistic and, because leverage,
+    influence and robust covariances need them, the design matrix and the
+    residuals of the fitted rows. Nothing in it changes after construction.
+    """
+
+    design: Design
+    fit: core.LstsqFit
+    cov_type: CovType = "nonrobust"
+
+    # -- model bookkeeping ---------------------------------------------------------
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Column names of the design, aliased ones included."""
+        return self.design.spec.terms
+
+    @cached_property
+    def aliased(self) -> tuple[str, ...]:
+        """Names of the aliased (non-estimable) columns."""
+        return tuple(self.terms[i] for i in np.flatnonzero(~self.fit.kept))
+
+    @cached_property
+    def _kept_names(self) -> list[str]:
+        return [self.terms[i] for i in np.flatnonzero(self.fit.kept)]
+
+    @property
+    def stat(self) -> core.SqrtStat:
+        """Square-root statistic of the kept columns and y."""
+        return self.fit.stat
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations used."""
+        return int(self.design.X.shape[0])
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.design.n_dropped
+
+    @cached_property
+    def k_constant(self) -> int:
+        """1 when the model has an (estimable) intercept, else 0."""
+        return int(self._const_index is not None)
+
+    @cached_property
+    def _const_index(self) -> int | None:
+        """Position among the kept columns of a constant column, if any."""
+        X = self.design.X[:, self.fit.kept]
+        if X.shape[0] == 0:
+            return None
+        for j in range(X.shape[1]):
+            col = X[:, j]
+            if col[0] != 0 and np.all(col == col[0]):
+                return j
+        return None
+
+    @property
+    def rank(self) -> int:
+        """Number of estimable coefficients."""
+        return int(self.fit.kept.sum())
+
+    @property
+    def df_model(self) -> int:
+        """Model degrees of freedom: rank minus the intercept."""
+        return self.rank - self.k_constant
+
+    @property
+    def df_resid(self) -> int:
+        """Residual degrees of freedom ``n - rank``."""
+        return self.nobs - self.rank
+
+    # -- estimates -----------------------------------------------------------------
+    def _full(self, kept_values: FloatArray, name: str) -> pd.Series:
+        full = np.full(len(self.terms), np.nan)
+        full[self.fit.kept] = kept_values
+        return pd.Series(full, index=list(self.terms), name=name)
+
+    @cached_property
+    def params(self) -> pd.Series:
+        """Estimated coefficients (NaN for aliased columns)."""
+        return self._full(self.fit.params, "params")
+
+    @cached_property
+    def ssr(self) -> float:
+        """Residual sum of squares (the lecture's SSE)."""
+        return self.stat.ssr
+
+    @cached_property
+    def centered_tss(self) -> float:
+        """Total sum of squares about the mean (the lecture's SST)."""
+        return self.stat.y_m2
+
+    @cached_property
+    def uncentered_tss(self) -> float:
+        """Sum of squares of y."""
+        return self.stat.uncentered_tss
+
+    @cached_property
+    def ess(self) -> float:
+        """Explained sum of squares (the lecture's SSR).
+
+        When the model explains less than half of the total, ``tss - ssr``
+        would cancel; it is then read from R as the squared norm of ``Q^T y``
+        beyond the intercept's direction (a sum of squares, no cancellation).
+        Otherwise ``tss - ssr`` is the more accurate of the two.
+        """
+        if self.ssr <= 0.5 * self._tss:
+            return self._tss - self.ssr
+        c = self._const_index
+        if c is None:
+            return float(self.stat.rxy @ self.stat.rxy)
+        k = self.rank
+        order = np.array([c, *[j for j in range(k) if j != c]])
+        rxy = self.stat.select(order).rxy
+        return float(rxy[1:] @ rxy[1:])
+
+    @property
+    def _tss(self) -> float:
+        return self.centered_tss if self.k_constant else self.uncentered_tss
+
+    @cached_property
+    def rsquared(self) -> float:
+        """R² = SSR / SST (uncentred when the model has no intercept, as statsmodels)."""
+        return self.ess / self._tss if self._tss > 0 else math.nan
+
+    @cached_property
+    def rsquared_adj(self) -> float:
+        """Adjusted R² = 1 - (n - k_const) / df_resid * (1 - R²)."""
+        return 1.0 - (self.nobs - self.k_constant) / self.df_resid * (1.0 - self.rsquared)
+
+    @cached_property
+    def scale(self) -> float:
+        """Residual variance s² = SSE / (n - k)."""
+        return self.ssr / self.df_resid
+
+    @cached_property
+    def llf(self) -> float:
+        """Gaussian log-likelihood at the estimate (+inf for an exact fit)."""
+        n = self.nobs
+        if self.ssr == 0:
+            return math.inf
+        return -0.5 * n * (math.log(2.0 * math.pi) + math.log(self.ssr / n) + 1.0)
+
+    @cached_property
+    def aic(self) -> float:
+        """Akaike information criterion ``2 k - 2 llf``."""
+        return -2.0 * self.llf + 2.0 * self.rank
+
+    @cached_property
+    def bic(self) -> float:
+        """Bayesian information criterion ``k log n - 2 llf``."""
+        return -2.0 * self.llf + math.log(self.nobs) * self.rank
+
+    # -- covariance ----------------------------------------------------------------
+    @cached_property
+    def _whitened(self) -> FloatArray:
+        """``X Rxx^-1`` for the kept columns: rows of the thin Q factor."""
+        return self.stat.whiten(self.design.X[:, self.fit.kept])
+
+    @cached_property
+    def leverage(self) -> pd.Series:
+        """Diagonal of the hat matrix, one value per fitted row."""
+        W = self._whitened
+        return pd.Series(np.einsum("ij,ij->i", W, W), index=self.design.index, name="leverage")
+
+    @cached_property
+    def cooks_distance(self) -> pd.Series:
+        """Cook's distance ``e_i^2 h_i / (k s^2 (1 - h_i)^2)`` per fitted row."""
+        h = self.leverage.to_numpy()
+        e = self.fit.resid
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = e**2 * h / (self.rank * self.scale * (1.0 - h) ** 2)
+        return pd.Series(d, index=self.design.index, name="cooks_distance")
+
+    def _cov_kept(self, cov_type: str) -> FloatArray:
+        Ri = self.stat.rinv()
+        if cov_type == "nonrobust":
+            out: FloatArray = self.scale * (Ri @ Ri.T)
+            return out
+        W = self._whitened
+        e2 = self.fit.resid**2
+        if cov_type == "HC0":
+            w = e2
+        elif cov_type == "HC1":
+            w = e2 * self.nobs / self.df_resid
+        else:
+            h = self.leverage.to_numpy()
+            one_minus = 1.0 - h
+            if np.any(one_minus <= 0):
+                row = self.design.index[int(np.argmin(one_minus))]
+                raise DataError(
+                    f"{cov_type} is undefined: row {row!r} has leverage 1 (the fit passes "
+                    "through it exactly); use HC0 or HC1"
+                )
+            w = e2 / one_minus if cov_type == "HC2" else e2 / one_minus**2
+        meat = W.T @ (W * w[:, None])
+        out = Ri @ meat @ Ri.T
+        return out
+
+    @cached_property
+    def _cov(self) -> FloatArray:
+        return self._cov_kept(self.cov_type)
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates under ``cov_type`` (NaN rows for aliased)."""
+        k = len(self.terms)
+        full = np.full((k, k), np.nan)
+        idx = np.flatnonzero(self.fit.kept)
+        full[np.ix_(idx, idx)] = self._cov
+        return pd.DataFrame(full, index=list(self.terms), columns=list(self.terms))
+
+    @cached_property
+    def bse(self) -> pd.Series:
+        """Standard errors of the estimates."""
+        if self.cov_type == "nonrobust":
+            Ri = self.stat.rinv()
+            se = math.sqrt(self.scale) * np.sqrt(np.sum(Ri * Ri, axis=1))
+        else:
+            se = np.sqrt(np.diag(self._cov))
+        return self._full(se, "bse")
+
+    @cached_property
+    def tvalues(self) -> pd.Series:
+        """t statistics of H0: coefficient = 0."""
+        return (self.params / self.bse).rename("tvalues")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p values of the t statistics (Student t, df_resid dof)."""
+        p = 2.0 * stats.t.sf(np.abs(self.tvalues.to_numpy()), self.df_resid)
+        return pd.Series(p, index=self.params.index, name="pvalues")
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Confidence intervals at level ``1 - alpha``: columns ``lower``, ``upper``."""
+        q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df_resid)
+        half = q * self.bse
+        return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
+
+    # -- the overall F test --------------------------------------------------------
+    @cached_property
+    def _slope_restriction(self) -> FloatArray:
+        c = self._const_index
+        rows = [j for j in range(self.rank) if j != c]
+        return np.eye(self.rank)[rows]
+
+    @cached_property
+    def fvalue(self) -> float:
+        """F statistic of H0: all slope coefficients are zero (NaN without slopes)."""
+        if self.df_model == 0:
+            return math.nan
+        if self.cov_type == "nonrobust":
+            if self.scale == 0:  # an exact fit: NIST certifies F as infinite (Wampler1)
+                return math.inf
+            return (self.ess / self.df_model) / self.scale
+        return self._wald(self._slope_restriction, np.zeros(self.df_model)).fvalue
+
+    @cached_property
+    def f_pvalue(self) -> float:
+        """p value of the overall F test."""
+        if self.df_model == 0:
+            return math.nan
+        return float(stats.f.sf(self.fvalue, self.df_model, self.df_resid))
+
+    # -- linear hypotheses ---------------------------------------------------------
+    def _restriction(self, hypothesis: object) -> tuple[FloatArray, FloatArray]:
+        L, r = parse_hypothesis(hypothesis, list(self.terms))
+        if np.any(L[:, ~self.fit.kept]):
+            raise ValueError(f"hypothesis involves aliased coefficient(s) {list(self.aliased)}")
+        return L[:, self.fit.kept], r
+
+    def _wald(self, L: FloatArray, r: FloatArray) -> FTestResult:
+        diff = L @ self.fit.params - r
+        V = L @ self._cov @ L.T
+        q = L.shape[0]
+        F = float(diff @ np.linalg.solve(V, diff)) / q
+        return FTestResult(F, float(stats.f.sf(F, q, self.df_resid)), q, self.df_resid)
+
+    def f_test(self, hypothesis: object) -> FTestResult:
+        """Joint Wald F test of ``L beta = r``.
+
+        Parameters
+        ----------
+        hypothesis : str, array_like of shape (q, k), or tuple (L, r)
+            For example ``"x1 = 0, x2 = 0"``.
+        """
+        return self._wald(*self._restriction(hypothesis))
+
+    def t_test(self, hypothesis: object, alpha: float = 0.05) -> pd.DataFrame:
+        """t test of each row of ``L beta = r``.
+
+        Returns a frame with one row per equation and columns ``effect, se, t,
+        pvalue, lower, upper`` (interval at level ``1 - alpha``). The lecture's
+        test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
+        """
+        L, r = self._restriction(hypothesis)
+        effect = L @ self.fit.params - r
+        se = np.sqrt(np.einsum("ij,jk,ik->i", L, self._cov, L))
+        t = effect / se
+        q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df_resid)
+        return pd.DataFrame(
+            {
+                "effect": effect,
+                "se": se,
+                "t": t,
+                "pvalue": 2.0 * stats.t.sf(np.abs(t), self.df_resid),
+                "lower": effect - q * se,
+                "upper": effect + q * se,
+            }
+        )
+
+    # -- residuals and diagnostics -------------------------------------------------
+    @cached_property
+    def resid(self) -> pd.Series:
+        """Residuals ``y - X b`` of the fitted rows."""
+        return pd.Series(self.fit.resid, index=self.design.index, name="resid")
+
+    @cached_property
+    def fittedvalues(self) -> pd.Series:
+        """Fitted values ``X b``."""
+        return pd.Series(self.design.y - self.fit.resid, index=self.design.index, name="fitted")
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        """Omnibus, Jarque-Bera, skew, kurtosis, Durbin-Watson and condition number."""
+        moments = ResidualMoments.from_residuals(self.fit.resid)
+        return Diagnostics.from_moments(moments, self.stat.condition_number())
+
+    # -- prediction ----------------------------------------------------------------
+    def predict(self, data: object = None, alpha: float = 0.05) -> pd.DataFrame:
+        """Predictions with the confidence band of the mean and the prediction interval.
+
+        Parameters
+        ----------
+        data : optional
+            New data in the form the fit was given: a frame (or mapping) for
+            formula fits, an array of rows for ``X=`` fits. ``None`` predicts
+            the fitted rows.
+        alpha : float
+            Significance level: intervals have coverage ``1 - alpha``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``mean, mean_se, mean_ci_lower, mean_ci_upper,
+            obs_ci_lower, obs_ci_upper``.
+        """
+        alpha = _check_alpha(alpha)
+        if data is None:
+            X0 = self.design.X
+            index: pd.Index = self.design.index
+        else:
+            X0 = self.design.spec.build_x(data)
+            index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
+        X0 = X0[:, self.fit.kept]
+        mean = X0 @ self.fit.params
+        if self.cov_type == "nonrobust":
+            W = self.stat.whiten(X0)
+            mean_se = math.sqrt(self.scale) * np.sqrt(np.einsum("ij,ij->i", W, W))
+        else:
+            mean_se = np.sqrt(np.einsum("ij,jk,ik->i", X0, self._cov, X0))
+        obs_se = np.sqrt(mean_se**2 + self.scale)
+        q = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
+        return pd.DataFrame(
+            {
+                "mean": mean,
+                "mean_se": mean_se,
+                "mean_ci_lower": mean - q * mean_se,
+                "mean_ci_upper": mean + q * mean_se,
+                "obs_ci_lower": mean - q * obs_se,
+                "obs_ci_upper": mean + q * obs_se,
+            },
+            index=index,
+        )
+
+    def with_cov_type(self, cov_type: CovType) -> OLSResults:
+        """The same fit read with another covariance type (a new object)."""
+        if cov_type not in _COV_TYPES:
+            raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+        return OLSResults(design=self.design, fit=self.fit, cov_type=cov_type)
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """The statsmodels-style table (text via ``str()``, HTML in notebooks)."""
+        from duolm.summary import ols_summary
+
+        return ols_summary(self, alpha=alpha)
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
+    return alpha
