@@ -17,8 +17,10 @@ s^2           ``scale``             ``SSE / (n - k)``, k columns of X (the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -30,16 +32,25 @@ from scipy import stats
 
 from duolm import core
 from duolm._hypotheses import parse_hypothesis
-from duolm.design import Design, from_arrays, from_formula
+from duolm.design import Design, DesignSpec, from_arrays, from_formula
 from duolm.diagnostics import Diagnostics, ResidualMoments
 from duolm.errors import DataError, RankWarning
 
 if TYPE_CHECKING:
     from duolm.summary import Summary
 
-__all__ = ["CovType", "FTestResult", "OLSResults", "make_design", "ols"]
+__all__ = [
+    "CovType",
+    "FTestResult",
+    "FittedRows",
+    "OLSResults",
+    "constant_column",
+    "make_design",
+    "ols",
+]
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"]
 _COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 
@@ -114,7 +125,7 @@ def ols(
     >>> fit.params.round(4).tolist()
     [0.04, 1.0]
     >>> round(fit.rsquared, 4)
-    0.9938
+    0.9929
     """
     if cov_type not in _COV_TYPES:
         raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
@@ -141,7 +152,7 @@ def ols(
             RankWarning,
             stacklevel=2,
         )
-    return OLSResults(design=design, fit=fit, cov_type=cov_type)
+    return OLSResults.from_fit(design, fit, cov_type)
 
 
 @dataclass(frozen=True)
@@ -161,69 +172,141 @@ class FTestResult:
 
 
 @dataclass(frozen=True, eq=False)
+class FittedRows:
+    """The fitted rows of an in-memory fit, kept for the per-row diagnostics.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, k)
+        The design matrix, aliased columns included.
+    y : ndarray of shape (n,)
+    resid : ndarray of shape (n,)
+        Refined residuals ``y - X b``.
+    index : pandas.Index
+        Labels of the rows.
+    """
+
+    X: FloatArray
+    y: FloatArray
+    resid: FloatArray
+    index: pd.Index
+
+
+def constant_column(X: FloatArray) -> int | None:
+    """Position of the first constant, nonzero column of ``X``, if any."""
+    if X.shape[0] == 0:
+        return None
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        if col[0] != 0 and np.all(col == col[0]):
+            return j
+    return None
+
+
+@dataclass(frozen=True, eq=False)
 class OLSResults:
     """A least-squares fit and everything a statistician reads off it.
 
-    The result holds the square-root statistic and, because leverage,
-    influence and robust covariances need them, the design matrix and the
-    residuals of the fitted rows. Nothing in it changes after construction.
+    A result is made of statistics: the square-root statistic of the kept
+    columns, the estimate, the residuals' moments and, for robust
+    covariances, the "meat" matrices. An in-memory fit also keeps its
+    :class:`FittedRows` (design matrix and residuals) because leverage,
+    influence and in-sample predictions are per row; a streamed fit does not,
+    and says so when asked for them. Nothing in it changes after construction.
+
+    Attributes
+    ----------
+    spec : DesignSpec
+        How the columns were built (terms, response, formula).
+    stat : SqrtStat
+        Square-root statistic of ``[X[:, kept] y]``.
+    kept : ndarray of bool, shape (k,)
+        False for aliased columns.
+    params_kept : ndarray of shape (rank,)
+        The estimate for the kept columns.
+    moments : ResidualMoments
+        Moments of the residuals, for the diagnostics.
+    const_col : int or None
+        Position among the kept columns of the intercept (a constant column).
+    n_dropped : int
+        Rows dropped for missing values.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+    method : str
+        How the estimate was computed ("householder", "cholesky", "stream").
+    scaled_condition_number : float
+        Condition number of the design with unit-norm columns.
+    rows : FittedRows or None
+        The fitted rows (in-memory fits only).
+    meats : mapping of str to ndarray, optional
+        ``W^T diag(w) W`` for ``w`` = e², e²/(1-h), e²/(1-h)² (keys "HC0",
+        "HC2", "HC3") with ``W = X Rxx^-1``, accumulated by a streamed pass.
     """
 
-    design: Design
-    fit: core.LstsqFit
+    spec: DesignSpec
+    stat: core.SqrtStat
+    kept: BoolArray
+    params_kept: FloatArray
+    moments: ResidualMoments
+    const_col: int | None
+    n_dropped: int = 0
     cov_type: CovType = "nonrobust"
+    method: str = "householder"
+    scaled_condition_number: float = math.nan
+    rows: FittedRows | None = None
+    meats: Mapping[str, FloatArray] | None = None
+
+    @classmethod
+    def from_fit(
+        cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust"
+    ) -> OLSResults:
+        """Build the result of an in-memory fit."""
+        return cls(
+            spec=design.spec,
+            stat=fit.stat,
+            kept=fit.kept,
+            params_kept=fit.params,
+            moments=ResidualMoments.from_residuals(fit.resid),
+            const_col=constant_column(design.X[:, fit.kept]),
+            n_dropped=design.n_dropped,
+            cov_type=cov_type,
+            method=fit.method,
+            scaled_condition_number=fit.scaled_cond,
+            rows=FittedRows(design.X, design.y, fit.resid, design.index),
+        )
+
+    def _rows(self, what: str) -> FittedRows:
+        if self.rows is None:
+            raise DataError(
+                f"{what} is per row and this fit keeps no rows (it was streamed); "
+                "compute it chunk by chunk with predict() on the data"
+            )
+        return self.rows
 
     # -- model bookkeeping ---------------------------------------------------------
     @property
     def terms(self) -> tuple[str, ...]:
         """Column names of the design, aliased ones included."""
-        return self.design.spec.terms
+        return self.spec.terms
 
     @cached_property
     def aliased(self) -> tuple[str, ...]:
         """Names of the aliased (non-estimable) columns."""
-        return tuple(self.terms[i] for i in np.flatnonzero(~self.fit.kept))
-
-    @cached_property
-    def _kept_names(self) -> list[str]:
-        return [self.terms[i] for i in np.flatnonzero(self.fit.kept)]
-
-    @property
-    def stat(self) -> core.SqrtStat:
-        """Square-root statistic of the kept columns and y."""
-        return self.fit.stat
+        return tuple(self.terms[i] for i in np.flatnonzero(~self.kept))
 
     @property
     def nobs(self) -> int:
         """Number of observations used."""
-        return int(self.design.X.shape[0])
+        return round(self.stat.nobs)
 
     @property
-    def n_dropped(self) -> int:
-        """Rows dropped for missing values."""
-        return self.design.n_dropped
-
-    @cached_property
     def k_constant(self) -> int:
         """1 when the model has an (estimable) intercept, else 0."""
-        return int(self._const_index is not None)
-
-    @cached_property
-    def _const_index(self) -> int | None:
-        """Position among the kept columns of a constant column, if any."""
-        X = self.design.X[:, self.fit.kept]
-        if X.shape[0] == 0:
-            return None
-        for j in range(X.shape[1]):
-            col = X[:, j]
-            if col[0] != 0 and np.all(col == col[0]):
-                return j
-        return None
+        return int(self.const_col is not None)
 
     @property
     def rank(self) -> int:
         """Number of estimable coefficients."""
-        return int(self.fit.kept.sum())
+        return int(self.kept.sum())
 
     @property
     def df_model(self) -> int:
@@ -238,13 +321,13 @@ class OLSResults:
     # -- estimates -----------------------------------------------------------------
     def _full(self, kept_values: FloatArray, name: str) -> pd.Series:
         full = np.full(len(self.terms), np.nan)
-        full[self.fit.kept] = kept_values
+        full[self.kept] = kept_values
         return pd.Series(full, index=list(self.terms), name=name)
 
     @cached_property
     def params(self) -> pd.Series:
         """Estimated coefficients (NaN for aliased columns)."""
-        return self._full(self.fit.params, "params")
+        return self._full(self.params_kept, "params")
 
     @cached_property
     def ssr(self) -> float:
@@ -272,7 +355,7 @@ class OLSResults:
         """
         if self.ssr <= 0.5 * self._tss:
             return self._tss - self.ssr
-        c = self._const_index
+        c = self.const_col
         if c is None:
             return float(self.stat.rxy @ self.stat.rxy)
         k = self.rank
@@ -321,45 +404,51 @@ class OLSResults:
     @cached_property
     def _whitened(self) -> FloatArray:
         """``X Rxx^-1`` for the kept columns: rows of the thin Q factor."""
-        return self.stat.whiten(self.design.X[:, self.fit.kept])
+        return self.stat.whiten(self._rows("the hat matrix").X[:, self.kept])
 
     @cached_property
     def leverage(self) -> pd.Series:
         """Diagonal of the hat matrix, one value per fitted row."""
         W = self._whitened
-        return pd.Series(np.einsum("ij,ij->i", W, W), index=self.design.index, name="leverage")
+        index = self._rows("leverage").index
+        return pd.Series(np.einsum("ij,ij->i", W, W), index=index, name="leverage")
 
     @cached_property
     def cooks_distance(self) -> pd.Series:
         """Cook's distance ``e_i^2 h_i / (k s^2 (1 - h_i)^2)`` per fitted row."""
+        rows = self._rows("Cook's distance")
         h = self.leverage.to_numpy()
-        e = self.fit.resid
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = e**2 * h / (self.rank * self.scale * (1.0 - h) ** 2)
-        return pd.Series(d, index=self.design.index, name="cooks_distance")
+            d = rows.resid**2 * h / (self.rank * self.scale * (1.0 - h) ** 2)
+        return pd.Series(d, index=rows.index, name="cooks_distance")
+
+    def _meat(self, kind: str) -> FloatArray:
+        """``W^T diag(w) W`` for the HC weights of ``kind`` ("HC0", "HC2" or "HC3")."""
+        if self.meats is not None:
+            return self.meats[kind]
+        rows = self._rows(f"the {kind} covariance")
+        W = self._whitened
+        w = rows.resid**2
+        if kind != "HC0":
+            one_minus = 1.0 - self.leverage.to_numpy()
+            if np.any(one_minus <= 0):
+                row = rows.index[int(np.argmin(one_minus))]
+                raise DataError(
+                    f"{kind} is undefined: row {row!r} has leverage 1 (the fit passes "
+                    "through it exactly); use HC0 or HC1"
+                )
+            w = w / one_minus if kind == "HC2" else w / one_minus**2
+        out: FloatArray = W.T @ (W * w[:, None])
+        return out
 
     def _cov_kept(self, cov_type: str) -> FloatArray:
         Ri = self.stat.rinv()
         if cov_type == "nonrobust":
             out: FloatArray = self.scale * (Ri @ Ri.T)
             return out
-        W = self._whitened
-        e2 = self.fit.resid**2
-        if cov_type == "HC0":
-            w = e2
-        elif cov_type == "HC1":
-            w = e2 * self.nobs / self.df_resid
-        else:
-            h = self.leverage.to_numpy()
-            one_minus = 1.0 - h
-            if np.any(one_minus <= 0):
-                row = self.design.index[int(np.argmin(one_minus))]
-                raise DataError(
-                    f"{cov_type} is undefined: row {row!r} has leverage 1 (the fit passes "
-                    "through it exactly); use HC0 or HC1"
-                )
-            w = e2 / one_minus if cov_type == "HC2" else e2 / one_minus**2
-        meat = W.T @ (W * w[:, None])
+        meat = self._meat("HC0" if cov_type == "HC1" else cov_type)
+        if cov_type == "HC1":
+            meat = meat * (self.nobs / self.df_resid)
         out = Ri @ meat @ Ri.T
         return out
 
@@ -371,7 +460,7 @@ class OLSResults:
         """Covariance matrix of the estimates under ``cov_type`` (NaN rows for aliased)."""
         k = len(self.terms)
         full = np.full((k, k), np.nan)
-        idx = np.flatnonzero(self.fit.kept)
+        idx = np.flatnonzero(self.kept)
         full[np.ix_(idx, idx)] = self._cov
         return pd.DataFrame(full, index=list(self.terms), columns=list(self.terms))
 
@@ -405,7 +494,7 @@ class OLSResults:
     # -- the overall F test --------------------------------------------------------
     @cached_property
     def _slope_restriction(self) -> FloatArray:
-        c = self._const_index
+        c = self.const_col
         rows = [j for j in range(self.rank) if j != c]
         return np.eye(self.rank)[rows]
 
@@ -430,12 +519,12 @@ class OLSResults:
     # -- linear hypotheses ---------------------------------------------------------
     def _restriction(self, hypothesis: object) -> tuple[FloatArray, FloatArray]:
         L, r = parse_hypothesis(hypothesis, list(self.terms))
-        if np.any(L[:, ~self.fit.kept]):
+        if np.any(L[:, ~self.kept]):
             raise ValueError(f"hypothesis involves aliased coefficient(s) {list(self.aliased)}")
-        return L[:, self.fit.kept], r
+        return L[:, self.kept], r
 
     def _wald(self, L: FloatArray, r: FloatArray) -> FTestResult:
-        diff = L @ self.fit.params - r
+        diff = L @ self.params_kept - r
         V = L @ self._cov @ L.T
         q = L.shape[0]
         F = float(diff @ np.linalg.solve(V, diff)) / q
@@ -459,7 +548,7 @@ class OLSResults:
         test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
         """
         L, r = self._restriction(hypothesis)
-        effect = L @ self.fit.params - r
+        effect = L @ self.params_kept - r
         se = np.sqrt(np.einsum("ij,jk,ik->i", L, self._cov, L))
         t = effect / se
         q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df_resid)
@@ -478,18 +567,19 @@ class OLSResults:
     @cached_property
     def resid(self) -> pd.Series:
         """Residuals ``y - X b`` of the fitted rows."""
-        return pd.Series(self.fit.resid, index=self.design.index, name="resid")
+        rows = self._rows("resid")
+        return pd.Series(rows.resid, index=rows.index, name="resid")
 
     @cached_property
     def fittedvalues(self) -> pd.Series:
         """Fitted values ``X b``."""
-        return pd.Series(self.design.y - self.fit.resid, index=self.design.index, name="fitted")
+        rows = self._rows("fittedvalues")
+        return pd.Series(rows.y - rows.resid, index=rows.index, name="fitted")
 
     @cached_property
     def diagnostics(self) -> Diagnostics:
         """Omnibus, Jarque-Bera, skew, kurtosis, Durbin-Watson and condition number."""
-        moments = ResidualMoments.from_residuals(self.fit.resid)
-        return Diagnostics.from_moments(moments, self.stat.condition_number())
+        return Diagnostics.from_moments(self.moments, self.stat.condition_number())
 
     # -- prediction ----------------------------------------------------------------
     def predict(self, data: object = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -512,13 +602,14 @@ class OLSResults:
         """
         alpha = _check_alpha(alpha)
         if data is None:
-            X0 = self.design.X
-            index: pd.Index = self.design.index
+            rows = self._rows("in-sample prediction")
+            X0 = rows.X
+            index: pd.Index = rows.index
         else:
-            X0 = self.design.spec.build_x(data)
+            X0 = self.spec.build_x(data)
             index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
-        X0 = X0[:, self.fit.kept]
-        mean = X0 @ self.fit.params
+        X0 = X0[:, self.kept]
+        mean = X0 @ self.params_kept
         if self.cov_type == "nonrobust":
             W = self.stat.whiten(X0)
             mean_se = math.sqrt(self.scale) * np.sqrt(np.einsum("ij,ij->i", W, W))
@@ -542,7 +633,7 @@ class OLSResults:
         """The same fit read with another covariance type (a new object)."""
         if cov_type not in _COV_TYPES:
             raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
-        return OLSResults(design=self.design, fit=self.fit, cov_type=cov_type)
+        return dataclasses.replace(self, cov_type=cov_type)
 
     def summary(self, alpha: float = 0.05) -> Summary:
         """The statsmodels-style table (text via ``str()``, HTML in notebooks)."""

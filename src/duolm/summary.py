@@ -442,7 +442,7 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
     uncentered = "" if result.k_constant else " (uncentered)"
 
     left = [
-        Field("Dep. Variable:", str(result.design.spec.response), result.design.spec.response),
+        Field("Dep. Variable:", str(result.spec.response), result.spec.response),
         Field("Model:", "OLS", "OLS"),
         Field("Method:", "Least Squares", "Least Squares"),
         Field("Date:", time.strftime("%a, %d %b %Y", now), time.strftime("%Y-%m-%d", now)),
@@ -544,7 +544,7 @@ def _ols_notes(result: OLSResults) -> list[str]:
             "its estimates, so the printed numbers themselves are accurate; the "
             "uncertainty comes from the data, not from rounding."
         )
-        scaled = result.fit.scaled_cond
+        scaled = result.scaled_condition_number
         if scaled <= LARGE_CONDITION:
             note += (
                 f" With every column scaled to unit length it is only {scaled:.3g}, so the "
