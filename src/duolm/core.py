@@ -436,7 +436,7 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
     b = b + sla.cho_solve((U, False), X.T @ (y - X @ b))
     resid = y - X @ b
-    ssr = float(resid @ resid)
+    ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
     R = np.zeros((k + 1, k + 1))
     R[:k, :k] = U
     R[:k, k] = U @ b
@@ -452,6 +452,9 @@ def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float) -> LstsqFit:
     y_scale = float(_pow2(np.array([np.max(np.abs(y))]))[0])
     A_all = X / col_scale  # exact: powers of two
     b = y / y_scale
+    if n < k:  # pad with zero rows: same solution and R, and R comes out square
+        A_all = np.vstack([A_all, np.zeros((k - n, k))])
+        b = np.concatenate([b, np.zeros(k - n)])
     kept = np.ones(k, dtype=bool)
     while True:
         A = np.asfortranarray(A_all[:, kept])
@@ -466,10 +469,16 @@ def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float) -> LstsqFit:
             break
         kept[np.flatnonzero(kept)[bad[0]]] = False
     x, _r = _refine(A, b, Q, R)
-    resid_scaled = _xprec.residual(b, A, x)
+    resid_scaled = _xprec.residual(b, A, x)[:n]
     params = x * y_scale / col_scale[kept]
-    resid = resid_scaled * y_scale
-    ssr = float(resid @ resid)
+    with np.errstate(over="ignore"):
+        resid = resid_scaled * y_scale
+        ssr = float(resid @ resid)
+    if not math.isfinite(ssr):
+        raise DataError(
+            "the residual sum of squares overflows float64: rescale y (its magnitude is "
+            f"{np.max(np.abs(y)):.3g})"
+        )
     kk = int(kept.sum())
     Rfull = np.zeros((kk + 1, kk + 1))
     Rfull[:kk, :kk] = R * col_scale[kept]

@@ -157,9 +157,10 @@ class Diagnostics:
     """The residual tests of statsmodels' summary, plus the design's condition number.
 
     ``omnibus`` and its p value are ``None`` when there are fewer than 8
-    residuals (D'Agostino's test is not defined there); every other field is
-    always a number. ``skew`` and ``kurtosis`` are the biased moment
-    estimators (Pearson kurtosis: 3 for a normal sample), as in statsmodels.
+    residuals (D'Agostino's test is not defined there) or all residuals are
+    equal. ``durbin_watson`` is NaN only when every residual is exactly zero
+    (an exact fit: the ratio is 0/0); every other field is always a number.
+    ``skew`` and ``kurtosis`` are the biased moment estimators (Pearson kurtosis: 3 for a normal sample), as in statsmodels.
     """
 
     omnibus: float | None

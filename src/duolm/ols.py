@@ -54,6 +54,11 @@ BoolArray = NDArray[np.bool_]
 CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"]
 _COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 
+#: A row whose leverage is within this of 1 is fitted exactly by construction
+#: (e.g. the only row of a category): HC2/HC3 divide by 1 - h and are undefined.
+#: Leverages computed from R carry errors near 1e-15.
+_LEVERAGE_ONE = 1e-10
+
 
 def make_design(
     formula: str | None,
@@ -137,11 +142,6 @@ def ols(
         raise DataError(
             f"too few rows: {n} observation(s) for {rank} coefficient(s); at least {rank + 1} "
             "are needed to estimate the residual variance"
-        )
-    if not math.isfinite(fit.stat.ssr):
-        raise DataError(
-            "the residual sum of squares overflows float64: rescale y (its magnitude is "
-            f"{np.max(np.abs(design.y)):.3g})"
         )
     names = design.spec.terms
     if not fit.kept.all():
@@ -415,9 +415,14 @@ class OLSResults:
 
     @cached_property
     def cooks_distance(self) -> pd.Series:
-        """Cook's distance ``e_i^2 h_i / (k s^2 (1 - h_i)^2)`` per fitted row."""
+        """Cook's distance ``e_i^2 h_i / (k s^2 (1 - h_i)^2)`` per fitted row.
+
+        For an exact fit (``s^2 = 0``) no row moves the fit: every distance is 0.
+        """
         rows = self._rows("Cook's distance")
         h = self.leverage.to_numpy()
+        if self.scale == 0:
+            return pd.Series(np.zeros(len(h)), index=rows.index, name="cooks_distance")
         with np.errstate(divide="ignore", invalid="ignore"):
             d = rows.resid**2 * h / (self.rank * self.scale * (1.0 - h) ** 2)
         return pd.Series(d, index=rows.index, name="cooks_distance")
@@ -431,7 +436,7 @@ class OLSResults:
         w = rows.resid**2
         if kind != "HC0":
             one_minus = 1.0 - self.leverage.to_numpy()
-            if np.any(one_minus <= 0):
+            if np.any(one_minus <= _LEVERAGE_ONE):
                 row = rows.index[int(np.argmin(one_minus))]
                 raise DataError(
                     f"{kind} is undefined: row {row!r} has leverage 1 (the fit passes "
@@ -544,7 +549,8 @@ class OLSResults:
         """t test of each row of ``L beta = r``.
 
         Returns a frame with one row per equation and columns ``effect, se, t,
-        pvalue, lower, upper`` (interval at level ``1 - alpha``). The lecture's
+        pvalue, lower, upper``: ``effect`` is ``L b - r`` (statsmodels reports
+        ``L b``), with its interval at level ``1 - alpha``. The lecture's
         test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
         """
         L, r = self._restriction(hypothesis)
