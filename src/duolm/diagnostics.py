@@ -160,7 +160,8 @@ class Diagnostics:
     residuals (D'Agostino's test is not defined there) or all residuals are
     equal. ``durbin_watson`` is NaN only when every residual is exactly zero
     (an exact fit: the ratio is 0/0); every other field is always a number.
-    ``skew`` and ``kurtosis`` are the biased moment estimators (Pearson kurtosis: 3 for a normal sample), as in statsmodels.
+    ``skew`` and ``kurtosis`` are the biased moment estimators (Pearson
+    kurtosis: 3 for a normal sample), as in statsmodels.
     """
 
     omnibus: float | None
