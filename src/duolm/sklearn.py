@@ -31,8 +31,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, RegressorMixin  # type: ignore[import-untyped]
-from sklearn.utils.validation import (  # type: ignore[import-untyped]
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
