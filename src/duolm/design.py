@@ -306,6 +306,15 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
         raise DataError(f"X has {len(Xa)} rows but y has {len(ya)}")
     if len(Xa) == 0 and not allow_empty:
         raise DataError("X and y have no rows")
+    if np.isfinite(Xa).all() and np.isfinite(ya).all():  # the common case: one pass, no copy
+        spec = DesignSpec(
+            response=response,
+            terms=tuple(names),
+            has_intercept=_has_constant_column(Xa),
+            formula=None,
+            _missing=missing,
+        )
+        return Design(X=np.ascontiguousarray(Xa), y=ya, spec=spec, n_dropped=0, index=index)
     for col, name in enumerate(names):
         _check_inf(Xa[:, col], f"X column {name!r}", index)
     _check_inf(ya, "y", index)
@@ -319,15 +328,23 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     if n_dropped == len(Xa) and not allow_empty:
         raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
     Xk = np.ascontiguousarray(Xa[keep])
-    constant = (Xk == Xk[:1]).all(axis=0) & (Xk[:1] != 0).ravel() if len(Xk) else []
     spec = DesignSpec(
         response=response,
         terms=tuple(names),
-        has_intercept=bool(np.any(constant)),
+        has_intercept=_has_constant_column(Xk),
         formula=None,
         _missing=missing,
     )
     return Design(X=Xk, y=ya[keep].copy(), spec=spec, n_dropped=n_dropped, index=index[keep])
+
+
+def _has_constant_column(X: _FloatArray) -> bool:
+    """Some column is constant and nonzero (it plays the intercept)."""
+    if len(X) == 0:
+        return False
+    first = X[0]
+    candidates = np.flatnonzero(first != 0)
+    return any(bool(np.all(X[:, j] == first[j])) for j in candidates)
 
 
 def _x_array(
@@ -364,8 +381,8 @@ def _x_array(
         list(fitted) if fitted and len(fitted) == array.shape[1] else _default_names(array.shape[1])
     )
     index = pd.RangeIndex(len(array))
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64), names, index
+    if array.dtype.kind in "biuf":  # a copy: later changes to the caller's array don't reach us
+        return np.array(array, dtype=np.float64, order="C", copy=True), names, index
     columns = [_to_float(pd.Series(array[:, i]), f"X column {n!r}") for i, n in enumerate(names)]
     return np.column_stack(columns), names, index
 
