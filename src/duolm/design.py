@@ -26,7 +26,13 @@ from formulaic.errors import DataMismatchWarning
 from duolm._safe_formula import ParsedFormula, evaluation_context, parse_formula
 from duolm.errors import DataError, FormulaError
 
-__all__ = ["Design", "DesignSpec", "from_arrays", "from_formula"]
+__all__ = [
+    "Design",
+    "DesignSpec",
+    "constant_column",
+    "from_arrays",
+    "from_formula",
+]
 
 Missing = Literal["drop", "raise"]
 _Kind = Literal["numeric", "categorical", "asis"]  # "asis": only ever C()'s first argument
@@ -338,13 +344,28 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     return Design(X=Xk, y=ya[keep].copy(), spec=spec, n_dropped=n_dropped, index=index[keep])
 
 
-def _has_constant_column(X: _FloatArray) -> bool:
-    """Some column is constant and nonzero (it plays the intercept)."""
+def constant_column(X: _FloatArray) -> int | None:
+    """Position of the first constant, nonzero column of ``X`` (the intercept), if any.
+
+    Candidates are found on the first rows, so only they cost a pass over the data.
+
+    Examples
+    --------
+    >>> constant_column(np.array([[2.0, 1.0, 3.0], [5.0, 1.0, 3.0]]))
+    1
+    """
     if len(X) == 0:
-        return False
-    first = X[0]
-    candidates = np.flatnonzero(first != 0)
-    return any(bool(np.all(X[:, j] == first[j])) for j in candidates)
+        return None
+    head = X[:64]
+    candidates = np.flatnonzero((head == head[0]).all(axis=0) & (head[0] != 0))
+    for j in candidates:
+        if np.all(X[:, j] == X[0, j]):
+            return int(j)
+    return None
+
+
+def _has_constant_column(X: _FloatArray) -> bool:
+    return constant_column(X) is not None
 
 
 def _x_array(

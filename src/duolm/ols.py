@@ -32,7 +32,7 @@ from scipy import stats
 
 from duolm import core
 from duolm._hypotheses import parse_hypothesis
-from duolm.design import Design, DesignSpec, from_arrays, from_formula
+from duolm.design import Design, DesignSpec, constant_column, from_arrays, from_formula
 from duolm.diagnostics import Diagnostics, ResidualMoments
 from duolm.errors import DataError, RankWarning
 
@@ -44,7 +44,6 @@ __all__ = [
     "FTestResult",
     "FittedRows",
     "OLSResults",
-    "constant_column",
     "make_design",
     "ols",
 ]
@@ -192,17 +191,6 @@ class FittedRows:
     index: pd.Index
 
 
-def constant_column(X: FloatArray) -> int | None:
-    """Position of the first constant, nonzero column of ``X``, if any."""
-    if X.shape[0] == 0:
-        return None
-    for j in range(X.shape[1]):
-        col = X[:, j]
-        if col[0] != 0 and np.all(col == col[0]):
-            return j
-    return None
-
-
 @dataclass(frozen=True, eq=False)
 class OLSResults:
     """A least-squares fit and everything a statistician reads off it.
@@ -266,7 +254,7 @@ class OLSResults:
             kept=fit.kept,
             params_kept=fit.params,
             moments=ResidualMoments.from_residuals(fit.resid),
-            const_col=constant_column(design.X[:, fit.kept]),
+            const_col=constant_column(_kept_columns(design.X, fit.kept)),
             n_dropped=design.n_dropped,
             cov_type=cov_type,
             method=fit.method,
@@ -404,7 +392,7 @@ class OLSResults:
     @cached_property
     def _whitened(self) -> FloatArray:
         """``X Rxx^-1`` for the kept columns: rows of the thin Q factor."""
-        return self.stat.whiten(self._rows("the hat matrix").X[:, self.kept])
+        return self.stat.whiten(_kept_columns(self._rows("the hat matrix").X, self.kept))
 
     @cached_property
     def leverage(self) -> pd.Series:
@@ -427,6 +415,10 @@ class OLSResults:
             d = rows.resid**2 * h / (self.rank * self.scale * (1.0 - h) ** 2)
         return pd.Series(d, index=rows.index, name="cooks_distance")
 
+    @cached_property
+    def _rinv(self) -> FloatArray:
+        return self.stat.rinv()
+
     def _meat(self, kind: str) -> FloatArray:
         """``W^T diag(w) W`` for the HC weights of ``kind`` ("HC0", "HC2" or "HC3")."""
         if self.meats is not None:
@@ -447,7 +439,7 @@ class OLSResults:
         return out
 
     def _cov_kept(self, cov_type: str) -> FloatArray:
-        Ri = self.stat.rinv()
+        Ri = self._rinv
         if cov_type == "nonrobust":
             out: FloatArray = self.scale * (Ri @ Ri.T)
             return out
@@ -473,7 +465,7 @@ class OLSResults:
     def bse(self) -> pd.Series:
         """Standard errors of the estimates."""
         if self.cov_type == "nonrobust":
-            Ri = self.stat.rinv()
+            Ri = self._rinv
             se = math.sqrt(self.scale) * np.sqrt(np.sum(Ri * Ri, axis=1))
         else:
             se = np.sqrt(np.diag(self._cov))
@@ -614,7 +606,7 @@ class OLSResults:
         else:
             X0 = self.spec.build_x(data)
             index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
-        X0 = X0[:, self.kept]
+        X0 = _kept_columns(X0, self.kept)
         mean = X0 @ self.params_kept
         if self.cov_type == "nonrobust":
             W = self.stat.whiten(X0)
@@ -646,6 +638,11 @@ class OLSResults:
         from duolm.summary import ols_summary
 
         return ols_summary(self, alpha=alpha)
+
+
+def _kept_columns(X: FloatArray, kept: BoolArray) -> FloatArray:
+    """``X[:, kept]`` without copying when every column is kept."""
+    return X if kept.all() else X[:, kept]
 
 
 def _check_alpha(alpha: float) -> float:
