@@ -31,7 +31,7 @@ machine hit all candidates alike):
 - the same duolm rows on the ill-conditioned design.
 
 The table gives the best and the median of the rounds in seconds, the ratio
-of each to the floor's, the method duolm chose (``fit.fit.method``) and, on
+of each to the floor's, the method duolm chose (``fit.method``) and, on
 Linux, the peak memory above the resident set before the call (one extra
 untimed call per candidate, measured by resetting ``VmHWM`` through
 ``/proc/self/clear_refs``; BLAS work buffers included). Thread counts are left
@@ -177,8 +177,9 @@ def build(X: np.ndarray, y: np.ndarray, X_ill: np.ndarray) -> tuple[list[Candida
         notes.append("statsmodels not installed: skipped")
 
     for tag, A in (("", X), ("ILL ", X_ill)):
-        fit = core.lstsq(A, y)
-        cands.append(Candidate(f"{tag}duolm core.lstsq", lambda A=A: core.lstsq(A, y), fit.method))
+        fit = core.lstsq(A, y, const_col=0)  # column 0 is the intercept, as ols() finds it
+        solve = lambda A=A: core.lstsq(A, y, const_col=0)  # noqa: E731
+        cands.append(Candidate(f"{tag}duolm core.lstsq", solve, fit.method))
         if duolm_ols is None:
             continue
         cands.append(Candidate(f"{tag}duolm complete", duolm_complete(A, y, False), fit.method))
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         f"FAST_MAX_COND = {core.FAST_MAX_COND:g}"
     )
     for tag, A in (("well-conditioned", X), ("ILL", X_ill)):
-        fit = core.lstsq(A, y)
+        fit = core.lstsq(A, y, const_col=0)
         print(f"duolm {tag}: method = {fit.method}, scaled cond = {fit.scaled_cond:.3g}")
     for note in notes:
         print(f"note: {note}")

@@ -187,3 +187,19 @@ def test_any_chunking_and_order_gives_the_same_fit(seed: int, cuts: list[int]) -
     np.testing.assert_allclose(merged.solve(), whole.solve(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(merged.ssr, whole.ssr, rtol=1e-10)
     np.testing.assert_allclose(merged.y_m2, whole.y_m2, rtol=1e-10)
+
+
+def test_offset_columns_take_the_centred_gram_path_and_match_householder() -> None:
+    rng = np.random.default_rng(13)
+    n = core.FAST_MIN_ROWS + 100
+    Z = rng.normal(size=(n, 3))
+    X = np.column_stack([Z[:, 0] + 1e4, np.ones(n), Z[:, 1] - 3e3, Z[:, 2]])
+    y = X @ np.array([2.0, 5.0, -1.0, 0.5]) + rng.normal(size=n)
+    assert core._lstsq_gram(X, y) is None  # cond(X scaled) ~ 1e8: normal equations refused
+    fast = lstsq(X, y, const_col=1)
+    slow = core._lstsq_householder(X, y, core.ALIAS_TOL)
+    assert fast.method == "cholesky-centred"
+    np.testing.assert_allclose(fast.params, slow.params, rtol=1e-10)
+    np.testing.assert_allclose(fast.stat.ssr, slow.stat.ssr, rtol=1e-11)
+    np.testing.assert_allclose(fast.stat.cov_unscaled(), slow.stat.cov_unscaled(), rtol=1e-9)
+    np.testing.assert_allclose(fast.stat.R.T @ fast.stat.R, slow.stat.R.T @ slow.stat.R, rtol=1e-9)

@@ -372,7 +372,9 @@ def _pow2(scale: FloatArray) -> FloatArray:
     return out
 
 
-def lstsq(X: FloatArray, y: FloatArray, *, tol: float = ALIAS_TOL) -> LstsqFit:
+def lstsq(
+    X: FloatArray, y: FloatArray, *, tol: float = ALIAS_TOL, const_col: int | None = None
+) -> LstsqFit:
     """Least squares for data in memory, as accurate as the float64 data allow.
 
     The factorisation is chosen by the measured conditioning: for many rows
@@ -390,6 +392,11 @@ def lstsq(X: FloatArray, y: FloatArray, *, tol: float = ALIAS_TOL) -> LstsqFit:
         Finite values.
     tol : float
         Aliasing tolerance, see :meth:`SqrtStat.aliased`.
+    const_col : int, optional
+        Position of a constant column (the intercept). When the Gram matrix of
+        X is too ill-conditioned, that of X with the other columns centred is
+        tried next: the same model, reparametrised, and well conditioned when
+        the trouble is columns far from zero (a year, a temperature in kelvin).
 
     Examples
     --------
@@ -405,6 +412,8 @@ def lstsq(X: FloatArray, y: FloatArray, *, tol: float = ALIAS_TOL) -> LstsqFit:
         raise DataError("no rows to fit")
     if n >= FAST_MIN_ROWS:
         fit = _lstsq_gram(X, y)
+        if fit is None and const_col is not None:
+            fit = _lstsq_gram_centred(X, y, const_col)
         if fit is not None:
             return fit
     return _lstsq_householder(X, y, tol)
@@ -449,6 +458,33 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     mean, m2 = _y_moments(y)
     stat = SqrtStat(R, float(n), mean, m2)
     return LstsqFit(stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond)
+
+
+def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
+    """Normal equations of X with every column but the constant one centred.
+
+    With ``v`` the constant's value and ``w = mu / v`` (``w_c = 0``), the centred
+    design is ``Xc = X M^-1`` for ``M = I + e_c w^T``: the same column space, so
+    the same residuals, and ``b = M^-1 b_c`` changes only the intercept,
+    ``b[c] = b_c[c] - w . b_c``. The factor of X is ``R_c M``, re-triangularised.
+    Centring rounds each entry relative to its centred value: a perturbation far
+    below the data's own representation error when the columns sit far from 0.
+    """
+    k = X.shape[1]
+    mu = X.mean(axis=0)
+    mu[c] = 0.0
+    fit = _lstsq_gram(X - mu, y)
+    if fit is None:
+        return None
+    w = mu / X[0, c]
+    b = fit.params.copy()
+    b[c] -= w @ fit.params
+    M = np.eye(k)
+    M[c] += w
+    R = fit.stat.R.copy()
+    R[:k, :k] = R[:k, :k] @ M
+    stat = SqrtStat(_triangularize(R), fit.stat.nobs, fit.stat.y_mean, fit.stat.y_m2)
+    return LstsqFit(stat, b, fit.resid, fit.kept, "cholesky-centred", fit.scaled_cond)
 
 
 def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float) -> LstsqFit:

@@ -134,7 +134,7 @@ def ols(
     if cov_type not in _COV_TYPES:
         raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
     design = make_design(formula, data, X, y, missing)
-    fit = core.lstsq(design.X, design.y, tol=alias_tol)
+    fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=constant_column(design.X))
     rank = int(fit.kept.sum())
     n = design.X.shape[0]
     if n <= rank:
