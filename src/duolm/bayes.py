@@ -29,6 +29,7 @@ an improper prior, the mean of ``sigma^2`` for ``a <= 1`` and its variance for
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -39,6 +40,7 @@ import scipy.linalg as sla
 from numpy.typing import NDArray
 from scipy import special, stats
 
+from duolm import _route
 from duolm.core import ALIAS_TOL, SqrtStat
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError, PriorError
@@ -550,6 +552,10 @@ def bayes(
     y: object = None,
     prior: NIG | None = None,
     missing: Literal["drop", "raise"] = "drop",
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -557,8 +563,9 @@ def bayes(
     ----------
     formula : str, optional
         A formulaic formula, as for :func:`duolm.ols`.
-    data : DataFrame or mapping of column name to array
-        The data the formula refers to.
+    data : DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data the formula refers to; files, iterables of frames and Dask
+        DataFrames are streamed as for :func:`duolm.ols`.
     X : array_like of shape (n, k), optional
         Design matrix, used as given.
     y : array_like of shape (n,), optional
@@ -571,6 +578,8 @@ def bayes(
         new data.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
+    batch_size, checkpoint, checkpoint_every, progress
+        For streamed data only, as for :func:`duolm.ols`.
 
     Returns
     -------
@@ -585,6 +594,10 @@ def bayes(
     >>> fit.credible_interval().round(3).to_numpy().tolist()
     [[-0.477, 0.557], [0.844, 1.156]]
     """
+    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress)
+    if isinstance(formula, str) and data is not None and _route.is_streamed(data):
+        return _route.bayes(formula, data, prior=prior, missing=missing, opts=opts)
+    opts.check_in_memory()
     design = make_design(formula, data, X, y, missing)
     k = design.X.shape[1]
     prior = default_prior(k) if prior is None else prior

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from duolm import core
+from duolm import _route, core
 from duolm._hypotheses import parse_hypothesis
 from duolm.design import Design, DesignSpec, constant_column, from_arrays, from_formula
 from duolm.diagnostics import Diagnostics, ResidualMoments
@@ -94,6 +95,11 @@ def ols(
     missing: Literal["drop", "raise"] = "drop",
     cov_type: CovType = "nonrobust",
     alias_tol: float = core.ALIAS_TOL,
+    diagnostics: bool = True,
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -101,8 +107,11 @@ def ols(
     ----------
     formula : str, optional
         A formulaic formula such as ``"height ~ I(time**2)"``.
-    data : DataFrame, polars DataFrame or mapping of column name to array
-        The data the formula refers to.
+    data : DataFrame, polars DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data the formula refers to. A CSV or Parquet path or an iterable
+        of frames is streamed in batches (memory bounded by the batch size),
+        a Dask DataFrame reduced partition by partition; the result is the
+        in-memory fit's to rounding, without the per-row values.
     X : array_like of shape (n, k), optional
         Design matrix, used as given (no intercept is added).
     y : array_like of shape (n,), optional
@@ -116,6 +125,13 @@ def ols(
     alias_tol : float
         Relative tolerance below which a column counts as a combination of
         earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
+    diagnostics : bool
+        For streamed data: make the second pass over the residuals that the
+        diagnostics and robust covariances need (in memory they are at hand).
+    batch_size, checkpoint, checkpoint_every, progress
+        For streamed data only (see :mod:`duolm.stream`): rows per batch, a
+        file to resume a killed run from, batches between checkpoints, and a
+        progress bar.
 
     Returns
     -------
@@ -133,6 +149,18 @@ def ols(
     """
     if cov_type not in _COV_TYPES:
         raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress)
+    if isinstance(formula, str) and data is not None and _route.is_streamed(data):
+        return _route.ols(
+            formula,
+            data,
+            missing=missing,
+            cov_type=cov_type,
+            alias_tol=alias_tol,
+            diagnostics=diagnostics,
+            opts=opts,
+        )
+    opts.check_in_memory()
     design = make_design(formula, data, X, y, missing)
     fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=constant_column(design.X))
     rank = int(fit.kept.sum())
@@ -212,8 +240,9 @@ class OLSResults:
         False for aliased columns.
     params_kept : ndarray of shape (rank,)
         The estimate for the kept columns.
-    moments : ResidualMoments
-        Moments of the residuals, for the diagnostics.
+    moments : ResidualMoments or None
+        Moments of the residuals, for the diagnostics; None when no pass over
+        the residuals was made (a one-pass streamed fit).
     const_col : int or None
         Position among the kept columns of the intercept (a constant column).
     n_dropped : int
@@ -234,7 +263,7 @@ class OLSResults:
     stat: core.SqrtStat
     kept: BoolArray
     params_kept: FloatArray
-    moments: ResidualMoments
+    moments: ResidualMoments | None
     const_col: int | None
     n_dropped: int = 0
     cov_type: CovType = "nonrobust"
@@ -422,6 +451,13 @@ class OLSResults:
     def _meat(self, kind: str) -> FloatArray:
         """``W^T diag(w) W`` for the HC weights of ``kind`` ("HC0", "HC2" or "HC3")."""
         if self.meats is not None:
+            if kind not in self.meats:
+                raise DataError(
+                    f"{kind} is undefined for this fit: a row has leverage 1 (the fit passes "
+                    "through it exactly), or the robust pass was not made; use HC0 or HC1"
+                    if self.meats
+                    else f"{kind} needs the second pass over the data (diagnostics=True)"
+                )
             return self.meats[kind]
         rows = self._rows(f"the {kind} covariance")
         W = self._whitened
@@ -577,6 +613,11 @@ class OLSResults:
     @cached_property
     def diagnostics(self) -> Diagnostics:
         """Omnibus, Jarque-Bera, skew, kurtosis, Durbin-Watson and condition number."""
+        if self.moments is None:
+            raise DataError(
+                "residual diagnostics were not computed: this streamed fit made one pass "
+                "over the data; fit with diagnostics=True for the second pass"
+            )
         return Diagnostics.from_moments(self.moments, self.stat.condition_number())
 
     # -- prediction ----------------------------------------------------------------

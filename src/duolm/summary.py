@@ -481,6 +481,10 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
         unestimable=tuple(result.aliased),
     )
 
+    if result.moments is None:  # a one-pass streamed fit: no residuals were seen
+        return Summary.build(
+            "OLS Regression Results", header, coefficients, None, _ols_notes(result)
+        )
     d = result.diagnostics
     diagnostics = KeyValueBlock(
         left=(
@@ -532,9 +536,8 @@ def _ols_notes(result: OLSResults) -> list[str]:
             "contain a constant."
         )
     notes.append(_COV_NOTES[result.cov_type])
-    d = result.diagnostics
 
-    cond = d.condition_number
+    cond = result.stat.condition_number()
     if cond > LARGE_CONDITION:
         note = (
             f"The condition number is large, {cond:.3g}: some columns of the design are "
@@ -568,6 +571,14 @@ def _ols_notes(result: OLSResults) -> list[str]:
             f"remaining {result.nobs}."
         )
 
+    if result.moments is None:
+        notes.append(
+            "Residual diagnostics (Omnibus, Jarque-Bera, skew, kurtosis, Durbin-Watson) were "
+            "not computed: this fit made one pass over the data. Fit with diagnostics=True "
+            f"for the second pass. Cond. No. {cond:.3g}."
+        )
+        return notes
+    d = result.diagnostics
     dw = d.durbin_watson
     if dw < DW_RANGE[0]:
         notes.append(

@@ -51,7 +51,7 @@ import scipy.linalg as sla
 from numpy.typing import NDArray
 from scipy import special
 
-from duolm import core
+from duolm import _route, core
 from duolm.errors import PriorError
 from duolm.ols import make_design
 
@@ -789,6 +789,8 @@ def trajectory(
     prior: Any = None,
     missing: Literal["drop", "raise"] = "drop",
     alpha: float = 0.05,
+    batch_size: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """The posterior after each observation ``t = 1..n``, and the prediction made before it.
 
@@ -812,6 +814,10 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
+    batch_size, progress
+        For streamed data (a CSV or Parquet path, an iterable of frames),
+        read batch by batch, each continuing from the previous posterior; see
+        :func:`duolm.stream.iter_trajectory` to keep memory bounded as well.
 
     Returns
     -------
@@ -899,6 +905,12 @@ def trajectory(
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     alpha = float(alpha)
+    opts = _route.StreamOptions(batch_size=batch_size, progress=progress)
+    if isinstance(formula, str) and data is not None and _route.is_streamed(data):
+        return _route.trajectory(
+            formula, data, prior=prior, missing=missing, alpha=alpha, opts=opts
+        )
+    opts.check_in_memory()
     design = make_design(formula, data, X, y, missing)
     terms = design.spec.terms
     Xd = np.ascontiguousarray(design.X, dtype=np.float64)

@@ -1,0 +1,362 @@
+"""Streamed and distributed fits of files larger than they need to be, against the bare read.
+
+Run from the repository root (a script, not a test)::
+
+    .venv/bin/python benchmarks/bench_stream.py [--rows 10000000] [--repeat 3]
+
+Data (seeded, generated once into a temporary folder, removed at the end
+unless ``--keep DIR`` names a folder to keep and reuse them): a Parquet file of
+``--rows`` rows and 6 float64 columns ``x1..x5, y`` (458 MiB raw for 10^7
+rows), written in row groups of 10^6 rows, with ``y = 1 + X beta + N(0, 1)``;
+the same at a quarter of the rows (for peak memory as the file grows); a CSV
+file of ``--csv-rows`` (2,000,000) rows of the same columns. The formula is
+``y ~ x1 + x2 + x3 + x4 + x5``.
+
+Every configuration runs in a fresh Python process, ``--repeat`` times after
+nothing else (the file is in the page cache after the first configuration
+reads it); the table gives the best and median seconds, rows per second of
+the best, the ratio of the best to the floor's best and the peak resident
+memory of the process (the kernel's ``VmHWM``, imports included: about
+150 MiB for duolm's). Rows:
+
+- ``floor``: a bare pyarrow scan decoding every column,
+  ``ParquetFile(pre_buffer=False).iter_batches()``, nothing computed; and the
+  same with pyarrow's default ``pre_buffer=True``;
+- ``in memory``: ``pandas.read_parquet`` of the whole file, then
+  ``duolm.ols(formula, frame)`` with the whole summary printed;
+- ``stream 1-pass``: ``duolm.stream.ols(..., diagnostics=False)``, coefficients
+  and full (nonrobust) inference forced: params, bse, t, p, intervals, F, R²;
+- ``stream complete``: ``duolm.stream.ols(...)``, both passes, then
+  ``str(fit.summary())`` (every diagnostic, HC meats accumulated);
+- ``stream bayes``: ``duolm.stream.bayes(...)`` and its summary (one pass);
+- the two stream rows again on the quarter-size file (peak memory flat);
+- CSV: bare chunked ``pandas.read_csv`` and pyarrow's streaming reader
+  (``pyarrow.csv.open_csv``), then ``duolm.stream.ols`` on the CSV (both passes);
+- Dask: ``duolm.dask.ols`` on ``dask.dataframe.read_parquet(split_row_groups=True)``
+  on a ``LocalCluster`` of 1 and 2 worker processes (one thread each), one pass
+  and complete; the cluster's start is not timed, peak memory is the largest
+  worker's. The partition count of a plain ``read_parquet`` is printed too.
+
+``--profile`` adds a cProfile listing of one complete streamed fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FORMULA = "y ~ x1 + x2 + x3 + x4 + x5"
+BETA = (0.5, -1.0, 0.25, 2.0, 0.0)
+GROUP = 1_000_000
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def make_parquet(path: Path, rows: int, seed: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    names = [f"x{i}" for i in range(1, 6)] + ["y"]
+    schema = pa.schema([(name, pa.float64()) for name in names])
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, rows, GROUP):
+            m = min(GROUP, rows - lo)
+            X = rng.standard_normal((m, 5))
+            y = 1.0 + X @ np.array(BETA) + rng.standard_normal(m)
+            columns = {name: X[:, i] for i, name in enumerate(names[:5])}
+            writer.write_table(pa.table({**columns, "y": y}), row_group_size=GROUP)
+
+
+def make_csv(path: Path, rows: int, seed: int) -> None:
+    import pandas as pd
+
+    source = path.with_suffix(".tmp.parquet")
+    make_parquet(source, rows, seed)
+    pd.read_parquet(source).to_csv(path, index=False)
+    source.unlink()
+
+
+# -- what each child process runs -----------------------------------------------------------------
+
+
+def _floor(path: str, pre_buffer: bool) -> int:
+    import pyarrow.parquet as pq
+
+    rows = 0
+    with pq.ParquetFile(path, pre_buffer=pre_buffer) as pf:
+        for batch in pf.iter_batches(batch_size=131_072, use_threads=True):
+            rows += batch.num_rows
+    return rows
+
+
+def _in_memory(path: str) -> int:
+    import pandas as pd
+
+    import duolm
+
+    fit = duolm.ols(FORMULA, pd.read_parquet(path))
+    str(fit.summary())
+    return fit.nobs
+
+
+def _inference(fit: Any) -> None:
+    forced = [fit.params, fit.bse, fit.tvalues, fit.pvalues, fit.conf_int(), fit.fvalue]
+    forced += [fit.f_pvalue, fit.rsquared, fit.rsquared_adj, fit.llf, fit.aic, fit.bic]
+
+
+def _stream_one(path: str) -> int:
+    from duolm import stream
+
+    fit = stream.ols(FORMULA, path, diagnostics=False)
+    _inference(fit)
+    return fit.nobs
+
+
+def _stream_complete(path: str) -> int:
+    from duolm import stream
+
+    fit = stream.ols(FORMULA, path)
+    _inference(fit)
+    str(fit.summary())
+    return fit.nobs
+
+
+def _stream_bayes(path: str) -> int:
+    from duolm import stream
+
+    fit = stream.bayes(FORMULA, path)
+    str(fit.summary())
+    return fit.nobs
+
+
+def _csv_pandas(path: str) -> int:
+    import pandas as pd
+
+    rows = 0
+    for chunk in pd.read_csv(path, chunksize=131_072):
+        chunk.to_numpy()
+        rows += len(chunk)
+    return rows
+
+
+def _csv_arrow(path: str) -> int:
+    import pyarrow.csv as pc
+
+    rows = 0
+    for batch in pc.open_csv(path, read_options=pc.ReadOptions(block_size=1 << 22)):
+        for column in batch.columns:
+            column.to_numpy()
+        rows += batch.num_rows
+    return rows
+
+
+CHILDREN: dict[str, Callable[[str], int]] = {
+    "floor": lambda p: _floor(p, False),
+    "floor_prebuffer": lambda p: _floor(p, True),
+    "in_memory": _in_memory,
+    "stream_one": _stream_one,
+    "stream_complete": _stream_complete,
+    "stream_bayes": _stream_bayes,
+    "csv_pandas": _csv_pandas,
+    "csv_arrow": _csv_arrow,
+    "csv_stream": _stream_complete,
+}
+
+
+def _child_dask(path: str, workers: int, repeat: int, complete: bool) -> dict[str, Any]:
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    from duolm import dask as duolm_dask
+
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        ddf = dd.read_parquet(path, split_row_groups=True)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fit = duolm_dask.ols(FORMULA, ddf, diagnostics=complete)
+            _inference(fit)
+            if complete:
+                str(fit.summary())
+            times.append(time.perf_counter() - start)
+
+        peaks = client.run(_peak_kib)
+        plain = dd.read_parquet(path).npartitions
+    return {
+        "times": times,
+        "rows": fit.nobs,
+        "peak_kib": max(peaks.values()),
+        "note": f"{ddf.npartitions} partitions (plain read_parquet: {plain})",
+    }
+
+
+def _peak_kib() -> int:
+    """Peak resident memory of this process in KiB: the kernel's ``VmHWM``.
+
+    Not ``ru_maxrss``: Linux carries it over ``fork`` + ``exec``, so a child
+    would report at least its parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def child(name: str, path: str, repeat: int) -> None:
+    if name.startswith("dask"):
+        _, workers, mode = name.split(":")
+        out = _child_dask(path, int(workers), repeat, mode == "complete")
+    else:
+        run = CHILDREN[name]
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            rows = run(path)
+            times.append(time.perf_counter() - start)
+        out = {"times": times, "rows": rows, "peak_kib": _peak_kib()}
+    print(json.dumps(out))
+
+
+# -- the parent --------------------------------------------------------------------------------
+
+
+def measure(name: str, path: Path, repeat: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--path", str(path), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def report(rows: list[tuple[str, dict[str, Any]]], floor: float) -> None:
+    head = f"{'configuration':44s} {'best s':>8s} {'median s':>9s} {'Mrows/s':>8s} "
+    print(head + f"{'x floor':>8s} {'peak MiB':>9s}  note")
+    print("-" * (len(head) + 30))
+    for label, r in rows:
+        best = min(r["times"])
+        med = statistics.median(r["times"])
+        rate = r["rows"] / best / 1e6
+        print(
+            f"{label:44s} {best:8.3f} {med:9.3f} {rate:8.2f} {best / floor:8.2f} "
+            f"{r['peak_kib'] / 1024:9.0f}  {r.get('note', '')}"
+        )
+
+
+def profile(path: Path) -> None:
+    import cProfile
+    import pstats
+
+    from duolm import stream
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    stream.ols(FORMULA, path).summary()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--csv-rows", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--keep", type=Path, default=None, help="folder for the data, kept")
+    parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.path, args.repeat)
+        return
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="duolm-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        big = folder / f"rows{args.rows}.parquet"
+        small = folder / f"rows{args.rows // 4}.parquet"
+        csv = folder / f"rows{args.csv_rows}.csv"
+        for path, make, n in (
+            (big, make_parquet, args.rows),
+            (small, make_parquet, args.rows // 4),
+        ):
+            if not path.exists():
+                make(path, n, args.seed)
+        if not csv.exists():
+            make_csv(csv, args.csv_rows, args.seed)
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, data in {folder}")
+        print(f"{big.name}: {big.stat().st_size / 2**20:.0f} MiB on disk, {args.rows} rows x 6")
+        print(f"load average before: {os.getloadavg()}")
+        measure("floor", big, 1)  # warm the page cache
+        rows: list[tuple[str, dict[str, Any]]] = []
+        plan = [
+            ("floor: pyarrow scan, pre_buffer=False", "floor", big),
+            ("pyarrow scan, pre_buffer=True", "floor_prebuffer", big),
+            ("in memory: read_parquet + duolm.ols + summary", "in_memory", big),
+            ("stream 1-pass (estimate + inference)", "stream_one", big),
+            ("stream complete (2 passes + summary)", "stream_complete", big),
+            ("stream bayes (1 pass + summary)", "stream_bayes", big),
+            (f"stream 1-pass, {args.rows // 4} rows", "stream_one", small),
+            (f"stream complete, {args.rows // 4} rows", "stream_complete", small),
+        ]
+        for label, name, path in plan:
+            rows.append((label, measure(name, path, args.repeat)))
+        floor = min(rows[0][1]["times"])
+        print(f"\nParquet, {args.rows} rows (x floor: best / floor's best)\n")
+        report(rows, floor)
+
+        csv_rows = [
+            ("csv: pandas read_csv(chunksize)", measure("csv_pandas", csv, args.repeat)),
+            ("csv: pyarrow open_csv (streaming)", measure("csv_arrow", csv, args.repeat)),
+            ("csv: stream complete (pandas reader)", measure("csv_stream", csv, args.repeat)),
+        ]
+        print(f"\nCSV, {args.csv_rows} rows (x floor: against the pandas chunked read)\n")
+        report(csv_rows, min(csv_rows[0][1]["times"]))
+
+        if not args.no_dask:
+            dask_rows = []
+            for workers in (1, 2):
+                for mode in ("one", "complete"):
+                    label = f"dask {workers} worker(s), {'1-pass' if mode == 'one' else 'complete'}"
+                    dask_rows.append((label, measure(f"dask:{workers}:{mode}", big, args.repeat)))
+            print(f"\nDask LocalCluster, {args.rows} rows (x floor: against the Parquet floor)\n")
+            report(dask_rows, floor)
+        print(f"\nload average after: {os.getloadavg()}")
+        if args.profile:
+            profile(big)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Distributed fits of Dask DataFrames: one core state per partition, merged in order.
+
+An adapter of DESIGN.md ("Layers"), the distributed twin of :mod:`duolm.stream`
+and built from the same pieces. The design spec is fixed on the client from
+the first partition with a complete row; each partition is then reduced on a
+worker to the core's square-root statistic (``R = triu(qr([X y]))`` with the
+moments of ``y``), and the partial states are merged by a binary tree that
+keeps the partitions in order: ``merge(merge(p0, p1), merge(p2, p3))``. Only
+``(k + 1) x (k + 1)`` matrices travel between workers. The frequentist second
+pass reduces each partition to its residual moments and HC meats, merged the
+same way (in order, as Durbin-Watson needs); the Bayesian fit adds the prior
+once, after the merge.
+
+Nothing here depends on the scheduler: the graphs are computed with
+``dask.compute``, so a ``dask.distributed.Client`` in scope runs them on its
+cluster, and without one Dask's default (threaded) scheduler runs them
+locally.
+
+A Dask DataFrame read from one Parquet file by ``dask.dataframe.read_parquet``
+may have a single partition, which one worker reduces in the memory of the
+whole file; duolm warns when a single partition holds more than
+:data:`ONE_PARTITION_ROWS` rows. Read with ``split_row_groups=True`` (Parquet)
+or ``blocksize=`` (CSV), or ``repartition``, to spread the work.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pandas as pd
+from dask.base import compute as _dask_compute
+from dask.delayed import delayed
+
+from duolm._safe_formula import parse_formula
+from duolm.bayes import NIG, BayesResults
+from duolm.core import ALIAS_TOL
+from duolm.errors import DataError
+from duolm.ols import CovType, OLSResults
+from duolm.stream import (
+    Missing,
+    _Batch,
+    _bayes_results,
+    _Builder,
+    _design_or_none,
+    _Fit,
+    _fit,
+    _ols_results,
+    _Part,
+    _Reduced,
+    _refuse_lag,
+    _Resid,
+)
+
+__all__ = ["ONE_PARTITION_ROWS", "bayes", "ols"]
+
+_T = TypeVar("_T", _Part, _Resid)
+
+#: A single partition with more rows than this is reported: nothing was distributed.
+ONE_PARTITION_ROWS = 1_000_000
+
+#: Rows of the first partition on which the direct column path is verified (on the client).
+_VERIFY_ROWS = 10_000
+
+_COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
+_compute: Callable[..., tuple[Any, ...]] = _dask_compute
+
+
+def _check_frame(ddf: object) -> Any:
+    import dask.dataframe as dd
+
+    if not isinstance(ddf, dd.DataFrame):
+        raise TypeError(f"expected a Dask DataFrame, got {type(ddf).__name__}")
+    return ddf
+
+
+def _label(number: int) -> str:
+    return f"partition {number}"
+
+
+def _part_of(builder: _Builder, frame: pd.DataFrame, number: int) -> _Part:
+    """Pass 1 of one partition (runs on a worker)."""
+    X, y, dropped, _ = builder.build(_Batch(0, frame), _label(number))
+    return _Part.of(X, y, len(frame), dropped)
+
+
+def _resid_of(builder: _Builder, fit: _Fit, frame: pd.DataFrame, number: int) -> _Resid:
+    """Pass 2 of one partition (runs on a worker)."""
+    X, y, _, _ = builder.build(_Batch(0, frame), _label(number))
+    return _Resid.of(fit, X, y)
+
+
+def _merge(earlier: _T, later: _T) -> _T:
+    return earlier.merge(later)
+
+
+def _tree(leaves: Sequence[Any]) -> Any:
+    """Merge delayed states pairwise, neighbours only, so the order of rows is kept."""
+    level = list(leaves)
+    while len(level) > 1:
+        pairs = [
+            delayed(_merge, pure=True)(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)
+        ]
+        level = pairs + ([level[-1]] if len(level) % 2 else [])
+    return level[0]
+
+
+def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[Any]]:
+    """The builder, fixed and verified on the client, and the delayed partitions."""
+    if not isinstance(formula, str):
+        raise TypeError(f"a Dask fit needs a formula string, got {type(formula).__name__}")
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    _refuse_lag(formula)
+    ddf = _check_frame(ddf)
+    parsed = parse_formula(formula, [str(name) for name in ddf.columns])
+    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    parts = list(ddf[list(columns)].to_delayed())
+    for number, part in enumerate(parts):
+        frame = part.compute()
+        design = _design_or_none(formula, frame, columns, missing, _label(number))
+        if design is None:
+            continue
+        builder = _Builder.first(design.spec)
+        head = _Batch(0, frame.iloc[:_VERIFY_ROWS])
+        _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
+        return builder, parts
+    raise DataError("the Dask DataFrame has no complete rows")
+
+
+def _pass1(builder: _Builder, parts: list[Any]) -> _Part:
+    spec = delayed(builder, traverse=False)
+    leaves = [delayed(_part_of, pure=True)(spec, p, i) for i, p in enumerate(parts)]
+    (part,) = _compute(_tree(leaves))
+    if part.stat.nobs == 0:
+        raise DataError(
+            f"no rows left after dropping {part.n_dropped} rows with missing values"
+            if part.n_dropped
+            else "the Dask DataFrame has no rows"
+        )
+    if len(parts) == 1 and part.rows > ONE_PARTITION_ROWS:
+        warnings.warn(
+            f"the Dask DataFrame has a single partition of {part.rows} rows, reduced by one "
+            "worker in the memory of all of them; read it with split_row_groups=True "
+            "(read_parquet) or blocksize= (read_csv), or repartition it",
+            UserWarning,
+            stacklevel=3,
+        )
+    result: _Part = part
+    return result
+
+
+def _pass2(builder: _Builder, fit: _Fit, parts: list[Any]) -> _Resid:
+    spec = delayed(builder, traverse=False)
+    state = delayed(fit, traverse=False)
+    leaves = [delayed(_resid_of, pure=True)(spec, state, p, i) for i, p in enumerate(parts)]
+    (resid,) = _compute(_tree(leaves))
+    result: _Resid = resid
+    return result
+
+
+def ols(
+    formula: str,
+    ddf: object,
+    *,
+    missing: Missing = "drop",
+    cov_type: CovType = "nonrobust",
+    alias_tol: float = ALIAS_TOL,
+    diagnostics: bool = True,
+) -> OLSResults:
+    """Least squares on a Dask DataFrame, partitions reduced where they live.
+
+    Parameters
+    ----------
+    formula : str
+        As for :func:`duolm.ols` (``lag()`` is refused; stateful transforms
+        keep the state of the first partition, as in :mod:`duolm.stream`).
+    ddf : dask.dataframe.DataFrame
+        Its partitions in order are the rows in order (for Durbin-Watson).
+    missing, cov_type, alias_tol, diagnostics
+        As for :func:`duolm.stream.ols`; ``diagnostics=True`` computes the
+        partitions a second time for the residual diagnostics and HC meats.
+
+    Returns
+    -------
+    OLSResults
+        Equal to the in-memory fit of ``ddf.compute()`` to rounding;
+        ``method == "stream"``, ``rows`` is None.
+    """
+    if cov_type not in _COV_TYPES:
+        raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+    if cov_type != "nonrobust" and not diagnostics:
+        raise ValueError(
+            f"cov_type={cov_type!r} needs the residuals of the second pass: use diagnostics=True"
+        )
+    builder, parts = _prepare(formula, ddf, missing)
+    part = _pass1(builder, parts)
+    fit = _fit(part, alias_tol)
+    resid = _pass2(builder, fit, parts) if diagnostics else None
+    return _ols_results(_Reduced(builder.spec, part, builder, resid), fit, cov_type, "dask")
+
+
+def bayes(
+    formula: str,
+    ddf: object,
+    *,
+    prior: NIG | None = None,
+    missing: Missing = "drop",
+) -> BayesResults:
+    """The conjugate posterior of a Dask DataFrame: partitions reduced, the prior added once.
+
+    Parameters
+    ----------
+    formula, ddf, missing
+        As for :func:`ols`.
+    prior : NIG, optional
+        As for :func:`duolm.bayes` (default ``NIG.vague(k)``).
+
+    Returns
+    -------
+    BayesResults
+        ``design`` is None (no rows are kept).
+    """
+    builder, parts = _prepare(formula, ddf, missing)
+    part = _pass1(builder, parts)
+    return _bayes_results(builder.spec, part.stat, prior)
