@@ -203,3 +203,20 @@ def test_offset_columns_take_the_centred_gram_path_and_match_householder() -> No
     np.testing.assert_allclose(fast.stat.ssr, slow.stat.ssr, rtol=1e-11)
     np.testing.assert_allclose(fast.stat.cov_unscaled(), slow.stat.cov_unscaled(), rtol=1e-9)
     np.testing.assert_allclose(fast.stat.R.T @ fast.stat.R, slow.stat.R.T @ slow.stat.R, rtol=1e-9)
+
+
+def test_from_block_takes_the_gram_path_only_when_safe() -> None:
+    X, y = _data(14, n=5000, k=5)
+    fast, exact = SqrtStat.from_block(X, y), SqrtStat.from_data(X, y)
+    np.testing.assert_allclose(fast.R, exact.R, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(fast.solve(), exact.solve(), rtol=1e-12)
+    np.testing.assert_allclose(fast.ssr, exact.ssr, rtol=1e-12)
+    assert not np.array_equal(fast.R, exact.R)  # it did take the other path
+    # a nearly exact fit makes [X y] ill-conditioned: back to Householder, bit for bit
+    y_exact = X @ np.arange(1.0, 6.0) + 1e-9 * np.random.default_rng(15).normal(size=5000)
+    np.testing.assert_array_equal(
+        SqrtStat.from_block(X, y_exact).R, SqrtStat.from_data(X, y_exact).R
+    )
+    # and so does a design far from zero
+    X_off = X + np.r_[0.0, 1e5, 0, 0, 0]
+    np.testing.assert_array_equal(SqrtStat.from_block(X_off, y).R, SqrtStat.from_data(X_off, y).R)
