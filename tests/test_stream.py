@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import duolm
-from duolm import stream
+from duolm import _passes, _reduction, stream
 from duolm.bayes import NIG
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
 
@@ -344,7 +344,7 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     # 400 rows in batches of 48: 9 batches per pass, 9 + 1 + 9 checkpoint writes.
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
-    real_save = stream._save
+    real_save = _passes._save
     writes: list[int] = []
 
     def save(*args: Any) -> None:
@@ -353,11 +353,11 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
         if len(writes) == crash_after:
             raise _CrashError
 
-    monkeypatch.setattr(stream, "_save", save)
+    monkeypatch.setattr(_passes, "_save", save)
     with pytest.raises(_CrashError):
         _fit(big, ckpt)
     assert ckpt.exists()
-    monkeypatch.setattr(stream, "_save", real_save)
+    monkeypatch.setattr(_passes, "_save", real_save)
     got = _numbers(_fit(big, ckpt))
     assert np.array_equal(got, want)
     assert not ckpt.exists()  # removed at the end
@@ -370,7 +370,7 @@ def test_resume_after_a_crash_between_checkpoints(
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
     where, at = crash_in
-    cls, name = (stream._Part, "add") if where == "add" else (stream._Resid, "merge")
+    cls, name = (_reduction._Part, "add") if where == "add" else (_reduction._Resid, "merge")
     real = getattr(cls, name)
     calls: list[int] = []
 
@@ -391,26 +391,26 @@ _CHILD = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    from duolm import stream
+    from duolm import _passes, _reduction, stream
 
     path, ckpt, mode, out = sys.argv[1:5]
     if mode.startswith("exit"):  # die right after the k-th checkpoint write, or inside one
         k = int(mode.split(":")[1])
-        real_save, real_replace, count = stream._save, os.replace, [0]
+        real_save, real_replace, count = _passes._save, os.replace, [0]
         def save(*args):
             count[0] += 1
             if count[0] == k and mode.startswith("exit-mid"):
-                stream.os.replace = lambda *a: os._exit(17)
+                os.replace = lambda *a: os._exit(17)
             real_save(*args)
             if count[0] == k:
                 os._exit(17)
-        stream._save = save
+        _passes._save = save
     elif mode == "slow":  # give the parent time to kill it
-        real_add = stream._Part.add
+        real_add = _reduction._Part.add
         def add(self, *args):
             time.sleep(0.05)
             return real_add(self, *args)
-        stream._Part.add = add
+        _reduction._Part.add = add
     fit = stream.ols("y ~ x1 + x2 + x3", path, batch_size=48, checkpoint=ckpt,
                      checkpoint_every=1, cov_type="HC2")
     np.save(out, fit.params_kept)
@@ -469,16 +469,16 @@ def test_checkpoint_of_other_arguments_is_refused(big: Path, tmp_path: Path) -> 
 
 class _crash_after_first_save:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
-        self.real = stream._save
+        self.real = _passes._save
 
         def save(*args: Any) -> None:
             self.real(*args)
             raise _CrashError
 
-        stream._save = save
+        _passes._save = save
 
     def __exit__(self, *exc: object) -> None:
-        stream._save = self.real
+        _passes._save = self.real
 
 
 def test_checkpoint_needs_a_file(frame: pd.DataFrame, tmp_path: Path) -> None:
@@ -563,7 +563,7 @@ def test_csv_resume_is_bitwise_equal(
     pd.read_parquet(big).to_csv(path, index=False)
     want = _numbers(_fit(path, None))
     ckpt = tmp_path / "fit.ckpt"
-    real_save = stream._save
+    real_save = _passes._save
     writes: list[int] = []
 
     def save(*args: Any) -> None:
@@ -572,9 +572,9 @@ def test_csv_resume_is_bitwise_equal(
         if len(writes) in (4, 13):
             raise _CrashError
 
-    monkeypatch.setattr(stream, "_save", save)
+    monkeypatch.setattr(_passes, "_save", save)
     for _ in range(2):  # crash in pass 1, resume and crash in pass 2
         with pytest.raises(_CrashError):
             _fit(path, ckpt)
-    monkeypatch.setattr(stream, "_save", real_save)
+    monkeypatch.setattr(_passes, "_save", real_save)
     assert np.array_equal(_numbers(_fit(path, ckpt)), want)

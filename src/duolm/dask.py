@@ -33,16 +33,12 @@ import pandas as pd
 from dask.base import compute as _dask_compute
 from dask.delayed import delayed
 
-from duolm._safe_formula import parse_formula
-from duolm.bayes import NIG, BayesResults
-from duolm.core import ALIAS_TOL
-from duolm.errors import DataError
-from duolm.ols import CovType, OLSResults
-from duolm.stream import (
+from duolm._reduction import (
     Missing,
-    _Batch,
     _bayes_results,
     _Builder,
+    _check_cov_type,
+    _check_formula,
     _design_or_none,
     _Fit,
     _fit,
@@ -51,7 +47,13 @@ from duolm.stream import (
     _Reduced,
     _refuse_lag,
     _Resid,
+    _used_columns,
 )
+from duolm._sources import _Batch
+from duolm.bayes import NIG, BayesResults
+from duolm.core import ALIAS_TOL
+from duolm.errors import DataError
+from duolm.ols import CovType, OLSResults
 
 __all__ = ["ONE_PARTITION_ROWS", "bayes", "ols"]
 
@@ -63,7 +65,6 @@ ONE_PARTITION_ROWS = 1_000_000
 #: Rows of the first partition on which the direct column path is verified (on the client).
 _VERIFY_ROWS = 10_000
 
-_COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 _compute: Callable[..., tuple[Any, ...]] = _dask_compute
 
 
@@ -108,14 +109,10 @@ def _tree(leaves: Sequence[Any]) -> Any:
 
 def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[Any]]:
     """The builder, fixed and verified on the client, and the delayed partitions."""
-    if not isinstance(formula, str):
-        raise TypeError(f"a Dask fit needs a formula string, got {type(formula).__name__}")
-    if missing not in ("drop", "raise"):
-        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    formula = _check_formula(formula, missing, "a Dask fit")
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
-    parsed = parse_formula(formula, [str(name) for name in ddf.columns])
-    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    columns = _used_columns(formula, [str(name) for name in ddf.columns])
     parts = list(ddf[list(columns)].to_delayed())
     for number, part in enumerate(parts):
         frame = part.compute()
@@ -188,12 +185,7 @@ def ols(
         Equal to the in-memory fit of ``ddf.compute()`` to rounding;
         ``method == "stream"``, ``rows`` is None.
     """
-    if cov_type not in _COV_TYPES:
-        raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
-    if cov_type != "nonrobust" and not diagnostics:
-        raise ValueError(
-            f"cov_type={cov_type!r} needs the residuals of the second pass: use diagnostics=True"
-        )
+    _check_cov_type(cov_type, diagnostics)
     builder, parts = _prepare(formula, ddf, missing)
     part = _pass1(builder, parts)
     fit = _fit(part, alias_tol)

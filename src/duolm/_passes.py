@@ -1,0 +1,301 @@
+"""The passes of a streamed fit: batches read in order and reduced by :mod:`duolm._reduction`.
+
+:func:`_job` checks the arguments of :mod:`duolm.stream`'s functions and opens
+the source; :func:`_reduce` runs pass 1 (each batch's square-root statistic
+merged into the running :class:`~duolm._reduction._Part`) and, for the
+diagnostics, pass 2 (each batch's residual moments and HC meats merged into a
+:class:`~duolm._reduction._Resid`), writing and resuming from the checkpoint
+of :mod:`duolm._checkpoint`; :func:`_trajectory_frames` runs the one pass of
+the Bayesian trajectory, each batch started from the posterior of the rows
+before it; :class:`_Bar` shows their progress. The design spec is fixed by the
+first batch with a complete row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from duolm._checkpoint import _fingerprint, _load, _remove, _save, _Saved
+from duolm._reduction import (
+    Missing,
+    _Builder,
+    _check_formula,
+    _Const,
+    _design_or_none,
+    _fit,
+    _Part,
+    _Reduced,
+    _refuse_lag,
+    _Resid,
+    _used_columns,
+)
+from duolm._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
+from duolm.bayes import NIG
+from duolm.core import SqrtStat
+from duolm.design import Design
+from duolm.errors import DataError, StateFileError
+
+#: Designs up to this many columns are reduced with a single-threaded BLAS (when
+#: threadpoolctl is installed): their blocks are too narrow to gain from threads,
+#: and a threaded BLAS on a busy machine can be many times slower.
+_SERIAL_BLAS_MAX_COLUMNS = 64
+
+
+def _serial_blas(k: int) -> contextlib.AbstractContextManager[object]:
+    """One BLAS thread while narrow blocks are reduced (``k <= _SERIAL_BLAS_MAX_COLUMNS``)."""
+    if k > _SERIAL_BLAS_MAX_COLUMNS:
+        return contextlib.nullcontext()
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:  # optional: only a matter of speed
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[object] = threadpoolctl.threadpool_limits(
+        1, user_api="blas"
+    )
+    return limits
+
+
+class _Bar:
+    """A rich progress bar on stderr, or nothing."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+
+    def __enter__(self) -> _Bar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def task(self, description: str, total: int | None, done: int) -> None:
+        if self._progress is not None:
+            self._task = self._progress.add_task(description, total=total, completed=done)
+
+    def advance(self, rows: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, rows)
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: _Source
+    formula: str
+    columns: tuple[str, ...]
+    missing: Missing
+    size: int
+    checkpoint: Path | None
+    every: int
+    fingerprint: Mapping[str, Any] | None
+    progress: bool
+
+
+def _job(
+    formula: object,
+    source: object,
+    missing: Missing,
+    batch_size: int,
+    checkpoint: str | os.PathLike[str] | None,
+    checkpoint_every: int,
+    progress: bool,
+) -> _Job:
+    formula = _check_formula(formula, missing, "a streamed fit")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
+        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
+    _refuse_lag(formula)
+    src = _open_source(source)
+    columns = _used_columns(formula, list(src.names))
+    if src.kind == "csv":
+        src = _csv_text_dtypes(src, columns, batch_size)
+    path = None
+    fingerprint = None
+    if checkpoint is not None:
+        if src.path is None:
+            raise ValueError(
+                "checkpoint= needs a file source (a CSV or Parquet path): an iterable of "
+                "frames cannot be identified or re-read from a given row"
+            )
+        path = Path(checkpoint)
+        fingerprint = _fingerprint(src, formula, batch_size, missing)
+    return _Job(
+        src, formula, columns, missing, batch_size, path, checkpoint_every, fingerprint, progress
+    )
+
+
+def _batches(job: _Job, start: int) -> Iterator[_Batch]:
+    """Batches from batch number ``start`` on, read ahead in a thread for files."""
+    first = start * job.size if job.source.kind != "frames" else start
+    batches = job.source.batches(job.columns, job.size, first)
+    return _prefetch(batches) if job.source.kind != "frames" else batches
+
+
+def _first_design(job: _Job, batch: _Batch) -> Design | None:
+    """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
+    return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
+
+
+def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float) -> _Reduced:
+    """Run pass 1 (and pass 2 with ``diagnostics``), resuming from the checkpoint if any.
+
+    The spec is fixed by the first batch with a complete row; the batches before
+    it are counted as dropped. A resumed run reads that batch again for the spec.
+    """
+    saved = None
+    if job.checkpoint is not None and job.fingerprint is not None:
+        saved = _load(job.checkpoint, job.fingerprint)
+    label = job.source.label
+    builder: _Builder | None = None
+    part: _Part | None = None
+    spec_batch = 0
+    if saved is not None:
+        spec_batch = saved.spec_batch
+        first = next(_batches(job, spec_batch), None)
+        design = _first_design(job, first) if first is not None else None
+        if design is None or len(design.spec.terms) != saved.part.stat.k:
+            raise StateFileError(f"checkpoint {job.checkpoint} does not match the data's design")
+        builder = replace(_Builder.first(design.spec), fast=saved.fast)
+        part = saved.part
+
+    def write(pass_: int, batches: int, resid: _Resid | None) -> None:
+        if job.checkpoint is not None and job.fingerprint is not None and part is not None:
+            state = _Saved(pass_, batches, spec_batch, bool(builder and builder.fast), part, resid)
+            _save(job.checkpoint, job.fingerprint, state)
+
+    with _Bar(job.progress) as bar, contextlib.ExitStack() as blas:
+        if builder is not None:
+            blas.enter_context(_serial_blas(len(builder.spec.terms)))
+        if saved is None or saved.pass_ == 1:
+            done = saved.batches if saved is not None else 0
+            skipped = 0  # rows of the batches before the spec: none complete
+            bar.task("pass 1/2 (fit)" if diagnostics else "fit", job.source.nrows, done * job.size)
+            for batch in _batches(job, done):
+                if builder is None or part is None:
+                    design = _first_design(job, batch)
+                    if design is None:
+                        skipped += batch.nrows
+                    else:
+                        spec_batch, builder = done, _Builder.first(design.spec)
+                        blas.enter_context(_serial_blas(len(design.spec.terms)))
+                        part = _Part(SqrtStat.empty(design.X.shape[1]), skipped, skipped, _Const())
+                        part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
+                else:
+                    X, y, dropped, builder = builder.build(batch, label)
+                    part = part.add(X, y, batch.nrows, dropped)
+                done += 1
+                bar.advance(batch.nrows)
+                if done % job.every == 0:
+                    write(1, done, None)
+            if builder is None or part is None or part.stat.nobs == 0:
+                if skipped or (part is not None and part.n_dropped):
+                    n = skipped if part is None else part.n_dropped
+                    raise DataError(
+                        f"{label}: no rows left after dropping {n} rows with missing values"
+                    )
+                raise DataError(f"{label}: the data has no rows")
+            write(2, 0, None)
+        assert builder is not None and part is not None
+        resid = None
+        if diagnostics:
+            fit = _fit(part, alias_tol)
+            resid = saved.resid if saved is not None and saved.pass_ == 2 else None
+            resid = resid if resid is not None else _Resid.empty(int(fit.kept.sum()))
+            done = saved.batches if saved is not None and saved.pass_ == 2 else 0
+            bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
+            for batch in _batches(job, done):
+                X, y, _, builder = builder.build(batch, label)
+                resid = resid.merge(_Resid.of(fit, X, y))
+                done += 1
+                bar.advance(batch.nrows)
+                if done % job.every == 0:
+                    write(2, done, resid)
+    if job.checkpoint is not None:  # done
+        _remove(job.checkpoint)
+    return _Reduced(builder.spec, part, builder, resid)
+
+
+def _trajectory_frames(job: _Job, prior: NIG | None, alpha: float) -> Iterator[pd.DataFrame]:
+    from duolm.bayes import default_prior
+    from duolm.trajectory import trajectory as run
+
+    builder: _Builder | None = None
+    posterior = prior
+    seen = 0
+    with _Bar(job.progress) as bar:
+        bar.task("trajectory", job.source.nrows, 0)
+        for batch in _batches(job, 0):
+            bar.advance(batch.nrows)
+            if builder is None:
+                design = _first_design(job, batch)
+                if design is None:
+                    continue
+                builder = _Builder.first(design.spec)
+                X, y, index = design.X, design.y, design.index
+                posterior = default_prior(X.shape[1]) if posterior is None else posterior
+            else:
+                X, y, _, builder = builder.build(batch, job.source.label)
+                index = _kept_index(batch, job.columns, len(y))
+            if len(y) == 0:
+                continue
+            assert posterior is not None
+            frame = run(X=X, y=y, prior=posterior, missing="raise", alpha=alpha)
+            terms = builder.spec.terms
+            names = {
+                f"{part}[x{j}]": f"{part}[{t}]" for j, t in enumerate(terms) for part in ["m", "sd"]
+            }
+            frame = frame.rename(columns=names)
+            frame["t"] += seen
+            frame.index = index
+            seen += len(y)
+            posterior = posterior.update(X, y)
+            yield frame
+    if builder is None:
+        raise DataError(f"{job.source.label}: no complete rows")
+
+
+def _kept_index(batch: _Batch, columns: tuple[str, ...], kept: int) -> pd.Index:
+    """Labels of the rows a batch kept (all, or those complete in the used columns)."""
+    if kept == batch.nrows:
+        if isinstance(batch.data, pd.DataFrame):
+            return batch.data.index
+        return pd.RangeIndex(batch.start, batch.start + batch.nrows)
+    frame = batch.frame()
+    index = frame.index[frame[list(columns)].notna().all(axis=1).to_numpy()]
+    if len(index) != kept:
+        raise DataError(f"cannot label the {kept} rows kept of a batch of {batch.nrows}")
+    return index

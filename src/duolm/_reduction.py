@@ -1,0 +1,394 @@
+"""The reduction that :mod:`duolm.stream` and :mod:`duolm.dask` share, batch or partition alike.
+
+- :class:`_Builder` turns a batch into ``(X, y)`` with the design spec fixed on
+  the first batch, copying plain numeric columns directly once that path has
+  matched formulaic's design bit for bit (:func:`_design_or_none` builds the
+  first design; :func:`_refuse_lag` refuses ``lag()``, which would reach across
+  batches);
+- pass 1 reduces rows to a :class:`_Part` (the core's
+  :class:`~duolm.core.SqrtStat`, rows read and dropped, the constant columns
+  :class:`_Const`), pass 2 to a :class:`_Resid` (residual moments in row order
+  and the HC meats ``W^T diag(w) W``); both merge in row order, so batches
+  reduced one after another and partitions merged by a tree give one result;
+- :func:`_fit` solves the merged statistic, :func:`_ols_results` and
+  :func:`_bayes_results` assemble the public results (the prior counted once).
+
+No statistics are defined here: the core, :mod:`duolm.diagnostics` and
+:mod:`duolm.ols` define them; this module only feeds them in batches.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from duolm._safe_formula import parse_formula
+from duolm._sources import _Batch
+from duolm.bayes import NIG, BayesResults, checked_prior
+from duolm.core import SqrtStat
+from duolm.design import Design, DesignSpec, from_formula
+from duolm.diagnostics import ResidualMoments
+from duolm.errors import DataError, FormulaError, RankWarning
+from duolm.ols import CovType, OLSResults
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+Missing = Literal["drop", "raise"]
+
+#: Rows per block of the second pass (see ``_Resid.of``).
+_RESID_BLOCK = 16_384
+
+_COV_TYPES: tuple[str, ...] = get_args(CovType)
+
+
+def _check_formula(formula: object, missing: object, fit: str) -> str:
+    """The formula string, after checking its type and ``missing`` (``fit`` names the caller)."""
+    if not isinstance(formula, str):
+        raise TypeError(f"{fit} needs a formula string, got {type(formula).__name__}")
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    return formula
+
+
+def _used_columns(formula: str, names: list[str]) -> tuple[str, ...]:
+    """The data columns the formula uses, response first, each once."""
+    parsed = parse_formula(formula, names)
+    return tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+
+
+def _check_cov_type(cov_type: object, diagnostics: bool) -> None:
+    """Refuse an unknown ``cov_type``, or a robust one without the second pass."""
+    if cov_type not in _COV_TYPES:
+        raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+    if cov_type != "nonrobust" and not diagnostics:
+        raise ValueError(
+            f"cov_type={cov_type!r} needs the residuals of the second pass: use diagnostics=True"
+        )
+
+
+def _refuse_lag(formula: str) -> None:
+    if re.search(r"\blag\s*\(", formula):
+        raise FormulaError(
+            "lag() cannot be used in a streamed fit: it would reach across batch "
+            "boundaries; add the lagged column to the data instead"
+        )
+
+
+@dataclass(frozen=True)
+class _Builder:
+    """Builds ``(X, y)`` for a batch with a spec fixed on the first batch.
+
+    ``plain`` names, for each column of ``[X y]``, the data column it copies
+    (None: the intercept) when every term is a plain numeric column; the
+    direct path is used once ``fast`` records that it matched formulaic's design.
+    """
+
+    spec: DesignSpec
+    plain: tuple[str | None, ...] | None
+    fast: bool = False
+
+    @classmethod
+    def first(cls, spec: DesignSpec) -> _Builder:
+        kinds: Mapping[str, str] = spec._kinds
+        parsed = spec._parsed
+        plain: list[str | None] = []
+        for term in (*spec.terms, spec.response):
+            if term == "Intercept" and spec.has_intercept:
+                plain.append(None)
+            elif parsed is not None and kinds.get(term) == "numeric":
+                plain.append(term)
+            else:
+                return cls(spec, None)
+        return cls(spec, tuple(plain))
+
+    def direct(self, batch: _Batch) -> tuple[FloatArray, FloatArray] | None:
+        """``(X, y)`` copied from the columns, or None when some value is not numeric or finite."""
+        if self.plain is None:
+            return None
+        columns: list[FloatArray] = []
+        for name in self.plain:
+            column = np.broadcast_to(1.0, batch.nrows) if name is None else batch.numeric(name)
+            if column is None or not _all_finite(column):
+                return None
+            columns.append(column)
+        return np.column_stack(columns[:-1]), columns[-1]
+
+    def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
+        """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
+        direct = self.direct(batch)
+        if direct is not None and self.fast:
+            return direct[0], direct[1], 0, self
+        X, y, dropped = _build_xy(self.spec, batch, label)
+        builder = self
+        if direct is not None:  # verify once, bit for bit; keep formulaic's result here
+            same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)
+            builder = replace(self, fast=True) if same else replace(self, plain=None)
+        return X, y, dropped, builder
+
+
+def _all_finite(column: FloatArray) -> bool:
+    """All values finite. A finite sum proves it without a temporary array (a NaN or inf
+    makes the sum NaN or inf); only an overflowing sum needs the element-wise test."""
+    return math.isfinite(np.add.reduce(column)) or bool(np.isfinite(column).all())
+
+
+def _build_xy(spec: DesignSpec, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int]:
+    try:
+        return spec.build_xy(batch.frame())
+    except DataError as exc:
+        raise DataError(f"{label}: {exc}") from exc
+
+
+def _design_or_none(
+    formula: str, frame: pd.DataFrame, columns: tuple[str, ...], missing: Missing, label: str
+) -> Design | None:
+    try:
+        return from_formula(formula, frame, missing=missing)
+    except DataError as exc:
+        if missing == "drop" and len(frame) and not _has_complete_row(frame, columns):
+            return None
+        raise DataError(f"{label}: {exc}") from exc
+
+
+def _has_complete_row(frame: pd.DataFrame, columns: tuple[str, ...]) -> bool:
+    present = [name for name in columns if name in frame.columns]
+    return len(present) == len(columns) and bool(frame[present].notna().all(axis=1).any())
+
+
+def _factor(X: FloatArray, y: FloatArray) -> SqrtStat:
+    """The core's statistic of one batch: its Gram factor when well conditioned, else QR."""
+    return SqrtStat.from_block(X, y)
+
+
+# ==================================================================== mergeable partial results
+
+
+@dataclass(frozen=True, eq=False)
+class _Const:
+    """Which columns of X are constant and nonzero (for the intercept), mergeable.
+
+    ``first`` is the first row of X (None before any row); ``mask`` marks the
+    columns equal to it in every row so far and nonzero.
+    """
+
+    first: FloatArray | None = None
+    mask: BoolArray | None = None
+
+    @classmethod
+    def of(cls, X: FloatArray) -> _Const:
+        if X.shape[0] == 0:
+            return cls()
+        first = X[0].copy()
+        return cls(first, np.asarray((first == X).all(axis=0) & (first != 0), dtype=bool))
+
+    def extend(self, X: FloatArray) -> _Const:
+        """The same as ``self.merge(_Const.of(X))``, testing only the columns still constant."""
+        if self.first is None or self.mask is None:
+            return _Const.of(X)
+        mask = self.mask.copy()
+        for j in np.flatnonzero(mask):
+            mask[j] = bool(np.all(X[:, j] == self.first[j]))
+        return _Const(self.first, mask)
+
+    def merge(self, later: _Const) -> _Const:
+        if self.first is None or self.mask is None:
+            return later
+        if later.first is None or later.mask is None:
+            return self
+        return _Const(self.first, self.mask & later.mask & (later.first == self.first))
+
+    def position(self, kept: BoolArray) -> int | None:
+        """Position among the kept columns of the first constant one (``constant_column``)."""
+        if self.mask is None:
+            return None
+        hits = np.flatnonzero(self.mask[kept])
+        return int(hits[0]) if hits.size else None
+
+
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """Pass 1 of some rows: their square-root statistic and bookkeeping."""
+
+    stat: SqrtStat
+    rows: int  # rows read, dropped ones included
+    n_dropped: int
+    const: _Const
+
+    @classmethod
+    def empty(cls, k: int) -> _Part:
+        return cls(SqrtStat.empty(k), 0, 0, _Const())
+
+    @classmethod
+    def of(cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> _Part:
+        k = X.shape[1]
+        stat = _factor(X, y) if len(y) else SqrtStat.empty(k)
+        return cls(stat, rows, n_dropped, _Const.of(X))
+
+    def add(self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> _Part:
+        """The next batch in order (as ``merge(_Part.of(...))``, with a cheaper constant test)."""
+        later = _Part(
+            _factor(X, y) if len(y) else SqrtStat.empty(X.shape[1]), rows, n_dropped, _Const()
+        )
+        merged = self.merge(later)
+        return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+
+    def merge(self, later: _Part) -> _Part:
+        if later.stat.nobs == 0 and not np.any(later.stat.R):
+            stat = self.stat
+        elif self.stat.nobs == 0 and not np.any(self.stat.R):
+            stat = later.stat
+        else:
+            stat = self.stat.merge(later.stat)
+        return _Part(
+            stat,
+            self.rows + later.rows,
+            self.n_dropped + later.n_dropped,
+            self.const.merge(later.const),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """What pass 2 needs from pass 1: the kept columns, their statistic and estimate."""
+
+    kept: BoolArray
+    stat: SqrtStat
+    params: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class _Resid:
+    """Pass 2 of some rows: residual moments (in row order) and the HC meats."""
+
+    moments: ResidualMoments
+    meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3
+    lev_one: bool
+
+    @classmethod
+    def empty(cls, rank: int) -> _Resid:
+        return cls(ResidualMoments.from_residuals(np.zeros(0)), np.zeros((3, rank, rank)), False)
+
+    @classmethod
+    def of(cls, fit: _Fit, X: FloatArray, y: FloatArray) -> _Resid:
+        """The residual sums of a batch, in blocks of ``_RESID_BLOCK`` rows merged in order.
+
+        Blocks that stay in cache make the several passes over each block (residuals,
+        ``W``, leverages, three weighted products, moments) cheap; the split is fixed
+        by the batch, so the result does not depend on timing.
+        """
+        rank = fit.params.shape[0]
+        out = cls.empty(rank)
+        for lo in range(0, len(y), _RESID_BLOCK):
+            block = cls._block(fit, X[lo : lo + _RESID_BLOCK], y[lo : lo + _RESID_BLOCK])
+            out = block if lo == 0 else out.merge(block)
+        return out
+
+    @classmethod
+    def _block(cls, fit: _Fit, X: FloatArray, y: FloatArray) -> _Resid:
+        Xk = X if fit.kept.all() else X[:, fit.kept]
+        e = y - Xk @ fit.params
+        W = fit.stat.whiten(Xk)  # rows of the thin Q factor
+        h = np.einsum("ij,ij->i", W, W)  # leverages
+        one_minus = 1.0 - h
+        lev_one = bool(np.any(one_minus <= 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w0 = e * e
+            weights = (w0, w0 / one_minus, w0 / one_minus**2)
+        meats = np.stack([W.T @ (W * w[:, None]) for w in weights])
+        return cls(ResidualMoments.from_residuals(e), meats, lev_one)
+
+    def merge(self, later: _Resid) -> _Resid:
+        return _Resid(
+            self.moments.merge(later.moments),
+            self.meats + later.meats,
+            self.lev_one or later.lev_one,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Reduced:
+    """Both passes over all the rows: the spec, the merged states, the last builder."""
+
+    spec: DesignSpec
+    part: _Part
+    builder: _Builder
+    resid: _Resid | None
+
+
+def _fit(part: _Part, alias_tol: float) -> _Fit:
+    """The estimate of pass 1, aliased columns dropped (what pass 2 needs)."""
+    stat = part.stat
+    kept = ~stat.aliased(alias_tol)
+    if not kept.all():
+        stat = stat.select(kept)
+    return _Fit(kept, stat, stat.solve())
+
+
+def _ols_results(reduced: _Reduced, fit: _Fit, cov_type: CovType, label: str) -> OLSResults:
+    part, spec = reduced.part, reduced.spec
+    rank = int(fit.kept.sum())
+    n = round(part.stat.nobs)
+    if n <= rank:
+        raise DataError(
+            f"{label}: too few rows: {n} observation(s) for {rank} coefficient(s); at least "
+            f"{rank + 1} are needed to estimate the residual variance"
+        )
+    if not math.isfinite(fit.stat.ssr):
+        raise DataError(f"{label}: the residual sum of squares overflows float64: rescale y")
+    if not fit.kept.all():
+        dropped = [spec.terms[i] for i in np.flatnonzero(~fit.kept)]
+        warnings.warn(
+            f"aliased column(s) {dropped}: linear combinations of earlier columns; their "
+            "coefficients are not estimable and are reported as NaN",
+            RankWarning,
+            stacklevel=3,
+        )
+    resid = reduced.resid
+    meats: dict[str, FloatArray] | None = None
+    if resid is not None:
+        meats = {"HC0": resid.meats[0]}
+        if not resid.lev_one:  # HC2/HC3 divide by 1 - h: undefined when a leverage is 1
+            meats.update(HC2=resid.meats[1], HC3=resid.meats[2])
+        elif cov_type in ("HC2", "HC3"):
+            raise DataError(
+                f"{label}: {cov_type} is undefined: a row has leverage 1 (the fit passes "
+                "through it exactly); use HC0 or HC1"
+            )
+    return OLSResults(
+        spec=spec,
+        stat=fit.stat,
+        kept=fit.kept,
+        params_kept=fit.params,
+        moments=resid.moments if resid is not None else None,
+        const_col=part.const.position(fit.kept),
+        n_dropped=part.n_dropped,
+        cov_type=cov_type,
+        method="stream",
+        scaled_condition_number=fit.stat.condition_number(scaled=True),
+        rows=None,
+        meats=meats,
+    )
+
+
+def _bayes_results(spec: DesignSpec, stat: SqrtStat, prior: NIG | None) -> BayesResults:
+    """The posterior of ``prior`` and the data statistic (the prior counted once)."""
+    prior = checked_prior(prior, spec)
+    k = prior.k
+    posterior = NIG.from_parts(
+        prior.prior_stat, prior.nu0, prior.data_stat.merge(stat), prior.label
+    )
+    if not posterior.is_proper:
+        raise DataError(
+            f"the posterior is improper (a = {posterior.a:g}, V^-1 "
+            f"{'regular' if posterior.beta_proper else 'singular'}): under the reference prior "
+            f"the design needs more than {k} rows of full column rank"
+        )
+    return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None)
