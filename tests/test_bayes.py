@@ -21,7 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from duolm.bayes import NIG, BayesResults, bayes
+import duolm.nig
+from duolm.bayes import NIG, BayesResults, bayes, checked_prior, default_prior
+from duolm.design import from_arrays
 from duolm.errors import DataError, PriorError
 from duolm.ols import ols
 
@@ -424,3 +426,16 @@ def test_formula_fits_predict_and_score_new_rows() -> None:
     np.testing.assert_allclose(
         first.log_evidence + second.log_evidence, fit.log_evidence, rtol=1e-10
     )
+
+
+def test_nig_is_reexported_and_the_prior_is_checked_against_the_design() -> None:
+    assert NIG is duolm.nig.NIG
+    spec = from_arrays(np.ones((3, 2)), np.ones(3)).spec
+    default = checked_prior(None, spec)
+    assert default.k == 2 and default.label == default_prior(2).label
+    given = NIG(np.zeros(2), np.eye(2), 1.0, 1.0)
+    assert checked_prior(given, spec) is given
+    with pytest.raises(TypeError, match="prior must be an NIG, got dict"):
+        checked_prior({"m": 0}, spec)  # type: ignore[arg-type]
+    with pytest.raises(PriorError, match="1 coefficient\\(s\\) but the design has 2 columns"):
+        checked_prior(NIG([0.0], [[1.0]], 1.0, 1.0), spec)

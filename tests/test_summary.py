@@ -8,6 +8,7 @@ fields are normalised before comparing.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import warnings
 
@@ -20,7 +21,16 @@ import statsmodels.formula.api as smf
 import duolm
 from duolm.datasets import longley
 from duolm.ols import ols
-from duolm.summary import CoefColumn, CoefTable, Field, KeyValueBlock, Summary, format_fixed
+from duolm.summary import (
+    CoefColumn,
+    CoefTable,
+    Field,
+    KeyValueBlock,
+    Summary,
+    coef_column,
+    format_fixed,
+    number_field,
+)
 
 NONROBUST_NOTE = (
     "Standard Errors assume that the covariance matrix of the errors is correctly specified."
@@ -394,3 +404,12 @@ def test_date_and_time_are_taken_at_the_call(monkeypatch):
     text = str(fit.summary())
     assert "Date:                Mon, 08 Oct 2018   Prob (F-statistic):" in text
     assert "Time:                        07:10:33   Log-Likelihood:" in text
+
+
+def test_number_fields_and_coef_columns_shared_by_both_summaries() -> None:
+    missing = number_field("Omnibus:", None, "#6.3f")
+    assert (missing.text, math.isnan(missing.value)) == ("   nan", True)  # type: ignore[arg-type]
+    assert number_field("a:", np.float64(2.5)) == Field("a:", "   2.500", 2.5)
+    column = coef_column("coef", pd.Series([1, 2.5]), str, min_width=11)
+    assert column == CoefColumn("coef", (1.0, 2.5), str, 11)
+    assert all(type(v) is float for v in column.values)

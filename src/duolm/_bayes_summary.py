@@ -15,7 +15,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from duolm.errors import PriorError
-from duolm.summary import CoefColumn, CoefTable, Field, KeyValueBlock, Summary, format_fixed
+from duolm.ols import _check_alpha
+from duolm.summary import (
+    CoefTable,
+    Field,
+    KeyValueBlock,
+    Summary,
+    _format_coef,
+    _format_int,
+    _format_stat,
+    coef_column,
+    number_field,
+)
 
 if TYPE_CHECKING:
     from duolm.bayes import BayesResults
@@ -33,10 +44,6 @@ def _try(get: Callable[[], float], why: list[str]) -> float:
         return math.nan
 
 
-def _num(label: str, value: float, spec: str = "#8.4g") -> Field:
-    return Field(label, format(value, spec), value)
-
-
 def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
     """Summary of a :class:`~duolm.bayes.BayesResults` (text via ``str()``, HTML in notebooks).
 
@@ -50,9 +57,7 @@ def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
     -------
     Summary
     """
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
+    alpha = _check_alpha(alpha)
     post = result.posterior
     missing: list[str] = []
     sigma2_mean = _try(lambda: result.sigma2_mean, missing)
@@ -62,33 +67,29 @@ def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
         Field("Dep. Variable:", result.spec.response, result.spec.response),
         Field("Model:", "Normal-inverse-gamma", "NIG"),
         Field("Prior:", result.prior.label, result.prior.label),
-        Field("No. Observations:", f"{result.nobs:#6d}", result.nobs),
-        _num("Df (2a):", result.df),
-        _num("Log evidence:", evidence),
+        Field("No. Observations:", _format_int(result.nobs), result.nobs),
+        number_field("Df (2a):", result.df),
+        number_field("Log evidence:", evidence),
     )
     right = (
-        _num("a:", post.a),
-        _num("b:", post.b),
-        _num("E[sigma2]:", sigma2_mean),
-        _num("Mode sigma2:", result.sigma2_mode),
-        _num("Median sigma2:", result.sigma2_median),
-        _num("sd(sigma2):", sigma2_sd),
+        number_field("a:", post.a),
+        number_field("b:", post.b),
+        number_field("E[sigma2]:", sigma2_mean),
+        number_field("Mode sigma2:", result.sigma2_mode),
+        number_field("Median sigma2:", result.sigma2_median),
+        number_field("sd(sigma2):", sigma2_sd),
     )
     ci = result.credible_interval(alpha)
     sd_ok = not math.isnan(_try(lambda: float(result.bse.iloc[0]), missing))
     bse = result.bse.tolist() if sd_ok else [math.nan] * post.k
-
-    def col(header: str, values: list[float], prec: int = 3, width: int = 10) -> CoefColumn:
-        return CoefColumn(header, tuple(values), lambda x: format_fixed(x, prec=prec), width)
-
     table = CoefTable(
         names=result.terms,
         columns=(
-            col("mean", result.params.tolist(), prec=4),
-            col("sd", bse),
-            col(f"[{alpha / 2:g}", ci["lower"].tolist(), width=11),
-            col(f"{1 - alpha / 2:g}]", ci["upper"].tolist(), width=11),
-            col("P(>0)", result.prob_positive.tolist()),
+            coef_column("mean", result.params, _format_coef),
+            coef_column("sd", bse, _format_stat),
+            coef_column(f"[{alpha / 2:g}", ci["lower"], _format_stat, min_width=11),
+            coef_column(f"{1 - alpha / 2:g}]", ci["upper"], _format_stat, min_width=11),
+            coef_column("P(>0)", result.prob_positive, _format_stat),
         ),
     )
     notes = [

@@ -9,6 +9,13 @@ results of transforms are refused with the column (or term) and row named.
 The :class:`DesignSpec` remembers how a design was built (categorical levels,
 the state of stateful transforms such as ``center(x)``) so that new data for
 predictions, or later batches of a streamed fit, get exactly the same columns.
+
+This module holds the public :class:`Design`, :class:`DesignSpec`,
+:func:`from_formula`, :func:`from_arrays` and :func:`constant_column`, and the
+formulaic plumbing (evaluation, unseen levels, ``lag()`` rows, non-finite
+transforms). Turning frames, mappings, Series and arrays into float columns
+(text read as numbers, polars converted, missing and infinite values found
+and reported) is :mod:`duolm._columns`.
 """
 
 from __future__ import annotations
@@ -16,13 +23,27 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
 
+from duolm._columns import (
+    FloatArray,
+    Kind,
+    Missing,
+    as_frame,
+    check_inf,
+    column_kind,
+    missing_message,
+    one_column,
+    prepare,
+    row_label,
+    x_array,
+    y_array,
+)
 from duolm._safe_formula import ParsedFormula, evaluation_context, parse_formula
 from duolm.errors import DataError, FormulaError
 
@@ -33,10 +54,6 @@ __all__ = [
     "from_arrays",
     "from_formula",
 ]
-
-Missing = Literal["drop", "raise"]
-_Kind = Literal["numeric", "categorical", "asis"]  # "asis": only ever C()'s first argument
-_FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -66,9 +83,9 @@ class DesignSpec:
     _parsed: ParsedFormula | None = field(default=None, repr=False, compare=False, hash=False)
     _rhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
-    _kinds: Mapping[str, _Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    _kinds: Mapping[str, Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
-    def build_x(self, data: object) -> _FloatArray:
+    def build_x(self, data: object) -> FloatArray:
         """Build the design matrix for new data, with the same columns as the fit.
 
         Parameters
@@ -90,25 +107,25 @@ class DesignSpec:
             level not seen in the fit, text in a numeric column, wrong width.
         """
         if self._parsed is None:
-            X, names, index = _x_array(data, self.terms)
+            X, names, index = x_array(data, self.terms)
             _check_width(X, self.terms)
             missing = np.isnan(X)
             if missing.any():
                 row, col = np.argwhere(missing)[0]
                 raise DataError(
-                    f"X column {names[col]!r} is missing (NaN) at row {_label(index, row)}"
+                    f"X column {names[col]!r} is missing (NaN) at row {row_label(index, row)}"
                 )
             for col, name in enumerate(names):
-                _check_inf(X[:, col], f"X column {name!r}", index)
+                check_inf(X[:, col], f"X column {name!r}", index)
             return np.ascontiguousarray(X)
-        frame = _as_frame(data)
+        frame = as_frame(data)
         clean, _ = self._clean(frame, self._parsed.rhs_columns, "raise")
         if len(clean) == 0:
             return np.zeros((0, len(self.terms)))
         X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
         return _finite(X, self._rhs_spec, self._parsed, clean, frame.index, "term")
 
-    def build_xy(self, data: object) -> tuple[_FloatArray, _FloatArray, int]:
+    def build_xy(self, data: object) -> tuple[FloatArray, FloatArray, int]:
         """Build (X, y) for a later batch of a streamed fit.
 
         Parameters
@@ -130,7 +147,7 @@ class DesignSpec:
             design = _arrays(data[0], data[1], self._missing, allow_empty=True)
             _check_width(design.X, self.terms)
             return design.X, design.y, design.n_dropped
-        frame = _as_frame(data)
+        frame = as_frame(data)
         parsed = self._parsed
         columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
         clean, keep = self._clean(frame, columns, self._missing)
@@ -148,7 +165,7 @@ class DesignSpec:
         for name in columns:
             if name not in frame.columns:
                 raise DataError(f"column {name!r} used by the formula is not in the data")
-        clean, keep = _prepare(frame, columns, self._kinds, missing)
+        clean, keep = prepare(frame, columns, self._kinds, missing)
         _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
         return clean, keep
 
@@ -175,8 +192,8 @@ class Design:
         Labels of the rows kept (positions for arrays).
     """
 
-    X: _FloatArray
-    y: _FloatArray
+    X: FloatArray
+    y: FloatArray
     spec: DesignSpec
     n_dropped: int
     index: pd.Index
@@ -229,19 +246,18 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     array([[1., 1., 1.],
            [1., 2., 4.]])
     """
-    if missing not in ("drop", "raise"):
-        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
-    frame = _as_frame(data)
+    _check_missing(missing)
+    frame = as_frame(data)
     parsed = parse_formula(formula, [str(name) for name in frame.columns])
     if len(frame) == 0:
         raise DataError("the data has no rows")
     columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
-    kinds = {name: _kind(_column(frame, name), name, parsed) for name in columns}
+    kinds = {name: column_kind(one_column(frame, name), name, parsed) for name in columns}
     for name in parsed.lhs_columns:
         if kinds[name] != "numeric":
-            dtype = _column(frame, name).dtype
+            dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
-    clean, keep = _prepare(frame, columns, kinds, missing)
+    clean, keep = prepare(frame, columns, kinds, missing)
     n_dropped = int(len(keep) - keep.sum())
     if len(clean) == 0:
         raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
@@ -297,54 +313,64 @@ def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
         Wrong shapes or lengths, non-numeric values, infinite values, no rows,
         missing values with ``missing="raise"``.
     """
+    _check_missing(missing)
+    return _arrays(X, y, missing, allow_empty=False)
+
+
+def _check_missing(missing: object) -> None:
     if missing not in ("drop", "raise"):
         raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
-    return _arrays(X, y, missing, allow_empty=False)
 
 
 # ---------------------------------------------------------------- arrays
 
 
 def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Design:
-    Xa, names, index = _x_array(X)
-    ya, response = _y_array(y)
+    Xa, names, index = x_array(X)
+    ya, response = y_array(y)
     if len(ya) != len(Xa):
         raise DataError(f"X has {len(Xa)} rows but y has {len(ya)}")
     if len(Xa) == 0 and not allow_empty:
         raise DataError("X and y have no rows")
     if np.isfinite(Xa).all() and np.isfinite(ya).all():  # the common case: one pass, no copy
-        spec = DesignSpec(
-            response=response,
-            terms=tuple(names),
-            has_intercept=_has_constant_column(Xa),
-            formula=None,
-            _missing=missing,
-        )
-        return Design(X=np.ascontiguousarray(Xa), y=ya, spec=spec, n_dropped=0, index=index)
+        return _array_design(np.ascontiguousarray(Xa), ya, response, names, missing, 0, index)
     for col, name in enumerate(names):
-        _check_inf(Xa[:, col], f"X column {name!r}", index)
-    _check_inf(ya, "y", index)
+        check_inf(Xa[:, col], f"X column {name!r}", index)
+    check_inf(ya, "y", index)
     lacking = np.isnan(Xa).any(axis=1) | np.isnan(ya)
     if lacking.any() and missing == "raise":
         bad = [name for col, name in enumerate(names) if np.isnan(Xa[:, col]).any()]
         bad += ["y"] if np.isnan(ya).any() else []
-        raise DataError(_missing_message(bad, index[lacking]))
+        raise DataError(missing_message(bad, index[lacking]))
     keep = ~lacking
     n_dropped = int(lacking.sum())
     if n_dropped == len(Xa) and not allow_empty:
         raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
     Xk = np.ascontiguousarray(Xa[keep])
+    return _array_design(Xk, ya[keep].copy(), response, names, missing, n_dropped, index[keep])
+
+
+def _array_design(
+    X: FloatArray,
+    y: FloatArray,
+    response: str,
+    names: Sequence[str],
+    missing: Missing,
+    n_dropped: int,
+    index: pd.Index,
+) -> Design:
+    """The design of an array fit from its finite rows."""
     spec = DesignSpec(
         response=response,
         terms=tuple(names),
-        has_intercept=_has_constant_column(Xk),
+        has_intercept=constant_column(X) is not None,
         formula=None,
         _missing=missing,
     )
-    return Design(X=Xk, y=ya[keep].copy(), spec=spec, n_dropped=n_dropped, index=index[keep])
+    return Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
 
 
-def constant_column(X: _FloatArray) -> int | None:
+def constant_column(X: FloatArray) -> int | None:
     """Position of the first constant, nonzero column of ``X`` (the intercept), if any.
 
     Candidates are found on the first rows, so only they cost a pass over the data.
@@ -364,206 +390,11 @@ def constant_column(X: _FloatArray) -> int | None:
     return None
 
 
-def _has_constant_column(X: _FloatArray) -> bool:
-    return constant_column(X) is not None
-
-
-def _x_array(
-    X: object, fitted: tuple[str, ...] | None = None
-) -> tuple[_FloatArray, list[str], pd.Index]:
-    """X as a float array (NaN for missing) with column names and row labels.
-
-    ``fitted`` (for new data) is the fit's column names: a frame holding them
-    all is reordered to match, and a 1-D array of that length is one row.
-    """
-    if type(X).__module__.startswith("polars") or isinstance(X, pd.DataFrame | pd.Series):
-        frame = _as_frame(X.to_frame() if isinstance(X, pd.Series) else X)
-        if fitted is not None and set(fitted) <= set(frame.columns):
-            frame = frame[list(fitted)]
-        names = [str(name) for name in frame.columns]
-        if not names:
-            raise DataError("X has no columns")
-        columns = [_to_float(frame.iloc[:, i], f"X column {n!r}") for i, n in enumerate(names)]
-        return np.column_stack(columns), names, frame.index
-    try:
-        array = np.asarray(X)
-    except ValueError as exc:  # ragged rows
-        raise DataError(f"X is not a rectangular array: {exc}") from exc
-    if array.ndim == 1:
-        one_row = fitted is not None and len(fitted) > 1 and len(array) == len(fitted)
-        array = array[None, :] if one_row else array[:, None]
-    if array.ndim != 2:
-        raise DataError(
-            f"X must be 2-D of shape (n, k), got {array.ndim}-D with shape {array.shape}"
-        )
-    if array.shape[1] == 0:
-        raise DataError("X has no columns")
-    names = (
-        list(fitted) if fitted and len(fitted) == array.shape[1] else _default_names(array.shape[1])
-    )
-    index = pd.RangeIndex(len(array))
-    if array.dtype.kind in "biuf":  # a copy: later changes to the caller's array don't reach us
-        return np.array(array, dtype=np.float64, order="C", copy=True), names, index
-    columns = [_to_float(pd.Series(array[:, i]), f"X column {n!r}") for i, n in enumerate(names)]
-    return np.column_stack(columns), names, index
-
-
-def _default_names(k: int) -> list[str]:
-    return [f"x{i}" for i in range(k)]
-
-
-def _y_array(y: object) -> tuple[_FloatArray, str]:
-    name = getattr(y, "name", None)
-    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
-        name, y = y.columns[0], y.iloc[:, 0]
-    elif type(y).__module__.startswith("polars") and hasattr(y, "to_numpy"):
-        y = y.to_numpy()
-    series = y if isinstance(y, pd.Series) else None
-    if series is None:
-        array = np.asarray(y)
-        if array.ndim == 2 and array.shape[1] == 1:
-            array = array[:, 0]
-        if array.ndim != 1:
-            raise DataError(f"y must be 1-D of shape (n,), got shape {array.shape}")
-        series = pd.Series(array)
-    response = str(name) if isinstance(name, str | int) else "y"
-    return _to_float(series, "y"), response
-
-
-def _check_width(X: _FloatArray, terms: tuple[str, ...]) -> None:
+def _check_width(X: FloatArray, terms: tuple[str, ...]) -> None:
     if X.shape[1] != len(terms):
         raise DataError(
             f"X has {X.shape[1]} columns but the fit had {len(terms)} ({', '.join(terms)})"
         )
-
-
-# ---------------------------------------------------------------- frames and columns
-
-
-def _as_frame(data: object) -> pd.DataFrame:
-    """Accept a pandas or polars DataFrame or a mapping of column name -> array."""
-    if isinstance(data, pd.DataFrame):
-        if all(isinstance(name, str) for name in data.columns):
-            return data
-        return data.set_axis([str(name) for name in data.columns], axis=1)
-    if type(data).__module__.startswith("polars") and hasattr(data, "columns"):
-        table: Any = data.collect() if hasattr(data, "collect") else data  # LazyFrame
-        return pd.DataFrame({name: table.get_column(name).to_numpy() for name in table.columns})
-    if isinstance(data, Mapping):
-        values = {str(k): v.to_numpy() if isinstance(v, pd.Series) else v for k, v in data.items()}
-        try:
-            return pd.DataFrame(values)
-        except ValueError as exc:
-            raise DataError(f"cannot make a table of the mapping's columns: {exc}") from exc
-    raise DataError(
-        "data must be a pandas DataFrame, a polars DataFrame or a mapping of column "
-        f"name -> array, got {type(data).__name__}"
-    )
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    column = frame[name]
-    if isinstance(column, pd.DataFrame):
-        raise DataError(f"column {name!r} appears more than once in the data")
-    return column
-
-
-def _label(index: pd.Index, position: int) -> str:
-    value = index[position]
-    value = value.item() if isinstance(value, np.generic) else value
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _kind(series: pd.Series, name: str, parsed: ParsedFormula) -> _Kind:
-    """Decide how a column of the fit's data is used; refuse what cannot be."""
-    if name in parsed.categorical_only:
-        return "asis"
-    dtype = series.dtype
-    if pd.api.types.is_complex_dtype(dtype):
-        raise DataError(f"column {name!r} is complex; only real numbers can be fitted")
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
-        raise DataError(f"column {name!r} has dtype {dtype}; convert it to numbers or text")
-    present = series[series.notna()]
-    numbers = pd.to_numeric(present, errors="coerce")
-    good = int(numbers.notna().sum())
-    if good == len(present):
-        return "numeric"
-    if 2 * good >= len(present):  # mostly numbers: a typo, not a categorical
-        _to_float(series, f"column {name!r}")
-    return "categorical"
-
-
-def _to_float(series: pd.Series, what: str) -> _FloatArray:
-    """A column as float64 with NaN for missing; text that is not a number is an error."""
-    dtype = series.dtype
-    if pd.api.types.is_complex_dtype(dtype):
-        raise DataError(f"{what} is complex; only real numbers can be fitted")
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
-        raise DataError(f"{what} is not numeric (dtype {dtype})")
-    numbers = pd.to_numeric(series, errors="coerce")
-    bad = np.flatnonzero(series.notna().to_numpy() & numbers.isna().to_numpy())
-    if len(bad):
-        row = bad[0]
-        raise DataError(
-            f"{what} is not numeric: row {_label(series.index, row)} holds "
-            f"{series.iloc[row]!r}, which is not a number"
-        )
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _check_inf(values: _FloatArray, what: str, index: pd.Index) -> None:
-    infinite = np.flatnonzero(np.isinf(values))
-    if len(infinite):
-        row = infinite[0]
-        raise DataError(
-            f"{what} is {values[row]} at row {_label(index, row)}; infinite values cannot be fitted"
-        )
-
-
-def _missing_message(columns: Sequence[str], labels: pd.Index) -> str:
-    shown = ", ".join(_label(labels, i) for i in range(min(5, len(labels))))
-    more = f" (and {len(labels) - 5} more)" if len(labels) > 5 else ""
-    names = ", ".join(repr(name) for name in columns)
-    return (
-        f"missing values in column(s) {names} at rows {shown}{more}; "
-        "use missing='drop' to drop these rows"
-    )
-
-
-def _prepare(
-    frame: pd.DataFrame, columns: Sequence[str], kinds: Mapping[str, _Kind], missing: Missing
-) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
-    """Used columns converted, checked for inf, missing rows dropped or refused."""
-    values: dict[str, Any] = {}
-    lacking: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
-    for name in columns:
-        series = _column(frame, name)
-        if kinds[name] == "numeric":
-            array = _to_float(series, f"column {name!r}")
-            _check_inf(array, f"column {name!r}", frame.index)
-            values[name], lacking[name] = array, np.isnan(array)
-        else:
-            values[name] = series.reset_index(drop=True)
-            lacking[name] = series.isna().to_numpy(dtype=bool)
-    any_lacking = np.zeros(len(frame), dtype=bool)
-    for mask in lacking.values():
-        any_lacking |= mask
-    if any_lacking.any() and missing == "raise":
-        bad = [name for name, mask in lacking.items() if mask.any()]
-        raise DataError(_missing_message(bad, frame.index[any_lacking]))
-    keep = ~any_lacking
-    rows = np.flatnonzero(keep)
-    clean = {
-        name: v[rows] if isinstance(v, np.ndarray) else v.iloc[rows].reset_index(drop=True)
-        for name, v in values.items()
-    }
-    return pd.DataFrame(clean, index=pd.RangeIndex(len(rows))), keep
 
 
 # ---------------------------------------------------------------- formulaic
@@ -589,7 +420,7 @@ def _materialize(build: Any, clean: pd.DataFrame, *, fitting: bool = True) -> An
 def _check_levels(
     spec: Any,
     parsed: ParsedFormula,
-    kinds: Mapping[str, _Kind],
+    kinds: Mapping[str, Kind],
     clean: pd.DataFrame,
     index: pd.Index,
 ) -> None:
@@ -607,14 +438,14 @@ def _check_levels(
             row = unseen[0]
             raise DataError(
                 f"column {name!r} has level {clean[name].iloc[row]!r} at row "
-                f"{_label(index, row)} that the fit did not see (levels: "
+                f"{row_label(index, row)} that the fit did not see (levels: "
                 f"{', '.join(repr(level) for level in levels)})"
             )
 
 
 def _xy(
     spec: DesignSpec, raw: Sequence[Any], clean: pd.DataFrame, index: pd.Index, missing: Missing
-) -> tuple[_FloatArray, _FloatArray, pd.Index, int]:
+) -> tuple[FloatArray, FloatArray, pd.Index, int]:
     """Checked X and y from formulaic's matrices; rows that lag() left empty are missing."""
     rhs, lhs = spec._specs
     assert spec._parsed is not None
@@ -627,7 +458,7 @@ def _xy(
     lag_columns = [i for part in lag_terms.values() for i in range(part.start, part.stop)]
     lagged = np.asarray(np.isnan(X[:, lag_columns]).any(axis=1), dtype=bool)
     if lagged.any() and missing == "raise":
-        raise DataError(_missing_message(list(lag_terms), index[lagged]))
+        raise DataError(missing_message(list(lag_terms), index[lagged]))
     rows = np.flatnonzero(~lagged)
     clean, index = clean.iloc[rows].reset_index(drop=True), index[rows]
     X = _finite(X[rows], rhs, spec._parsed, clean, index, "term")
@@ -639,7 +470,7 @@ def _xy(
 
 def _finite(
     matrix: Any, spec: Any, parsed: ParsedFormula, clean: pd.DataFrame, index: pd.Index, what: str
-) -> _FloatArray:
+) -> FloatArray:
     """Matrix as float64 C-contiguous; a NaN or inf made by a transform is an error."""
     array = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64))
     bad = np.argwhere(~np.isfinite(array))
@@ -650,7 +481,7 @@ def _finite(
     used = dict.fromkeys(c for f in term.factors for c in parsed.factor_columns.get(f.expr, ()))
     inputs = ", ".join(f"{name} = {_value(clean[name].iloc[row])}" for name in used)
     raise DataError(
-        f"{what} {spec.column_names[col]!r} is {array[row, col]} at row {_label(index, row)}"
+        f"{what} {spec.column_names[col]!r} is {array[row, col]} at row {row_label(index, row)}"
         + (f" ({inputs})" if inputs else "")
     )
 

@@ -18,12 +18,14 @@ import html
 import math
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from duolm.ols import _check_alpha
 
 if TYPE_CHECKING:
     from duolm.ols import OLSResults
@@ -34,8 +36,10 @@ __all__ = [
     "Field",
     "KeyValueBlock",
     "Summary",
+    "coef_column",
     "format_fixed",
     "format_pvalue",
+    "number_field",
     "ols_summary",
 ]
 
@@ -284,6 +288,22 @@ def _join(row: Sequence[str], widths: Sequence[int], aligns: str) -> str:
     )
 
 
+def number_field(label: str, value: float | None, spec: str = "#8.4g") -> Field:
+    """A numeric field formatted by ``spec``; a missing value (None) prints as ``nan``."""
+    x = math.nan if value is None else float(value)
+    return Field(label, format(x, spec), x)
+
+
+def coef_column(
+    header: str,
+    values: Iterable[float],
+    fmt: Callable[[float], str],
+    min_width: int = _COEF_WIDTH,
+) -> CoefColumn:
+    """A :class:`CoefColumn` of ``values`` (a Series or any iterable of numbers)."""
+    return CoefColumn(header, tuple(float(v) for v in values), fmt, min_width)
+
+
 # -- the summary ------------------------------------------------------------------------
 
 
@@ -435,9 +455,7 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
     -------
     Summary
     """
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
+    alpha = _check_alpha(alpha)
     now = time.localtime()
     uncentered = "" if result.k_constant else " (uncentered)"
 
@@ -457,13 +475,13 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
         Field("Covariance Type:", result.cov_type, result.cov_type),
     ]
     right = [
-        _num(f"R-squared{uncentered}:", result.rsquared, "#8.3f"),
-        _num(f"Adj. R-squared{uncentered}:", result.rsquared_adj, "#8.3f"),
-        _num("F-statistic:", result.fvalue, "#8.4g"),
-        _num("Prob (F-statistic):", result.f_pvalue, "#6.3g"),
-        _num("Log-Likelihood:", result.llf, "#8.5g"),
-        _num("AIC:", result.aic, "#8.4g"),
-        _num("BIC:", result.bic, "#8.4g"),
+        number_field(f"R-squared{uncentered}:", result.rsquared, "#8.3f"),
+        number_field(f"Adj. R-squared{uncentered}:", result.rsquared_adj, "#8.3f"),
+        number_field("F-statistic:", result.fvalue, "#8.4g"),
+        number_field("Prob (F-statistic):", result.f_pvalue, "#6.3g"),
+        number_field("Log-Likelihood:", result.llf, "#8.5g"),
+        number_field("AIC:", result.aic, "#8.4g"),
+        number_field("BIC:", result.bic, "#8.4g"),
     ]
     header = KeyValueBlock(tuple(left), tuple(right))
 
@@ -471,12 +489,12 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
     coefficients = CoefTable(
         names=tuple(str(n) for n in result.params.index),
         columns=(
-            _col("coef", result.params, _format_coef),
-            _col("std err", result.bse, _format_stat),
-            _col("t", result.tvalues, _format_stat),
-            _col("P>|t|", result.pvalues, format_pvalue),
-            _col(f"[{alpha / 2}", ci["lower"], _format_stat, min_width=11),
-            _col(f"{1 - alpha / 2}]", ci["upper"], _format_stat, min_width=11),
+            coef_column("coef", result.params, _format_coef),
+            coef_column("std err", result.bse, _format_stat),
+            coef_column("t", result.tvalues, _format_stat),
+            coef_column("P>|t|", result.pvalues, format_pvalue),
+            coef_column(f"[{alpha / 2}", ci["lower"], _format_stat, min_width=11),
+            coef_column(f"{1 - alpha / 2}]", ci["upper"], _format_stat, min_width=11),
         ),
         unestimable=tuple(result.aliased),
     )
@@ -488,33 +506,21 @@ def ols_summary(result: OLSResults, alpha: float = 0.05) -> Summary:
     d = result.diagnostics
     diagnostics = KeyValueBlock(
         left=(
-            _num("Omnibus:", d.omnibus, "#6.3f"),
-            _num("Prob(Omnibus):", d.omnibus_pvalue, "#6.3f"),
-            _num("Skew:", d.skew, "#6.3f"),
-            _num("Kurtosis:", d.kurtosis, "#6.3f"),
+            number_field("Omnibus:", d.omnibus, "#6.3f"),
+            number_field("Prob(Omnibus):", d.omnibus_pvalue, "#6.3f"),
+            number_field("Skew:", d.skew, "#6.3f"),
+            number_field("Kurtosis:", d.kurtosis, "#6.3f"),
         ),
         right=(
-            _num("Durbin-Watson:", d.durbin_watson, "#8.3f"),
-            _num("Jarque-Bera (JB):", d.jarque_bera, "#8.3f"),
-            _num("Prob(JB):", d.jarque_bera_pvalue, "#8.3g"),
-            _num("Cond. No.", d.condition_number, "#8.3g"),
+            number_field("Durbin-Watson:", d.durbin_watson, "#8.3f"),
+            number_field("Jarque-Bera (JB):", d.jarque_bera, "#8.3f"),
+            number_field("Prob(JB):", d.jarque_bera_pvalue, "#8.3g"),
+            number_field("Cond. No.", d.condition_number, "#8.3g"),
         ),
     )
     return Summary.build(
         "OLS Regression Results", header, coefficients, diagnostics, _ols_notes(result)
     )
-
-
-def _num(label: str, value: float | None, spec: str) -> Field:
-    """A numeric field; a missing value (None) prints as ``nan``, as statsmodels."""
-    x = math.nan if value is None else float(value)
-    return Field(label, format(x, spec), x)
-
-
-def _col(
-    header: str, values: pd.Series, fmt: Callable[[float], str], min_width: int = _COEF_WIDTH
-) -> CoefColumn:
-    return CoefColumn(header, tuple(float(v) for v in values), fmt, min_width)
 
 
 _COV_NOTES = {
