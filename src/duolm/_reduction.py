@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from duolm._safe_formula import parse_formula
 from duolm._sources import _Batch
-from duolm.bayes import NIG, BayesResults, checked_prior
+from duolm.bayes import NIG, BayesResults, checked_prior, proper_results
 from duolm.core import SqrtStat
 from duolm.design import Design, DesignSpec, from_formula
 from duolm.diagnostics import ResidualMoments
@@ -381,14 +381,7 @@ def _ols_results(reduced: _Reduced, fit: _Fit, cov_type: CovType, label: str) ->
 def _bayes_results(spec: DesignSpec, stat: SqrtStat, prior: NIG | None) -> BayesResults:
     """The posterior of ``prior`` and the data statistic (the prior counted once)."""
     prior = checked_prior(prior, spec)
-    k = prior.k
     posterior = NIG.from_parts(
         prior.prior_stat, prior.nu0, prior.data_stat.merge(stat), prior.label
     )
-    if not posterior.is_proper:
-        raise DataError(
-            f"the posterior is improper (a = {posterior.a:g}, V^-1 "
-            f"{'regular' if posterior.beta_proper else 'singular'}): under the reference prior "
-            f"the design needs more than {k} rows of full column rank"
-        )
-    return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None)
+    return proper_results(spec, prior, posterior)
