@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from duolm import datasets, plots
+from duolm._present import interval_gap, ols_reference
 from duolm.bayes import NIG, BayesResults, bayes
 from duolm.compare import SideBySide, compare, side_by_side
 from duolm.ols import OLSResults, ols
@@ -146,12 +147,7 @@ class LectureDemo:
     @property
     def reference_gap(self) -> float:
         """Largest ``|credible - confidence|`` end point under the reference prior."""
-        t = self.reference_side_by_side.table
-        gaps = [
-            (t["bayes_lower"] - t["ols_lower"]).abs().max(),
-            (t["bayes_upper"] - t["ols_upper"]).abs().max(),
-        ]
-        return float(max(gaps))
+        return interval_gap(self.reference_side_by_side)
 
 
 def anscombe_table(data: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -273,7 +269,7 @@ def _draw_figures(demo: LectureDemo, out: Path) -> dict[str, Path]:
             "bayes-evolution",
             (8.0, 2.3 * (k + 1) + 0.6),
             lambda f: plots.evolution(
-                demo.trajectory, alpha=demo.alpha, reference=_ols_reference(demo.parabola), fig=f
+                demo.trajectory, alpha=demo.alpha, reference=ols_reference(demo.parabola), fig=f
             ),
         ),
         (
@@ -299,13 +295,6 @@ def _draw_figures(demo: LectureDemo, out: Path) -> dict[str, Path]:
         draw(fig)
         written[name] = save_figure(fig, out / f"{name}.png")
     return written
-
-
-def _ols_reference(fit: OLSResults) -> dict[str, float]:
-    """Least-squares estimates (and s²) as reference lines of the evolution figure."""
-    ref = {str(name): float(value) for name, value in fit.params.items()}
-    ref["sigma2"] = fit.scale
-    return ref
 
 
 # -- the run ----------------------------------------------------------------------------

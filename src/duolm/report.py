@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 import duolm
+from duolm._present import cell, interval_gap, ols_reference
 from duolm.bayes import NIG, BayesResults, bayes
 from duolm.compare import SideBySide, side_by_side
 from duolm.errors import DataError, PriorError
@@ -111,25 +111,13 @@ def _png(draw: Callable[[Figure], object], size: tuple[float, float]) -> bytes:
     return buf.getvalue()
 
 
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.6g}"
-    return str(value)
-
-
 def _frame_html(frame: pd.DataFrame, css: str = "duolm-table") -> str:
     """A frame as an escaped HTML table (index as row headers)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     index_name = html.escape(str(frame.index.name or ""))
     rows = [f"<tr><th>{index_name}</th>{head}</tr>"]
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-        cells = "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row)
+        cells = "".join(f"<td>{html.escape(cell(v))}</td>" for v in row)
         rows.append(f"<tr><th>{html.escape(str(label))}</th>{cells}</tr>")
     return f'<table class="{css}">\n' + "\n".join(rows) + "\n</table>"
 
@@ -174,8 +162,7 @@ def _figures(
     except ValueError as exc:
         missing.append(f"No bands figure: {exc}.")
     k = len(bayes_fit.terms)
-    reference = {str(n): float(v) for n, v in ols_fit.params.items()}
-    reference["sigma2"] = ols_fit.scale
+    reference = ols_reference(ols_fit)
     images.append(
         Image(
             "evolution",
@@ -218,11 +205,7 @@ def _reference_note(formula: str, data: pd.DataFrame, ols_fit: OLSResults, alpha
         ref = bayes(formula, data, prior=NIG.reference(len(ols_fit.terms)))
     except (DataError, PriorError):
         return ""
-    t = side_by_side(ols_fit, ref, alpha=alpha).table
-    gap = max(
-        float((t["bayes_lower"] - t["ols_lower"]).abs().max()),
-        float((t["bayes_upper"] - t["ols_upper"]).abs().max()),
-    )
+    gap = interval_gap(side_by_side(ols_fit, ref, alpha=alpha))
     return (
         "Under the reference prior p(beta, sigma²) ∝ 1/sigma² the credible intervals of this "
         "model equal its confidence intervals (largest difference of an end point: "
