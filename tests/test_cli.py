@@ -427,3 +427,39 @@ def test_main_help_and_version() -> None:
         assert command in out
     assert "duolm demo" in out
     assert duolm.__version__ in ok("--version").stdout
+
+
+def test_fit_streams_a_file_with_a_progress_bar_and_the_same_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    duolm.datasets.tracking(T=400).to_parquet(path)
+    args = ["fit", str(path), "-f", "height ~ I(time**2)", "--format", "json"]
+    args += ["--prior", "xi=10000,0.1,0.1;nu=5"]
+    streamed = CliRunner().invoke(main, [*args, "--stream"])
+    in_memory = CliRunner().invoke(main, [*args, "--in-memory"])
+    assert streamed.exit_code == 0, streamed.output
+    assert in_memory.exit_code == 0, in_memory.output
+    a, b = json.loads(streamed.stdout), json.loads(in_memory.stdout)
+    for reading, column in (("ols", "coef"), ("bayes", "mean")):
+        got, want = a[reading]["coefficients"], b[reading]["coefficients"]
+        assert got.keys() == want.keys()
+        np.testing.assert_allclose(
+            [got[name][column] for name in got], [want[name][column] for name in got], rtol=1e-10
+        )
+    assert "pass 1/2" in streamed.stderr  # the progress bar, on stderr
+
+
+def test_stream_refuses_what_needs_the_data_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    duolm.datasets.tracking(T=50).to_csv(path, index=False)
+    base = ["fit", str(path), "-f", "height ~ time", "--stream"]
+    for extra, message in (
+        (["--plot", str(tmp_path / "x.png")], "needs them in memory"),
+        (["--prior", "zellner"], "whole design"),
+    ):
+        result = CliRunner().invoke(main, [*base, *extra])
+        assert result.exit_code != 0
+        assert message in result.stderr
+    result = CliRunner().invoke(
+        main, ["fit", "-", "-f", "height ~ time", "--stream"], input="a\n1\n"
+    )
+    assert result.exit_code != 0 and "stdin" in result.stderr

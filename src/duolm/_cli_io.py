@@ -46,6 +46,7 @@ __all__ = [
     "frame_long",
     "heading",
     "load_data",
+    "load_head",
     "load_state",
     "new_console",
     "one_line",
@@ -68,6 +69,30 @@ _LONG = ["reading", "table", "row", "column", "value"]
 # ==================================================================== input
 
 
+def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
+    """The first ``rows`` rows of a CSV or Parquet file (for a prior's dimension).
+
+    Parameters
+    ----------
+    source : str
+        A path.
+    rows : int
+        How many rows at most.
+    """
+    path = Path(source)
+    if not path.exists():
+        raise click.UsageError(f"data file {source!r} does not exist")
+    if path.name.lower().endswith(_PARQUET):
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+        if batch is None:
+            raise click.UsageError(f"data file {source!r} has no rows")
+        head: pd.DataFrame = batch.to_pandas()
+        return head
+    return pd.read_csv(path, nrows=rows)
+
+
 def load_data(source: str) -> pd.DataFrame:
     """Turn the DATA argument into what :func:`duolm.ols` and :func:`duolm.bayes.bayes` accept.
 
@@ -75,9 +100,9 @@ def load_data(source: str) -> pd.DataFrame:
     Today every source is read into memory: ``-`` is CSV on stdin, a path
     ending in ``.parquet`` or ``.pq`` is Parquet (pyarrow), anything else is
     CSV (pandas; compressed ``.csv.gz`` and friends too). Files larger than
-    memory are the business of :mod:`duolm.stream`: return the path itself
-    here for them, and ``duolm.cli._fit_ols`` hands it to the streamed fit
-    (with a progress bar).
+    memory are the business of :mod:`duolm.stream`: ``duolm fit --stream``
+    (automatic above ``cli.STREAM_BYTES``) passes the path itself to the fit,
+    with a progress bar, and reads only the head here (:func:`load_head`).
 
     Parameters
     ----------

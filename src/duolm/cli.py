@@ -32,6 +32,7 @@ from duolm._cli_io import (
     frame_long,
     heading,
     load_data,
+    load_head,
     load_state,
     new_console,
     plot_fit,
@@ -51,6 +52,9 @@ from duolm.ols import CovType, OLSResults, ols
 from duolm.summary import Summary
 
 __all__ = ["PriorFactory", "load_data", "main", "parse_prior"]
+
+#: Files larger than this are streamed by ``duolm fit`` unless --in-memory is given.
+STREAM_BYTES = 256 * 2**20
 
 Mode = Literal["ols", "bayes", "both"]
 Format = Literal["text", "json", "csv"]
@@ -194,6 +198,13 @@ def demo(out: str) -> None:
     default=None,
     help="Save the Bayesian posterior (JSON) for 'duolm predict' or as a later prior.",
 )
+@click.option(
+    "--stream/--in-memory",
+    "streamed",
+    default=None,
+    help="Read DATA in batches with a progress bar, memory bounded whatever its size "
+    f"(default: for files over {STREAM_BYTES // 2**20} MiB).",
+)
 @_format_option
 def fit(
     data: str,
@@ -204,6 +215,7 @@ def fit(
     cov_type: str,
     plot: str | None,
     save_state: str | None,
+    streamed: bool | None,
     fmt: Format,
 ) -> None:
     """Fit a model to DATA (a CSV or Parquet file, or - for CSV on stdin).
@@ -216,17 +228,32 @@ def fit(
       duolm fit tracking.csv -f 'height ~ I(time**2)'
       duolm fit tracking.csv -f 'height ~ I(time**2)' --bayes --prior 'xi=10000,0.1,0.1;nu=5'
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
+      duolm fit big.parquet -f 'y ~ x1 + x2' --stream
     """
     mode = mode or "both"
     if save_state is not None and mode == "ols":
         raise click.UsageError("--save-state needs a Bayesian fit (--bayes or --both)")
     if prior is not None and mode == "ols":
         raise click.UsageError("--prior needs a Bayesian fit (--bayes or --both)")
-    frame = load_data(data)
-    ols_fit = _fit_ols(formula, frame, cov_type) if mode != "bayes" else None
+    if _should_stream(data, streamed):
+        if plot is not None:
+            raise click.UsageError("--plot draws the data: it needs them in memory (--in-memory)")
+        if prior is not None and prior.strip().lower().startswith("zellner"):
+            raise click.UsageError(
+                "Zellner's prior is built from the whole design: fit it --in-memory"
+            )
+        source: object = data
+        head = load_head(data)
+    else:
+        source = head = load_data(data)
+    ols_fit = _fit_ols(formula, source, cov_type) if mode != "bayes" else None
     bayes_fit = None
     if mode != "ols":
-        bayes_fit = bayes(formula, frame, prior=build_prior(prior, formula, frame))
+        the_prior = build_prior(prior, formula, head)
+        if isinstance(source, pd.DataFrame):
+            bayes_fit = bayes(formula, source, prior=the_prior)
+        else:
+            bayes_fit = bayes(formula, source, prior=the_prior, progress=True)
     summaries: list[tuple[str, Summary]] = []
     if ols_fit is not None:
         summaries.append(("ols", ols_fit.summary(alpha=alpha)))
@@ -268,18 +295,28 @@ def fit(
         state.save(bayes_fit, save_state)
         click.echo(f"duolm: posterior saved to {save_state}", err=True)
     if plot is not None:
-        plot_fit(plot, frame, ols_fit, bayes_fit, alpha)
+        assert isinstance(source, pd.DataFrame)
+        plot_fit(plot, source, ols_fit, bayes_fit, alpha)
         click.echo(f"duolm: figure written to {plot}", err=True)
 
 
 def _fit_ols(formula: str, data: object, cov_type: str) -> OLSResults:
-    """Least squares, in memory or streamed (with a progress bar) when ``data`` is a source."""
+    """Least squares, in memory or streamed (with a progress bar) when ``data`` is a path."""
     ct = cast(CovType, cov_type)
     if isinstance(data, pd.DataFrame):
         return ols(formula, data, cov_type=ct)
-    from duolm import stream
+    return ols(formula, data, cov_type=ct, progress=True)
 
-    return stream.ols(formula, data, cov_type=ct, progress=True)
+
+def _should_stream(data: str, streamed: bool | None) -> bool:
+    if data == "-":
+        if streamed:
+            raise click.UsageError("--stream reads a file: DATA cannot be '-' (stdin)")
+        return False
+    if streamed is not None:
+        return streamed
+    path = Path(data)
+    return path.is_file() and path.stat().st_size > STREAM_BYTES
 
 
 @main.command()
