@@ -23,6 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -198,6 +199,11 @@ class Design:
     n_dropped: int
     index: pd.Index
 
+    @cached_property
+    def const_col(self) -> int | None:
+        """Position of the first constant, nonzero column of X (the intercept), if any."""
+        return constant_column(self.X)
+
 
 def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> Design:
     """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
@@ -332,7 +338,11 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
         raise DataError(f"X has {len(Xa)} rows but y has {len(ya)}")
     if len(Xa) == 0 and not allow_empty:
         raise DataError("X and y have no rows")
-    if np.isfinite(Xa).all() and np.isfinite(ya).all():  # the common case: one pass, no copy
+    # The common case, in one pass and no temporary: a sum is finite only if every term
+    # is (an overflowing sum merely sends us to the detailed checks below).
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(Xa.sum(axis=0)).all() and np.isfinite(ya.sum())
+    if finite:
         return _array_design(np.ascontiguousarray(Xa), ya, response, names, missing, 0, index)
     for col, name in enumerate(names):
         check_inf(Xa[:, col], f"X column {name!r}", index)
@@ -360,14 +370,17 @@ def _array_design(
     index: pd.Index,
 ) -> Design:
     """The design of an array fit from its finite rows."""
+    const = constant_column(X)
     spec = DesignSpec(
         response=response,
         terms=tuple(names),
-        has_intercept=constant_column(X) is not None,
+        has_intercept=const is not None,
         formula=None,
         _missing=missing,
     )
-    return Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
+    design = Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
+    design.__dict__["const_col"] = const  # the cached_property, already known
+    return design
 
 
 def constant_column(X: FloatArray) -> int | None:

@@ -162,7 +162,7 @@ def ols(
         )
     opts.check_in_memory()
     design = make_design(formula, data, X, y, missing)
-    fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=constant_column(design.X))
+    fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=design.const_col)
     rank = int(fit.kept.sum())
     n = design.X.shape[0]
     if n <= rank:
@@ -283,7 +283,9 @@ class OLSResults:
             kept=fit.kept,
             params_kept=fit.params,
             moments=ResidualMoments.from_residuals(fit.resid),
-            const_col=constant_column(_kept_columns(design.X, fit.kept)),
+            const_col=design.const_col
+            if fit.kept.all()
+            else constant_column(design.X[:, fit.kept]),
             n_dropped=design.n_dropped,
             cov_type=cov_type,
             method=fit.method,
