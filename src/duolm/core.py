@@ -313,7 +313,9 @@ class SqrtStat:
     def whiten(self, X: FloatArray) -> FloatArray:
         """Return ``X Rxx^-1`` (the Q factor when X is the fitted data), shape (n, k)."""
         self._require_full_rank()
-        out: FloatArray = sla.solve_triangular(self.Rxx, np.asarray(X, float).T, trans="T").T
+        out: FloatArray = sla.solve_triangular(
+            self.Rxx, np.asarray(X, float).T, trans="T", check_finite=False
+        ).T
         return out
 
     def leverage(self, X: FloatArray) -> FloatArray:
