@@ -302,9 +302,7 @@ class _Resid:
         with np.errstate(divide="ignore", invalid="ignore"):
             w0 = e * e
             weights = (w0, w0 / one_minus, w0 / one_minus**2)
-        k = W.shape[1]  # the three weighted products W^T diag(w) W as one GEMM
-        weighted = np.concatenate([W * w[:, None] for w in weights], axis=1)
-        meats = (W.T @ weighted).reshape(k, 3, k).transpose(1, 0, 2)
+        meats = np.stack([W.T @ (W * w[:, None]) for w in weights])
         return cls(ResidualMoments.from_residuals(e), meats, lev_one)
 
     def merge(self, later: _Resid) -> _Resid:
