@@ -30,6 +30,7 @@ import duolm
 from duolm import _passes, _reduction, stream
 from duolm.bayes import NIG
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
+from duolm.ols import CovType
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2 + x3"
@@ -121,6 +122,10 @@ def assert_same_fit(
         np.testing.assert_allclose(
             getattr(got.diagnostics, name), getattr(want.diagnostics, name), rtol=RTOL, atol=0
         )
+    if not got.meats:  # a nonrobust streamed fit skips the leverages and meats, and says so
+        with pytest.raises(DataError, match="was not computed"):
+            _ = got.with_cov_type("HC3").bse
+        return
     for cov in ("HC0", "HC1", "HC2", "HC3"):
         np.testing.assert_allclose(
             got.with_cov_type(cov).bse, want.with_cov_type(cov).bse, rtol=RTOL, atol=0
@@ -132,11 +137,12 @@ def assert_same_fit(
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 @pytest.mark.parametrize("batch_size", [1, 7, 40, 64, 10_000])
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1"])
 def test_file_equals_in_memory(
-    files: dict[str, Path], frame: pd.DataFrame, kind: str, batch_size: int
+    files: dict[str, Path], frame: pd.DataFrame, kind: str, batch_size: int, cov_type: CovType
 ) -> None:
-    want = duolm.ols(FORMULA, frame)
-    got = stream.ols(FORMULA, files[kind], batch_size=batch_size)
+    want = duolm.ols(FORMULA, frame, cov_type=cov_type)
+    got = stream.ols(FORMULA, files[kind], batch_size=batch_size, cov_type=cov_type)
     assert got.method == "stream" and got.rows is None
     assert_same_fit(got, want)
     assert "Durbin-Watson" in str(got.summary())
@@ -459,6 +465,8 @@ def test_checkpoint_of_other_arguments_is_refused(big: Path, tmp_path: Path) -> 
         stream.ols(FORMULA, big, batch_size=50, checkpoint=ckpt)
     with pytest.raises(StateFileError, match="formula"):
         stream.ols("y ~ x1", big, batch_size=48, checkpoint=ckpt)
+    with pytest.raises(StateFileError, match="robust"):  # HC meats were (not) accumulated
+        stream.ols(FORMULA, big, batch_size=48, checkpoint=ckpt, cov_type="nonrobust")
     os.utime(big, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file was modified
     with pytest.raises(StateFileError, match="mtime_ns"):
         _fit(big, ckpt)

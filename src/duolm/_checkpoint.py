@@ -48,7 +48,9 @@ class _Saved:
     resid: _Resid | None
 
 
-def _fingerprint(source: _Source, formula: str, size: int, missing: Missing) -> dict[str, Any]:
+def _fingerprint(
+    source: _Source, formula: str, size: int, missing: Missing, robust: bool = True
+) -> dict[str, Any]:
     assert source.path is not None
     path = source.path.resolve()
     info = path.stat()
@@ -59,6 +61,7 @@ def _fingerprint(source: _Source, formula: str, size: int, missing: Missing) -> 
         "mtime_ns": int(info.st_mtime_ns),
         "batch_size": int(size),
         "missing": missing,
+        "robust": bool(robust),  # pass 2 accumulates the HC meats or not
     }
 
 

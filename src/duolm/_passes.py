@@ -130,6 +130,7 @@ def _job(
     checkpoint: str | os.PathLike[str] | None,
     checkpoint_every: int,
     progress: bool,
+    robust: bool = True,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -152,7 +153,7 @@ def _job(
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing)
+        fingerprint = _fingerprint(src, formula, batch_size, missing, robust)
     return _Job(
         src, formula, columns, missing, batch_size, path, checkpoint_every, fingerprint, progress
     )
@@ -170,7 +171,7 @@ def _first_design(job: _Job, batch: _Batch) -> Design | None:
     return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
 
 
-def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float) -> _Reduced:
+def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True) -> _Reduced:
     """Run pass 1 (and pass 2 with ``diagnostics``), resuming from the checkpoint if any.
 
     The spec is fixed by the first batch with a complete row; the batches before
@@ -232,7 +233,7 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float) -> _Reduced:
         assert builder is not None and part is not None
         resid = None
         if diagnostics:
-            fit = _fit(part, alias_tol)
+            fit = _fit(part, alias_tol, robust)
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
             resid = resid if resid is not None else _Resid.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0

@@ -262,6 +262,7 @@ class _Fit:
     kept: BoolArray
     stat: SqrtStat
     params: FloatArray
+    robust: bool = True  # pass 2 also accumulates leverages and the HC meats
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,6 +296,9 @@ class _Resid:
     def _block(cls, fit: _Fit, X: FloatArray, y: FloatArray) -> _Resid:
         Xk = X if fit.kept.all() else X[:, fit.kept]
         e = y - Xk @ fit.params
+        if not fit.robust:  # the moments only: no leverages, no meats
+            rank = fit.params.shape[0]
+            return cls(ResidualMoments.from_residuals(e), np.zeros((3, rank, rank)), False)
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
         h = np.einsum("ij,ij->i", W, W)  # leverages
         one_minus = 1.0 - h
@@ -323,13 +327,16 @@ class _Reduced:
     resid: _Resid | None
 
 
-def _fit(part: _Part, alias_tol: float) -> _Fit:
-    """The estimate of pass 1, aliased columns dropped (what pass 2 needs)."""
+def _fit(part: _Part, alias_tol: float, robust: bool = True) -> _Fit:
+    """The estimate of pass 1, aliased columns dropped (what pass 2 needs).
+
+    ``robust``: pass 2 should accumulate the HC meats (a robust ``cov_type``).
+    """
     stat = part.stat
     kept = ~stat.aliased(alias_tol)
     if not kept.all():
         stat = stat.select(kept)
-    return _Fit(kept, stat, stat.solve())
+    return _Fit(kept, stat, stat.solve(), robust)
 
 
 def _ols_results(reduced: _Reduced, fit: _Fit, cov_type: CovType, label: str) -> OLSResults:
@@ -353,7 +360,9 @@ def _ols_results(reduced: _Reduced, fit: _Fit, cov_type: CovType, label: str) ->
         )
     resid = reduced.resid
     meats: dict[str, FloatArray] | None = None
-    if resid is not None:
+    if resid is not None and not fit.robust:
+        meats = {}  # not accumulated: a nonrobust fit; OLSResults says how to get them
+    elif resid is not None:
         meats = {"HC0": resid.meats[0]}
         if not resid.lev_one:  # HC2/HC3 divide by 1 - h: undefined when a leverage is 1
             meats.update(HC2=resid.meats[1], HC3=resid.meats[2])

@@ -188,7 +188,7 @@ def ols(
     _check_cov_type(cov_type, diagnostics)
     builder, parts = _prepare(formula, ddf, missing)
     part = _pass1(builder, parts)
-    fit = _fit(part, alias_tol)
+    fit = _fit(part, alias_tol, robust=cov_type != "nonrobust")
     resid = _pass2(builder, fit, parts) if diagnostics else None
     return _ols_results(_Reduced(builder.spec, part, builder, resid), fit, cov_type, "dask")
 

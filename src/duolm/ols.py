@@ -453,12 +453,15 @@ class OLSResults:
     def _meat(self, kind: str) -> FloatArray:
         """``W^T diag(w) W`` for the HC weights of ``kind`` ("HC0", "HC2" or "HC3")."""
         if self.meats is not None:
+            if not self.meats:
+                raise DataError(
+                    f"{kind} was not computed: this streamed fit accumulated no robust "
+                    f"covariance; fit it with cov_type={kind!r} (and diagnostics=True)"
+                )
             if kind not in self.meats:
                 raise DataError(
                     f"{kind} is undefined for this fit: a row has leverage 1 (the fit passes "
-                    "through it exactly), or the robust pass was not made; use HC0 or HC1"
-                    if self.meats
-                    else f"{kind} needs the second pass over the data (diagnostics=True)"
+                    "through it exactly); use HC0 or HC1"
                 )
             return self.meats[kind]
         rows = self._rows(f"the {kind} covariance")

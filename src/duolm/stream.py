@@ -195,14 +195,16 @@ def ols(
     True
     """
     _check_cov_type(cov_type, diagnostics)
-    job = _job(formula, source, missing, batch_size, checkpoint, checkpoint_every, progress)
+    robust = cov_type != "nonrobust"  # pass 2 accumulates the HC meats only when asked
+    job = _job(formula, source, missing, batch_size, checkpoint, checkpoint_every, progress, robust)
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(
             "a one-shot iterator of frames can be read only once, and the diagnostics read "
             "the data twice: pass a list (or any re-iterable) of frames, or diagnostics=False"
         )
-    reduced = _reduce(job, diagnostics=diagnostics, alias_tol=alias_tol)
-    return _ols_results(reduced, _fit(reduced.part, alias_tol), cov_type, job.source.label)
+    reduced = _reduce(job, diagnostics=diagnostics, alias_tol=alias_tol, robust=robust)
+    fit = _fit(reduced.part, alias_tol, robust)
+    return _ols_results(reduced, fit, cov_type, job.source.label)
 
 
 def bayes(
