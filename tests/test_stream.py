@@ -586,3 +586,12 @@ def test_csv_resume_is_bitwise_equal(
             _fit(path, ckpt)
     monkeypatch.setattr(_passes, "_save", real_save)
     assert np.array_equal(_numbers(_fit(path, ckpt)), want)
+
+
+@pytest.mark.parametrize("fit", [stream.ols, stream.bayes, stream.trajectory])
+def test_column_missing_in_a_later_frame_is_a_data_error(fit: Any) -> None:
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"x": rng.normal(size=30), "y": rng.normal(size=30)})
+    frames = [frame.iloc[:15], frame.iloc[15:].drop(columns="x")]
+    with pytest.raises(DataError, match="column 'x' used by the formula is not in the data"):
+        fit("y ~ x", frames)

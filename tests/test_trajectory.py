@@ -458,9 +458,10 @@ def test_quantile_expansion_matches_scipy_beyond_the_table() -> None:
         nu = np.array([2.0 + len(table), 3.0 + len(table), 1e4, 1e5 + 0.5])
         u = 1 / nu
         q = qc[0] + u * (qc[1] + u * (qc[2] + u * (qc[3] + u * (qc[4] + u * qc[5]))))
-        np.testing.assert_allclose(q, special.stdtrit(nu, 1 - alpha / 2), rtol=1e-14)
+        # the lower tail: 1 - alpha/2 would round off the digits of alpha = 1e-9
+        np.testing.assert_allclose(q, -special.stdtrit(nu, alpha / 2), rtol=1e-14)
         np.testing.assert_allclose(
-            table[1:], special.stdtrit(2.0 + np.arange(1, len(table)), 1 - alpha / 2), rtol=0
+            table[1:], -special.stdtrit(2.0 + np.arange(1, len(table)), alpha / 2), rtol=0
         )
 
 
@@ -544,3 +545,17 @@ def test_flat_stand_in_prior_is_the_reference_prior() -> None:
     pd.testing.assert_frame_equal(
         trajectory(X=X, y=y, prior=flat), trajectory(X=X, y=y, prior=NIG.reference(3))
     )
+
+
+def test_predictive_quantile_keeps_its_digits_for_a_small_alpha() -> None:
+    # 1 - alpha/2 rounds in float64: the quantile must come from the lower tail.
+    rng = np.random.default_rng(44)
+    n, alpha = 120, 1e-9
+    X = np.ones((n, 1))
+    y = rng.normal(size=n)
+    traj = trajectory(X=X, y=y, prior=NIG(np.zeros(1), np.eye(1), 1.0, 1.0), alpha=alpha)
+    q = ((traj["pred_mean"] - traj["pred_lower"]) / traj["pred_scale"]).to_numpy()
+    p = alpha / 2.0  # two dof on row 1: q = (1 - 2p) / sqrt(2 p (1 - p)), exactly
+    np.testing.assert_allclose(q[0], (1.0 - 2.0 * p) / math.sqrt(2.0 * p * (1.0 - p)), rtol=1e-13)
+    nu = 2.0 + np.arange(n)
+    np.testing.assert_allclose(q, stats.t.isf(p, nu), rtol=1e-12)

@@ -115,6 +115,8 @@ class _Batch:
     def numeric(self, name: str) -> FloatArray | None:
         """A numeric or boolean column as float64 (NaN for missing), else None."""
         if isinstance(self.data, pd.DataFrame):
+            if name not in self.data.columns:  # formulaic's path names the missing column
+                return None
             series = self.data[name]
             if isinstance(series, pd.DataFrame):
                 return None

@@ -208,7 +208,7 @@ def _quantile_plan(alpha: float, a0: float, n: int) -> tuple[FloatArray, FloatAr
     are smaller again by about ``z**2 / nu``, so the expansion is exact to
     rounding there.
     """
-    z = float(special.ndtri(1.0 - alpha / 2.0))
+    z = -float(special.ndtri(alpha / 2.0))  # the lower tail: 1 - alpha/2 would round
     z2 = z * z
     g = np.array(
         [
@@ -235,15 +235,17 @@ def _t_quantile(nu: FloatArray, alpha: float) -> FloatArray:
     """Upper ``alpha/2`` quantile of Student's t with ``nu > 0`` dof (``inf`` beyond float64).
 
     ``P(|T| > q) = I_x(nu/2, 1/2)`` with ``x = nu / (nu + q**2)``. scipy's
-    ``stdtrit`` is exact to rounding until ``x`` underflows (``q`` beyond about
-    ``sqrt(nu) 1e154``, which happens for ``nu`` below about 0.02, e.g. the
-    first prediction from the vague prior with ``a0 = 1e-3``), where it returns
-    a wrong finite value. There the leading term of the incomplete beta
-    function, ``I_x(a, 1/2) = x^a / (a B(a, 1/2)) (1 + O(x))``, gives ``log x``
-    and ``log q = (log nu - log x) / 2`` to rounding; ``q`` overflows to
+    ``stdtrit`` is asked for the lower quantile at ``alpha/2`` (``1 - alpha/2``
+    would round off the digits of a small ``alpha``) and is exact to rounding
+    until ``x`` underflows (``q`` beyond about ``sqrt(nu) 1e154``, which happens
+    for ``nu`` below about 0.02, e.g. the first prediction from the vague prior
+    with ``a0 = 1e-3``), where it returns a wrong finite value. There the
+    leading term of the incomplete beta function,
+    ``I_x(a, 1/2) = x^a / (a B(a, 1/2)) (1 + O(x))``, gives ``log x`` and
+    ``log q = (log nu - log x) / 2`` to rounding; ``q`` overflows to
     ``inf`` when the true quantile exceeds the float64 range.
     """
-    q = np.asarray(special.stdtrit(nu, 1.0 - alpha / 2.0), dtype=np.float64)
+    q = -np.asarray(special.stdtrit(nu, alpha / 2.0), dtype=np.float64)  # by symmetry
     half = 0.5 * nu
     log_x = (math.log(alpha) + np.log(half) + special.betaln(half, 0.5)) / half
     tiny = log_x < math.log(1e-290)
