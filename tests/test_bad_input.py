@@ -546,3 +546,69 @@ def test_hc2_hc3_refuse_a_row_of_leverage_one(cov_type: str) -> None:
     y = rng.normal(size=10)
     with pytest.raises(DataError, match=f"{cov_type} is undefined: row 9 has leverage 1"):
         _ = duolm.ols(X=X, y=y, cov_type=cov_type).bse  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cov_type", ["HC0", "HC1", "HC2", "HC3"])
+def test_exact_fit_robust_f_test_and_summary(cov_type: str) -> None:
+    # every residual is 0, so is every robust covariance: F is infinite, not a LinAlgError
+    fit = exact_fit(cov_type)
+    assert fit.fvalue == math.inf
+    assert fit.f_pvalue == 0.0
+    assert fit.f_test("x = 0").fvalue == math.inf
+    assert math.isnan(fit.f_test("x = 2").fvalue)  # 0/0: the hypothesis holds exactly
+    assert "OLS Regression Results" in str(fit.summary())
+
+
+def test_exact_fit_t_test_warns_nothing() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        test = exact_fit().t_test("x = 2, z = 1")
+    assert math.isnan(test.t[0])
+    assert test.t[1] == -math.inf
+
+
+# -- alias_tol -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias_tol", [math.nan, -1.0, 0.0, 1.0, 2.0, math.inf])
+def test_alias_tol_outside_zero_one_is_refused(alias_tol: float) -> None:
+    # a NaN or non-positive tolerance let x and 2x through (coefficients near 1e17),
+    # a tolerance above 1 crashed in LAPACK
+    data = frame().assign(w=lambda d: 2.0 * d.x)
+    with pytest.raises(ValueError, match=r"alias_tol must be a number in \(0, 1\)"):
+        duolm.ols("y ~ x + w", data, alias_tol=alias_tol)
+
+
+# -- pandas' NA-backed string dtype ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_string_dtype_with_pd_na_is_categorical(missing: bool) -> None:
+    data = frame()
+    levels = np.resize(np.array(["a", "b", "c"], dtype=object), len(data))
+    plain = data.assign(g=levels)
+    text = pd.Series(levels, dtype="string")  # StringDtype(na_value=pd.NA), not pandas' "str"
+    if missing:
+        text[2] = pd.NA
+        plain = plain.drop(index=2)
+    fit = duolm.ols("y ~ x + g", data.assign(g=text))
+    ref = duolm.ols("y ~ x + g", plain)
+    close(fit.params, ref.params, rtol=1e-12)
+    assert fit.n_dropped == int(missing)
+    new = pd.DataFrame({"x": [1.0, 2.0], "g": pd.Series(["c", "a"], dtype="string")})
+    close(fit.predict(new), ref.predict(new.astype({"g": object})), rtol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e200, 1e-200])
+def test_standard_errors_beyond_the_square_root_of_the_float_range(c: float) -> None:
+    # bse squared Rxx^-1 entries (1e400 or 1e-400): inf or 0 though bse is representable
+    data = frame()
+    ref = duolm.ols("y ~ x + z", data)
+    fit = duolm.ols("y ~ x + z", data.assign(x=data.x / c))
+    factor = np.array([1.0, c, 1.0])
+    close(fit.params, ref.params * factor, rtol=1e-12)
+    for cov_type in ("nonrobust", "HC0", "HC1", "HC2", "HC3"):
+        robust, base = fit.with_cov_type(cov_type), ref.with_cov_type(cov_type)  # type: ignore[arg-type]
+        close(robust.bse, base.bse * factor, rtol=1e-12)
+        close(robust.tvalues, base.tvalues, rtol=1e-12)
+        close(robust.conf_int(), base.conf_int().mul(factor, axis=0), rtol=1e-12)

@@ -141,3 +141,26 @@ def test_error_messages_quote_the_users_equation(text: str, message: str) -> Non
 def test_matrix_errors(hypothesis: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_hypothesis(hypothesis, NAMES)
+
+
+@pytest.mark.parametrize(
+    ("hypothesis", "message"),
+    [
+        ("a = 0, a = 1", "linearly dependent"),
+        ("a = b, 2*a - 2*b = 0, x", "linearly dependent"),
+        (np.vstack([np.eye(7)[:2], np.eye(7)[:1]]), "linearly dependent"),
+        (np.zeros((1, 7)), "row 0 involves no coefficient"),
+        (np.zeros((0, 7)), "no equations"),
+        ("a = 1e999", "not finite"),
+    ],
+)
+def test_degenerate_hypotheses_are_refused(hypothesis: object, message: str) -> None:
+    # they used to end in numpy's "Singular matrix", a ZeroDivisionError or an infinite effect
+    with pytest.raises((ValueError, FormulaError), match=message):
+        parse_hypothesis(hypothesis, NAMES)
+
+
+def test_a_list_of_equations_is_their_conjunction() -> None:
+    L, r = parse_hypothesis(["a = 1", "x = b"], NAMES)
+    np.testing.assert_array_equal(L, [_row(a=1), _row(x=1, b=-1)])
+    np.testing.assert_array_equal(r, [1.0, 0.0])

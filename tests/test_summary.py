@@ -413,3 +413,12 @@ def test_number_fields_and_coef_columns_shared_by_both_summaries() -> None:
     column = coef_column("coef", pd.Series([1, 2.5]), str, min_width=11)
     assert column == CoefColumn("coef", (1.0, 2.5), str, 11)
     assert all(type(v) is float for v in column.values)
+
+
+def test_exact_fit_note_does_not_blame_the_sample_size() -> None:
+    # Omnibus is undefined because the residuals are all 0, not for want of rows
+    x = np.arange(12.0)
+    fit = ols("y ~ x", pd.DataFrame({"x": x, "y": 1.0 + 2.0 * x}))
+    text = str(fit.summary())
+    assert "at least 8 observations" not in text
+    assert "every residual is 0" in text

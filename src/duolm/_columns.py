@@ -159,6 +159,10 @@ def prepare(
             check_inf(array, f"column {name!r}", frame.index)
             values[name], lacking[name] = array, np.isnan(array)
         else:
+            if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is pd.NA:
+                # formulaic reads pandas' "str" and object columns as categorical, but not
+                # the pd.NA-backed "string" dtype: it would leave the text in X
+                series = series.astype(object)
             values[name] = series.reset_index(drop=True)
             lacking[name] = series.isna().to_numpy(dtype=bool)
     any_lacking = np.zeros(len(frame), dtype=bool)
@@ -191,6 +195,13 @@ def x_array(
         frame = as_frame(X.to_frame() if isinstance(X, pd.Series) else X)
         if fitted is not None and set(fitted) <= set(frame.columns):
             frame = frame[list(fitted)]
+        elif fitted is not None and list(fitted) != default_names(len(fitted)):
+            # the fit's columns had names: taking others by position could swap them
+            absent = ", ".join(repr(name) for name in fitted if name not in frame.columns)
+            raise DataError(
+                f"X has no column(s) {absent} of the fit; its columns are "
+                f"{[str(name) for name in frame.columns]}"
+            )
         names = [str(name) for name in frame.columns]
         if not names:
             raise DataError("X has no columns")

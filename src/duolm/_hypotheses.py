@@ -21,10 +21,11 @@ def parse_hypothesis(hypothesis: object, names: Sequence[str]) -> tuple[FloatArr
 
     Parameters
     ----------
-    hypothesis : str, array_like of shape (q, k), or tuple (L, r)
+    hypothesis : str, sequence of str, array_like of shape (q, k), or tuple (L, r)
         Text: comma-separated linear equations in the coefficient names, e.g.
         ``"time = 0"`` or ``"x1 + 2*x2 = 1, x3 = x4"``; a bare expression means
-        ``= 0``. A matrix alone means ``L beta = 0``.
+        ``= 0``; a list of such strings means all of them. A matrix alone means
+        ``L beta = 0``. The equations must be linearly independent.
     names : sequence of str
         Coefficient names, in order.
 
@@ -35,8 +36,10 @@ def parse_hypothesis(hypothesis: object, names: Sequence[str]) -> tuple[FloatArr
     ([[-2.0, 1.0], [1.0, 0.0]], [1.0, 0.0])
     """
     k = len(names)
+    if isinstance(hypothesis, list | tuple) and all(isinstance(h, str) for h in hypothesis):
+        hypothesis = ", ".join(hypothesis) if hypothesis else []
     if isinstance(hypothesis, str):
-        return _parse_text(hypothesis, list(names))
+        return _independent(*_parse_text(hypothesis, list(names)))
     if isinstance(hypothesis, tuple) and len(hypothesis) == 2:
         L = np.atleast_2d(np.asarray(hypothesis[0], dtype=np.float64))
         r = np.atleast_1d(np.asarray(hypothesis[1], dtype=np.float64))
@@ -51,6 +54,23 @@ def parse_hypothesis(hypothesis: object, names: Sequence[str]) -> tuple[FloatArr
         raise ValueError(f"right-hand side must have {L.shape[0]} entries, got {r.shape}")
     if not (np.all(np.isfinite(L)) and np.all(np.isfinite(r))):
         raise ValueError("hypothesis contains NaN or inf")
+    if L.shape[0] == 0:
+        raise ValueError("hypothesis has no equations")
+    empty = np.flatnonzero(~L.any(axis=1))
+    if len(empty):
+        raise ValueError(f"hypothesis row {empty[0]} involves no coefficient (all zeros)")
+    return _independent(L, r)
+
+
+def _independent(L: FloatArray, r: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Refuse equations that repeat or combine others: their joint test is undefined."""
+    if not np.all(np.isfinite(r)):
+        raise ValueError(f"hypothesis right-hand side {r.tolist()} is not finite")
+    if np.linalg.matrix_rank(L) < L.shape[0]:
+        raise ValueError(
+            f"hypothesis equations are linearly dependent ({L.shape[0]} equations of rank "
+            f"{np.linalg.matrix_rank(L)}); drop the redundant ones"
+        )
     return L, r
 
 

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from duolm import _xprec
 from duolm.errors import DataError
 
-__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "LstsqFit", "SqrtStat", "lstsq"]
+__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "LstsqFit", "SqrtStat", "check_alias_tol", "lstsq"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -54,6 +54,18 @@ FAST_MIN_ROWS = 20_000
 
 _MAX_REFINE = 8
 _BLOCK_ROWS = 4096
+
+
+def check_alias_tol(tol: float) -> float:
+    """Return ``tol`` as a float; refuse what is not a relative tolerance in (0, 1).
+
+    A NaN or non-positive tolerance would keep exactly collinear columns (and
+    divide by their rounding errors); one of 1 or more would alias every column.
+    """
+    value = float(tol)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"alias_tol must be a number in (0, 1), got {tol!r}")
+    return value
 
 
 def _triangularize(M: FloatArray) -> FloatArray:
@@ -441,6 +453,7 @@ def lstsq(
     >>> fit.kept.tolist(), fit.params.round(12).tolist()
     ([True, True, False], [1.0, 3.0])
     """
+    tol = check_alias_tol(tol)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, _k = X.shape

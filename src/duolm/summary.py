@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from duolm.diagnostics import OMNIBUS_MIN_NOBS
 from duolm.ols import _check_alpha
 
 if TYPE_CHECKING:
@@ -615,7 +616,14 @@ def _ols_notes(result: OLSResults) -> list[str]:
             "wrong at any sample size. Look for outliers or a skewed response."
         )
 
-    if d.omnibus is None:
+    if d.omnibus is None and result.nobs >= OMNIBUS_MIN_NOBS:
+        notes.append(
+            "The fit is exact: every residual is 0, so the residual tests (Omnibus, "
+            "Durbin-Watson) are undefined and shown as nan, and every standard error is 0."
+            if result.ssr == 0
+            else "Every residual is the same, so the Omnibus test is undefined (shown as nan)."
+        )
+    elif d.omnibus is None:
         notes.append(
             f"The Omnibus normality test needs at least 8 observations ({result.nobs} "
             "here), so it is shown as nan; Jarque-Bera is unreliable this small."
