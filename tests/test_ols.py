@@ -632,3 +632,45 @@ def test_longley_against_high_precision(entry: str) -> None:
         bse = robust.bse[names]
         close(bse, ref[f"{cov_type}_bse"], rtol=tol)
         close(robust.fvalue, ref[f"{cov_type}_fvalue"], rtol=tol)
+
+
+def test_predict_refuses_a_frame_without_the_fitted_column_names() -> None:
+    # columns of an X= frame fit are matched by name; other names were used by position,
+    # so ["const", "x"] for a fit on ["x", "const"] silently swapped the coefficients
+    rng = np.random.default_rng(31)
+    X = pd.DataFrame({"x": rng.normal(size=12), "const": 1.0})
+    y = 1.0 + 2.0 * X.x + rng.normal(size=12)
+    fit = duolm.ols(X=X, y=y)
+    swapped = pd.DataFrame({"c": [1.0], "x": [3.0]})
+    with pytest.raises(duolm.DataError, match=r"has no column\(s\) 'const'"):
+        fit.predict(swapped)
+    by_name = fit.predict(pd.DataFrame({"const": [1.0], "x": [3.0]}, index=["new"]))
+    np.testing.assert_allclose(
+        by_name["mean"], fit.params["x"] * 3.0 + fit.params["const"], rtol=1e-14
+    )
+    assert list(by_name.index) == ["new"]
+    # an unnamed fit (x0, x1, ...) takes any frame by position
+    plain = duolm.ols(X=X.to_numpy(), y=y)
+    np.testing.assert_allclose(
+        plain.predict(pd.DataFrame({"a": [3.0], "b": [1.0]}))["mean"], by_name["mean"], rtol=1e-12
+    )
+
+
+def test_interval_quantiles_keep_their_digits_for_a_tiny_alpha() -> None:
+    # t.ppf(1 - alpha/2) rounds 1 - alpha/2 first: at alpha = 1e-9 that costs ~1e-8;
+    # the upper tail computed directly does not (reference: mpmath, 40 digits).
+    import mpmath
+
+    rng = np.random.default_rng(31)
+    X = np.column_stack([np.ones(30), rng.normal(size=30)])
+    fit = duolm.ols(X=X, y=X @ np.array([1.0, 2.0]) + rng.normal(size=30))
+    alpha, df = 1e-9, fit.df_resid
+    mpmath.mp.dps = 40
+    half = mpmath.mpf(alpha) / 2
+
+    def tail(x: object) -> object:
+        return mpmath.betainc(df / 2, 0.5, 0, df / (df + x * x), regularized=True) / 2 - half
+
+    q = float(mpmath.findroot(tail, 6.0))
+    ci = fit.conf_int(alpha)
+    np.testing.assert_allclose(ci["upper"] - fit.params, q * fit.bse, rtol=1e-13, atol=0)

@@ -251,7 +251,7 @@ class BayesResults:
 
         From the Student t marginal, ``2a`` dof, scale ``sqrt(b/a V_jj)``.
         """
-        q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df)
+        q = stats.t.isf(_check_alpha(alpha) / 2.0, self.df)
         half = q * self._tscale
         m = self.posterior.m
         return pd.DataFrame({"lower": m - half, "upper": m + half}, index=list(self.terms))
@@ -363,7 +363,7 @@ class BayesResults:
         mean = X0 @ post.m
         h = post.quad(X0)
         mean_se = np.sqrt(post.b / (post.a - 1.0) * h) if post.a > 1 else np.full(len(h), np.inf)
-        q = stats.t.ppf(1.0 - alpha / 2.0, self.df)
+        q = stats.t.isf(alpha / 2.0, self.df)
         band = q * np.sqrt(post.b / post.a * h)
         obs = q * np.sqrt(post.b / post.a * (1.0 + h))
         return pd.DataFrame(

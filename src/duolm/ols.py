@@ -123,8 +123,8 @@ def ols(
         Covariance of the estimates; robust types change ``bse``, t, p, the
         intervals and the F test.
     alias_tol : float
-        Relative tolerance below which a column counts as a combination of
-        earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
+        Relative tolerance in (0, 1) below which a column counts as a
+        combination of earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
     diagnostics : bool
         For streamed data: make the second pass over the residuals that the
         diagnostics and robust covariances need (in memory they are at hand).
@@ -149,6 +149,7 @@ def ols(
     """
     if cov_type not in _COV_TYPES:
         raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
+    alias_tol = core.check_alias_tol(alias_tol)
     opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress)
     if isinstance(formula, str) and data is not None and _route.is_streamed(data):
         return _route.ols(
@@ -504,12 +505,22 @@ class OLSResults:
 
     @cached_property
     def bse(self) -> pd.Series:
-        """Standard errors of the estimates."""
+        """Standard errors of the estimates.
+
+        Each row of ``Rxx^-1`` is scaled by a power of two near its largest entry
+        before it is squared: a column near 1e-200 has a standard error near 1e200,
+        whose square (the variance in ``cov_params``) is beyond float64.
+        """
+        Ri = self._rinv
+        unit = _pow2_rows(Ri)
+        Rs = Ri / unit[:, None]  # exact
         if self.cov_type == "nonrobust":
-            Ri = self._rinv
-            se = math.sqrt(self.scale) * np.sqrt(np.sum(Ri * Ri, axis=1))
+            se = unit * math.sqrt(self.scale) * np.sqrt(np.sum(Rs * Rs, axis=1))
         else:
-            se = np.sqrt(np.diag(self._cov))
+            meat = self._meat("HC0" if self.cov_type == "HC1" else self.cov_type)
+            if self.cov_type == "HC1":
+                meat = meat * (self.nobs / self.df_resid)
+            se = unit * np.sqrt(np.einsum("ij,jk,ik->i", Rs, meat, Rs))
         return self._full(se, "bse")
 
     @cached_property
@@ -525,7 +536,7 @@ class OLSResults:
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Confidence intervals at level ``1 - alpha``: columns ``lower``, ``upper``."""
-        q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df_resid)
+        q = stats.t.isf(_check_alpha(alpha) / 2.0, self.df_resid)
         half = q * self.bse
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
 
@@ -565,7 +576,10 @@ class OLSResults:
         diff = L @ self.params_kept - r
         V = L @ self._cov @ L.T
         q = L.shape[0]
-        F = float(diff @ np.linalg.solve(V, diff)) / q
+        if not np.any(V):  # an exact fit: every residual, so every covariance, is 0
+            F = math.inf if np.any(diff) else math.nan
+        else:
+            F = float(diff @ np.linalg.solve(V, diff)) / q
         return FTestResult(F, float(stats.f.sf(F, q, self.df_resid)), q, self.df_resid)
 
     def f_test(self, hypothesis: object) -> FTestResult:
@@ -589,8 +603,9 @@ class OLSResults:
         L, r = self._restriction(hypothesis)
         effect = L @ self.params_kept - r
         se = np.sqrt(np.einsum("ij,jk,ik->i", L, self._cov, L))
-        t = effect / se
-        q = stats.t.ppf(1.0 - _check_alpha(alpha) / 2.0, self.df_resid)
+        with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 in an exact fit
+            t = effect / se
+        q = stats.t.isf(_check_alpha(alpha) / 2.0, self.df_resid)
         return pd.DataFrame(
             {
                 "effect": effect,
@@ -660,7 +675,7 @@ class OLSResults:
         else:
             mean_se = np.sqrt(np.einsum("ij,jk,ik->i", X0, self._cov, X0))
         obs_se = np.sqrt(mean_se**2 + self.scale)
-        q = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
+        q = stats.t.isf(alpha / 2.0, self.df_resid)
         return pd.DataFrame(
             {
                 "mean": mean,
@@ -689,6 +704,13 @@ class OLSResults:
 def _kept_columns(X: FloatArray, kept: BoolArray) -> FloatArray:
     """``X[:, kept]`` without copying when every column is kept."""
     return X if kept.all() else X[:, kept]
+
+
+def _pow2_rows(A: FloatArray) -> FloatArray:
+    """Powers of two near the largest entry of each row of ``A`` (1 for a zero row)."""
+    top = np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0])
+    out: FloatArray = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
+    return out
 
 
 def _check_alpha(alpha: float) -> float:

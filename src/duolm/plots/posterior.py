@@ -101,7 +101,7 @@ def evolution(
     a, b = _column(rows, "a"), _column(rows, "b")
     proper = (a > 0) & (b > 0) & np.isfinite(b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(proper, stats.t.ppf(1.0 - alpha / 2.0, 2.0 * np.where(proper, a, 1.0)), np.nan)
+        q = np.where(proper, stats.t.isf(alpha / 2.0, 2.0 * np.where(proper, a, 1.0)), np.nan)
         tscale = np.sqrt((a - 1.0) / a)
     ref = dict(reference or {})
     k = len(terms)
@@ -115,7 +115,7 @@ def evolution(
     lo2 = np.full(t.shape, np.nan)
     hi2 = np.full(t.shape, np.nan)
     lo2[proper] = stats.invgamma.ppf(alpha / 2.0, a[proper], scale=b[proper])
-    hi2[proper] = stats.invgamma.ppf(1.0 - alpha / 2.0, a[proper], scale=b[proper])
+    hi2[proper] = stats.invgamma.isf(alpha / 2.0, a[proper], scale=b[proper])
     series.append(("sigma2", m2, sd2, lo2, hi2))
     for ax, (name, mean, sd, lo, hi) in zip(axes, series, strict=True):
         label = "sigma²" if name == "sigma2" else name
