@@ -612,3 +612,26 @@ def test_standard_errors_beyond_the_square_root_of_the_float_range(c: float) -> 
         close(robust.bse, base.bse * factor, rtol=1e-12)
         close(robust.tvalues, base.tvalues, rtol=1e-12)
         close(robust.conf_int(), base.conf_int().mul(factor, axis=0), rtol=1e-12)
+
+
+def test_frames_with_different_row_labels_are_not_paired_by_position() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.5, 0.1, 0.7, 0.2]}, index=[0, 1, 2, 3])
+    y = pd.Series([1.0, 2.0, 2.5, 4.5], index=[3, 2, 1, 0])
+    with pytest.raises(DataError, match=r"different row labels \(row 0: 0 in X, 3 in y\)"):
+        duolm.ols(X=X, y=y)
+    same = duolm.ols(X=X, y=y.reindex(X.index))  # aligned: fine
+    assert same.nobs == 4
+
+
+def test_alpha_must_be_a_number() -> None:
+    fit = duolm.ols(X=np.column_stack([np.ones(5), np.arange(5.0)]), y=np.arange(5.0) ** 2)
+    for bad in ("0.05", True, None):
+        with pytest.raises(ValueError, match="alpha is a significance level"):
+            fit.conf_int(bad)  # type: ignore[arg-type]
+
+
+def test_a_design_wider_than_its_rows_is_refused_before_any_factorisation() -> None:
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"x": rng.normal(size=20), "y": rng.normal(size=20)})
+    with pytest.raises(DataError, match=r"too few rows: 20 observation\(s\) for \d+ coeffic"):
+        duolm.ols("y ~ bs(x, df=5000)", data)

@@ -332,6 +332,7 @@ def _check_missing(missing: object) -> None:
 
 
 def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Design:
+    _check_aligned(X, y)
     Xa, names, index = x_array(X)
     ya, response = y_array(y)
     if len(ya) != len(Xa):
@@ -358,6 +359,20 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
         raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
     Xk = np.ascontiguousarray(Xa[keep])
     return _array_design(Xk, ya[keep].copy(), response, names, missing, n_dropped, index[keep])
+
+
+def _check_aligned(X: object, y: object) -> None:
+    """pandas X and y must label their rows alike: pairing them by position would be a guess."""
+    if not (isinstance(X, pd.DataFrame | pd.Series) and isinstance(y, pd.Series | pd.DataFrame)):
+        return
+    if len(X.index) != len(y.index) or X.index.equals(y.index):
+        return  # a length mismatch gets its own message
+    at = int(np.flatnonzero(X.index.to_numpy() != y.index.to_numpy())[0])
+    x_label, y_label = X.index.to_list()[at], y.index.to_list()[at]
+    raise DataError(
+        f"X and y have different row labels (row {at}: {x_label!r} in X, "
+        f"{y_label!r} in y): align them, e.g. y.reindex(X.index), or pass arrays"
+    )
 
 
 def _array_design(

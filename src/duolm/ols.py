@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -163,6 +164,12 @@ def ols(
         )
     opts.check_in_memory()
     design = make_design(formula, data, X, y, missing)
+    n, k = design.X.shape
+    if n <= k:  # rank <= min(n, k): no residual degree of freedom can be left
+        raise DataError(
+            f"too few rows: {n} observation(s) for {k} coefficient(s); at least {k + 1} "
+            "are needed to estimate the residual variance"
+        )
     fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=design.const_col)
     rank = int(fit.kept.sum())
     n = design.X.shape[0]
@@ -714,6 +721,8 @@ def _pow2_rows(A: FloatArray) -> FloatArray:
 
 
 def _check_alpha(alpha: float) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha!r}")
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
