@@ -47,7 +47,7 @@ from scipy import special, stats
 from duolm.core import ALIAS_TOL, SqrtStat
 from duolm.errors import DataError, PriorError
 
-__all__ = ["NIG", "log_evidence_between"]
+__all__ = ["NIG", "log_evidence_between", "precision_factor"]
 
 FloatArray = NDArray[np.float64]
 
@@ -124,6 +124,29 @@ def _check_rows(X: object, y: object, k: int) -> tuple[FloatArray, FloatArray]:
     return Xa, ya
 
 
+def precision_factor(V: FloatArray, name: str = "V") -> FloatArray:
+    """Upper-triangular ``R`` with ``R^T R = V^-1``, for a symmetric positive definite V.
+
+    With upper ``U`` such that ``U U^T = V`` (the Cholesky factor of the reversed
+    matrix), ``R = U^-1`` is upper triangular and ``V^-1`` is never formed, so its
+    condition number is not squared (DESIGN.md: ``Rxx_0 = chol(V_0^-1)^T``).
+
+    Examples
+    --------
+    >>> V = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> R = precision_factor(V)
+    >>> bool(np.allclose(R.T @ R @ V, np.eye(2), rtol=0, atol=1e-14))
+    True
+    """
+    k = V.shape[0]
+    try:
+        U = sla.cholesky(V[::-1, ::-1], lower=True)[::-1, ::-1]
+    except np.linalg.LinAlgError as exc:
+        raise PriorError(f"{name} is not positive definite (its Cholesky factor fails)") from exc
+    out: FloatArray = np.triu(sla.solve_triangular(U, np.eye(k), lower=False))
+    return out
+
+
 @dataclass(frozen=True, eq=False, init=False, repr=False)
 class NIG:
     """A Normal-inverse-gamma distribution over ``(beta, sigma^2)``: a prior or a posterior.
@@ -180,13 +203,7 @@ class NIG:
         k = mv.shape[0]
         Vs = _symmetric(V, "V", k)
         a, b = _finite_positive(a, "a"), _finite_positive(b, "b")
-        # Upper U with U U^T = V (Cholesky of the reversed matrix); then Rxx_0 = U^-1
-        # is upper triangular with Rxx_0^T Rxx_0 = V^-1, and no inverse is formed.
-        try:
-            U = sla.cholesky(Vs[::-1, ::-1], lower=True)[::-1, ::-1]
-        except np.linalg.LinAlgError as exc:
-            raise PriorError("V is not positive definite (its Cholesky factor fails)") from exc
-        Rxx0 = np.triu(sla.solve_triangular(U, np.eye(k), lower=False))
+        Rxx0 = precision_factor(Vs)
         R0 = _block(Rxx0, Rxx0 @ mv, math.sqrt(2.0 * b))
         self._set(SqrtStat(R0, 0.0), 2.0 * a, SqrtStat.empty(k), "NIG(m, V, a, b)")
 

@@ -53,6 +53,7 @@ from scipy import special
 from duolm import _route, core
 from duolm._trajectory_kernel import _compiled_kernel, _fill_numpy
 from duolm.errors import PriorError
+from duolm.nig import precision_factor
 from duolm.ols import make_design
 
 __all__ = ["COLUMNS", "trajectory"]
@@ -166,14 +167,7 @@ def _precision_factor(prior: Any, k: int, terms: tuple[str, ...]) -> FloatArray:
         )
     if not np.allclose(V, V.T, rtol=1e-12, atol=0.0):
         raise PriorError("the prior's V is not symmetric")
-    try:
-        L = sla.cholesky(V, lower=True)
-    except np.linalg.LinAlgError as exc:
-        raise PriorError("the prior's V is not positive definite") from exc
-    # V^-1 = L^-T L^-1: the R factor of L^-1 is the upper factor of V^-1, without
-    # forming V^-1 (its condition number is not squared).
-    Linv = sla.solve_triangular(L, np.eye(k), lower=True)
-    return core._triangularize(Linv)
+    return precision_factor(V, "the prior's V")
 
 
 def _square(value: object, k: int, terms: tuple[str, ...], name: str, **kw: bool) -> FloatArray:
