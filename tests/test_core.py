@@ -86,6 +86,7 @@ def test_stabilised_forgetting_mixes_the_target_back_in() -> None:
     X, y = _data(6)
     st_ = SqrtStat.from_data(X, y)
     target = SqrtStat.from_data(X[:5], np.zeros(5))
+    assert st_.forget_toward(1.0, target) is st_  # lam = 1 forgets nothing
     mixed = st_.forget_toward(0.7, target)
     expect = 0.7 * st_.R.T @ st_.R + 0.3 * target.R.T @ target.R
     np.testing.assert_allclose(mixed.R.T @ mixed.R, expect, rtol=1e-12, atol=1e-10)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import scipy.linalg as sla
@@ -230,7 +229,9 @@ class SqrtStat:
         lam = _check_lambda(lam)
         if target.k != self.k:
             raise ValueError(f"cannot forget toward a state with {target.k} regressors")
-        return self.forget(lam).merge(target.forget(1.0 - lam) if lam < 1 else target.forget(0.0))
+        if lam == 1.0:  # nothing forgotten, nothing mixed in
+            return self
+        return self.forget(lam).merge(target.forget(1.0 - lam))
 
     # -- reading the factor -------------------------------------------------------
     @property
@@ -405,11 +406,6 @@ class LstsqFit:
     kept: BoolArray
     method: str
     scaled_cond: float
-
-    @cached_property
-    def aliased(self) -> BoolArray:
-        """Mask of aliased columns."""
-        return ~self.kept
 
 
 def _pow2(scale: FloatArray) -> FloatArray:

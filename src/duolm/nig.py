@@ -481,11 +481,8 @@ class NIG:
             raise PriorError(f"toward must be an NIG with {self.k} coefficients")
         if toward.data_stat.nobs == 0 and self.same_prior(toward):
             return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
-        prior = self.prior_stat.forget(lam)
-        nu0 = lam * self.nu0
-        if lam < 1.0:
-            prior = prior.merge(SqrtStat(toward.stat.R, 0.0).forget(1.0 - lam))
-            nu0 += (1.0 - lam) * toward.nu
+        prior = self.prior_stat.forget_toward(lam, SqrtStat(toward.stat.R, 0.0))
+        nu0 = lam * self.nu0 + (1.0 - lam) * toward.nu
         return NIG.from_parts(prior, nu0, data, self.label)
 
     @property
