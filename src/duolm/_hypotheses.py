@@ -13,8 +13,6 @@ from duolm.errors import FormulaError
 
 FloatArray = NDArray[np.float64]
 
-Hypothesis = str | FloatArray | Sequence[Sequence[float]] | tuple[object, object]
-
 
 def parse_hypothesis(hypothesis: object, names: Sequence[str]) -> tuple[FloatArray, FloatArray]:
     """Return ``(L, r)`` for a hypothesis about the coefficients ``names``.
