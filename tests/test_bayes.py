@@ -382,7 +382,13 @@ def test_results_accessors() -> None:
         fit.sigma2_var, post.b**2 / ((post.a - 1) ** 2 * (post.a - 2)), rtol=1e-14
     )
     assert fit.beta_mode.equals(fit.params) and fit.beta_median.equals(fit.params)
+    assert fit.beta_mean.equals(fit.params)
     mvt = fit.beta_marginal()
+    # the point estimates agree with scipy's own marginals (the params are checked
+    # against Banerjee's formulas in 50-digit arithmetic elsewhere)
+    np.testing.assert_allclose(fit.beta_mean, mvt.loc, rtol=1e-15, atol=0)
+    medians = [fit.coef_marginal(name).median() for name in fit.terms]
+    np.testing.assert_allclose(fit.beta_median, medians, rtol=1e-15, atol=0)
     np.testing.assert_allclose(mvt.shape, post.b / post.a * post.V, rtol=1e-14)
     assert mvt.df == 2 * post.a
     pp = fit.prob_positive
