@@ -369,14 +369,15 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     assert not ckpt.exists()  # removed at the end
 
 
-@pytest.mark.parametrize("crash_in", [("add", 4), ("add", 8), ("resid", 1), ("resid", 7)])
+@pytest.mark.parametrize("crash_in", [("part", 4), ("part", 8), ("resid", 1), ("resid", 7)])
 def test_resume_after_a_crash_between_checkpoints(
     big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_in: tuple[str, int]
 ) -> None:
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
     where, at = crash_in
-    cls, name = (_reduction._Part, "add") if where == "add" else (_reduction._Resid, "merge")
+    cls = _reduction._Part if where == "part" else _reduction._Resid
+    name = "merge"  # once per batch in either pass
     real = getattr(cls, name)
     calls: list[int] = []
 
@@ -412,11 +413,11 @@ _CHILD = textwrap.dedent(
                 os._exit(17)
         _passes._save = save
     elif mode == "slow":  # give the parent time to kill it
-        real_add = _reduction._Part.add
-        def add(self, *args):
+        real_merge = _reduction._Part.merge
+        def merge(self, *args):
             time.sleep(0.05)
-            return real_add(self, *args)
-        _reduction._Part.add = add
+            return real_merge(self, *args)
+        _reduction._Part.merge = merge
     fit = stream.ols("y ~ x1 + x2 + x3", path, batch_size=48, checkpoint=ckpt,
                      checkpoint_every=1, cov_type="HC2")
     np.save(out, fit.params_kept)

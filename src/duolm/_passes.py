@@ -216,8 +216,7 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
                         part = _Part(SqrtStat.empty(design.X.shape[1]), skipped, skipped, _Const())
                         part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
                 else:
-                    X, y, dropped, builder = builder.build(batch, label)
-                    part = part.add(X, y, batch.nrows, dropped)
+                    part, builder = builder.part(part, batch, label)
                 done += 1
                 bar.advance(batch.nrows)
                 if done % job.every == 0:
@@ -239,8 +238,8 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
             for batch in _batches(job, done):
-                X, y, _, builder = builder.build(batch, label)
-                resid = resid.merge(_Resid.of(fit, X, y))
+                block, builder = builder.resid(fit, batch, label)
+                resid = resid.merge(block)
                 done += 1
                 bar.advance(batch.nrows)
                 if done % job.every == 0:

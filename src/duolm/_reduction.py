@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm import _block_kernel
 from duolm._safe_formula import parse_formula
 from duolm._sources import _Batch
 from duolm.bayes import NIG, BayesResults, checked_prior, proper_results
@@ -37,7 +38,7 @@ from duolm.core import SqrtStat
 from duolm.design import Design, DesignSpec, from_formula
 from duolm.diagnostics import ResidualMoments
 from duolm.errors import DataError, FormulaError, RankWarning
-from duolm.ols import CovType, OLSResults
+from duolm.ols import _LEVERAGE_ONE, CovType, OLSResults
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -109,17 +110,34 @@ class _Builder:
                 return cls(spec, None)
         return cls(spec, tuple(plain))
 
-    def direct(self, batch: _Batch) -> tuple[FloatArray, FloatArray] | None:
-        """``(X, y)`` copied from the columns, or None when some value is not numeric or finite."""
+    def columns(self, batch: _Batch) -> _Columns | None:
+        """The batch's ``[X y]`` as the columns it copies, or None when some is not numeric.
+
+        Values are not checked here: the reductions of :class:`_Columns` detect
+        NaN and inf from their results and send the batch to :meth:`build`.
+        """
         if self.plain is None:
             return None
-        columns: list[FloatArray] = []
-        for name in self.plain:
-            column = np.broadcast_to(1.0, batch.nrows) if name is None else batch.numeric(name)
-            if column is None or not _all_finite(column):
+        data: list[FloatArray] = []
+        where: list[int] = []
+        icpt = None
+        for j, name in enumerate(self.plain):
+            if name is None:
+                icpt = j
+                continue
+            column = batch.numeric(name)
+            if column is None:
                 return None
-            columns.append(column)
-        return np.column_stack(columns[:-1]), columns[-1]
+            data.append(column)
+            where.append(j)
+        return _Columns(tuple(data), tuple(where), icpt, batch.nrows)
+
+    def direct(self, batch: _Batch) -> tuple[FloatArray, FloatArray] | None:
+        """``(X, y)`` copied from the columns, or None when some value is not numeric or finite."""
+        columns = self.columns(batch)
+        if columns is None or not all(_all_finite(column) for column in columns.data):
+            return None
+        return columns.X(), columns.y
 
     def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
         """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
@@ -132,6 +150,79 @@ class _Builder:
             same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)
             builder = replace(self, fast=True) if same else replace(self, plain=None)
         return X, y, dropped, builder
+
+    def part(self, before: _Part, batch: _Batch, label: str) -> tuple[_Part, _Builder]:
+        """``before`` and pass 1 of the batch that follows it, and the builder to go on with."""
+        columns = self.columns(batch) if self.fast else None
+        stat = columns.stat() if columns is not None else None
+        if columns is not None and stat is not None:
+            later = _Part(stat, batch.nrows, 0, _Const())
+            return replace(before.merge(later), const=before.const.extend(columns)), self
+        X, y, dropped, builder = self.build(batch, label)
+        return before.add(X, y, batch.nrows, dropped), builder
+
+    def resid(self, fit: _Fit, batch: _Batch, label: str) -> tuple[_Resid, _Builder]:
+        """Pass 2 of the batch, and the builder to go on with."""
+        columns = self.columns(batch) if self.fast else None
+        block = _Resid.of_columns(fit, columns) if columns is not None else None
+        if block is not None:
+            return block, self
+        X, y, _, builder = self.build(batch, label)
+        return _Resid.of(fit, X, y), builder
+
+
+@dataclass(frozen=True, eq=False)
+class _Columns:
+    """A batch's ``[X y]`` as the data columns it copies, stacked only when asked.
+
+    ``data`` holds the columns of ``[X y]`` that come from the data (``y`` last),
+    ``where`` their positions in ``[X y]``, ``icpt`` the position of the
+    intercept (a column of ones) or None. The reductions use the compiled
+    kernels of :mod:`duolm._block_kernel` when numba is there, else numpy.
+    """
+
+    data: tuple[FloatArray, ...]
+    where: tuple[int, ...]
+    icpt: int | None
+    n: int
+
+    @property
+    def k(self) -> int:
+        """Number of columns of X."""
+        return len(self.data) - 1 + (self.icpt is not None)
+
+    @property
+    def y(self) -> FloatArray:
+        return self.data[-1]
+
+    def column(self, j: int) -> FloatArray:
+        """Column ``j`` of ``X`` (ones for the intercept)."""
+        if j == self.icpt:
+            return np.broadcast_to(1.0, self.n)
+        return self.data[self.where.index(j)]
+
+    def X(self) -> FloatArray:
+        return np.column_stack([self.column(j) for j in range(self.k)])
+
+    def stat(self) -> SqrtStat | None:
+        """The batch's square-root statistic, or None when a value is NaN or inf."""
+        if not _block_kernel.available() or self.n < 8 * (self.k + 1):
+            X = self.X()
+            if not (np.all(np.isfinite(X)) and np.all(np.isfinite(self.y))):
+                return None
+            return _factor(X, self.y)
+        G_data, sums, y_mean, y_m2 = _block_kernel.gram(self.data)
+        if not (np.all(np.isfinite(np.diag(G_data))) and np.all(np.isfinite(sums))):
+            return None  # a NaN or inf (or a square beyond float64): the checked path
+        k = self.k
+        G = np.empty((k + 1, k + 1))
+        idx = list(self.where)
+        G[np.ix_(idx, idx)] = G_data
+        if self.icpt is not None:
+            G[self.icpt, idx] = G[idx, self.icpt] = sums
+            G[self.icpt, self.icpt] = self.n
+        stat = SqrtStat.from_gram(G, self.n, y_mean, y_m2)
+        return stat if stat is not None else SqrtStat.from_data(self.X(), self.y)
 
 
 def _all_finite(column: FloatArray) -> bool:
@@ -183,19 +274,22 @@ class _Const:
     mask: BoolArray | None = None
 
     @classmethod
-    def of(cls, X: FloatArray) -> _Const:
-        if X.shape[0] == 0:
+    def of(cls, block: FloatArray | _Columns) -> _Const:
+        n, k, column = _column_access(block)
+        if n == 0:
             return cls()
-        first = X[0].copy()
-        return cls(first, np.asarray((first == X).all(axis=0) & (first != 0), dtype=bool))
+        first = np.array([column(j)[0] for j in range(k)], dtype=np.float64)
+        mask = [bool(np.all(column(j) == first[j])) and first[j] != 0 for j in range(k)]
+        return cls(first, np.array(mask, dtype=bool))
 
-    def extend(self, X: FloatArray) -> _Const:
-        """The same as ``self.merge(_Const.of(X))``, testing only the columns still constant."""
+    def extend(self, block: FloatArray | _Columns) -> _Const:
+        """The same as ``self.merge(_Const.of(block))``, testing only the columns still constant."""
         if self.first is None or self.mask is None:
-            return _Const.of(X)
+            return _Const.of(block)
+        _, _, column = _column_access(block)
         mask = self.mask.copy()
         for j in np.flatnonzero(mask):
-            mask[j] = bool(np.all(X[:, j] == self.first[j]))
+            mask[j] = bool(np.all(column(int(j)) == self.first[j]))
         return _Const(self.first, mask)
 
     def merge(self, later: _Const) -> _Const:
@@ -211,6 +305,13 @@ class _Const:
             return None
         hits = np.flatnonzero(self.mask[kept])
         return int(hits[0]) if hits.size else None
+
+
+def _column_access(block: FloatArray | _Columns) -> tuple[int, int, Callable[[int], FloatArray]]:
+    """``(rows, columns, column)`` of a matrix ``X`` or of a batch's :class:`_Columns`."""
+    if isinstance(block, _Columns):
+        return block.n, block.k, block.column
+    return block.shape[0], block.shape[1], lambda j: block[:, j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,12 +403,46 @@ class _Resid:
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
         h = np.einsum("ij,ij->i", W, W)  # leverages
         one_minus = 1.0 - h
-        lev_one = bool(np.any(one_minus <= 0))
+        lev_one = bool(np.any(one_minus <= _LEVERAGE_ONE))  # as the in-memory fit
         with np.errstate(divide="ignore", invalid="ignore"):
             w0 = e * e
             weights = (w0, w0 / one_minus, w0 / one_minus**2)
         meats = np.stack([W.T @ (W * w[:, None]) for w in weights])
         return cls(ResidualMoments.from_residuals(e), meats, lev_one)
+
+    @classmethod
+    def of_columns(cls, fit: _Fit, columns: _Columns) -> _Resid | None:
+        """Pass 2 of a batch from its columns by the compiled kernels.
+
+        None when the kernels are not available or a residual is not finite (a
+        NaN or inf in the batch): :meth:`of` on the checked ``(X, y)`` then.
+        """
+        if not _block_kernel.available() or columns.n == 0:
+            return None
+        kept = fit.kept
+        position = np.cumsum(kept) - 1  # of each column of X among the kept ones
+        data, where = [], []
+        for column, j in zip(columns.data[:-1], columns.where[:-1], strict=True):
+            if kept[j]:
+                data.append(column)
+                where.append(int(position[j]))
+        icpt = columns.icpt
+        icpt_kept = int(position[icpt]) if icpt is not None and kept[icpt] else None
+        c0 = float(fit.params[icpt_kept]) if icpt_kept is not None else 0.0
+        coefs = fit.params[where] if where else np.zeros(0)
+        e, total = _block_kernel.residuals(data, coefs, c0, columns.y)
+        if not math.isfinite(total):
+            return None
+        top = float(np.max(np.abs(e)))
+        unit = 2.0 ** round(math.log2(top)) if top > 0 else 1.0
+        mean, m2, m3, m4, ss, dw = _block_kernel.moments(e, unit)
+        first, last = float(e[0]) / unit, float(e[-1]) / unit
+        moments = ResidualMoments(columns.n, mean, m2, m3, m4, ss, dw, first, last, unit)
+        rank = fit.params.shape[0]
+        if not fit.robust:
+            return cls(moments, np.zeros((3, rank, rank)), False)
+        meats, lev_one = _block_kernel.meats(data, where, icpt_kept, fit.stat.Rxx, e, _LEVERAGE_ONE)
+        return cls(moments, meats, lev_one)
 
     def merge(self, later: _Resid) -> _Resid:
         return _Resid(

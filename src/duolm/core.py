@@ -185,18 +185,33 @@ class SqrtStat:
         G[:k, :k] = X.T @ X
         G[:k, k] = G[k, :k] = X.T @ y
         G[k, k] = y @ y
+        stat = cls.from_gram(G, n, *_y_moments(y))
+        return stat if stat is not None else cls.from_data(X, y)
+
+    @classmethod
+    def from_gram(cls, G: FloatArray, nobs: int, y_mean: float, y_m2: float) -> SqrtStat | None:
+        """The statistic of rows whose ``[X y]^T [X y]`` is ``G``, or None when unsafe.
+
+        The Cholesky factor of ``G`` is accepted under the rule of
+        :meth:`from_block`: ``G`` finite, no zero column, and ``[X y]`` with
+        unit-norm columns of condition number at most :data:`FAST_MAX_COND`.
+        On None, factor the rows themselves (:meth:`from_data`). A NaN or inf
+        in the rows makes ``G`` non-finite, so None also reports those.
+        """
+        G = np.asarray(G, dtype=np.float64)
+        if not np.all(np.isfinite(G)):
+            return None
         norms = np.sqrt(np.diag(G))
-        if not (np.all(np.isfinite(G)) and np.all(norms > 0)):
-            return cls.from_data(X, y)
+        if not np.all(norms > 0):
+            return None
         try:
-            U = sla.cholesky(G, lower=False)
+            U = sla.cholesky(G, lower=False, check_finite=False)
         except np.linalg.LinAlgError:
-            return cls.from_data(X, y)
+            return None
         sv = np.linalg.svd(U / norms, compute_uv=False)
         if not sv[-1] * FAST_MAX_COND >= sv[0]:
-            return cls.from_data(X, y)
-        mean, m2 = _y_moments(y)
-        return cls(np.triu(U), float(n), mean, m2)
+            return None
+        return cls(np.triu(U), float(nobs), float(y_mean), float(y_m2))
 
     # -- the three operations of DESIGN.md ----------------------------------------
     def update(self, X: FloatArray, y: FloatArray) -> SqrtStat:

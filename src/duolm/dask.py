@@ -82,14 +82,15 @@ def _label(number: int) -> str:
 
 def _part_of(builder: _Builder, frame: pd.DataFrame, number: int) -> _Part:
     """Pass 1 of one partition (runs on a worker)."""
-    X, y, dropped, _ = builder.build(_Batch(0, frame), _label(number))
-    return _Part.of(X, y, len(frame), dropped)
+    empty = _Part.empty(len(builder.spec.terms))
+    part, _ = builder.part(empty, _Batch(0, frame), _label(number))
+    return part
 
 
 def _resid_of(builder: _Builder, fit: _Fit, frame: pd.DataFrame, number: int) -> _Resid:
     """Pass 2 of one partition (runs on a worker)."""
-    X, y, _, _ = builder.build(_Batch(0, frame), _label(number))
-    return _Resid.of(fit, X, y)
+    resid, _ = builder.resid(fit, _Batch(0, frame), _label(number))
+    return resid
 
 
 def _merge(earlier: _T, later: _T) -> _T:

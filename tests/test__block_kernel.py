@@ -1,0 +1,224 @@
+"""duolm._block_kernel: the compiled reductions of a batch given as columns.
+
+Each kernel is held to the numpy computation it stands in for (the core's
+Gram matrix, ResidualMoments.from_residuals, SqrtStat.whiten and the HC
+meats), on lengths around the tile size, and must let NaN and inf through so
+that callers can send such a batch to the checked path. Streamed fits with the
+kernels and without them (the numpy path) must give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import duolm
+from duolm import _block_kernel, stream
+from duolm.core import SqrtStat
+from duolm.diagnostics import ResidualMoments
+
+pytestmark = pytest.mark.skipif(
+    not _block_kernel.available(), reason="needs numba (a dependency; absent only by hand)"
+)
+
+TILE = _block_kernel._TILE
+LENGTHS = [1, 2, TILE - 1, TILE, TILE + 1, 3 * TILE + 17]
+
+
+def _columns(n: int, m: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    scales = 10.0 ** rng.uniform(-3, 3, size=m)
+    return [rng.normal(loc=scale, scale=scale, size=n) for scale in scales]
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_gram_sums_and_y_moments_match_numpy(n: int) -> None:
+    cols = _columns(n, 5)
+    G, s, y_mean, y_m2 = _block_kernel.gram(cols)
+    Z = np.column_stack(cols)
+    np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-13, atol=0)
+    assert np.array_equal(G, G.T)
+    np.testing.assert_allclose(s, Z.sum(axis=0), rtol=1e-12, atol=1e-12 * np.abs(Z).sum(0).max())
+    y = cols[-1]
+    np.testing.assert_allclose(y_mean, y.mean(), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(y_m2, ((y - y.mean()) ** 2).sum(), rtol=1e-12, atol=1e-300)
+
+
+def test_gram_takes_read_only_and_strided_columns() -> None:
+    frame = pd.DataFrame(np.arange(60.0).reshape(20, 3), columns=["a", "b", "c"])
+    readonly = frame["a"].to_numpy().copy()
+    readonly.flags.writeable = False
+    strided = np.arange(40.0)[::2]  # not contiguous: copied
+    ints = np.arange(20)  # not float64: converted
+    G, s, _, _ = _block_kernel.gram([readonly, strided, ints])
+    Z = np.column_stack([readonly, strided, ints.astype(float)])
+    np.testing.assert_array_equal(G, Z.T @ Z)
+    np.testing.assert_array_equal(s, Z.sum(axis=0))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_values_make_the_gram_diagonal_non_finite(bad: float) -> None:
+    cols = _columns(3 * TILE, 3)
+    cols[1][TILE + 5] = bad
+    G, s, _, _ = _block_kernel.gram(cols)
+    assert not math.isfinite(G[1, 1])
+    assert not math.isfinite(s[1])
+    _, total = _block_kernel.residuals(cols[:2], np.array([0.0, 0.0]), 0.0, cols[2])
+    assert not math.isfinite(total)  # even with a zero coefficient: 0 * inf is NaN
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_residual_moments_match_from_residuals(n: int) -> None:
+    cols = _columns(n, 4, seed=n)
+    coefs = np.array([0.5, -2.0, 1e-3])
+    e, total = _block_kernel.residuals(cols[:3], coefs, 7.0, cols[3])
+    want_e = cols[3] - 7.0 - np.column_stack(cols[:3]) @ coefs
+    np.testing.assert_allclose(e, want_e, rtol=1e-12, atol=1e-12 * np.abs(want_e).max())
+    np.testing.assert_allclose(total, want_e.sum(), rtol=1e-9, atol=1e-9 * np.abs(want_e).sum())
+    want = ResidualMoments.from_residuals(want_e)
+    unit = want.unit
+    mean, m2, m3, m4, ss, dw = _block_kernel.moments(e, unit)
+    np.testing.assert_allclose(
+        [mean, m2, m3, m4, ss, dw],
+        [want.mean, want.m2, want.m3, want.m4, want.ss, want.dw_num],
+        rtol=1e-10,
+        atol=1e-12 * max(1.0, want.ss),
+    )
+
+
+@pytest.mark.parametrize("n", [TILE - 1, 2 * TILE + 3])
+@pytest.mark.parametrize("icpt", [None, 0, 2])
+def test_meats_match_whiten(n: int, icpt: int | None) -> None:
+    k = 4
+    data = _columns(n, k if icpt is None else k - 1, seed=2)
+    where = [j for j in range(k) if j != icpt]
+    X = np.empty((n, k))
+    X[:, where] = np.column_stack(data)
+    if icpt is not None:
+        X[:, icpt] = 1.0
+    stat = SqrtStat.from_data(X, np.zeros(n))
+    e = np.random.default_rng(5).standard_t(4, size=n)
+    meats, lev_one = _block_kernel.meats(data, where, icpt, stat.Rxx, e, 1e-10)
+    W = stat.whiten(X)
+    h = np.einsum("ij,ij->i", W, W)
+    for got, w in zip(meats, (e**2, e**2 / (1 - h), e**2 / (1 - h) ** 2), strict=True):
+        want = W.T @ (W * w[:, None])
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13 * np.abs(want).max())
+    assert not lev_one
+
+
+def test_meats_report_a_leverage_of_one() -> None:
+    n = 50
+    x = np.zeros(n)
+    x[7] = 1.0  # a dummy for one row: its leverage is 1
+    X = np.column_stack([np.ones(n), x])
+    stat = SqrtStat.from_data(X, np.zeros(n))
+    _, lev_one = _block_kernel.meats([x], [1], 0, stat.Rxx, np.ones(n), 1e-10)
+    assert lev_one
+
+
+# -- streamed fits with and without the kernels -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def parquet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(11)
+    n = 5000
+    frame = pd.DataFrame({f"x{j}": rng.normal(j, 1.0 + j, size=n) for j in range(1, 4)})
+    frame["y"] = 2.0 + frame @ np.array([0.5, -0.25, 1.0]) + rng.standard_t(5, size=n)
+    path = tmp_path_factory.mktemp("kernel") / "data.parquet"
+    frame.to_parquet(path, row_group_size=1700)
+    return path, frame
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC3"])
+@pytest.mark.parametrize("formula", ["y ~ x1 + x2 + x3", "y ~ x3 + x1 - 1", "y ~ x2 + x2:x3"])
+def test_stream_with_kernels_equals_numpy_path_and_in_memory(
+    parquet: tuple[Path, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    formula: str,
+    cov_type: str,
+) -> None:
+    path, frame = parquet
+    compiled = stream.ols(formula, path, batch_size=1100, cov_type=cov_type)
+    with monkeypatch.context() as patch:
+        patch.setattr(_block_kernel, "available", lambda: False)
+        plain = stream.ols(formula, path, batch_size=1100, cov_type=cov_type)
+    whole = duolm.ols(formula, frame, cov_type=cov_type)
+    for got in (compiled, plain):
+        for name in ("params", "bse"):
+            np.testing.assert_allclose(getattr(got, name), getattr(whole, name), rtol=1e-10, atol=0)
+        for name in ("omnibus", "skew", "kurtosis", "durbin_watson", "jarque_bera"):
+            np.testing.assert_allclose(
+                getattr(got.diagnostics, name), getattr(whole.diagnostics, name), rtol=1e-10, atol=0
+            )
+
+
+def test_kernel_path_is_taken_and_falls_back_on_missing_and_ill_conditioned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame.loc[1500:1999, "x2"] = 1e6 + rng.normal(size=500) * 1e-3  # an ill-conditioned batch
+    frame["y"] = 1.0 + frame.x1 - 2.0 * frame.x2 + rng.normal(size=n)
+    frame.loc[2600, "x1"] = np.nan  # a dropped row in a later batch
+    path = tmp_path / "mixed.parquet"
+    frame.to_parquet(path)
+    calls = {"gram": 0, "qr": 0}
+    real_gram, real_from_data = _block_kernel.gram, SqrtStat.from_data.__func__  # type: ignore[attr-defined]
+
+    def gram(columns: list[np.ndarray]) -> object:
+        calls["gram"] += 1
+        return real_gram(columns)
+
+    def from_data(cls: type[SqrtStat], X: np.ndarray, y: np.ndarray) -> SqrtStat:
+        calls["qr"] += 1
+        return real_from_data(cls, X, y)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(_block_kernel, "gram", gram)
+    monkeypatch.setattr(SqrtStat, "from_data", classmethod(from_data))
+    got = stream.ols("y ~ x1 + x2", path, batch_size=500, cov_type="HC1")
+    assert calls["gram"] >= 4 and calls["qr"] >= 1
+    want = duolm.ols("y ~ x1 + x2", frame, cov_type="HC1")
+    assert got.n_dropped == want.n_dropped == 1
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
+    # skew is near 0 here (0.04): its rounding is absolute, of the order of its unit (1)
+    np.testing.assert_allclose(got.diagnostics.skew, want.diagnostics.skew, rtol=0, atol=1e-10)
+
+
+def test_reduction_refuses_nothing_the_kernels_cannot_see(tmp_path: Path) -> None:
+    """An inf in a later batch reaches the checked path and its clear error."""
+    frame = pd.DataFrame({"x": np.arange(400.0), "y": np.arange(400.0) % 7})
+    frame.loc[333, "x"] = np.inf
+    path = tmp_path / "inf.parquet"
+    frame.to_parquet(path)
+    for missing in ("drop", "raise"):
+        with pytest.raises(duolm.errors.DataError, match="333"):
+            stream.ols("y ~ x", path, batch_size=100, missing=missing)
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + d", "y ~ x + C(g)"])
+def test_a_row_of_leverage_one_makes_hc3_undefined_as_in_memory(
+    tmp_path: Path, formula: str
+) -> None:
+    """The dummy of one row (kernel path) or the only row of a level (numpy path) has
+    leverage 1 up to rounding (1 - h ~ 3e-16): HC3 is refused, HC0 given, as in memory."""
+    rng = np.random.default_rng(8)
+    n = 600
+    frame = pd.DataFrame({"x": rng.normal(size=n), "d": 0.0, "g": "a", "y": rng.normal(size=n)})
+    frame.loc[7, ["d", "g"]] = [1.0, "b"]
+    path = tmp_path / "lev.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(duolm.errors.DataError, match="leverage 1"):
+        duolm.ols(formula, frame, cov_type="HC3").bse  # noqa: B018
+    with pytest.raises(duolm.errors.DataError, match="leverage 1"):
+        stream.ols(formula, path, batch_size=200, cov_type="HC3")
+    got = stream.ols(formula, path, batch_size=200, cov_type="HC0")
+    want = duolm.ols(formula, frame, cov_type="HC0")
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
