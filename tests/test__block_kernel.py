@@ -61,33 +61,31 @@ def test_gram_takes_read_only_and_strided_columns() -> None:
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_non_finite_values_make_the_gram_diagonal_non_finite(bad: float) -> None:
+def test_non_finite_values_reach_the_results(bad: float) -> None:
     cols = _columns(3 * TILE, 3)
     cols[1][TILE + 5] = bad
     G, s, _, _ = _block_kernel.gram(cols)
     assert not math.isfinite(G[1, 1])
     assert not math.isfinite(s[1])
-    _, total = _block_kernel.residuals(cols[:2], np.array([0.0, 0.0]), 0.0, cols[2])
-    assert not math.isfinite(total)  # even with a zero coefficient: 0 * inf is NaN
+    # even with a zero coefficient: 0 * inf is NaN
+    swept = _block_kernel.second_pass(cols[:2], np.array([0.0, 0.0]), 0.0, cols[2], 1.0)
+    assert not all(math.isfinite(v) for v in swept.moments)
 
 
 @pytest.mark.parametrize("n", LENGTHS)
-def test_residual_moments_match_from_residuals(n: int) -> None:
+@pytest.mark.parametrize("unit", [1.0, 2.0**-40, 2.0**30])
+def test_second_pass_moments_match_from_residuals(n: int, unit: float) -> None:
     cols = _columns(n, 4, seed=n)
     coefs = np.array([0.5, -2.0, 1e-3])
-    e, total = _block_kernel.residuals(cols[:3], coefs, 7.0, cols[3])
-    want_e = cols[3] - 7.0 - np.column_stack(cols[:3]) @ coefs
-    np.testing.assert_allclose(e, want_e, rtol=1e-12, atol=1e-12 * np.abs(want_e).max())
-    np.testing.assert_allclose(total, want_e.sum(), rtol=1e-9, atol=1e-9 * np.abs(want_e).sum())
-    want = ResidualMoments.from_residuals(want_e)
-    unit = want.unit
-    mean, m2, m3, m4, ss, dw = _block_kernel.moments(e, unit)
-    np.testing.assert_allclose(
-        [mean, m2, m3, m4, ss, dw],
-        [want.mean, want.m2, want.m3, want.m4, want.ss, want.dw_num],
-        rtol=1e-10,
-        atol=1e-12 * max(1.0, want.ss),
-    )
+    e = cols[3] - 7.0 - np.column_stack(cols[:3]) @ coefs
+    swept = _block_kernel.second_pass(cols[:3], coefs, 7.0, cols[3], unit)
+    want = ResidualMoments.from_residuals(e)._in_unit(unit)  # the same moments in that unit
+    wanted = [want.mean, want.m2, want.m3, want.m4, want.ss, want.dw_num, want.first, want.last]
+    scale = max(1.0, want.ss)  # each sum's rounding is relative to its own power of the spread
+    powers = [0.5, 1.0, 1.5, 2.0, 1.0, 1.0, 0.0, 0.0]
+    for got, value, power in zip(swept.moments, wanted, powers, strict=True):
+        np.testing.assert_allclose(got, value, rtol=1e-10, atol=1e-12 * scale**power)
+    assert swept.meats is None and not swept.lev_one
 
 
 @pytest.mark.parametrize("n", [TILE - 1, 2 * TILE + 3])
@@ -101,14 +99,16 @@ def test_meats_match_whiten(n: int, icpt: int | None) -> None:
     if icpt is not None:
         X[:, icpt] = 1.0
     stat = SqrtStat.from_data(X, np.zeros(n))
-    e = np.random.default_rng(5).standard_t(4, size=n)
-    meats, lev_one = _block_kernel.meats(data, where, icpt, stat.Rxx, e, 1e-10)
+    y = np.random.default_rng(5).standard_t(4, size=n)
+    coefs = np.zeros(len(data))  # e = y
+    swept = _block_kernel.second_pass(data, coefs, 0.0, y, 1.0, (where, icpt, stat.Rxx, 1e-10))
     W = stat.whiten(X)
     h = np.einsum("ij,ij->i", W, W)
-    for got, w in zip(meats, (e**2, e**2 / (1 - h), e**2 / (1 - h) ** 2), strict=True):
+    assert swept.meats is not None
+    for got, w in zip(swept.meats, (y**2, y**2 / (1 - h), y**2 / (1 - h) ** 2), strict=True):
         want = W.T @ (W * w[:, None])
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13 * np.abs(want).max())
-    assert not lev_one
+    assert not swept.lev_one
 
 
 def test_meats_report_a_leverage_of_one() -> None:
@@ -117,8 +117,8 @@ def test_meats_report_a_leverage_of_one() -> None:
     x[7] = 1.0  # a dummy for one row: its leverage is 1
     X = np.column_stack([np.ones(n), x])
     stat = SqrtStat.from_data(X, np.zeros(n))
-    _, lev_one = _block_kernel.meats([x], [1], 0, stat.Rxx, np.ones(n), 1e-10)
-    assert lev_one
+    robust = ([1], 0, stat.Rxx, 1e-10)
+    assert _block_kernel.second_pass([x], np.zeros(1), 0.0, np.ones(n), 1.0, robust).lev_one
 
 
 # -- streamed fits with and without the kernels -----------------------------------------------

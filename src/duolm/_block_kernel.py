@@ -39,38 +39,58 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from duolm.diagnostics import pool_central
+
 FloatArray = NDArray[np.float64]
 
-#: Rows per tile: the tile's columns stay in the L1/L2 cache while all their products are taken.
-_TILE = 1024
+#: Rows per tile: the tile's columns stay in the L2 cache while all their products are taken.
+_TILE = 2048
 
 
 def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
     """``G[a, b] += cols[a] . cols[b]`` for ``a <= b``, ``s[a] += sum(cols[a])``, by tiles.
 
-    ``ym`` receives the mean and the sum of squared deviations of the last
-    column (``y``), tile by tile merged by Chan et al.'s pairwise update.
+    Four products share each pass over ``cols[a]``'s tile (fewer loads than one
+    dot product at a time). ``ym`` receives the mean and the sum of squared
+    deviations of the last column (``y``), tile by tile merged by
+    :func:`~duolm.diagnostics.pool_central`.
     """
     m = len(cols)
     n = cols[0].shape[0]
-    mean = 0.0
-    m2 = 0.0
+    count = mean = m2 = 0.0
     for lo in range(0, n, _TILE):
         hi = min(lo + _TILE, n)
+        t = hi - lo
         for a in range(m):
             ca = cols[a][lo:hi]
             total = 0.0
-            for i in range(ca.shape[0]):
+            for i in range(t):
                 total += ca[i]
             s[a] += total
-            for b in range(a, m):
-                cb = cols[b][lo:hi]
-                acc = 0.0
-                for i in range(ca.shape[0]):
-                    acc += ca[i] * cb[i]
-                G[a, b] += acc
+            b = a
+            while b + 4 <= m:
+                c0, c1 = cols[b][lo:hi], cols[b + 1][lo:hi]
+                c2, c3 = cols[b + 2][lo:hi], cols[b + 3][lo:hi]
+                a0 = a1 = a2 = a3 = 0.0
+                for i in range(t):
+                    x = ca[i]
+                    a0 += x * c0[i]
+                    a1 += x * c1[i]
+                    a2 += x * c2[i]
+                    a3 += x * c3[i]
+                G[a, b] += a0
+                G[a, b + 1] += a1
+                G[a, b + 2] += a2
+                G[a, b + 3] += a3
+                b += 4
+            while b < m:
+                c0 = cols[b][lo:hi]
+                a0 = 0.0
+                for i in range(t):
+                    a0 += ca[i] * c0[i]
+                G[a, b] += a0
+                b += 1
         yt = cols[m - 1][lo:hi]
-        t = yt.shape[0]
         tile_mean = 0.0
         for i in range(t):
             tile_mean += yt[i]
@@ -79,145 +99,175 @@ def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
         for i in range(t):
             d = yt[i] - tile_mean
             tile_m2 += d * d
-        delta = tile_mean - mean
-        mean += delta * t / hi
-        m2 += tile_m2 + delta * delta * lo * t / hi
+        count, mean, m2, _, _ = _pool(count, mean, m2, 0.0, 0.0, t, tile_mean, tile_m2, 0.0, 0.0)
     ym[0] = mean
     ym[1] = m2
 
 
-def _residuals_source(cols: Any, coefs: Any, c0: float, y: Any, e: Any) -> float:
-    """``e = y - c0 - sum_a coefs[a] cols[a]``; returns ``sum e`` (NaN or inf if some ``e`` is)."""
+def _second_source(
+    cols: Any,
+    where: Any,
+    icpt: int,
+    coefs: Any,
+    c0: float,
+    y: Any,
+    scale: float,
+    R: Any,
+    lev_tol: float,
+    robust: bool,
+    mom: Any,
+    out: Any,
+) -> bool:
+    """Pass 2 of a batch, tile by tile, without storing its residuals.
+
+    ``e = y - c0 - sum_a coefs[a] cols[a]``; ``u = e * scale`` (``scale`` a
+    power of two). ``mom`` receives ``(mean, m2, m3, m4, ss, dw_num, first,
+    last)`` of ``u`` as :class:`~duolm.diagnostics.ResidualMoments` holds them:
+    each tile's central sums about its own mean, pooled tile after tile by
+    :func:`~duolm.diagnostics.pool_central`. With ``robust``, ``out[p]``
+    receives the sums of ``W^T diag(w_p) W`` (see :func:`_meats_of_tile`) and
+    the return value says whether some ``1 - h <= lev_tol``.
+    """
     m = len(cols)
     n = y.shape[0]
-    total = 0.0
+    r = R.shape[0]
+    e = np.empty(_TILE)
+    W = np.empty((r, _TILE))
+    wt = np.empty((3, _TILE))
+    h = np.empty(_TILE)
+    count = mean = m2 = m3 = m4 = ss = dw = first = last = 0.0
+    lev_one = False
     for lo in range(0, n, _TILE):
         hi = min(lo + _TILE, n)
-        et = e[lo:hi]
+        t = hi - lo
+        et = e[:t]
         yt = y[lo:hi]
-        for i in range(et.shape[0]):
+        for i in range(t):
             et[i] = yt[i] - c0
         for a in range(m):
             c = cols[a][lo:hi]
             b = coefs[a]
-            for i in range(et.shape[0]):
+            for i in range(t):
                 et[i] -= b * c[i]
-        acc = 0.0
-        for i in range(et.shape[0]):
-            acc += et[i]
-        total += acc
-    return total
-
-
-def _moments_source(e: Any, scale: float) -> tuple[float, ...]:
-    """Moments of ``e * scale`` (``scale`` a power of two): mean, m2, m3, m4, ss, dw_num."""
-    n = e.shape[0]
-    total = 0.0
-    for lo in range(0, n, _TILE):
-        et = e[lo : min(lo + _TILE, n)]
-        acc = 0.0
-        for i in range(et.shape[0]):
-            acc += et[i] * scale
-        total += acc
-    mean = total / n
-    m2 = m3 = m4 = ss = dw = 0.0
-    for lo in range(0, n, _TILE):
-        et = e[lo : min(lo + _TILE, n)]
+        total = 0.0
+        for i in range(t):
+            total += et[i]
+        tile_mean = total * scale / t
         a2 = a3 = a4 = s2 = 0.0
-        for i in range(et.shape[0]):
+        for i in range(t):
             u = et[i] * scale
-            d = u - mean
+            d = u - tile_mean
             d2 = d * d
             a2 += d2
             a3 += d2 * d
             a4 += d2 * d2
             s2 += u * u
-        prev = e[max(lo - 1, 0) : min(lo + _TILE, n) - 1]  # e[i - 1] for i in the tile, i >= 1
-        cur = e[max(lo, 1) : min(lo + _TILE, n)]
-        w = 0.0
-        for i in range(cur.shape[0]):
-            step = (cur[i] - prev[i]) * scale
-            w += step * step
-        m2 += a2
-        m3 += a3
-        m4 += a4
+        steps = 0.0
+        for i in range(1, t):
+            step = (et[i] - et[i - 1]) * scale
+            steps += step * step
+        if lo == 0:
+            first = et[0] * scale
+        else:
+            join = et[0] * scale - last
+            steps += join * join
+        last = et[t - 1] * scale
+        count, mean, m2, m3, m4 = _pool(count, mean, m2, m3, m4, t, tile_mean, a2, a3, a4)
         ss += s2
-        dw += w
-    return mean, m2, m3, m4, ss, dw
+        dw += steps
+        if robust:
+            lev_one |= _meats_of_tile_c(cols, where, icpt, R, et, lo, hi, W, wt, h, lev_tol, out)
+    mom[0] = mean
+    mom[1] = m2
+    mom[2] = m3
+    mom[3] = m4
+    mom[4] = ss
+    mom[5] = dw
+    mom[6] = first
+    mom[7] = last
+    return lev_one
 
 
-def _meats_source(
-    cols: Any, where: Any, icpt: int, R: Any, e: Any, out: Any, lev_tol: float
+def _meats_of_tile(
+    cols: Any,
+    where: Any,
+    icpt: int,
+    R: Any,
+    et: Any,
+    lo: int,
+    hi: int,
+    W: Any,
+    wt: Any,
+    h: Any,
+    lev_tol: float,
+    out: Any,
 ) -> bool:
-    """Add the tile sums of ``W^T diag(w_p) W`` to ``out[p]``; True if some leverage is 1
-    (``1 - h <= lev_tol``).
+    """Add rows ``lo:hi``'s ``W^T diag(w_p) W`` to ``out[p]``; True if some ``1 - h <= lev_tol``.
 
     Column ``a`` of ``cols`` is column ``where[a]`` of ``X``; column ``icpt``
-    (if >= 0) is the intercept. ``W = X R^-1`` row by row (forward substitution
-    on the tile), ``h = |w|^2``, ``w_0 = e^2``, ``w_1 = e^2 / (1 - h)``,
-    ``w_2 = e^2 / (1 - h)^2``.
+    (if >= 0) is the intercept. ``W = X R^-1`` by forward substitution on the
+    tile (as :meth:`~duolm.core.SqrtStat.whiten`), ``h = |w|^2``, ``w_0 = e^2``,
+    ``w_1 = e^2 / (1 - h)``, ``w_2 = e^2 / (1 - h)^2``; ``W``, ``wt`` and ``h``
+    are scratch of :data:`_TILE` columns.
     """
     r = R.shape[0]
-    n = e.shape[0]
-    W = np.empty((r, _TILE))
-    wt = np.empty((3, _TILE))
-    h = np.empty(_TILE)
-    lev_one = False
-    for lo in range(0, n, _TILE):
-        hi = min(lo + _TILE, n)
-        t = hi - lo
-        for a in range(len(cols)):
-            c = cols[a][lo:hi]
-            Wj = W[where[a]]
-            for i in range(t):
-                Wj[i] = c[i]
-        if icpt >= 0:
-            W[icpt, :t] = 1.0
-        h[:t] = 0.0
-        for j in range(r):  # solve R^T w = x for the tile's rows, as SqrtStat.whiten
-            Wj = W[j]
-            for l in range(j):
-                Wl = W[l]
-                rlj = R[l, j]
-                for i in range(t):
-                    Wj[i] -= rlj * Wl[i]
-            inv = 1.0 / R[j, j]
-            for i in range(t):
-                Wj[i] *= inv
-                h[i] += Wj[i] * Wj[i]
-        et = e[lo:hi]
-        w0, w1, w2 = wt[0], wt[1], wt[2]
+    t = hi - lo
+    for a in range(len(cols)):
+        c = cols[a][lo:hi]
+        Wj = W[where[a]]
         for i in range(t):
-            one_minus = 1.0 - h[i]
-            if one_minus <= lev_tol:
-                lev_one = True
-            e2 = et[i] * et[i]
-            w0[i] = e2
-            w1[i] = e2 / one_minus
-            w2[i] = e2 / (one_minus * one_minus)
-        for p in range(3):
-            wp = wt[p]
-            for a in range(r):
-                Wa = W[a]
-                for b in range(a, r):
-                    Wb = W[b]
-                    acc = 0.0
-                    for i in range(t):
-                        acc += Wa[i] * Wb[i] * wp[i]
-                    out[p, a, b] += acc
+            Wj[i] = c[i]
+    if icpt >= 0:
+        W[icpt, :t] = 1.0
+    h[:t] = 0.0
+    for j in range(r):  # solve R^T w = x for the tile's rows
+        Wj = W[j]
+        for l in range(j):
+            Wl = W[l]
+            rlj = R[l, j]
+            for i in range(t):
+                Wj[i] -= rlj * Wl[i]
+        inv = 1.0 / R[j, j]
+        for i in range(t):
+            Wj[i] *= inv
+            h[i] += Wj[i] * Wj[i]
+    lev_one = False
+    w0, w1, w2 = wt[0], wt[1], wt[2]
+    for i in range(t):
+        one_minus = 1.0 - h[i]
+        if one_minus <= lev_tol:
+            lev_one = True
+        e2 = et[i] * et[i]
+        w0[i] = e2
+        w1[i] = e2 / one_minus
+        w2[i] = e2 / (one_minus * one_minus)
+    for p in range(3):
+        wp = wt[p]
+        for a in range(r):
+            Wa = W[a]
+            for b in range(a, r):
+                Wb = W[b]
+                acc = 0.0
+                for i in range(t):
+                    acc += Wa[i] * Wb[i] * wp[i]
+                out[p, a, b] += acc
     return lev_one
+
+
+#: Set by :func:`_kernels` to the compiled helpers that :func:`_second_source` calls.
+_pool: Any = pool_central
+_meats_of_tile_c: Any = _meats_of_tile
 
 
 class _Kernels(NamedTuple):
     gram: Callable[..., None]
-    residuals: Callable[..., float]
-    moments: Callable[..., tuple[float, ...]]
-    meats: Callable[..., bool]
+    second: Callable[..., bool]
     make_list: Callable[[Sequence[FloatArray]], Any]
 
 
 @functools.cache
 def _kernels() -> _Kernels | None:
+    global _pool, _meats_of_tile_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba import types  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -227,24 +277,30 @@ def _kernels() -> _Kernels | None:
     if getattr(numba.config, "DISABLE_JIT", False):  # NUMBA_DISABLE_JIT=1: no compiling
         return None
     # reassoc lets the tile loops vectorise; without nnan/ninf, NaN and inf propagate.
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+    options: dict[str, Any] = {
+        "nogil": True,
+        "error_model": "numpy",
+        "fastmath": {"reassoc", "contract"},
+    }
+    _pool = numba.njit(inline="always", **options)(pool_central)
+    _meats_of_tile_c = numba.njit(**options)(_meats_of_tile)
     column = types.Array(types.float64, 1, "C", readonly=True)
 
     def make_list(arrays: Sequence[FloatArray]) -> Any:
         out = List.empty_list(column)
         for array in arrays:
-            view = np.ascontiguousarray(array, dtype=np.float64).view()
-            view.flags.writeable = False  # one element type for pyarrow's and pandas' arrays
-            out.append(view)
+            out.append(_read_only(array))
         return out
 
-    return _Kernels(
-        jit(_gram_source),
-        jit(_residuals_source),
-        jit(_moments_source),
-        jit(_meats_source),
-        make_list,
-    )
+    jit = numba.njit(cache=True, **options)
+    return _Kernels(jit(_gram_source), jit(_second_source), make_list)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    """A contiguous float64 read-only view (one numba type for pyarrow's and pandas' arrays)."""
+    view = np.ascontiguousarray(array, dtype=np.float64).view()
+    view.flags.writeable = False
+    return view
 
 
 def available() -> bool:
@@ -259,6 +315,12 @@ def _get() -> _Kernels:
     return kernels
 
 
+def _symmetric(upper: FloatArray) -> FloatArray:
+    upper = np.triu(upper)
+    out: FloatArray = upper + np.triu(upper, 1).T
+    return out
+
+
 def gram(columns: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, float, float]:
     """``(G, s, y_mean, y_m2)``: the symmetric Gram matrix of the columns, their sums, and
     the mean and sum of squared deviations of the last column."""
@@ -268,52 +330,55 @@ def gram(columns: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, float, 
     s = np.zeros(m)
     ym = np.zeros(2)
     kernels.gram(kernels.make_list(columns), G, s, ym)
-    G = np.triu(G)
-    return G + np.triu(G, 1).T, s, float(ym[0]), float(ym[1])
+    return _symmetric(G), s, float(ym[0]), float(ym[1])
 
 
-def residuals(
-    columns: Sequence[FloatArray], coefs: FloatArray, c0: float, y: FloatArray
-) -> tuple[FloatArray, float]:
-    """``(e, sum e)`` for ``e = y - c0 - sum_a coefs[a] columns[a]``."""
-    kernels = _get()
-    e = np.empty(y.shape[0])
-    cols = kernels.make_list(columns)
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    total = kernels.residuals(cols, np.ascontiguousarray(coefs, np.float64), c0, y, e)
-    return e, float(total)
+class SecondPass(NamedTuple):
+    """What :func:`second_pass` returns: the moments of ``e / unit``, the meats, a flag."""
+
+    moments: tuple[float, float, float, float, float, float, float, float]
+    meats: FloatArray | None  # (3, r, r): HC0, HC2, HC3; None unless robust
+    lev_one: bool
 
 
-def moments(e: FloatArray, unit: float) -> tuple[float, float, float, float, float, float]:
-    """``(mean, m2, m3, m4, ss, dw_num)`` of ``e / unit`` (``unit`` a power of two)."""
-    out = _get().moments(e, 1.0 / unit)
-    mean, m2, m3, m4, ss, dw = (float(v) for v in out)
-    return mean, m2, m3, m4, ss, dw
-
-
-def meats(
+def second_pass(
     columns: Sequence[FloatArray],
-    where: Sequence[int],
-    icpt: int | None,
-    R: FloatArray,
-    e: FloatArray,
-    lev_tol: float,
-) -> tuple[FloatArray, bool]:
-    """``(meats, lev_one)``: the HC0/HC2/HC3 meats of rows ``X`` (given as columns);
-    ``lev_one`` when some ``1 - h <= lev_tol``."""
+    coefs: FloatArray,
+    c0: float,
+    y: FloatArray,
+    unit: float,
+    robust: tuple[Sequence[int], int | None, FloatArray, float] | None = None,
+) -> SecondPass:
+    """The residuals' moments (and HC meats) of a batch given as columns.
+
+    ``e = y - c0 - sum_a coefs[a] columns[a]``; the moments are
+    ``(mean, m2, m3, m4, ss, dw_num, first, last)`` of ``e / unit`` (``unit``
+    a power of two), NaN or inf when some value of the batch is. ``robust``
+    is ``(where, icpt, R, lev_tol)``: ``columns[a]`` is column ``where[a]`` of
+    ``X``, ``icpt`` the position of its intercept (or None), ``R`` the factor
+    ``Rxx`` of the fit; the meats are the sums of ``W^T diag(w_p) W`` for
+    ``W = X R^-1``, ``w = (e^2, e^2 / (1 - h), e^2 / (1 - h)^2)``, and
+    ``lev_one`` says whether some ``1 - h <= lev_tol``.
+    """
     kernels = _get()
+    where, icpt, R, lev_tol = robust if robust is not None else ((), None, np.zeros((0, 0)), 0.0)
     r = R.shape[0]
+    mom = np.zeros(8)
     out = np.zeros((3, r, r))
-    lev_one = kernels.meats(
+    lev_one = kernels.second(
         kernels.make_list(columns),
         np.asarray(where, dtype=np.int64),
         -1 if icpt is None else int(icpt),
-        np.ascontiguousarray(R, np.float64),
-        e,
-        out,
+        np.ascontiguousarray(coefs, dtype=np.float64),
+        float(c0),
+        _read_only(y),
+        1.0 / unit,
+        np.ascontiguousarray(R, dtype=np.float64),
         float(lev_tol),
+        robust is not None,
+        mom,
+        out,
     )
-    for p in range(3):
-        upper = np.triu(out[p])
-        out[p] = upper + np.triu(upper, 1).T
-    return out, bool(lev_one)
+    mean, m2, m3, m4, ss, dw, first, last = (float(v) for v in mom)
+    meats = np.stack([_symmetric(p) for p in out]) if robust is not None else None
+    return SecondPass((mean, m2, m3, m4, ss, dw, first, last), meats, bool(lev_one))

@@ -163,12 +163,40 @@ def _batches(job: _Job, start: int) -> Iterator[_Batch]:
     """Batches from batch number ``start`` on, read ahead in a thread for files."""
     first = start * job.size if job.source.kind != "frames" else start
     batches = job.source.batches(job.columns, job.size, first)
-    return _prefetch(batches) if job.source.kind != "frames" else batches
+    if job.source.kind == "frames":
+        return batches
+    # the columns are taken out of each batch in the reader thread too: the reducing
+    # thread then calls into pyarrow and pandas less, and waits less for the GIL
+    return _prefetch((batch.decode(job.columns) for batch in batches), 2)
 
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
     """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
     return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
+
+
+#: Rows of a first batch on which the spec is fixed and the direct column path verified
+#: when the formula only names numeric columns (its spec then depends on no value).
+_HEAD_ROWS = 1024
+
+
+def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
+    """The builder fixed by the first batch with a complete row, and that batch's design.
+
+    When the first rows alone give a builder of plain numeric columns, verified
+    bit for bit against formulaic's design of those rows, the rest of the batch
+    is not run through formulaic (design None: reduce the batch by the builder).
+    None when the batch has no complete row.
+    """
+    if batch.nrows > _HEAD_ROWS:
+        head = batch.head(_HEAD_ROWS)
+        design = _first_design(job, head)
+        if design is not None and design.n_dropped == 0:
+            builder = _Builder.first(design.spec).verify(head, design.X, design.y)
+            if builder.fast:
+                return builder, None
+    design = _first_design(job, batch)
+    return None if design is None else (_Builder.first(design.spec), design)
 
 
 def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True) -> _Reduced:
@@ -187,10 +215,10 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
     if saved is not None:
         spec_batch = saved.spec_batch
         first = next(_batches(job, spec_batch), None)
-        design = _first_design(job, first) if first is not None else None
-        if design is None or len(design.spec.terms) != saved.part.stat.k:
+        fixed = _first_builder(job, first) if first is not None else None
+        if fixed is None or len(fixed[0].spec.terms) != saved.part.stat.k:
             raise StateFileError(f"checkpoint {job.checkpoint} does not match the data's design")
-        builder = replace(_Builder.first(design.spec), fast=saved.fast)
+        builder = replace(fixed[0], fast=saved.fast)
         part = saved.part
 
     def write(pass_: int, batches: int, resid: _Resid | None) -> None:
@@ -207,14 +235,18 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
             bar.task("pass 1/2 (fit)" if diagnostics else "fit", job.source.nrows, done * job.size)
             for batch in _batches(job, done):
                 if builder is None or part is None:
-                    design = _first_design(job, batch)
-                    if design is None:
+                    fixed = _first_builder(job, batch)
+                    if fixed is None:
                         skipped += batch.nrows
                     else:
-                        spec_batch, builder = done, _Builder.first(design.spec)
-                        blas.enter_context(_serial_blas(len(design.spec.terms)))
-                        part = _Part(SqrtStat.empty(design.X.shape[1]), skipped, skipped, _Const())
-                        part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
+                        spec_batch, (builder, design) = done, fixed
+                        k = len(builder.spec.terms)
+                        blas.enter_context(_serial_blas(k))
+                        part = _Part(SqrtStat.empty(k), skipped, skipped, _Const())
+                        if design is None:
+                            part, builder = builder.part(part, batch, label)
+                        else:
+                            part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
                 else:
                     part, builder = builder.part(part, batch, label)
                 done += 1

@@ -145,11 +145,19 @@ class _Builder:
         if direct is not None and self.fast:
             return direct[0], direct[1], 0, self
         X, y, dropped = _build_xy(self.spec, batch, label)
-        builder = self
-        if direct is not None:  # verify once, bit for bit; keep formulaic's result here
-            same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)
-            builder = replace(self, fast=True) if same else replace(self, plain=None)
-        return X, y, dropped, builder
+        return X, y, dropped, self._verified(direct, X, y)
+
+    def verify(self, batch: _Batch, X: FloatArray, y: FloatArray) -> _Builder:
+        """Verify the direct path on a batch whose design formulaic built as ``(X, y)``."""
+        return self if self.fast else self._verified(self.direct(batch), X, y)
+
+    def _verified(
+        self, direct: tuple[FloatArray, FloatArray] | None, X: FloatArray, y: FloatArray
+    ) -> _Builder:
+        if direct is None:  # not plain, or a value not finite: verify on a later batch
+            return self
+        same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)  # bit for bit
+        return replace(self, fast=True) if same else replace(self, plain=None)
 
     def part(self, before: _Part, batch: _Batch, label: str) -> tuple[_Part, _Builder]:
         """``before`` and pass 1 of the batch that follows it, and the builder to go on with."""
@@ -279,17 +287,16 @@ class _Const:
         if n == 0:
             return cls()
         first = np.array([column(j)[0] for j in range(k)], dtype=np.float64)
-        mask = [bool(np.all(column(j) == first[j])) and first[j] != 0 for j in range(k)]
+        mask = [_equals(block, j, first[j]) and first[j] != 0 for j in range(k)]
         return cls(first, np.array(mask, dtype=bool))
 
     def extend(self, block: FloatArray | _Columns) -> _Const:
         """The same as ``self.merge(_Const.of(block))``, testing only the columns still constant."""
         if self.first is None or self.mask is None:
             return _Const.of(block)
-        _, _, column = _column_access(block)
         mask = self.mask.copy()
         for j in np.flatnonzero(mask):
-            mask[j] = bool(np.all(column(int(j)) == self.first[j]))
+            mask[j] = _equals(block, int(j), self.first[j])
         return _Const(self.first, mask)
 
     def merge(self, later: _Const) -> _Const:
@@ -312,6 +319,15 @@ def _column_access(block: FloatArray | _Columns) -> tuple[int, int, Callable[[in
     if isinstance(block, _Columns):
         return block.n, block.k, block.column
     return block.shape[0], block.shape[1], lambda j: block[:, j]
+
+
+def _equals(block: FloatArray | _Columns, j: int, value: float) -> bool:
+    """Every value of column ``j`` equals ``value`` (the intercept of a batch's columns is
+    ones by construction: not compared element by element)."""
+    if isinstance(block, _Columns) and j == block.icpt:
+        return bool(value == 1.0)
+    _, _, column = _column_access(block)
+    return bool(np.all(column(j) == value))
 
 
 @dataclass(frozen=True, eq=False)
@@ -412,13 +428,18 @@ class _Resid:
 
     @classmethod
     def of_columns(cls, fit: _Fit, columns: _Columns) -> _Resid | None:
-        """Pass 2 of a batch from its columns by the compiled kernels.
+        """Pass 2 of a batch from its columns, by the compiled kernel in one sweep.
 
-        None when the kernels are not available or a residual is not finite (a
-        NaN or inf in the batch): :meth:`of` on the checked ``(X, y)`` then.
+        The residuals are measured in one unit fixed by pass 1, the power of two
+        nearest their root mean square ``|ryy| / sqrt(n)``: no residual exceeds
+        ``sqrt(n)`` such units, so fourth powers cannot overflow. None (then
+        :meth:`of` on the checked ``(X, y)``) when the kernels are not available,
+        that unit is not a normal float, or some value of the batch is NaN or inf.
         """
-        if not _block_kernel.available() or columns.n == 0:
+        rms = abs(fit.stat.ryy) / math.sqrt(fit.stat.nobs) if fit.stat.nobs > 0 else 0.0
+        if not _block_kernel.available() or columns.n == 0 or not 1e-280 < rms < 1e280:
             return None
+        unit = 2.0 ** round(math.log2(rms))
         kept = fit.kept
         position = np.cumsum(kept) - 1  # of each column of X among the kept ones
         data, where = [], []
@@ -430,19 +451,14 @@ class _Resid:
         icpt_kept = int(position[icpt]) if icpt is not None and kept[icpt] else None
         c0 = float(fit.params[icpt_kept]) if icpt_kept is not None else 0.0
         coefs = fit.params[where] if where else np.zeros(0)
-        e, total = _block_kernel.residuals(data, coefs, c0, columns.y)
-        if not math.isfinite(total):
+        robust = (where, icpt_kept, fit.stat.Rxx, _LEVERAGE_ONE) if fit.robust else None
+        swept = _block_kernel.second_pass(data, coefs, c0, columns.y, unit, robust)
+        if not all(math.isfinite(value) for value in swept.moments):
             return None
-        top = float(np.max(np.abs(e)))
-        unit = 2.0 ** round(math.log2(top)) if top > 0 else 1.0
-        mean, m2, m3, m4, ss, dw = _block_kernel.moments(e, unit)
-        first, last = float(e[0]) / unit, float(e[-1]) / unit
-        moments = ResidualMoments(columns.n, mean, m2, m3, m4, ss, dw, first, last, unit)
+        moments = ResidualMoments(columns.n, *swept.moments, unit=unit)
         rank = fit.params.shape[0]
-        if not fit.robust:
-            return cls(moments, np.zeros((3, rank, rank)), False)
-        meats, lev_one = _block_kernel.meats(data, where, icpt_kept, fit.stat.Rxx, e, _LEVERAGE_ONE)
-        return cls(moments, meats, lev_one)
+        meats = swept.meats if swept.meats is not None else np.zeros((3, rank, rank))
+        return cls(moments, meats, swept.lev_one)
 
     def merge(self, later: _Resid) -> _Resid:
         return _Resid(

@@ -95,14 +95,29 @@ def is_source(data: object) -> bool:
 
 @dataclass(frozen=True)
 class _Batch:
-    """Rows ``start .. start + nrows - 1`` of a source, as a pyarrow table or a frame."""
+    """Rows ``start .. start + nrows - 1`` of a source, as a pyarrow table or a frame.
+
+    ``decoded`` holds :meth:`numeric` of some columns taken ahead of time
+    (:meth:`decode`, in the reader thread).
+    """
 
     start: int
     data: Any  # pyarrow.Table or pandas.DataFrame
+    decoded: Mapping[str, FloatArray | None] | None = None
+
+    def decode(self, names: Iterable[str]) -> _Batch:
+        """The same batch with :meth:`numeric` of ``names`` taken now."""
+        return replace(self, decoded={name: self._numeric(name) for name in names})
 
     @property
     def nrows(self) -> int:
         return len(self.data) if isinstance(self.data, pd.DataFrame) else self.data.num_rows
+
+    def head(self, rows: int) -> _Batch:
+        """The first ``rows`` rows (no copy)."""
+        if isinstance(self.data, pd.DataFrame):
+            return _Batch(self.start, self.data.iloc[:rows])
+        return _Batch(self.start, self.data.slice(0, rows))  # decoded columns not sliced
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame labelled by their row numbers in the source."""
@@ -114,6 +129,11 @@ class _Batch:
 
     def numeric(self, name: str) -> FloatArray | None:
         """A numeric or boolean column as float64 (NaN for missing), else None."""
+        if self.decoded is not None and name in self.decoded:
+            return self.decoded[name]
+        return self._numeric(name)
+
+    def _numeric(self, name: str) -> FloatArray | None:
         if isinstance(self.data, pd.DataFrame):
             if name not in self.data.columns:  # formulaic's path names the missing column
                 return None
@@ -237,14 +257,20 @@ def _csv_text_dtypes(source: _Source, columns: tuple[str, ...], size: int) -> _S
     return replace(source, csv_dtypes=text)
 
 
+#: Bytes by which each column's reads of a Parquet file are buffered.
+_PARQUET_BUFFER = 1 << 18
+
+
 def _parquet_batches(
     path: Path, columns: tuple[str, ...], size: int, start: int
 ) -> Iterator[_Batch]:
     import pyarrow.parquet as pq
 
     # pre_buffer=False reads one column chunk at a time: a lower peak than buffering
-    # a whole row group, at no cost in speed for local files.
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
+    # a whole row group, at no cost in speed for local files. Without buffer_size every
+    # page is a read call of its own: buffering a column's reads by 256 KiB took a
+    # fifth off a bare scan here (10^7 rows x 6 float64: 0.14 s -> 0.11 s).
+    with pq.ParquetFile(path, pre_buffer=False, buffer_size=_PARQUET_BUFFER) as pf:
         meta = pf.metadata
         first_row, group = 0, 0
         while group < meta.num_row_groups and first_row + meta.row_group(group).num_rows <= start:

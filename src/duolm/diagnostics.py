@@ -25,6 +25,35 @@ FloatArray = NDArray[np.float64]
 OMNIBUS_MIN_NOBS = 8
 
 
+def pool_central(
+    na: float, mean_a: float, m2a: float, m3a: float, m4a: float,
+    nb: float, mean_b: float, m2b: float, m3b: float, m4b: float,
+) -> tuple[float, float, float, float, float]:  # fmt: skip
+    """``(n, mean, m2, m3, m4)`` of two samples pooled, from each one's count, mean and
+    central power sums ``m_p = sum (x - mean)**p`` (Pébay 2008, eqs. 3.1 and 3.2).
+
+    Plain float arithmetic: numba compiles it into the streamed kernels of
+    :mod:`duolm._block_kernel` as it is.
+
+    Examples
+    --------
+    >>> pool_central(2.0, 1.0, 2.0, 0.0, 2.0, 1.0, 4.0, 0.0, 0.0, 0.0)  # [0, 2] and [4]
+    (3.0, 2.0, 8.0, 6.0, 32.0)
+    """
+    n = na + nb
+    d = mean_b - mean_a
+    m2 = m2a + m2b + d * d * na * nb / n
+    m3 = m3a + m3b + d**3 * na * nb * (na - nb) / n**2 + 3.0 * d * (na * m2b - nb * m2a) / n
+    m4 = (
+        m4a
+        + m4b
+        + d**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
+        + 6.0 * d * d * (na * na * m2b + nb * nb * m2a) / n**2
+        + 4.0 * d * (na * m3b - nb * m3a) / n
+    )
+    return n, mean_a + d * nb / n, m2, m3, m4
+
+
 @dataclass(frozen=True)
 class ResidualMoments:
     """Sums of the residuals' central powers, and what Durbin-Watson needs.
@@ -120,27 +149,14 @@ class ResidualMoments:
         unit = max(self.unit, later.unit)
         if self.unit != unit or later.unit != unit:
             return self._in_unit(unit).merge(later._in_unit(unit))
-        na, nb = self.n, later.n
-        n = na + nb
-        d = later.mean - self.mean
-        m2 = self.m2 + later.m2 + d * d * na * nb / n
-        m3 = (
-            self.m3
-            + later.m3
-            + d**3 * na * nb * (na - nb) / n**2
-            + 3.0 * d * (na * later.m2 - nb * self.m2) / n
-        )
-        m4 = (
-            self.m4
-            + later.m4
-            + d**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
-            + 6.0 * d * d * (na * na * later.m2 + nb * nb * self.m2) / n**2
-            + 4.0 * d * (na * later.m3 - nb * self.m3) / n
-        )
+        _, mean, m2, m3, m4 = pool_central(
+            self.n, self.mean, self.m2, self.m3, self.m4,
+            later.n, later.mean, later.m2, later.m3, later.m4,
+        )  # fmt: skip
         join = (later.first - self.last) ** 2
         return ResidualMoments(
-            n=n,
-            mean=self.mean + d * nb / n,
+            n=self.n + later.n,
+            mean=mean,
             m2=m2,
             m3=m3,
             m4=m4,
