@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm import _block_kernel, stream
+from duolm import _block_kernel, _reduction, stream
 from duolm.core import SqrtStat
 from duolm.diagnostics import ResidualMoments
 
@@ -222,3 +222,64 @@ def test_a_row_of_leverage_one_makes_hc3_undefined_as_in_memory(
     got = stream.ols(formula, path, batch_size=200, cov_type="HC0")
     want = duolm.ols(formula, frame, cov_type="HC0")
     np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
+
+
+def _magnitude_frame(n: int, scale: float) -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(0, 3, size=n)})
+    frame["y"] = scale * (1.0 + frame.x1 - 0.5 * frame.x2 + rng.standard_t(5, size=n))
+    return frame
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e150])
+def test_huge_and_tiny_residuals_keep_every_digit(tmp_path: Path, scale: float) -> None:
+    """Fourth powers of residuals near 1e+-150 leave float64; the pass-1 unit keeps them in."""
+    frame = _magnitude_frame(4000, scale)
+    path = tmp_path / "scaled.parquet"
+    frame.to_parquet(path)
+    got = stream.ols("y ~ x1 + x2", path, batch_size=1500, cov_type="HC3")
+    want = duolm.ols("y ~ x1 + x2", frame, cov_type="HC3")
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
+    for name in ("omnibus", "jarque_bera", "skew", "kurtosis", "durbin_watson"):
+        np.testing.assert_allclose(
+            getattr(got.diagnostics, name), getattr(want.diagnostics, name), rtol=1e-9, atol=0
+        )
+
+
+def test_no_residual_spread_takes_the_numpy_second_pass() -> None:
+    """ryy = 0 (an exact fit) gives no unit: the batch goes to the numpy path (None)."""
+    n = 3000
+    x = np.arange(n, dtype=float)
+    y = 2.0 * x
+    R = np.array([[np.sqrt(x @ x), 2.0 * np.sqrt(x @ x)], [0.0, 0.0]])  # [x y] factor, ryy 0
+    stat = SqrtStat(R, float(n), float(y.mean()), float(((y - y.mean()) ** 2).sum()))
+    fit = _reduction._Fit(np.array([True]), stat, stat.solve(), robust=True)
+    columns = _reduction._Columns((x, y), (0, 1), None, n)
+    assert _reduction._Resid.of_columns(fit, columns) is None
+    numpy_path = _reduction._Resid.of(fit, x[:, None], y)
+    assert numpy_path.moments.ss == 0.0 and numpy_path.moments.n == n
+
+
+@pytest.mark.parametrize("row", [10, 1500])  # in the first 1024 rows, or after them
+def test_missing_value_in_the_first_batch(tmp_path: Path, row: int) -> None:
+    frame = _magnitude_frame(4000, 1.0)
+    frame.loc[row, "x2"] = np.nan
+    path = tmp_path / "nan.parquet"
+    frame.to_parquet(path)
+    got = stream.ols("y ~ x1 + x2", path, batch_size=2000)
+    want = duolm.ols("y ~ x1 + x2", frame)
+    assert got.n_dropped == want.n_dropped == 1
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
+    with pytest.raises(duolm.errors.DataError, match=str(row)):
+        stream.ols("y ~ x1 + x2", path, batch_size=2000, missing="raise")
+
+
+def test_csv_text_after_the_first_rows_names_its_row(tmp_path: Path) -> None:
+    frame = _magnitude_frame(3000, 1.0)
+    frame["x2"] = frame["x2"].astype(object)
+    frame.loc[1800, "x2"] = "n/a?"
+    path = tmp_path / "text.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(duolm.errors.DataError, match="1800"):
+        stream.ols("y ~ x1 + x2", path, batch_size=2500)

@@ -4,18 +4,19 @@ A Parquet batch arrives as one array per column. Stacking them into ``[X y]``
 copies the batch once more and hands BLAS a tall, narrow matrix it multiplies
 slowly; these kernels read the columns where they are instead, in tiles of
 :data:`_TILE` rows that stay in cache while every product of the tile is
-taken. Each returns the same quantities as the numpy code it stands in for
-(:meth:`duolm.core.SqrtStat.from_block`'s Gram matrix,
-:meth:`duolm.diagnostics.ResidualMoments.from_residuals`, the HC meats of
-:class:`duolm._reduction._Resid`), equal to rounding:
+taken. They compute what the numpy path of :mod:`duolm._reduction` computes
+(the core's Gram matrix, :class:`~duolm.diagnostics.ResidualMoments`, the HC
+meats), equal to rounding:
 
-- :func:`gram`: the Gram matrix of the columns and their sums;
-- :func:`residuals`: ``e = y - c0 - sum_j b_j x_j`` into a buffer, with the
-  largest ``|e|`` and the sum (a NaN or inf anywhere makes the sum non-finite);
-- :func:`moments`: the central power sums of ``e / unit`` (and the rest of
-  :class:`~duolm.diagnostics.ResidualMoments`);
-- :func:`meats`: the leverages and the three HC meats ``W^T diag(w) W`` with
-  ``W = X Rxx^-1`` by forward substitution (as :meth:`~duolm.core.SqrtStat.whiten`).
+- :func:`gram`: the Gram matrix of the columns, their sums, and the mean and
+  centred sum of squares of the last (``y``);
+- :func:`second_pass`: pass 2 in one sweep, residuals never stored: for each
+  tile ``e = y - c0 - sum_a b_a x_a``, its central power sums about the
+  tile's mean pooled into the running ones by
+  :func:`~duolm.diagnostics.pool_central` (the same function, compiled), the
+  Durbin-Watson sums, and for a robust fit ``W = X Rxx^-1`` by forward
+  substitution (as :meth:`~duolm.core.SqrtStat.whiten`), the leverages and the
+  three HC meats ``W^T diag(w) W``.
 
 Sums are taken per tile with several accumulators (numba's ``reassoc``: the
 loops vectorise) and then added across tiles, so their rounding grows like
@@ -26,8 +27,8 @@ batch, so a result never depends on timing (checkpoints resume bitwise).
 
 :func:`available` is False without numba or with ``NUMBA_DISABLE_JIT=1``;
 callers then use the numpy path. Each kernel is compiled once (a typed list
-of columns: one signature whatever the number of columns) on first use, about
-a second, and cached by numba after that.
+of columns: one signature whatever the number of columns) on first use, a few
+seconds, and loaded from numba's cache after that (about half a second).
 """
 
 from __future__ import annotations
@@ -231,26 +232,51 @@ def _meats_of_tile(
         for i in range(t):
             Wj[i] *= inv
             h[i] += Wj[i] * Wj[i]
-    lev_one = False
-    w0, w1, w2 = wt[0], wt[1], wt[2]
+    w0, w1, w2 = wt[0][:t], wt[1][:t], wt[2][:t]
+    low = 1.0
     for i in range(t):
         one_minus = 1.0 - h[i]
-        if one_minus <= lev_tol:
-            lev_one = True
+        low = min(low, one_minus)
         e2 = et[i] * et[i]
         w0[i] = e2
         w1[i] = e2 / one_minus
         w2[i] = e2 / (one_minus * one_minus)
-    for p in range(3):
-        wp = wt[p]
-        for a in range(r):
-            Wa = W[a]
-            for b in range(a, r):
-                Wb = W[b]
-                acc = 0.0
-                for i in range(t):
-                    acc += Wa[i] * Wb[i] * wp[i]
-                out[p, a, b] += acc
+    lev_one = low <= lev_tol
+    for a in range(r):  # two columns b at a time share each load of W[a] and the weights
+        Wa = W[a][:t]
+        b = a
+        while b + 2 <= r:
+            Wb, Wc = W[b][:t], W[b + 1][:t]
+            p0 = p1 = p2 = q0 = q1 = q2 = 0.0
+            for i in range(t):
+                x = Wa[i]
+                u = x * Wb[i]
+                v = x * Wc[i]
+                z0, z1, z2 = w0[i], w1[i], w2[i]
+                p0 += u * z0
+                p1 += u * z1
+                p2 += u * z2
+                q0 += v * z0
+                q1 += v * z1
+                q2 += v * z2
+            out[0, a, b] += p0
+            out[1, a, b] += p1
+            out[2, a, b] += p2
+            out[0, a, b + 1] += q0
+            out[1, a, b + 1] += q1
+            out[2, a, b + 1] += q2
+            b += 2
+        if b < r:
+            Wb = W[b][:t]
+            p0 = p1 = p2 = 0.0
+            for i in range(t):
+                u = Wa[i] * Wb[i]
+                p0 += u * w0[i]
+                p1 += u * w1[i]
+                p2 += u * w2[i]
+            out[0, a, b] += p0
+            out[1, a, b] += p1
+            out[2, a, b] += p2
     return lev_one
 
 

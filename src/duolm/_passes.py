@@ -14,6 +14,7 @@ first batch with a complete row.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 from collections.abc import Iterator, Mapping
@@ -51,16 +52,22 @@ _SERIAL_BLAS_MAX_COLUMNS = 64
 
 def _serial_blas(k: int) -> contextlib.AbstractContextManager[object]:
     """One BLAS thread while narrow blocks are reduced (``k <= _SERIAL_BLAS_MAX_COLUMNS``)."""
-    if k > _SERIAL_BLAS_MAX_COLUMNS:
+    controller = _blas_controller() if k <= _SERIAL_BLAS_MAX_COLUMNS else None
+    if controller is None:
         return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[object] = controller.limit(limits=1, user_api="blas")
+    return limits
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, found once (a scan of a few
+    milliseconds), or None without threadpoolctl."""
     try:
         threadpoolctl = importlib.import_module("threadpoolctl")
     except ImportError:  # optional: only a matter of speed
-        return contextlib.nullcontext()
-    limits: contextlib.AbstractContextManager[object] = threadpoolctl.threadpool_limits(
-        1, user_api="blas"
-    )
-    return limits
+        return None
+    return threadpoolctl.ThreadpoolController()
 
 
 class _Bar:

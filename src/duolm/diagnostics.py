@@ -37,8 +37,8 @@ def pool_central(
 
     Examples
     --------
-    >>> pool_central(2.0, 1.0, 2.0, 0.0, 2.0, 1.0, 4.0, 0.0, 0.0, 0.0)  # [0, 2] and [4]
-    (3.0, 2.0, 8.0, 6.0, 32.0)
+    >>> pool_central(2.0, 1.0, 2.0, 0.0, 2.0, 1.0, 7.0, 0.0, 0.0, 0.0)  # [0, 2] and [7]
+    (3.0, 3.0, 26.0, 36.0, 338.0)
     """
     n = na + nb
     d = mean_b - mean_a
@@ -72,9 +72,11 @@ class ResidualMoments:
     first, last : float
         First and last residual in time order (to join chunks).
     unit : float
-        A power of two near the largest residual: every other field is in
-        units of it (powers of it for the sums), so that fourth powers of
-        residuals near 1e150 or 1e-150 neither overflow nor underflow.
+        A power of two near the residuals' size (the largest of the block in
+        :meth:`from_residuals`; their root mean square in a streamed fit's
+        compiled second pass): every other field is in units of it (powers of
+        it for the sums), so that fourth powers of residuals near 1e150 or
+        1e-150 neither overflow nor underflow.
     """
 
     n: int

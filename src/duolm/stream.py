@@ -42,9 +42,12 @@ transforms (``center``, ``scale``, ``poly``, ``bs``...) keep the state learnt
 on the first batch, so their columns differ from an in-memory fit's (for
 ``center(x)`` the slopes agree and the intercept shifts). ``lag()`` is refused:
 it would reach across batch boundaries. For formulas whose terms are plain
-numeric columns (and the intercept), ``X`` is assembled directly from the
-columns, after checking on one batch that it equals formulaic's design
-bit for bit.
+numeric columns (and the intercept), the spec depends on no value: it is
+fixed on the first 1024 rows, where the columns are checked to equal
+formulaic's design bit for bit, and every batch is then reduced straight from
+its columns (:mod:`duolm._block_kernel`: compiled, tile by tile, no ``[X y]``
+matrix built). A batch holding a NaN or inf, or too ill-conditioned for its
+Gram matrix, goes through formulaic and the core's QR as any other formula.
 
 Rows are numbered from 0 in file order (the first row under a CSV header is
 row 0, as in ``pandas.read_csv``); errors name the file and that row.
@@ -62,7 +65,7 @@ unless a shape is given):
 - ``format`` (``"duolm.stream.checkpoint"``) and ``version`` (1);
 - ``fingerprint``: JSON of the arguments that determine the batches: formula,
   file (absolute path, size, modification time in ns), batch size, missing
-  policy;
+  policy, and whether pass 2 takes the HC meats (a robust ``cov_type``);
 - ``pass_`` (1 or 2, the pass in progress), ``batches`` (batches of that pass
   already reduced), ``spec_batch`` (the batch that fixed the design spec),
   ``fast`` (the direct column path was verified);
