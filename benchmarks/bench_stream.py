@@ -12,12 +12,15 @@ the same at a quarter of the rows (for peak memory as the file grows); a CSV
 file of ``--csv-rows`` (2,000,000) rows of the same columns. The formula is
 ``y ~ x1 + x2 + x3 + x4 + x5``.
 
-Every configuration runs in a fresh Python process, ``--repeat`` times after
-nothing else (the file is in the page cache after the first configuration
-reads it); the table gives the best and median seconds, rows per second of
-the best, the ratio of the best to the floor's best and the peak resident
-memory of the process (the kernel's ``VmHWM``, imports included: about
-150 MiB for duolm's). Rows:
+The configurations run round-robin, ``--repeat`` rounds of each once, so the
+drifts of a shared machine hit all alike; each run is a fresh Python process
+that first runs the same configuration untimed on a smaller file (imports,
+numba's cache, first calls), then once timed (the file is in the page cache
+after the first configuration reads it). The table gives the best and median
+seconds, rows per second of the best, the ratio of the best to the floor's
+best and the peak resident memory of the process (the kernel's ``VmHWM``,
+imports included: about 150 MiB for duolm's; the largest of the rounds). The
+Dask rows run ``--repeat`` times in one process per cluster. Rows:
 
 - ``floor``: a bare pyarrow scan decoding every column,
   ``ParquetFile(pre_buffer=False).iter_batches()``, nothing computed (the
@@ -39,8 +42,10 @@ memory of the process (the kernel's ``VmHWM``, imports included: about
   (``pyarrow.csv.open_csv``), then ``duolm.stream.ols`` on the CSV (both passes);
 - Dask: ``duolm.dask.ols`` on ``dask.dataframe.read_parquet(split_row_groups=True)``
   on a ``LocalCluster`` of 1 and 2 worker processes (one thread each), one pass
-  and complete; the cluster's start is not timed, peak memory is the largest
-  worker's. The partition count of a plain ``read_parquet`` is printed too.
+  and complete, and Dask's own floor: every partition read on the workers and
+  only its length returned; the cluster's start is not timed, peak memory is
+  the largest worker's. The partition count of a plain ``read_parquet`` is
+  printed too.
 
 ``--profile`` adds a cProfile listing of one complete streamed fit.
 """
@@ -193,7 +198,7 @@ CHILDREN: dict[str, Callable[[str], int]] = {
 }
 
 
-def _child_dask(path: str, workers: int, repeat: int, complete: bool) -> dict[str, Any]:
+def _child_dask(path: str, workers: int, repeat: int, mode: str) -> dict[str, Any]:
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
 
@@ -207,19 +212,24 @@ def _child_dask(path: str, workers: int, repeat: int, complete: bool) -> dict[st
     ):
         ddf = dd.read_parquet(path, split_row_groups=True)
         times = []
+        rows = 0
         for _ in range(repeat):
             start = time.perf_counter()
-            fit = duolm_dask.ols(FORMULA, ddf, diagnostics=complete)
-            _inference(fit)
-            if complete:
-                str(fit.summary())
+            if mode == "read":  # the partitions read on the workers, nothing computed
+                rows = int(ddf.map_partitions(len).compute().sum())
+            else:
+                fit = duolm_dask.ols(FORMULA, ddf, diagnostics=mode == "complete")
+                _inference(fit)
+                if mode == "complete":
+                    str(fit.summary())
+                rows = fit.nobs
             times.append(time.perf_counter() - start)
 
         peaks = client.run(_peak_kib)
         plain = dd.read_parquet(path).npartitions
     return {
         "times": times,
-        "rows": fit.nobs,
+        "rows": rows,
         "peak_kib": max(peaks.values()),
         "note": f"{ddf.npartitions} partitions (plain read_parquet: {plain})",
     }
@@ -241,12 +251,14 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def child(name: str, path: str, repeat: int) -> None:
+def child(name: str, path: str, repeat: int, warm: str | None) -> None:
     if name.startswith("dask"):
         _, workers, mode = name.split(":")
-        out = _child_dask(path, int(workers), repeat, mode == "complete")
+        out = _child_dask(path, int(workers), repeat, mode)
     else:
         run = CHILDREN[name]
+        if warm:  # imports, numba's cache and first calls, on a smaller file: not timed
+            run(warm)
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
@@ -259,17 +271,29 @@ def child(name: str, path: str, repeat: int) -> None:
 # -- the parent --------------------------------------------------------------------------------
 
 
-def measure(name: str, path: Path, repeat: int) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--path", str(path), "--repeat", str(repeat)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def measure(name: str, path: Path, repeat: int, warm: Path | None = None) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", name, "--path", str(path)]
+    command += ["--repeat", str(repeat)] + (["--warm", str(warm)] if warm else [])
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def round_robin(plan: list[tuple[str, str, Path, Path]], rounds: int) -> list[tuple[str, Any]]:
+    """Each configuration once per round, in a fresh process warmed up on a smaller file:
+    drifts of a shared machine hit every configuration alike. Peak memory: the largest."""
+    merged: dict[str, dict[str, Any]] = {}
+    for _ in range(rounds):
+        for label, name, path, warm in plan:
+            result = measure(name, path, 1, warm)
+            if label in merged:
+                merged[label]["times"] += result["times"]
+                merged[label]["peak_kib"] = max(merged[label]["peak_kib"], result["peak_kib"])
+            else:
+                merged[label] = result
+    return [(label, merged[label]) for label, *_ in plan]
 
 
 def report(rows: list[tuple[str, dict[str, Any]]], floor: float, buffered: float | None) -> None:
@@ -312,9 +336,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--warm", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.path, args.repeat)
+        child(args.child, args.path, args.repeat, args.warm)
         return
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="duolm-bench-"))
@@ -331,43 +356,47 @@ def main() -> None:
                 make(path, n, args.seed)
         if not csv.exists():
             make_csv(csv, args.csv_rows, args.seed)
+        csv_warm = folder / "warm.csv"
+        if not csv_warm.exists():
+            with csv.open() as full, csv_warm.open("w") as head:
+                head.writelines(line for _, line in zip(range(20_001), full, strict=False))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, data in {folder}")
         print(f"{big.name}: {big.stat().st_size / 2**20:.0f} MiB on disk, {args.rows} rows x 6")
         print(f"load average before: {os.getloadavg()}")
         measure("floor", big, 1)  # warm the page cache
-        rows: list[tuple[str, dict[str, Any]]] = []
         plan = [
-            ("floor: pyarrow scan, pre_buffer=False", "floor", big),
-            ("pyarrow scan, buffer_size=256 KiB", "floor_buffered", big),
-            ("pyarrow scan, pre_buffer=True", "floor_prebuffer", big),
-            ("in memory: read_parquet + duolm.ols + summary", "in_memory", big),
-            ("stream 1-pass (estimate + inference)", "stream_one", big),
-            ("stream complete (2 passes + summary)", "stream_complete", big),
-            ("stream complete, HC3 (2 passes + summary)", "stream_hc3", big),
-            ("stream bayes (1 pass + summary)", "stream_bayes", big),
-            (f"stream 1-pass, {args.rows // 4} rows", "stream_one", small),
-            (f"stream complete, {args.rows // 4} rows", "stream_complete", small),
+            ("floor: pyarrow scan, pre_buffer=False", "floor", big, small),
+            ("pyarrow scan, buffer_size=256 KiB", "floor_buffered", big, small),
+            ("pyarrow scan, pre_buffer=True", "floor_prebuffer", big, small),
+            ("in memory: read_parquet + duolm.ols + summary", "in_memory", big, small),
+            ("stream 1-pass (estimate + inference)", "stream_one", big, small),
+            ("stream complete (2 passes + summary)", "stream_complete", big, small),
+            ("stream complete, HC3 (2 passes + summary)", "stream_hc3", big, small),
+            ("stream bayes (1 pass + summary)", "stream_bayes", big, small),
+            (f"stream 1-pass, {args.rows // 4} rows", "stream_one", small, small),
+            (f"stream complete, {args.rows // 4} rows", "stream_complete", small, small),
         ]
-        for label, name, path in plan:
-            rows.append((label, measure(name, path, args.repeat)))
+        rows = round_robin(plan, args.repeat)
         floor = min(rows[0][1]["times"])
         buffered = min(rows[1][1]["times"])
         print(f"\nParquet, {args.rows} rows (x floor: best / floor's best)\n")
         report(rows, floor, buffered)
 
-        csv_rows = [
-            ("csv: pandas read_csv(chunksize)", measure("csv_pandas", csv, args.repeat)),
-            ("csv: pyarrow open_csv (streaming)", measure("csv_arrow", csv, args.repeat)),
-            ("csv: stream complete (pandas reader)", measure("csv_stream", csv, args.repeat)),
+        csv_plan = [
+            ("csv: pandas read_csv(chunksize)", "csv_pandas", csv, csv_warm),
+            ("csv: pyarrow open_csv (streaming)", "csv_arrow", csv, csv_warm),
+            ("csv: stream complete (pandas reader)", "csv_stream", csv, csv_warm),
         ]
+        csv_rows = round_robin(csv_plan, args.repeat)
         print(f"\nCSV, {args.csv_rows} rows (x floor: against the pandas chunked read)\n")
         report(csv_rows, min(csv_rows[0][1]["times"]), None)
 
         if not args.no_dask:
             dask_rows = []
             for workers in (1, 2):
-                for mode in ("one", "complete"):
-                    label = f"dask {workers} worker(s), {'1-pass' if mode == 'one' else 'complete'}"
+                for mode in ("read", "one", "complete"):
+                    what = {"read": "read only", "one": "1-pass", "complete": "complete"}[mode]
+                    label = f"dask {workers} worker(s), {what}"
                     dask_rows.append((label, measure(f"dask:{workers}:{mode}", big, args.repeat)))
             print(f"\nDask LocalCluster, {args.rows} rows (x floor: against the Parquet floor)\n")
             report(dask_rows, floor, buffered)
