@@ -588,3 +588,103 @@ def test_arrays_drop_exactly_the_rows_with_nan(rows: list[tuple[float, float]]) 
     assert_array_equal(design.index, np.flatnonzero(complete))
     assert_array_equal(design.X[:, 0], table[complete, 0])
     assert_array_equal(design.y, table[complete, 1])
+
+
+# -- large frames: the columns copied directly, verified against formulaic -----------------
+
+
+def _large(n: int = 2000, seed: int = 9) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "y": rng.normal(size=n),
+            "x": rng.normal(size=n) * 1e3,
+            "k": rng.integers(-5, 5, size=n),  # int64
+            "flag": rng.random(n) < 0.3,  # bool: 0/1
+            "n": pd.array(rng.integers(0, 9, size=n), dtype="Int64"),  # nullable, no NA
+            "g": rng.choice(["a", "b"], size=n),
+        },
+        index=pd.RangeIndex(100, 100 + n),
+    )
+
+
+def _through_formulaic(formula: str, frame: pd.DataFrame, **kw: object) -> Design:
+    """The design built by formulaic for every row (the direct copy switched off)."""
+    import duolm.design as design_module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(design_module, "_HEAD_ROWS", len(frame) + 1)
+        return from_formula(formula, frame, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    ["y ~ x + k + flag + n", "y ~ x - 1", "y ~ 0 + k + x", "y ~ x + C(g)", "y ~ x + I(x**2)"],
+)
+def test_large_frame_design_equals_formulaic_bit_for_bit(formula: str) -> None:
+    frame = _large()
+    got = from_formula(formula, frame)
+    want = _through_formulaic(formula, frame)
+    check_matrix(got)
+    assert got.spec.terms == want.spec.terms and got.spec.has_intercept == want.spec.has_intercept
+    assert_array_equal(got.X, want.X)
+    assert_array_equal(got.y, want.y)
+    assert got.index.equals(want.index) and got.n_dropped == want.n_dropped == 0
+
+
+def test_large_polars_frame_equals_pandas() -> None:
+    frame = _large().drop(columns=["n"]).reset_index(drop=True)
+    got = from_formula("y ~ x + k", pl.from_pandas(frame))
+    want = _through_formulaic("y ~ x + k", frame)
+    assert_array_equal(got.X, want.X)
+    assert_array_equal(got.y, want.y)
+
+
+@pytest.mark.parametrize("row", [50, 1500])  # in the rows formulaic sees first, or after
+def test_large_frame_missing_value_is_dropped_or_refused_by_row(row: int) -> None:
+    frame = _large()
+    frame.loc[100 + row, "x"] = np.nan
+    got = from_formula("y ~ x + k", frame)
+    assert got.n_dropped == 1 and 100 + row not in got.index
+    assert_array_equal(got.X, _through_formulaic("y ~ x + k", frame).X)
+    with pytest.raises(DataError, match=str(100 + row)):
+        from_formula("y ~ x + k", frame, missing="raise")
+
+
+def test_large_frame_inf_after_the_first_rows_names_its_row() -> None:
+    frame = _large()
+    frame.loc[1900, "y"] = -np.inf
+    with pytest.raises(DataError, match="1900"):
+        from_formula("y ~ x", frame)
+
+
+def test_large_frame_design_owns_its_arrays() -> None:
+    frame = _large()
+    design = from_formula("y ~ x", frame)
+    before = (design.X.copy(), design.y.copy())
+    frame.loc[:, ["x", "y"]] = 0.0  # the caller's data changes later
+    assert_array_equal(design.X, before[0])
+    assert_array_equal(design.y, before[1])
+    assert not np.shares_memory(design.y, frame["y"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("formula", "direct"), [("y ~ x + k + flag", True), ("y ~ x + C(g)", False)]
+)
+def test_formulaic_sees_only_the_first_rows_of_a_plain_formula(
+    formula: str, direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duolm.design as design_module
+
+    sizes: list[int] = []
+    real = design_module._materialize
+
+    def materialize(build: object, data: pd.DataFrame, **kw: object) -> object:
+        sizes.append(len(data))
+        return real(build, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(design_module, "_materialize", materialize)
+    frame = _large()
+    from_formula(formula, frame)
+    assert (max(sizes) == design_module._HEAD_ROWS) is direct
+    assert (max(sizes) == len(frame)) is not direct

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -98,17 +98,7 @@ class _Builder:
 
     @classmethod
     def first(cls, spec: DesignSpec) -> _Builder:
-        kinds: Mapping[str, str] = spec._kinds
-        parsed = spec._parsed
-        plain: list[str | None] = []
-        for term in (*spec.terms, spec.response):
-            if term == "Intercept" and spec.has_intercept:
-                plain.append(None)
-            elif parsed is not None and kinds.get(term) == "numeric":
-                plain.append(term)
-            else:
-                return cls(spec, None)
-        return cls(spec, tuple(plain))
+        return cls(spec, spec.plain_columns())
 
     def columns(self, batch: _Batch) -> _Columns | None:
         """The batch's ``[X y]`` as the columns it copies, or None when some is not numeric.

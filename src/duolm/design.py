@@ -86,6 +86,25 @@ class DesignSpec:
     _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _kinds: Mapping[str, Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
+    def plain_columns(self) -> tuple[str | None, ...] | None:
+        """The data column each column of ``[X y]`` copies (None: the intercept), or None.
+
+        Not None only for a formula whose terms and response are all plain
+        numeric columns (and the intercept): such a design depends on no value
+        of the data, and its columns can be copied from it directly.
+        """
+        if self._parsed is None:
+            return None
+        plain: list[str | None] = []
+        for term in (*self.terms, self.response):
+            if term == "Intercept" and self.has_intercept:
+                plain.append(None)
+            elif self._kinds.get(term) == "numeric":
+                plain.append(term)
+            else:
+                return None
+        return tuple(plain)
+
     def build_x(self, data: object) -> FloatArray:
         """Build the design matrix for new data, with the same columns as the fit.
 
@@ -263,6 +282,10 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
         if kinds[name] != "numeric":
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
+    if len(frame) > _HEAD_ROWS and all(kind == "numeric" for kind in kinds.values()):
+        direct = _direct_design(formula, frame, missing)
+        if direct is not None:
+            return direct
     clean, keep = prepare(frame, columns, kinds, missing)
     n_dropped = int(len(keep) - keep.sum())
     if len(clean) == 0:
@@ -294,6 +317,43 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
             f"no rows left after dropping {n_dropped + n_lagged} rows with missing values"
         )
     return Design(X=X, y=y, spec=spec, n_dropped=n_dropped + n_lagged, index=index)
+
+
+#: Rows of a large frame on which formulaic builds the design of a formula of plain
+#: numeric columns, to fix its spec and verify the columns copied for all rows.
+_HEAD_ROWS = 256
+
+
+def _direct_design(formula: str, frame: pd.DataFrame, missing: Missing) -> Design | None:
+    """The design of a large frame copied from its columns, or None.
+
+    formulaic builds the design of the first :data:`_HEAD_ROWS` rows, which
+    fixes the spec. When the spec is one of plain numeric columns
+    (:meth:`DesignSpec.plain_columns`), every used value is finite, and the
+    copied columns of those rows equal formulaic's design bit for bit, the
+    whole design is the columns copied (several times faster and lighter than
+    materialising it through formulaic and pandas). Otherwise None: the caller
+    builds it as any other design (missing values, text, inf and their errors).
+    """
+    head = from_formula(formula, frame.iloc[:_HEAD_ROWS], missing=missing)
+    plain = head.spec.plain_columns()
+    if plain is None or head.n_dropped:
+        return None
+    columns: list[FloatArray | None] = []
+    for name in plain:
+        column = None
+        if name is not None:
+            column = one_column(frame, name).to_numpy(dtype=np.float64, na_value=np.nan)
+            if not np.isfinite(column).all():
+                return None
+        columns.append(column)
+    X = np.empty((len(frame), len(plain) - 1))
+    for j, column in enumerate(columns[:-1]):
+        X[:, j] = 1.0 if column is None else column
+    y = np.array(columns[-1], dtype=np.float64, copy=True)  # never a view of the caller's data
+    if not (np.array_equal(X[:_HEAD_ROWS], head.X) and np.array_equal(y[:_HEAD_ROWS], head.y)):
+        return None
+    return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
 
 
 def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
