@@ -283,3 +283,85 @@ def test_csv_text_after_the_first_rows_names_its_row(tmp_path: Path) -> None:
     frame.to_csv(path, index=False)
     with pytest.raises(duolm.errors.DataError, match="1800"):
         stream.ols("y ~ x1 + x2", path, batch_size=2500)
+
+
+def test_no_writable_cache_folder_compiles_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba refuses cache=True when no folder is writable (a read-only install): the
+    kernels are then compiled without a cache instead of breaking every streamed fit."""
+    import numba.core.caching as caching
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    kernels = _block_kernel._kernels.__wrapped__()  # a fresh compile, not the cached one
+    assert kernels is not None
+    cols = _columns(3000, 3)
+    G = np.zeros((3, 3))
+    s = np.zeros(3)
+    kernels.gram(kernels.make_list(cols), G, s, np.zeros(2))
+    Z = np.column_stack(cols)
+    np.testing.assert_allclose(np.triu(G), np.triu(Z.T @ Z), rtol=1e-13, atol=0)
+
+
+# -- regressions found in review ------------------------------------------------------------
+
+
+def test_nan_only_in_an_aliased_column_drops_its_row_in_both_passes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    n = 20_000
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "x2": 2.0 * x, "y": 1.0 + x + rng.normal(size=n)})
+    frame.loc[15_000, "x2"] = np.nan
+    path = tmp_path / "alias.parquet"
+    frame.to_parquet(path)
+    with pytest.warns(duolm.errors.RankWarning):
+        got = stream.ols("y ~ x + x2", path, batch_size=5000, cov_type="HC3")
+    with pytest.warns(duolm.errors.RankWarning):
+        want = duolm.ols("y ~ x + x2", frame, cov_type="HC3")
+    assert got.moments is not None and got.moments.n == got.nobs == want.nobs == n - 1
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0, equal_nan=True)
+    np.testing.assert_allclose(
+        got.diagnostics.omnibus, want.diagnostics.omnibus, rtol=1e-10, atol=0
+    )
+
+
+@pytest.mark.parametrize("formula", ["y ~ x", "y ~ scale(x)", "y ~ poly(x, 2)"])
+def test_first_rows_missing_or_constant_do_not_decide_the_fit(tmp_path: Path, formula: str) -> None:
+    """The first rows only ever speed a plain fit up: rows of NaN, or a constant x
+    (sorted data) that a stateful transform cannot scale, leave the fit to the whole batch."""
+    rng = np.random.default_rng(2)
+    n = 5000
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n)})
+    if formula == "y ~ x":
+        frame.loc[:299, "x"] = np.nan
+    else:
+        frame.loc[:1499, "x"] = 0.5
+    path = tmp_path / "head.parquet"
+    frame.to_parquet(path)
+    want = duolm.ols(formula, frame)
+    got = stream.ols(formula, path, batch_size=3000)
+    assert got.nobs == want.nobs == (4700 if formula == "y ~ x" else n)
+    # a stateful transform keeps the first batch's state (another basis of the same span)
+    np.testing.assert_allclose(got.ssr, want.ssr, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(got.rsquared, want.rsquared, rtol=1e-9, atol=0)
+
+
+def test_integer_column_with_nulls_beyond_2_53_in_a_transform(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 3000
+    rng = np.random.default_rng(0)
+    ids = pa.array([None] + [2**53 + 1 + i * 2**40 for i in range(n - 1)], pa.int64())
+    x = rng.normal(size=n)
+    pq.write_table(pa.table({"id": ids, "x": x, "y": x + rng.normal(size=n)}), tmp_path / "i.pq")
+    for formula in ("y ~ x + np.log(id)", "y ~ x + id"):
+        fit = stream.ols(formula, tmp_path / "i.pq", batch_size=1000)
+        assert fit.nobs == n - 1 and fit.n_dropped == 1
+
+
+def test_residual_sum_of_squares_beyond_float64_is_a_data_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=3000)})
+    frame["y"] = (frame.x + rng.standard_t(4, size=3000)) * 1e297
+    frame.to_parquet(tmp_path / "huge.parquet")
+    with pytest.raises(duolm.errors.DataError, match="overflows float64"):
+        stream.ols("y ~ x", tmp_path / "huge.parquet", batch_size=1000)

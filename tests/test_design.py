@@ -688,3 +688,25 @@ def test_formulaic_sees_only_the_first_rows_of_a_plain_formula(
     from_formula(formula, frame)
     assert (max(sizes) == design_module._HEAD_ROWS) is direct
     assert (max(sizes) == len(frame)) is not direct
+
+
+def test_large_frame_errors_count_every_row_not_the_first_ones() -> None:
+    frame = _large(5000)
+    rows = [3, 5, 7, 9, 11, 13, 2000]
+    frame.loc[[100 + r for r in rows], "x"] = np.nan
+    with pytest.raises(DataError, match=r"\(and 2 more\)"):
+        from_formula("y ~ x", frame, missing="raise")
+    frame.loc[100:399, "x"] = np.nan  # every row formulaic would see first
+    assert from_formula("y ~ x", frame).n_dropped == 301
+
+
+def test_large_frame_with_a_data_column_named_intercept() -> None:
+    frame = _large()
+    frame["Intercept"] = 1.0
+    later = frame.index >= 1500  # ones in the first rows only
+    frame.loc[later, "Intercept"] = np.linspace(2.0, 3.0, int(later.sum()))
+    for formula in ("y ~ Intercept + x", "y ~ x + Intercept", "y ~ 0 + Intercept + x"):
+        got = from_formula(formula, frame)
+        want = _through_formulaic(formula, frame)
+        assert got.spec.terms == want.spec.terms
+        assert_array_equal(got.X, want.X)

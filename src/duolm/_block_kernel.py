@@ -318,8 +318,15 @@ def _kernels() -> _Kernels | None:
             out.append(_read_only(array))
         return out
 
-    jit = numba.njit(cache=True, **options)
-    return _Kernels(jit(_gram_source), jit(_second_source), make_list)
+    # numba's cache is keyed on this file: after editing diagnostics.pool_central, which
+    # is compiled into _second_source, touch this file (or clear __pycache__).
+    try:
+        jit = numba.njit(cache=True, **options)
+        gram, second = jit(_gram_source), jit(_second_source)
+    except RuntimeError:  # no writable cache folder: compiled anew in each process
+        jit = numba.njit(**options)
+        gram, second = jit(_gram_source), jit(_second_source)
+    return _Kernels(gram, second, make_list)
 
 
 def _read_only(array: FloatArray) -> FloatArray:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from duolm._checkpoint import _fingerprint, _load, _remove, _save, _Saved
@@ -41,7 +42,7 @@ from duolm._reduction import (
 from duolm._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
 from duolm.bayes import NIG
 from duolm.core import SqrtStat
-from duolm.design import Design
+from duolm.design import _HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
 
 #: Designs up to this many columns are reduced with a single-threaded BLAS (when
@@ -127,6 +128,7 @@ class _Job:
     every: int
     fingerprint: Mapping[str, Any] | None
     progress: bool
+    plain: bool = False  # the formula names plain columns only: batches reduced from columns
 
 
 def _job(
@@ -148,7 +150,7 @@ def _job(
         raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
     _refuse_lag(formula)
     src = _open_source(source)
-    columns = _used_columns(formula, list(src.names))
+    columns, plain = _used_columns(formula, list(src.names))
     if src.kind == "csv":
         src = _csv_text_dtypes(src, columns, batch_size)
     path = None
@@ -162,7 +164,16 @@ def _job(
         path = Path(checkpoint)
         fingerprint = _fingerprint(src, formula, batch_size, missing, robust)
     return _Job(
-        src, formula, columns, missing, batch_size, path, checkpoint_every, fingerprint, progress
+        src,
+        formula,
+        columns,
+        missing,
+        batch_size,
+        path,
+        checkpoint_every,
+        fingerprint,
+        progress,
+        plain,
     )
 
 
@@ -172,9 +183,11 @@ def _batches(job: _Job, start: int) -> Iterator[_Batch]:
     batches = job.source.batches(job.columns, job.size, first)
     if job.source.kind == "frames":
         return batches
-    # the columns are taken out of each batch in the reader thread too: the reducing
-    # thread then calls into pyarrow and pandas less, and waits less for the GIL
-    return _prefetch((batch.decode(job.columns) for batch in batches), 2)
+    if job.plain:
+        # the columns are taken out of each batch in the reader thread too: the reducing
+        # thread then calls into pyarrow and pandas less, and waits less for the GIL
+        batches = (batch.decode(job.columns) for batch in batches)
+    return _prefetch(batches, 2)
 
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
@@ -182,22 +195,26 @@ def _first_design(job: _Job, batch: _Batch) -> Design | None:
     return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
 
 
-#: Rows of a first batch on which the spec is fixed and the direct column path verified
-#: when the formula only names numeric columns (its spec then depends on no value).
-_HEAD_ROWS = 1024
-
-
 def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
     """The builder fixed by the first batch with a complete row, and that batch's design.
 
-    When the first rows alone give a builder of plain numeric columns, verified
-    bit for bit against formulaic's design of those rows, the rest of the batch
-    is not run through formulaic (design None: reduce the batch by the builder).
-    None when the batch has no complete row.
+    For a formula of plain numeric columns (``job.plain``) whose first
+    :data:`~duolm.design._HEAD_ROWS` rows are all finite, formulaic builds the
+    design of those rows only; when the batch's columns equal it value for
+    value, the rest of the batch is not run through formulaic (design None:
+    reduce the batch by the builder). Otherwise the whole batch is designed
+    as for any formula. None when the batch has no complete row.
     """
-    if batch.nrows > _HEAD_ROWS:
+    if job.plain and batch.nrows > _HEAD_ROWS:
         head = batch.head(_HEAD_ROWS)
-        design = _first_design(job, head)
+        finite = True
+        for name in job.columns:
+            column = head.numeric(name)
+            finite = finite and column is not None and bool(np.isfinite(column).all())
+        try:
+            design = _first_design(job, head) if finite else None
+        except DataError:  # the whole batch decides, with its own rows and counts
+            design = None
         if design is not None and design.n_dropped == 0:
             builder = _Builder.first(design.spec).verify(head, design.X, design.y)
             if builder.fast:

@@ -59,10 +59,11 @@ def _check_formula(formula: object, missing: object, fit: str) -> str:
     return formula
 
 
-def _used_columns(formula: str, names: list[str]) -> tuple[str, ...]:
-    """The data columns the formula uses, response first, each once."""
+def _used_columns(formula: str, names: list[str]) -> tuple[tuple[str, ...], bool]:
+    """The data columns the formula uses (response first, each once), and whether the
+    formula names plain columns only (:attr:`~duolm._safe_formula.ParsedFormula.plain`)."""
     parsed = parse_formula(formula, names)
-    return tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    return tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns)), parsed.plain
 
 
 def _check_cov_type(cov_type: object, diagnostics: bool) -> None:
@@ -437,6 +438,8 @@ class _Resid:
             if kept[j]:
                 data.append(column)
                 where.append(int(position[j]))
+            elif not _all_finite(column):  # pass 1 dropped its row: the checked path drops it
+                return None
         icpt = columns.icpt
         icpt_kept = int(position[icpt]) if icpt is not None and kept[icpt] else None
         c0 = float(fit.params[icpt_kept]) if icpt_kept is not None else 0.0

@@ -121,6 +121,22 @@ class ParsedFormula:
     factor_columns: dict[str, tuple[str, ...]]
     categorical_only: frozenset[str]
 
+    @property
+    def plain(self) -> bool:
+        """Every term is a data column by name or the intercept, and so is the response
+        (``"y ~ a + b"``, ``"y ~ a - 1"``): a design that depends on no value but the
+        columns' own. Transforms, interactions, ``C()`` and literals are not plain."""
+        rhs = all(
+            _is_lookup(term) or [str(factor.expr) for factor in term.factors] == ["1"]
+            for term in self.formula.rhs
+        )
+        return rhs and all(_is_lookup(term) for term in self.formula.lhs)
+
+
+def _is_lookup(term: Any) -> bool:
+    """A term that is one data column looked up by name."""
+    return len(term.factors) == 1 and term.factors[0].eval_method.value == "lookup"
+
 
 def parse_formula(formula: object, columns: Sequence[str]) -> ParsedFormula:
     """Parse ``formula`` against data with ``columns``, refusing unsafe code.

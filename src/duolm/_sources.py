@@ -106,8 +106,15 @@ class _Batch:
     decoded: Mapping[str, FloatArray | None] | None = None
 
     def decode(self, names: Iterable[str]) -> _Batch:
-        """The same batch with :meth:`numeric` of ``names`` taken now."""
-        return replace(self, decoded={name: self._numeric(name) for name in names})
+        """The same batch with :meth:`numeric` of ``names`` taken now (a column that cannot
+        be taken is left to :meth:`numeric`, which raises its error where it is asked)."""
+        decoded: dict[str, FloatArray | None] = {}
+        for name in names:
+            try:
+                decoded[name] = self._numeric(name)
+            except Exception:  # raised again, in the reducing thread, if it is needed
+                continue
+        return replace(self, decoded=decoded)
 
     @property
     def nrows(self) -> int:
@@ -154,8 +161,8 @@ class _Batch:
             pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind)
         ):
             return None
-        if column.null_count:
-            column = column.cast(pa.float64())
+        if column.null_count:  # nulls become NaN; integers beyond 2**53 round, as numpy's
+            column = column.cast(pa.float64(), safe=False)
         return np.asarray(column.to_numpy(), dtype=np.float64)
 
 

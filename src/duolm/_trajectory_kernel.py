@@ -370,9 +370,12 @@ def _compiled_kernel() -> Callable[..., None] | None:
     # inlined (numba IR), not called: a call would let the stack state escape to memory
     helper = numba.njit(nogil=True, error_model="numpy", inline="always")
     _full_rank_c, _solve_c = helper(_full_rank), helper(_solve)
-    fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
-        _kernel_source
-    )
+    try:
+        fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
+            _kernel_source
+        )
+    except RuntimeError:  # no writable cache folder: compiled anew in each process
+        fn = numba.njit(nogil=True, error_model="numpy")(_kernel_source)
     return fn
 
 

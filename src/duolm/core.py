@@ -161,8 +161,10 @@ class SqrtStat:
         if n == 0:
             return cls.empty(k)
         R = _triangularize(np.column_stack([X, y]))
-        mean = float(np.mean(y))
-        return cls(R, float(n), mean, float(np.sum((y - mean) ** 2)))
+        with np.errstate(over="ignore"):  # beyond float64: inf, refused by the fits
+            mean = float(np.mean(y))
+            m2 = float(np.sum((y - mean) ** 2))
+        return cls(R, float(n), mean, m2)
 
     @classmethod
     def from_block(cls, X: FloatArray, y: FloatArray) -> SqrtStat:
@@ -182,10 +184,12 @@ class SqrtStat:
         if n < 8 * (k + 1):
             return cls.from_data(X, y)
         G = np.empty((k + 1, k + 1))
-        G[:k, :k] = X.T @ X
-        G[:k, k] = G[k, :k] = X.T @ y
-        G[k, k] = y @ y
-        stat = cls.from_gram(G, n, *_y_moments(y))
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite G means: QR
+            G[:k, :k] = X.T @ X
+            G[:k, k] = G[k, :k] = X.T @ y
+            G[k, k] = y @ y
+            moments = _y_moments(y)
+        stat = cls.from_gram(G, n, *moments)
         return stat if stat is not None else cls.from_data(X, y)
 
     @classmethod
@@ -271,8 +275,8 @@ class SqrtStat:
 
     @property
     def ssr(self) -> float:
-        """Residual sum of squares ``ryy**2``."""
-        return self.ryy**2
+        """Residual sum of squares ``ryy**2`` (inf beyond float64, never an OverflowError)."""
+        return self.ryy * self.ryy
 
     @property
     def uncentered_tss(self) -> float:

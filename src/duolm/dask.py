@@ -113,7 +113,7 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
     formula = _check_formula(formula, missing, "a Dask fit")
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
-    columns = _used_columns(formula, [str(name) for name in ddf.columns])
+    columns, _ = _used_columns(formula, [str(name) for name in ddf.columns])
     parts = list(ddf[list(columns)].to_delayed())
     for number, part in enumerate(parts):
         frame = part.compute()

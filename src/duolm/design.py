@@ -93,7 +93,7 @@ class DesignSpec:
         numeric columns (and the intercept): such a design depends on no value
         of the data, and its columns can be copied from it directly.
         """
-        if self._parsed is None:
+        if self._parsed is None or "Intercept" in self._kinds:  # a data column of that name
             return None
         plain: list[str | None] = []
         for term in (*self.terms, self.response):
@@ -282,8 +282,8 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
         if kinds[name] != "numeric":
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
-    if len(frame) > _HEAD_ROWS and all(kind == "numeric" for kind in kinds.values()):
-        direct = _direct_design(formula, frame, missing)
+    if len(frame) > _HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
+        direct = _direct_design(formula, frame, columns, missing)
         if direct is not None:
             return direct
     clean, keep = prepare(frame, columns, kinds, missing)
@@ -324,33 +324,38 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
 _HEAD_ROWS = 256
 
 
-def _direct_design(formula: str, frame: pd.DataFrame, missing: Missing) -> Design | None:
+def _direct_design(
+    formula: str, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+) -> Design | None:
     """The design of a large frame copied from its columns, or None.
 
-    formulaic builds the design of the first :data:`_HEAD_ROWS` rows, which
-    fixes the spec. When the spec is one of plain numeric columns
-    (:meth:`DesignSpec.plain_columns`), every used value is finite, and the
-    copied columns of those rows equal formulaic's design bit for bit, the
-    whole design is the columns copied (several times faster and lighter than
-    materialising it through formulaic and pandas). Otherwise None: the caller
-    builds it as any other design (missing values, text, inf and their errors).
+    For a formula of plain numeric columns (:attr:`ParsedFormula.plain`)
+    whose used values are all finite: formulaic builds the design of the first
+    :data:`_HEAD_ROWS` rows, which fixes the spec
+    (:meth:`DesignSpec.plain_columns`), and when the columns copied for those
+    rows equal formulaic's design value for value, the whole design is the
+    columns copied (several times faster and lighter than materialising it
+    through formulaic and pandas). Otherwise None: the caller builds it as any
+    other design, with the errors that name rows and counts over all rows.
     """
-    head = from_formula(formula, frame.iloc[:_HEAD_ROWS], missing=missing)
+    values: dict[str, FloatArray] = {}
+    for name in columns:
+        values[name] = one_column(frame, name).to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(values[name]).all():
+            return None
+    try:
+        head = from_formula(formula, frame.iloc[:_HEAD_ROWS], missing=missing)
+    except DataError:
+        return None
     plain = head.spec.plain_columns()
     if plain is None or head.n_dropped:
         return None
-    columns: list[FloatArray | None] = []
-    for name in plain:
-        column = None
-        if name is not None:
-            column = one_column(frame, name).to_numpy(dtype=np.float64, na_value=np.nan)
-            if not np.isfinite(column).all():
-                return None
-        columns.append(column)
     X = np.empty((len(frame), len(plain) - 1))
-    for j, column in enumerate(columns[:-1]):
-        X[:, j] = 1.0 if column is None else column
-    y = np.array(columns[-1], dtype=np.float64, copy=True)  # never a view of the caller's data
+    for j, term in enumerate(plain[:-1]):
+        X[:, j] = 1.0 if term is None else values[term]
+    response = plain[-1]
+    assert response is not None
+    y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
     if not (np.array_equal(X[:_HEAD_ROWS], head.X) and np.array_equal(y[:_HEAD_ROWS], head.y)):
         return None
     return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
