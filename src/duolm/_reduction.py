@@ -2,7 +2,7 @@
 
 - :class:`_Builder` turns a batch into ``(X, y)`` with the design spec fixed on
   the first batch, copying plain numeric columns directly once that path has
-  matched formulaic's design bit for bit (:func:`_design_or_none` builds the
+  matched formulaic's design value for value (:func:`_design_or_none` builds the
   first design; :func:`_refuse_lag` refuses ``lag()``, which would reach across
   batches);
 - pass 1 reduces rows to a :class:`_Part` (the core's
@@ -147,7 +147,9 @@ class _Builder:
     ) -> _Builder:
         if direct is None:  # not plain, or a value not finite: verify on a later batch
             return self
-        same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)  # bit for bit
+        same = np.array_equal(direct[0], X) and np.array_equal(
+            direct[1], y
+        )  # value for value (0.0 == -0.0)
         return replace(self, fast=True) if same else replace(self, plain=None)
 
     def part(self, before: _Part, batch: _Batch, label: str) -> tuple[_Part, _Builder]:

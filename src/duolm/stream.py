@@ -43,8 +43,8 @@ on the first batch, so their columns differ from an in-memory fit's (for
 ``center(x)`` the slopes agree and the intercept shifts). ``lag()`` is refused:
 it would reach across batch boundaries. For formulas whose terms are plain
 numeric columns (and the intercept), the spec depends on no value: it is
-fixed on the first 1024 rows, where the columns are checked to equal
-formulaic's design bit for bit, and every batch is then reduced straight from
+fixed on the first 256 rows, where the columns are checked to equal
+formulaic's design value for value, and every batch is then reduced straight from
 its columns (:mod:`duolm._block_kernel`: compiled, tile by tile, no ``[X y]``
 matrix built). A batch holding a NaN or inf, or too ill-conditioned for its
 Gram matrix, goes through formulaic and the core's QR as any other formula.
