@@ -147,9 +147,8 @@ class _Builder:
     ) -> _Builder:
         if direct is None:  # not plain, or a value not finite: verify on a later batch
             return self
-        same = np.array_equal(direct[0], X) and np.array_equal(
-            direct[1], y
-        )  # value for value (0.0 == -0.0)
+        # value for value (0.0 equals -0.0)
+        same = np.array_equal(direct[0], X) and np.array_equal(direct[1], y)
         return replace(self, fast=True) if same else replace(self, plain=None)
 
     def part(self, before: _Part, batch: _Batch, label: str) -> tuple[_Part, _Builder]:
