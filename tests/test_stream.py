@@ -9,6 +9,7 @@ resumed ends with exactly the numbers of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import signal
@@ -392,6 +393,37 @@ def test_resume_after_a_crash_between_checkpoints(
         _fit(big, ckpt, every=3)
     monkeypatch.setattr(cls, name, real)
     assert np.array_equal(_numbers(_fit(big, ckpt, every=3)), want)
+
+
+def test_resume_keeps_a_refused_column_path(
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the direct column path fails its check, formulaic builds every batch; a resumed
+    run must not check again and switch (the Gram would be summed otherwise)."""
+    real = _reduction._Builder._verified
+
+    def refuse(self: Any, direct: Any, X: Any, y: Any) -> Any:
+        checked = real(self, direct, X, y)
+        return dataclasses.replace(checked, plain=None) if direct is not None else checked
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_reduction._Builder, "_verified", refuse)
+        want = _numbers(_fit(big, None))
+    ckpt = tmp_path / "fit.ckpt"
+    real_save, writes = _passes._save, []
+
+    def save(*args: Any) -> None:
+        real_save(*args)
+        writes.append(1)
+        if len(writes) == 4:
+            raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_reduction._Builder, "_verified", refuse)
+        patch.setattr(_passes, "_save", save)
+        with pytest.raises(_CrashError):
+            _fit(big, ckpt)
+    assert np.array_equal(_numbers(_fit(big, ckpt)), want)  # resumed without the patch
 
 
 _CHILD = textwrap.dedent(

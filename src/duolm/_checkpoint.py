@@ -46,6 +46,7 @@ class _Saved:
     fast: bool
     part: _Part
     resid: _Resid | None
+    refused: bool = False  # the direct column path failed its check: formulaic throughout
 
 
 def _fingerprint(
@@ -78,6 +79,7 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
         "batches": np.array(saved.batches),
         "spec_batch": np.array(saved.spec_batch),
         "fast": np.array(saved.fast),
+        "plain_refused": np.array(saved.refused),
         "rows": np.array(part.rows),
         "n_dropped": np.array(part.n_dropped),
         "R": part.stat.R,
@@ -148,6 +150,7 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
             bool(data["fast"]),
             part,
             resid,
+            bool(data["plain_refused"]) if "plain_refused" in data else False,
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, StateFileError):

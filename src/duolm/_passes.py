@@ -243,11 +243,15 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
         if fixed is None or len(fixed[0].spec.terms) != saved.part.stat.k:
             raise StateFileError(f"checkpoint {job.checkpoint} does not match the data's design")
         builder = replace(fixed[0], fast=saved.fast)
+        if saved.refused:  # as the interrupted run: never the direct path again
+            builder = replace(builder, plain=None)
         part = saved.part
 
     def write(pass_: int, batches: int, resid: _Resid | None) -> None:
         if job.checkpoint is not None and job.fingerprint is not None and part is not None:
-            state = _Saved(pass_, batches, spec_batch, bool(builder and builder.fast), part, resid)
+            fast = bool(builder and builder.fast)
+            refused = bool(builder and builder.plain is None and builder.spec.plain_columns())
+            state = _Saved(pass_, batches, spec_batch, fast, part, resid, refused)
             _save(job.checkpoint, job.fingerprint, state)
 
     with _Bar(job.progress) as bar, contextlib.ExitStack() as blas:

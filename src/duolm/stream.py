@@ -68,7 +68,8 @@ unless a shape is given):
   policy, and whether pass 2 takes the HC meats (a robust ``cov_type``);
 - ``pass_`` (1 or 2, the pass in progress), ``batches`` (batches of that pass
   already reduced), ``spec_batch`` (the batch that fixed the design spec),
-  ``fast`` (the direct column path was verified);
+  ``fast`` (the direct column path was verified), ``plain_refused`` (it
+  failed its check: formulaic builds every batch; absent in older files);
 - pass 1: ``rows`` read, ``n_dropped``, the statistic ``R`` (k + 1, k + 1),
   ``nobs``, ``y_mean``, ``y_m2``, and for the intercept ``const_seen``,
   ``const_first`` (k,) and ``const_mask`` (k,);
