@@ -51,10 +51,10 @@ _TILE = 2048
 def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
     """``G[a, b] += cols[a] . cols[b]`` for ``a <= b``, ``s[a] += sum(cols[a])``, by tiles.
 
-    Four products share each pass over ``cols[a]``'s tile (fewer loads than one
-    dot product at a time). ``ym`` receives the mean and the sum of squared
-    deviations of the last column (``y``), tile by tile merged by
-    :func:`~duolm.diagnostics.pool_central`.
+    Up to four products share each pass over ``cols[a]``'s tile, and the first
+    of them also takes its sum (fewer loads than one dot product at a time).
+    ``ym`` receives the mean and the sum of squared deviations of the last
+    column (``y``), tile by tile merged by :func:`~duolm.diagnostics.pool_central`.
     """
     m = len(cols)
     n = cols[0].shape[0]
@@ -62,40 +62,64 @@ def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
     for lo in range(0, n, _TILE):
         hi = min(lo + _TILE, n)
         t = hi - lo
+        total = 0.0
         for a in range(m):
             ca = cols[a][lo:hi]
-            total = 0.0
-            for i in range(t):
-                total += ca[i]
-            s[a] += total
             b = a
-            while b + 4 <= m:
-                c0, c1 = cols[b][lo:hi], cols[b + 1][lo:hi]
-                c2, c3 = cols[b + 2][lo:hi], cols[b + 3][lo:hi]
-                a0 = a1 = a2 = a3 = 0.0
-                for i in range(t):
-                    x = ca[i]
-                    a0 += x * c0[i]
-                    a1 += x * c1[i]
-                    a2 += x * c2[i]
-                    a3 += x * c3[i]
-                G[a, b] += a0
-                G[a, b + 1] += a1
-                G[a, b + 2] += a2
-                G[a, b + 3] += a3
-                b += 4
             while b < m:
-                c0 = cols[b][lo:hi]
-                a0 = 0.0
-                for i in range(t):
-                    a0 += ca[i] * c0[i]
-                G[a, b] += a0
-                b += 1
-        yt = cols[m - 1][lo:hi]
-        tile_mean = 0.0
-        for i in range(t):
-            tile_mean += yt[i]
-        tile_mean /= t
+                width = min(4, m - b)
+                run = 0.0
+                if width == 4:
+                    c0, c1 = cols[b][lo:hi], cols[b + 1][lo:hi]
+                    c2, c3 = cols[b + 2][lo:hi], cols[b + 3][lo:hi]
+                    a0 = a1 = a2 = a3 = 0.0
+                    for i in range(t):
+                        x = ca[i]
+                        run += x
+                        a0 += x * c0[i]
+                        a1 += x * c1[i]
+                        a2 += x * c2[i]
+                        a3 += x * c3[i]
+                    G[a, b + 3] += a3
+                    G[a, b + 2] += a2
+                    G[a, b + 1] += a1
+                    G[a, b] += a0
+                elif width == 3:
+                    c0, c1, c2 = cols[b][lo:hi], cols[b + 1][lo:hi], cols[b + 2][lo:hi]
+                    a0 = a1 = a2 = 0.0
+                    for i in range(t):
+                        x = ca[i]
+                        run += x
+                        a0 += x * c0[i]
+                        a1 += x * c1[i]
+                        a2 += x * c2[i]
+                    G[a, b + 2] += a2
+                    G[a, b + 1] += a1
+                    G[a, b] += a0
+                elif width == 2:
+                    c0, c1 = cols[b][lo:hi], cols[b + 1][lo:hi]
+                    a0 = a1 = 0.0
+                    for i in range(t):
+                        x = ca[i]
+                        run += x
+                        a0 += x * c0[i]
+                        a1 += x * c1[i]
+                    G[a, b + 1] += a1
+                    G[a, b] += a0
+                else:
+                    c0 = cols[b][lo:hi]
+                    a0 = 0.0
+                    for i in range(t):
+                        x = ca[i]
+                        run += x
+                        a0 += x * c0[i]
+                    G[a, b] += a0
+                if b == a:
+                    total = run  # the tile's sum of cols[a], taken by its first pass
+                b += width
+            s[a] += total
+        yt = cols[m - 1][lo:hi]  # y: its tile sum is the last total
+        tile_mean = total / t
         tile_m2 = 0.0
         for i in range(t):
             d = yt[i] - tile_mean
@@ -145,11 +169,25 @@ def _second_source(
         yt = y[lo:hi]
         for i in range(t):
             et[i] = yt[i] - c0
-        for a in range(m):
-            c = cols[a][lo:hi]
-            b = coefs[a]
-            for i in range(t):
-                et[i] -= b * c[i]
+        a = 0
+        while a < m:  # up to three columns per pass over the tile's residuals
+            width = min(3, m - a)
+            if width == 3:
+                x0, x1, x2 = cols[a][lo:hi], cols[a + 1][lo:hi], cols[a + 2][lo:hi]
+                b0, b1, b2 = coefs[a], coefs[a + 1], coefs[a + 2]
+                for i in range(t):
+                    et[i] -= b0 * x0[i] + b1 * x1[i] + b2 * x2[i]
+            elif width == 2:
+                x0, x1 = cols[a][lo:hi], cols[a + 1][lo:hi]
+                b0, b1 = coefs[a], coefs[a + 1]
+                for i in range(t):
+                    et[i] -= b0 * x0[i] + b1 * x1[i]
+            else:
+                x0 = cols[a][lo:hi]
+                b0 = coefs[a]
+                for i in range(t):
+                    et[i] -= b0 * x0[i]
+            a += width
         total = 0.0
         for i in range(t):
             total += et[i]
