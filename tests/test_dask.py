@@ -111,3 +111,21 @@ def test_one_big_partition_is_reported(synchronous: None, monkeypatch: pytest.Mo
 def test_not_a_dask_frame() -> None:
     with pytest.raises(TypeError, match="Dask DataFrame"):
         duolm_dask.ols(FORMULA, _data())
+
+
+def test_large_partitions_of_plain_columns(synchronous: None) -> None:
+    """A plain formula's spec comes from the first rows of a partition; rows of NaN there,
+    or a missing='raise' error, are decided by the whole partition as in memory."""
+    rng = np.random.default_rng(12)
+    n = 30_000
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    frame["y"] = 1.0 + frame.x - frame.z + rng.normal(size=n)
+    frame.loc[:10_999, "x"] = np.nan  # every row the spec would be taken from, and more
+    frame.loc[20_500, "z"] = np.nan
+    ddf = dd.from_pandas(frame, npartitions=2)
+    got = duolm_dask.ols("y ~ x + z", ddf, cov_type="HC3")
+    want = duolm.ols("y ~ x + z", frame, cov_type="HC3")
+    assert got.n_dropped == want.n_dropped == 11_001
+    assert_same_fit(got, want)
+    with pytest.raises(DataError, match=r"partition 0: .* \(and 10995 more\)"):  # its own rows
+        duolm_dask.ols("y ~ x + z", ddf, missing="raise")

@@ -25,6 +25,7 @@ or ``blocksize=`` (CSV), or ``repartition``, to spread the work.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -113,11 +114,18 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
     formula = _check_formula(formula, missing, "a Dask fit")
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
-    columns, _ = _used_columns(formula, [str(name) for name in ddf.columns])
+    columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
     parts = list(ddf[list(columns)].to_delayed())
     for number, part in enumerate(parts):
         frame = part.compute()
-        design = _design_or_none(formula, frame, columns, missing, _label(number))
+        design = None
+        if plain and len(frame) > _VERIFY_ROWS:  # the spec of plain columns: from a few rows
+            with contextlib.suppress(DataError):  # else the whole partition, with its errors
+                design = _design_or_none(
+                    formula, frame.iloc[:_VERIFY_ROWS], columns, missing, _label(number)
+                )
+        if design is None:
+            design = _design_or_none(formula, frame, columns, missing, _label(number))
         if design is None:
             continue
         builder = _Builder.first(design.spec)
