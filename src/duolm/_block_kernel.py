@@ -125,6 +125,9 @@ def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
             d = yt[i] - tile_mean
             tile_m2 += d * d
         count, mean, m2, _, _ = _pool(count, mean, m2, 0.0, 0.0, t, tile_mean, tile_m2, 0.0, 0.0)
+    for a in range(m):  # the lower triangle mirrors the upper
+        for b in range(a + 1, m):
+            G[b, a] = G[a, b]
     ym[0] = mean
     ym[1] = m2
 
@@ -387,8 +390,7 @@ def _get() -> _Kernels:
 
 
 def _symmetric(upper: FloatArray) -> FloatArray:
-    upper = np.triu(upper)
-    out: FloatArray = upper + np.triu(upper, 1).T
+    out: FloatArray = np.triu(upper) + np.triu(upper, 1).T
     return out
 
 
@@ -401,7 +403,7 @@ def gram(columns: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, float, 
     s = np.zeros(m)
     ym = np.zeros(2)
     kernels.gram(kernels.make_list(columns), G, s, ym)
-    return _symmetric(G), s, float(ym[0]), float(ym[1])
+    return G, s, float(ym[0]), float(ym[1])
 
 
 class SecondPass(NamedTuple):

@@ -20,6 +20,7 @@ certified values to the digits the float64 data can carry.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -95,6 +96,14 @@ def _qr_r(M: FloatArray) -> FloatArray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _strictly_lower(n: int) -> NDArray[np.bool_]:
+    """Mask of the entries below the diagonal of an n x n matrix (shared, read-only)."""
+    mask = np.tril(np.ones((n, n), dtype=bool), -1)
+    mask.flags.writeable = False
+    return mask
+
+
 def _frozen(a: FloatArray) -> FloatArray:
     out = np.array(a, dtype=np.float64, copy=True)
     out.flags.writeable = False
@@ -137,7 +146,7 @@ class SqrtStat:
         R = np.asarray(self.R, dtype=np.float64)
         if R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] < 1:
             raise ValueError(f"R must be a square matrix, got shape {R.shape}")
-        if np.any(np.tril(R, -1) != 0):
+        if np.any(R[_strictly_lower(R.shape[0])]):
             raise ValueError("R must be upper triangular")
         object.__setattr__(self, "R", _frozen(R))
 
@@ -215,7 +224,7 @@ class SqrtStat:
         sv = np.linalg.svd(U / norms, compute_uv=False)
         if not sv[-1] * FAST_MAX_COND >= sv[0]:
             return None
-        return cls(np.triu(U), float(nobs), float(y_mean), float(y_m2))
+        return cls(U, float(nobs), float(y_mean), float(y_m2))  # scipy zeroes below
 
     # -- the three operations of DESIGN.md ----------------------------------------
     def update(self, X: FloatArray, y: FloatArray) -> SqrtStat:
