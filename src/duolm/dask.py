@@ -110,21 +110,26 @@ def _tree(leaves: Sequence[Any]) -> Any:
 
 
 def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[Any]]:
-    """The builder, fixed and verified on the client, and the delayed partitions."""
+    """The builder, fixed and verified on the client, and the delayed partitions.
+
+    A plain formula's spec comes from the first :data:`_VERIFY_ROWS` rows of
+    a partition, the only rows sent to the client; any other formula's, or
+    one those rows cannot decide (no complete row, an error to report with
+    the partition's own rows and counts), from the whole partition.
+    """
     formula = _check_formula(formula, missing, "a Dask fit")
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
     columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
     parts = list(ddf[list(columns)].to_delayed())
     for number, part in enumerate(parts):
-        frame = part.compute()
         design = None
-        if plain and len(frame) > _VERIFY_ROWS:  # the spec of plain columns: from a few rows
-            with contextlib.suppress(DataError):  # else the whole partition, with its errors
-                design = _design_or_none(
-                    formula, frame.iloc[:_VERIFY_ROWS], columns, missing, _label(number)
-                )
+        if plain:
+            frame = delayed(_head, pure=True)(part, _VERIFY_ROWS).compute()
+            with contextlib.suppress(DataError):
+                design = _design_or_none(formula, frame, columns, missing, _label(number))
         if design is None:
+            frame = part.compute()
             design = _design_or_none(formula, frame, columns, missing, _label(number))
         if design is None:
             continue
@@ -133,6 +138,11 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
         _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
         return builder, parts
     raise DataError("the Dask DataFrame has no complete rows")
+
+
+def _head(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """The first ``rows`` rows of a partition (on a worker: only they reach the client)."""
+    return frame.iloc[:rows]
 
 
 def _pass1(builder: _Builder, parts: list[Any]) -> _Part:
