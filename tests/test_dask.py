@@ -129,3 +129,23 @@ def test_large_partitions_of_plain_columns(synchronous: None) -> None:
     assert_same_fit(got, want)
     with pytest.raises(DataError, match=r"partition 0: .* \(and 10995 more\)"):  # its own rows
         duolm_dask.ols("y ~ x + z", ddf, missing="raise")
+
+
+def test_text_column_levels_come_from_the_whole_partition(synchronous: None) -> None:
+    """``y ~ g`` is plain by its parse, but g is text: its levels need every row."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    g = np.where(np.arange(n) < 10_000, rng.choice(["b", "c"], n), rng.choice(["a", "b", "c"], n))
+    frame = pd.DataFrame({"g": g, "y": rng.normal(size=n)})
+    got = duolm_dask.ols("y ~ g", dd.from_pandas(frame, npartitions=1))
+    want = duolm.ols("y ~ g", frame)
+    assert got.terms == want.terms == ("Intercept", "g[T.b]", "g[T.c]")
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
+
+
+def test_empty_first_partition_is_skipped(synchronous: None) -> None:
+    frame = _data()
+    parts = [frame.iloc[:0], frame.iloc[:150], frame.iloc[150:150], frame.iloc[150:]]
+    ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=frame.iloc[:0])
+    got = duolm_dask.ols(FORMULA, ddf)
+    assert_same_fit(got, duolm.ols(FORMULA, frame))

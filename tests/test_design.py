@@ -710,3 +710,12 @@ def test_large_frame_with_a_data_column_named_intercept() -> None:
         want = _through_formulaic(formula, frame)
         assert got.spec.terms == want.spec.terms
         assert_array_equal(got.X, want.X)
+
+
+@pytest.mark.parametrize("n", [20, 2000])
+def test_complex_numbers_in_an_object_column_are_refused_by_row(n: int) -> None:
+    x = np.arange(n, dtype=float).astype(object)
+    x[5] = 1 + 2j
+    frame = pd.DataFrame({"x": x, "y": np.arange(n) * 1.0}, index=range(100, 100 + n))
+    with pytest.raises(DataError, match=r"column 'x' is complex at row 105"):
+        from_formula("y ~ x", frame)

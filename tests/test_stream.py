@@ -167,6 +167,13 @@ def test_iterable_of_frames(frame: pd.DataFrame) -> None:
     assert_same_fit(one_shot, want, diagnostics=False)
 
 
+def test_empty_frames_before_the_first_rows_are_skipped(frame: pd.DataFrame) -> None:
+    for missing in ("drop", "raise"):
+        parts = [frame.iloc[:0], frame.iloc[:0], frame.iloc[:60], frame.iloc[60:]]
+        want = duolm.ols(FORMULA, frame.dropna(), missing=missing)
+        assert_same_fit(stream.ols(FORMULA, parts, missing=missing), want)
+
+
 def test_one_shot_iterator_cannot_be_read_twice(frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="read only once"):
         stream.ols(FORMULA, iter([frame.iloc[:50], frame.iloc[50:]]))

@@ -121,7 +121,27 @@ def to_float(series: pd.Series, what: str) -> FloatArray:
             f"{what} is not numeric: row {row_label(series.index, row)} holds "
             f"{series.iloc[row]!r}, which is not a number"
         )
+    numbers = _refuse_complex(numbers, what)
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _refuse_complex(numbers: pd.Series, what: str) -> pd.Series:
+    """``numbers`` real, or a DataError naming the first row with an imaginary part
+    (``pd.to_numeric`` lets complex Python numbers through)."""
+    dtype = numbers.dtype
+    if not (pd.api.types.is_complex_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+        return numbers
+    values = numbers.to_numpy()
+    imaginary = [isinstance(v, complex | np.complexfloating) and v.imag != 0 for v in values]
+    if any(imaginary):
+        row = imaginary.index(True)
+        raise DataError(
+            f"{what} is complex at row {row_label(numbers.index, row)} "
+            f"({values[row]!r}); only real numbers can be fitted"
+        )
+    if pd.api.types.is_complex_dtype(dtype):
+        return pd.Series(np.real(values), index=numbers.index)
+    return numbers
 
 
 def check_inf(values: FloatArray, what: str, index: pd.Index) -> None:

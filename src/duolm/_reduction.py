@@ -241,10 +241,12 @@ def _build_xy(spec: DesignSpec, batch: _Batch, label: str) -> tuple[FloatArray, 
 def _design_or_none(
     formula: str, frame: pd.DataFrame, columns: tuple[str, ...], missing: Missing, label: str
 ) -> Design | None:
+    if len(frame) == 0:  # an empty batch or partition (after a filter, say): none complete
+        return None
     try:
         return from_formula(formula, frame, missing=missing)
     except DataError as exc:
-        if missing == "drop" and len(frame) and not _has_complete_row(frame, columns):
+        if missing == "drop" and not _has_complete_row(frame, columns):
             return None
         raise DataError(f"{label}: {exc}") from exc
 

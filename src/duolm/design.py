@@ -42,6 +42,7 @@ from duolm._columns import (
     one_column,
     prepare,
     row_label,
+    to_float,
     x_array,
     y_array,
 )
@@ -339,13 +340,13 @@ def _direct_design(
     other design, with the errors that name rows and counts over all rows.
     """
     values: dict[str, FloatArray] = {}
-    for name in columns:
-        values[name] = one_column(frame, name).to_numpy(dtype=np.float64, na_value=np.nan)
-        if not np.isfinite(values[name]).all():
-            return None
     try:
+        for name in columns:  # converted as the formulaic path converts them
+            values[name] = to_float(one_column(frame, name), f"column {name!r}")
+            if not np.isfinite(values[name]).all():
+                return None
         head = from_formula(formula, frame.iloc[:_HEAD_ROWS], missing=missing)
-    except DataError:
+    except DataError:  # the whole frame reports it, with every row counted
         return None
     plain = head.spec.plain_columns()
     if plain is None or head.n_dropped:
