@@ -26,6 +26,7 @@ from duolm.bayes import NIG, BayesResults, bayes, checked_prior, default_prior
 from duolm.design import from_arrays
 from duolm.errors import DataError, PriorError
 from duolm.ols import ols
+from test_ols import PREDICT_COLUMNS
 
 RTOL = 1e-10
 
@@ -126,14 +127,7 @@ def test_marginal_and_predictive_quantiles_match_reference(seed: int) -> None:
     h = np.einsum("ij,jk,ik->i", x_new, ref["V"], x_new)
     loc = x_new @ ref["m"]
     pred = fit.predict(x_new, alpha=0.1)
-    assert list(pred.columns) == [
-        "mean",
-        "mean_se",
-        "mean_ci_lower",
-        "mean_ci_upper",
-        "obs_ci_lower",
-        "obs_ci_upper",
-    ]
+    assert list(pred.columns) == PREDICT_COLUMNS
     np.testing.assert_allclose(pred["obs_ci_upper"], loc + q * np.sqrt(scale2 * (1 + h)), rtol=RTOL)
     np.testing.assert_allclose(pred["mean_ci_lower"], loc - q * np.sqrt(scale2 * h), rtol=RTOL)
     np.testing.assert_allclose(

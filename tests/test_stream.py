@@ -32,27 +32,11 @@ from duolm import _passes, _reduction, stream
 from duolm.bayes import NIG
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
 from duolm.ols import CovType
+from test_ols import SCALARS as OLS_SCALARS
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2 + x3"
-SCALARS = [
-    "rsquared",
-    "rsquared_adj",
-    "fvalue",
-    "f_pvalue",
-    "llf",
-    "aic",
-    "bic",
-    "ssr",
-    "ess",
-    "centered_tss",
-    "uncentered_tss",
-    "scale",
-    "nobs",
-    "df_model",
-    "df_resid",
-    "k_constant",
-]
+SCALARS = [*OLS_SCALARS, "k_constant"]
 DIAGNOSTICS = [
     "omnibus",
     "omnibus_pvalue",
@@ -336,6 +320,21 @@ class _CrashError(Exception):
     pass
 
 
+def _save_crashing_after(*counts: int) -> Any:
+    """The checkpoint writer, raising _CrashError right after its write number n (counted
+    from 1 over every run that uses it) for each n in ``counts``."""
+    real_save = _passes._save
+    writes: list[int] = []
+
+    def save(*args: Any) -> None:
+        real_save(*args)
+        writes.append(1)
+        if len(writes) in counts:
+            raise _CrashError
+
+    return save
+
+
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = _frame(n=400, seed=11)
@@ -358,20 +357,11 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     # 400 rows in batches of 48: 9 batches per pass, 9 + 1 + 9 checkpoint writes.
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
-    real_save = _passes._save
-    writes: list[int] = []
-
-    def save(*args: Any) -> None:
-        real_save(*args)
-        writes.append(1)
-        if len(writes) == crash_after:
-            raise _CrashError
-
-    monkeypatch.setattr(_passes, "_save", save)
-    with pytest.raises(_CrashError):
-        _fit(big, ckpt)
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", _save_crashing_after(crash_after))
+        with pytest.raises(_CrashError):
+            _fit(big, ckpt)
     assert ckpt.exists()
-    monkeypatch.setattr(_passes, "_save", real_save)
     got = _numbers(_fit(big, ckpt))
     assert np.array_equal(got, want)
     assert not ckpt.exists()  # removed at the end
@@ -417,17 +407,9 @@ def test_resume_keeps_a_refused_column_path(
         patch.setattr(_reduction._Builder, "_verified", refuse)
         want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
-    real_save, writes = _passes._save, []
-
-    def save(*args: Any) -> None:
-        real_save(*args)
-        writes.append(1)
-        if len(writes) == 4:
-            raise _CrashError
-
     with monkeypatch.context() as patch:
         patch.setattr(_reduction._Builder, "_verified", refuse)
-        patch.setattr(_passes, "_save", save)
+        patch.setattr(_passes, "_save", _save_crashing_after(4))
         with pytest.raises(_CrashError):
             _fit(big, ckpt)
     assert np.array_equal(_numbers(_fit(big, ckpt)), want)  # resumed without the patch
@@ -611,20 +593,11 @@ def test_csv_resume_is_bitwise_equal(
     pd.read_parquet(big).to_csv(path, index=False)
     want = _numbers(_fit(path, None))
     ckpt = tmp_path / "fit.ckpt"
-    real_save = _passes._save
-    writes: list[int] = []
-
-    def save(*args: Any) -> None:
-        real_save(*args)
-        writes.append(1)
-        if len(writes) in (4, 13):
-            raise _CrashError
-
-    monkeypatch.setattr(_passes, "_save", save)
-    for _ in range(2):  # crash in pass 1, resume and crash in pass 2
-        with pytest.raises(_CrashError):
-            _fit(path, ckpt)
-    monkeypatch.setattr(_passes, "_save", real_save)
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", _save_crashing_after(4, 13))
+        for _ in range(2):  # crash in pass 1, resume and crash in pass 2
+            with pytest.raises(_CrashError):
+                _fit(path, ckpt)
     assert np.array_equal(_numbers(_fit(path, ckpt)), want)
 
 

@@ -81,6 +81,13 @@ def row_label(index: pd.Index, position: int) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def is_real_dtype(dtype: Any) -> bool:
+    """A boolean or real numeric dtype: its values are numbers by type, not by content."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return True
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype))
+
+
 def column_kind(series: pd.Series, name: str, parsed: ParsedFormula) -> Kind:
     """Decide how a column of the fit's data is used; refuse what cannot be."""
     if name in parsed.categorical_only:

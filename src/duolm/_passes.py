@@ -207,10 +207,8 @@ def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] |
     """
     if job.plain and batch.nrows > _HEAD_ROWS:
         head = batch.head(_HEAD_ROWS)
-        finite = True
-        for name in job.columns:
-            column = head.numeric(name)
-            finite = finite and column is not None and bool(np.isfinite(column).all())
+        columns = [head.numeric(name) for name in job.columns]
+        finite = all(c is not None and bool(np.isfinite(c).all()) for c in columns)
         try:
             design = _first_design(job, head) if finite else None
         except DataError:  # the whole batch decides, with its own rows and counts

@@ -121,7 +121,7 @@ class _Builder:
                 return None
             data.append(column)
             where.append(j)
-        return _Columns(tuple(data), tuple(where), icpt, batch.nrows)
+        return _Columns(tuple(data), tuple(where), icpt)
 
     def direct(self, batch: _Batch) -> tuple[FloatArray, FloatArray] | None:
         """``(X, y)`` copied from the columns, or None when some value is not numeric or finite."""
@@ -184,7 +184,11 @@ class _Columns:
     data: tuple[FloatArray, ...]
     where: tuple[int, ...]
     icpt: int | None
-    n: int
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(self.data[-1])
 
     @property
     def k(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +75,16 @@ def _batch_size(opts: StreamOptions) -> int:
     return opts.batch_size or stream.DEFAULT_BATCH_SIZE
 
 
-def _checkpoint_every(opts: StreamOptions) -> int:
+def _file_options(opts: StreamOptions) -> dict[str, Any]:
+    """The reading options of :func:`duolm.stream.ols` and ``bayes``, defaults filled in."""
     from duolm import stream
 
-    return opts.checkpoint_every or stream.DEFAULT_CHECKPOINT_EVERY
+    return {
+        "batch_size": _batch_size(opts),
+        "checkpoint": opts.checkpoint,
+        "checkpoint_every": opts.checkpoint_every or stream.DEFAULT_CHECKPOINT_EVERY,
+        "progress": opts.progress,
+    }
 
 
 def _no_dask_options(opts: StreamOptions) -> None:
@@ -121,10 +127,7 @@ def ols(
         cov_type=cov_type,
         alias_tol=alias_tol,
         diagnostics=diagnostics,
-        batch_size=_batch_size(opts),
-        checkpoint=opts.checkpoint,
-        checkpoint_every=_checkpoint_every(opts),
-        progress=opts.progress,
+        **_file_options(opts),
     )
 
 
@@ -144,10 +147,7 @@ def bayes(
         data,
         prior=prior,
         missing=missing,
-        batch_size=_batch_size(opts),
-        checkpoint=opts.checkpoint,
-        checkpoint_every=_checkpoint_every(opts),
-        progress=opts.progress,
+        **_file_options(opts),
     )
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm._columns import is_real_dtype
 from duolm.errors import DataError
 
 FloatArray = NDArray[np.float64]
@@ -147,10 +148,7 @@ class _Batch:
             series = self.data[name]
             if isinstance(series, pd.DataFrame):
                 return None
-            dtype = series.dtype
-            if pd.api.types.is_bool_dtype(dtype) or (
-                pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
-            ):
+            if is_real_dtype(series.dtype):
                 return series.to_numpy(dtype=np.float64, na_value=np.nan)
             return None
         import pyarrow as pa

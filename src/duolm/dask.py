@@ -34,6 +34,7 @@ import pandas as pd
 from dask.base import compute as _dask_compute
 from dask.delayed import delayed
 
+from duolm._columns import is_real_dtype
 from duolm._reduction import (
     Missing,
     _bayes_results,
@@ -122,7 +123,7 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
     ddf = _check_frame(ddf)
     columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
     # plain and numeric by dtype: a text column's kind and levels need the whole partition
-    plain = plain and all(_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
+    plain = plain and all(is_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
     parts = list(ddf[list(columns)].to_delayed())
     for number, part in enumerate(parts):
         design = None
@@ -140,13 +141,6 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
         _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
         return builder, parts
     raise DataError("the Dask DataFrame has no complete rows")
-
-
-def _real_dtype(dtype: Any) -> bool:
-    """A boolean or real numeric dtype (not text, objects, categories or complex)."""
-    if pd.api.types.is_bool_dtype(dtype):
-        return True
-    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype))
 
 
 def _head(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
