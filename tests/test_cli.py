@@ -65,6 +65,11 @@ def ok(*args: object, input: str | None = None) -> Result:
     return result
 
 
+def _save_lecture_posterior(data: Path, saved: Path) -> None:
+    """``duolm fit`` of the parabola with the lecture's prior, the posterior saved."""
+    ok("fit", data, "-f", PARABOLA, "--bayes", "--prior", LECTURE_PRIOR, "--save-state", saved)
+
+
 # -- fit --------------------------------------------------------------------------------
 
 
@@ -191,17 +196,7 @@ def test_prior_from_files(files: dict[str, Path], tmp_path: Path, data: pd.DataF
 
     # a saved posterior serves as the prior of new data
     saved = tmp_path / "post.json"
-    ok(
-        "fit",
-        files["csv"],
-        "-f",
-        PARABOLA,
-        "--bayes",
-        "--prior",
-        LECTURE_PRIOR,
-        "--save-state",
-        saved,
-    )
+    _save_lecture_posterior(files["csv"], saved)
     doc = json.loads(
         ok(
             "fit", files["csv"], "-f", PARABOLA, "--bayes", "--prior", saved, "--format", "json"
@@ -246,17 +241,7 @@ def test_predict_from_a_saved_state(
     files: dict[str, Path], tmp_path: Path, data: pd.DataFrame
 ) -> None:
     saved = tmp_path / "state.json"
-    ok(
-        "fit",
-        files["csv"],
-        "-f",
-        PARABOLA,
-        "--bayes",
-        "--prior",
-        LECTURE_PRIOR,
-        "--save-state",
-        saved,
-    )
+    _save_lecture_posterior(files["csv"], saved)
     loaded = state.load(saved)
     assert not isinstance(loaded, NIG)
     doc = json.loads(
