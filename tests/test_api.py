@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm import stream
 
 FORMULA = "height ~ time + I(time**2)"
 
@@ -40,7 +39,7 @@ def test_ols_of_a_file_is_the_in_memory_fit(
     np.testing.assert_allclose(
         streamed.diagnostics.durbin_watson, whole.diagnostics.durbin_watson, rtol=1e-10
     )
-    direct = stream.ols(FORMULA, files[kind], cov_type="HC3", batch_size=97)
+    direct = duolm.ols(FORMULA, files[kind], cov_type="HC3", batch_size=97)
     np.testing.assert_array_equal(streamed.params, direct.params)
 
 

@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-import duolm.nig
-from duolm.bayes import NIG, BayesResults, bayes, checked_prior, default_prior
+import duolm
+from duolm import NIG, BayesResults, bayes, ols
+from duolm.bayesian import checked_prior, default_prior
 from duolm.design import from_arrays
 from duolm.errors import DataError, PriorError
-from duolm.ols import ols
-from test_ols import PREDICT_COLUMNS
+from shared import PREDICT_COLUMNS
 
 RTOL = 1e-10
 
@@ -429,7 +429,7 @@ def test_formula_fits_predict_and_score_new_rows() -> None:
 
 
 def test_nig_is_reexported_and_the_prior_is_checked_against_the_design() -> None:
-    assert NIG is duolm.nig.NIG
+    assert NIG is duolm.bayesian.NIG
     spec = from_arrays(np.ones((3, 2)), np.ones(3)).spec
     default = checked_prior(None, spec)
     assert default.k == 2 and default.label == default_prior(2).label

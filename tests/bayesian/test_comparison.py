@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from duolm.bayes import NIG, bayes
-from duolm.compare import COLUMNS, compare, side_by_side, unit_information_prior
+from duolm import NIG, bayes, compare, ols, side_by_side
+from duolm.bayesian import COMPARE_COLUMNS as COLUMNS
+from duolm.bayesian import unit_information_prior
 from duolm.errors import DataError
-from duolm.ols import ols
 
 
 @pytest.fixture

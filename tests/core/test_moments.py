@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
-from duolm.diagnostics import OMNIBUS_MIN_NOBS, Diagnostics, ResidualMoments
+from duolm.core import ResidualMoments
+from duolm.frequentist import OMNIBUS_MIN_NOBS, Diagnostics
 
 RTOL = 1e-10
 

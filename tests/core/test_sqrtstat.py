@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duolm import core
-from duolm.core import SqrtStat, lstsq
+from duolm.core import SqrtStat, _solver, _sqrtstat, lstsq
 
 
 def _data(seed: int, n: int = 50, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def test_merge_of_chunks_equals_one_fit() -> None:
 
 
 def test_tall_blocks_are_factored_in_blocks_like_one_qr() -> None:
-    X, y = _data(4, n=3 * core._BLOCK_ROWS + 11)
+    X, y = _data(4, n=3 * _sqrtstat._BLOCK_ROWS + 11)
     st_ = SqrtStat.from_data(X, y)
     R = np.linalg.qr(np.column_stack([X, y]), mode="r")
     np.testing.assert_allclose(np.abs(st_.R), np.abs(R), rtol=1e-10, atol=1e-9)
@@ -116,7 +116,7 @@ def test_gram_and_householder_paths_agree_on_well_conditioned_data() -> None:
     X = np.column_stack([np.ones(n), rng.normal(size=(n, 4))])
     y = X @ np.arange(1.0, 6.0) + rng.normal(size=n)
     fast = lstsq(X, y)
-    slow = core._lstsq_householder(X, y, core.ALIAS_TOL)
+    slow = _solver._lstsq_householder(X, y, core.ALIAS_TOL)
     assert fast.method == "cholesky" and slow.method == "householder"
     np.testing.assert_allclose(fast.params, slow.params, rtol=1e-13)
     np.testing.assert_allclose(fast.stat.ssr, slow.stat.ssr, rtol=1e-12)
@@ -196,9 +196,9 @@ def test_offset_columns_take_the_centred_gram_path_and_match_householder() -> No
     Z = rng.normal(size=(n, 3))
     X = np.column_stack([Z[:, 0] + 1e4, np.ones(n), Z[:, 1] - 3e3, Z[:, 2]])
     y = X @ np.array([2.0, 5.0, -1.0, 0.5]) + rng.normal(size=n)
-    assert core._lstsq_gram(X, y) is None  # cond(X scaled) ~ 1e8: normal equations refused
+    assert _solver._lstsq_gram(X, y) is None  # cond(X scaled) ~ 1e8: normal equations refused
     fast = lstsq(X, y, const_col=1)
-    slow = core._lstsq_householder(X, y, core.ALIAS_TOL)
+    slow = _solver._lstsq_householder(X, y, core.ALIAS_TOL)
     assert fast.method == "cholesky-centred"
     np.testing.assert_allclose(fast.params, slow.params, rtol=1e-10)
     np.testing.assert_allclose(fast.stat.ssr, slow.stat.ssr, rtol=1e-11)

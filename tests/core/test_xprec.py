@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from duolm import _xprec
+from duolm.core import _xprec
 
 
 def _exact_residual(y: np.ndarray, A: np.ndarray, x: np.ndarray) -> list[float]:

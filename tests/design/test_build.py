@@ -610,10 +610,10 @@ def _large(n: int = 2000, seed: int = 9) -> pd.DataFrame:
 
 def _through_formulaic(formula: str, frame: pd.DataFrame, **kw: object) -> Design:
     """The design built by formulaic for every row (the direct copy switched off)."""
-    import duolm.design as design_module
+    import duolm.design._build as design_module
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(design_module, "_HEAD_ROWS", len(frame) + 1)
+        patch.setattr(design_module, "HEAD_ROWS", len(frame) + 1)
         return from_formula(formula, frame, **kw)  # type: ignore[arg-type]
 
 
@@ -674,7 +674,7 @@ def test_large_frame_design_owns_its_arrays() -> None:
 def test_formulaic_sees_only_the_first_rows_of_a_plain_formula(
     formula: str, direct: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import duolm.design as design_module
+    import duolm.design._build as design_module
 
     sizes: list[int] = []
     real = design_module._materialize
@@ -686,7 +686,7 @@ def test_formulaic_sees_only_the_first_rows_of_a_plain_formula(
     monkeypatch.setattr(design_module, "_materialize", materialize)
     frame = _large()
     from_formula(formula, frame)
-    assert (max(sizes) == design_module._HEAD_ROWS) is direct
+    assert (max(sizes) == design_module.HEAD_ROWS) is direct
     assert (max(sizes) == len(frame)) is not direct
 
 

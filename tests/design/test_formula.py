@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from formulaic import Formula, model_matrix
 
-from duolm._safe_formula import evaluation_context, parse_formula
-from duolm.design import from_formula
+from duolm.design import evaluation_context, from_formula, parse_formula
 from duolm.errors import FormulaError
 
 COLUMNS = ["y", "x", "g", "my col"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from duolm._hypotheses import parse_hypothesis
 from duolm.errors import FormulaError
+from duolm.frequentist import parse_hypothesis
 
 NAMES = ["Intercept", "I(x ** 2)", "C(g)[T.b]", "x", "a", "b", "a:b"]
 

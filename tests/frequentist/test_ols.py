@@ -25,6 +25,7 @@ from scipy import stats
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
 import duolm
+from shared import PREDICT_COLUMNS, SCALARS
 
 RTOL = 1e-9
 #: statsmodels' own error on Longley's residual-based quantities (leverage, Cook's
@@ -33,23 +34,6 @@ RTOL = 1e-9
 #: (test_longley_against_high_precision), and to this against statsmodels.
 RTOL_SM_LONGLEY = 1e-7
 COV_TYPES = ["HC0", "HC1", "HC2", "HC3"]
-SCALARS = [
-    "rsquared",
-    "rsquared_adj",
-    "fvalue",
-    "f_pvalue",
-    "llf",
-    "aic",
-    "bic",
-    "ssr",
-    "ess",
-    "centered_tss",
-    "uncentered_tss",
-    "scale",
-    "nobs",
-    "df_model",
-    "df_resid",
-]
 
 
 # -- data sets -----------------------------------------------------------------------------
@@ -326,15 +310,6 @@ def test_robust_prediction_frame(cov_type: str) -> None:
 
 
 # -- prediction ----------------------------------------------------------------------------
-
-PREDICT_COLUMNS = [
-    "mean",
-    "mean_se",
-    "mean_ci_lower",
-    "mean_ci_upper",
-    "obs_ci_lower",
-    "obs_ci_upper",
-]
 
 
 @names_param

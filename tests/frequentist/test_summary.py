@@ -19,9 +19,8 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 import duolm
-from duolm.datasets import longley
-from duolm.ols import ols
-from duolm.summary import (
+from duolm import ols
+from duolm._format import (
     CoefColumn,
     CoefTable,
     Field,
@@ -31,6 +30,7 @@ from duolm.summary import (
     format_fixed,
     number_field,
 )
+from duolm.datasets import longley
 
 NONROBUST_NOTE = (
     "Standard Errors assume that the covariance matrix of the errors is correctly specified."

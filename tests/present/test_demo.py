@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm import demo
-from duolm.bayes import NIG, bayes
+from duolm import NIG, bayes
+from duolm.present import demo
 
 T2 = "I(time ** 2)"
 

@@ -7,7 +7,6 @@ scatter offsets) and compare them with the results' own numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -24,9 +23,8 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 import duolm
-from duolm import datasets, plots
-from duolm.bayes import NIG, BayesResults, bayes
-from duolm.trajectory import trajectory
+from duolm import NIG, BayesResults, bayes, datasets, trajectory
+from duolm.present import plots
 
 PARABOLA = "height ~ I(time**2)"
 T2 = "I(time ** 2)"
@@ -353,8 +351,8 @@ def test_evolution(traj: pd.DataFrame, bayes_fit: BayesResults, ols_fit: duolm.O
 
 
 def test_evolution_flat_prior_leaves_the_first_steps_blank(data: pd.DataFrame) -> None:
-    # V^-1 = 0, a = -k/2, b = 0: the reference prior, given as trajectory() documents it.
-    flat = SimpleNamespace(m=np.zeros(2), V=np.diag([np.inf, np.inf]), a=-1.0, b=0.0)
+    # V^-1 = 0, a = -k/2, b = 0: the reference prior.
+    flat = NIG.reference(2)
     frame = trajectory(PARABOLA, data, prior=flat)
     fig = plots.evolution(frame, start=2)
     try:

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from duolm import datasets
-from duolm.bayes import NIG
-from duolm.report import build_report
+from duolm import NIG, datasets
+from duolm.present.report import build_report
 
 PARABOLA = "height ~ I(time**2)"
 TITLE = "Radar <script>alert('x')</script> & co"

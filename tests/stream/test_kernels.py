@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm import _block_kernel, _reduction, stream
-from duolm.core import SqrtStat
-from duolm.diagnostics import ResidualMoments
+from duolm import reduction
+from duolm._stream import _batch as _reduction
+from duolm._stream import _kernels as _block_kernel
+from duolm.core import ResidualMoments, SqrtStat
 
 TILE = _block_kernel._TILE
 
@@ -147,10 +148,10 @@ def test_stream_with_kernels_equals_numpy_path_and_in_memory(
     cov_type: str,
 ) -> None:
     path, frame = parquet
-    compiled = stream.ols(formula, path, batch_size=1100, cov_type=cov_type)
+    compiled = duolm.ols(formula, path, batch_size=1100, cov_type=cov_type)
     with monkeypatch.context() as patch:
         patch.setattr(_block_kernel, "available", lambda: False)
-        plain = stream.ols(formula, path, batch_size=1100, cov_type=cov_type)
+        plain = duolm.ols(formula, path, batch_size=1100, cov_type=cov_type)
     whole = duolm.ols(formula, frame, cov_type=cov_type)
     for got in (compiled, plain):
         for name in ("params", "bse"):
@@ -185,7 +186,7 @@ def test_kernel_path_is_taken_and_falls_back_on_missing_and_ill_conditioned(
 
     monkeypatch.setattr(_block_kernel, "gram", gram)
     monkeypatch.setattr(SqrtStat, "from_data", classmethod(from_data))
-    got = stream.ols("y ~ x1 + x2", path, batch_size=500, cov_type="HC1")
+    got = duolm.ols("y ~ x1 + x2", path, batch_size=500, cov_type="HC1")
     assert calls["gram"] >= 4 and calls["qr"] >= 1
     want = duolm.ols("y ~ x1 + x2", frame, cov_type="HC1")
     assert got.n_dropped == want.n_dropped == 1
@@ -203,7 +204,7 @@ def test_reduction_refuses_nothing_the_kernels_cannot_see(tmp_path: Path) -> Non
     frame.to_parquet(path)
     for missing in ("drop", "raise"):
         with pytest.raises(duolm.errors.DataError, match="333"):
-            stream.ols("y ~ x", path, batch_size=100, missing=missing)
+            duolm.ols("y ~ x", path, batch_size=100, missing=missing)
 
 
 @pytest.mark.parametrize("formula", ["y ~ x + d", "y ~ x + C(g)"])
@@ -221,8 +222,8 @@ def test_a_row_of_leverage_one_makes_hc3_undefined_as_in_memory(
     with pytest.raises(duolm.errors.DataError, match="leverage 1"):
         duolm.ols(formula, frame, cov_type="HC3").bse  # noqa: B018
     with pytest.raises(duolm.errors.DataError, match="leverage 1"):
-        stream.ols(formula, path, batch_size=200, cov_type="HC3")
-    got = stream.ols(formula, path, batch_size=200, cov_type="HC0")
+        duolm.ols(formula, path, batch_size=200, cov_type="HC3")
+    got = duolm.ols(formula, path, batch_size=200, cov_type="HC0")
     want = duolm.ols(formula, frame, cov_type="HC0")
     np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
 
@@ -240,7 +241,7 @@ def test_huge_and_tiny_residuals_keep_every_digit(tmp_path: Path, scale: float) 
     frame = _magnitude_frame(4000, scale)
     path = tmp_path / "scaled.parquet"
     frame.to_parquet(path)
-    got = stream.ols("y ~ x1 + x2", path, batch_size=1500, cov_type="HC3")
+    got = duolm.ols("y ~ x1 + x2", path, batch_size=1500, cov_type="HC3")
     want = duolm.ols("y ~ x1 + x2", frame, cov_type="HC3")
     np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
     np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10, atol=0)
@@ -257,10 +258,10 @@ def test_no_residual_spread_takes_the_numpy_second_pass() -> None:
     y = 2.0 * x
     R = np.array([[np.sqrt(x @ x), 2.0 * np.sqrt(x @ x)], [0.0, 0.0]])  # [x y] factor, ryy 0
     stat = SqrtStat(R, float(n), float(y.mean()), float(((y - y.mean()) ** 2).sum()))
-    fit = _reduction._Fit(np.array([True]), stat, stat.solve(), robust=True)
+    fit = reduction.Estimate(np.array([True]), stat, stat.solve(), robust=True)
     columns = _reduction._Columns((x, y), (0, 1), None)
-    assert _reduction._Resid.of_columns(fit, columns) is None
-    numpy_path = _reduction._Resid.of(fit, x[:, None], y)
+    assert _reduction._pass2_of_columns(fit, columns) is None
+    numpy_path = reduction.Pass2.of(fit, x[:, None], y)
     assert numpy_path.moments.ss == 0.0 and numpy_path.moments.n == n
 
 
@@ -270,12 +271,12 @@ def test_missing_value_in_the_first_batch(tmp_path: Path, row: int) -> None:
     frame.loc[row, "x2"] = np.nan
     path = tmp_path / "nan.parquet"
     frame.to_parquet(path)
-    got = stream.ols("y ~ x1 + x2", path, batch_size=2000)
+    got = duolm.ols("y ~ x1 + x2", path, batch_size=2000)
     want = duolm.ols("y ~ x1 + x2", frame)
     assert got.n_dropped == want.n_dropped == 1
     np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)
     with pytest.raises(duolm.errors.DataError, match=str(row)):
-        stream.ols("y ~ x1 + x2", path, batch_size=2000, missing="raise")
+        duolm.ols("y ~ x1 + x2", path, batch_size=2000, missing="raise")
 
 
 def test_csv_text_after_the_first_rows_names_its_row(tmp_path: Path) -> None:
@@ -285,7 +286,7 @@ def test_csv_text_after_the_first_rows_names_its_row(tmp_path: Path) -> None:
     path = tmp_path / "text.csv"
     frame.to_csv(path, index=False)
     with pytest.raises(duolm.errors.DataError, match="1800"):
-        stream.ols("y ~ x1 + x2", path, batch_size=2500)
+        duolm.ols("y ~ x1 + x2", path, batch_size=2500)
 
 
 def test_no_writable_cache_folder_compiles_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,7 +317,7 @@ def test_nan_only_in_an_aliased_column_drops_its_row_in_both_passes(tmp_path: Pa
     path = tmp_path / "alias.parquet"
     frame.to_parquet(path)
     with pytest.warns(duolm.errors.RankWarning):
-        got = stream.ols("y ~ x + x2", path, batch_size=5000, cov_type="HC3")
+        got = duolm.ols("y ~ x + x2", path, batch_size=5000, cov_type="HC3")
     with pytest.warns(duolm.errors.RankWarning):
         want = duolm.ols("y ~ x + x2", frame, cov_type="HC3")
     assert got.moments is not None and got.moments.n == got.nobs == want.nobs == n - 1
@@ -340,7 +341,7 @@ def test_first_rows_missing_or_constant_do_not_decide_the_fit(tmp_path: Path, fo
     path = tmp_path / "head.parquet"
     frame.to_parquet(path)
     want = duolm.ols(formula, frame)
-    got = stream.ols(formula, path, batch_size=3000)
+    got = duolm.ols(formula, path, batch_size=3000)
     assert got.nobs == want.nobs == (4700 if formula == "y ~ x" else n)
     # a stateful transform keeps the first batch's state (another basis of the same span)
     np.testing.assert_allclose(got.ssr, want.ssr, rtol=1e-9, atol=0)
@@ -357,7 +358,7 @@ def test_integer_column_with_nulls_beyond_2_53_in_a_transform(tmp_path: Path) ->
     x = rng.normal(size=n)
     pq.write_table(pa.table({"id": ids, "x": x, "y": x + rng.normal(size=n)}), tmp_path / "i.pq")
     for formula in ("y ~ x + np.log(id)", "y ~ x + id"):
-        fit = stream.ols(formula, tmp_path / "i.pq", batch_size=1000)
+        fit = duolm.ols(formula, tmp_path / "i.pq", batch_size=1000)
         assert fit.nobs == n - 1 and fit.n_dropped == 1
 
 
@@ -367,4 +368,4 @@ def test_residual_sum_of_squares_beyond_float64_is_a_data_error(tmp_path: Path) 
     frame["y"] = (frame.x + rng.standard_t(4, size=3000)) * 1e297
     frame.to_parquet(tmp_path / "huge.parquet")
     with pytest.raises(duolm.errors.DataError, match="overflows float64"):
-        stream.ols("y ~ x", tmp_path / "huge.parquet", batch_size=1000)
+        duolm.ols("y ~ x", tmp_path / "huge.parquet", batch_size=1000)

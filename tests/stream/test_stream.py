@@ -28,47 +28,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import duolm
-from duolm import _passes, _reduction, stream
-from duolm.bayes import NIG
+from duolm import NIG, _stream, reduction
+from duolm._checks import CovType
+from duolm._stream import _batch as _reduction
+from duolm._stream import _passes
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
-from duolm.ols import CovType
-from test_ols import SCALARS as OLS_SCALARS
-
-RTOL = 1e-10
-FORMULA = "y ~ x1 + x2 + x3"
-SCALARS = [*OLS_SCALARS, "k_constant"]
-DIAGNOSTICS = [
-    "omnibus",
-    "omnibus_pvalue",
-    "jarque_bera",
-    "jarque_bera_pvalue",
-    "skew",
-    "kurtosis",
-    "durbin_watson",
-    "condition_number",
-]
-
-
-def _frame(n: int = 150, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.uniform(-2.0, 5.0, size=n),
-            "x3": rng.integers(0, 10, size=n).astype(np.int64),
-            "g": rng.choice(["a", "b", "c"], size=n),
-        }
-    )
-    frame["y"] = (
-        1.5
-        + 0.8 * frame.x1
-        - 0.3 * frame.x2
-        + 0.1 * frame.x3
-        + frame.g.map({"a": 0.0, "b": 1.0, "c": -0.5})
-        + rng.standard_t(6, size=n)
-    )
-    frame.loc[:4, "g"] = ["a", "b", "c", "a", "b"]  # every level in the first batch
-    return frame
+from shared import FORMULA, RTOL, _frame, assert_same_fit
 
 
 @pytest.fixture(scope="module")
@@ -85,38 +50,6 @@ def files(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict
     return {"csv": csv, "parquet": parquet}
 
 
-def assert_same_fit(
-    got: duolm.OLSResults, want: duolm.OLSResults, *, diagnostics: bool = True
-) -> None:
-    """Every number of the summary, and the robust covariances, to RTOL."""
-    assert got.terms == want.terms
-    assert got.n_dropped == want.n_dropped
-    assert got.aliased == want.aliased
-    for name in ("params", "bse", "tvalues", "pvalues"):
-        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=RTOL, atol=0)
-    np.testing.assert_allclose(got.conf_int(0.1), want.conf_int(0.1), rtol=RTOL, atol=0)
-    np.testing.assert_allclose(got.cov_params(), want.cov_params(), rtol=RTOL, atol=1e-300)
-    for name in SCALARS:
-        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=RTOL, atol=0)
-    np.testing.assert_allclose(
-        got.scaled_condition_number, want.scaled_condition_number, rtol=RTOL, atol=0
-    )
-    if not diagnostics:
-        return
-    for name in DIAGNOSTICS:
-        np.testing.assert_allclose(
-            getattr(got.diagnostics, name), getattr(want.diagnostics, name), rtol=RTOL, atol=0
-        )
-    if not got.meats:  # a nonrobust streamed fit skips the leverages and meats, and says so
-        with pytest.raises(DataError, match="was not computed"):
-            _ = got.with_cov_type("HC3").bse
-        return
-    for cov in ("HC0", "HC1", "HC2", "HC3"):
-        np.testing.assert_allclose(
-            got.with_cov_type(cov).bse, want.with_cov_type(cov).bse, rtol=RTOL, atol=0
-        )
-
-
 # -- streamed == in memory ------------------------------------------------------------------
 
 
@@ -127,7 +60,7 @@ def test_file_equals_in_memory(
     files: dict[str, Path], frame: pd.DataFrame, kind: str, batch_size: int, cov_type: CovType
 ) -> None:
     want = duolm.ols(FORMULA, frame, cov_type=cov_type)
-    got = stream.ols(FORMULA, files[kind], batch_size=batch_size, cov_type=cov_type)
+    got = duolm.ols(FORMULA, files[kind], batch_size=batch_size, cov_type=cov_type)
     assert got.method == "stream" and got.rows is None
     assert_same_fit(got, want)
     assert "Durbin-Watson" in str(got.summary())
@@ -139,15 +72,15 @@ def test_categorical_and_transforms_equal_in_memory(
 ) -> None:
     formula = "y ~ C(g) + x1 * x2 + np.log(x2 + 3) + I(x3 ** 2)"
     want = duolm.ols(formula, frame, cov_type="HC3")
-    got = stream.ols(formula, files[kind], batch_size=32, cov_type="HC3")
+    got = duolm.ols(formula, files[kind], batch_size=32, cov_type="HC3")
     assert_same_fit(got, want)
 
 
 def test_iterable_of_frames(frame: pd.DataFrame) -> None:
     want = duolm.ols(FORMULA, frame)
     parts = [frame.iloc[:1], frame.iloc[1:50], frame.iloc[50:51], frame.iloc[51:]]
-    assert_same_fit(stream.ols(FORMULA, parts), want)
-    one_shot = stream.ols(FORMULA, iter(parts), diagnostics=False)
+    assert_same_fit(duolm.ols(FORMULA, parts), want)
+    one_shot = duolm.ols(FORMULA, iter(parts), diagnostics=False)
     assert_same_fit(one_shot, want, diagnostics=False)
 
 
@@ -155,12 +88,12 @@ def test_empty_frames_before_the_first_rows_are_skipped(frame: pd.DataFrame) -> 
     for missing in ("drop", "raise"):
         parts = [frame.iloc[:0], frame.iloc[:0], frame.iloc[:60], frame.iloc[60:]]
         want = duolm.ols(FORMULA, frame.dropna(), missing=missing)
-        assert_same_fit(stream.ols(FORMULA, parts, missing=missing), want)
+        assert_same_fit(duolm.ols(FORMULA, parts, missing=missing), want)
 
 
 def test_one_shot_iterator_cannot_be_read_twice(frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="read only once"):
-        stream.ols(FORMULA, iter([frame.iloc[:50], frame.iloc[50:]]))
+        duolm.ols(FORMULA, iter([frame.iloc[:50], frame.iloc[50:]]))
 
 
 @settings(max_examples=25, deadline=None)
@@ -169,18 +102,18 @@ def test_any_chunking_gives_the_in_memory_fit(cuts: list[int]) -> None:
     frame = _frame()
     bounds = [0, *sorted(cuts), len(frame)]
     parts = [frame.iloc[a:b] for a, b in itertools.pairwise(bounds)]
-    assert_same_fit(stream.ols(FORMULA, parts), duolm.ols(FORMULA, frame))
+    assert_same_fit(duolm.ols(FORMULA, parts), duolm.ols(FORMULA, frame))
 
 
 def test_one_pass_has_the_estimate_and_nonrobust_inference(files: dict[str, Path]) -> None:
     want = duolm.ols(FORMULA, pd.read_parquet(files["parquet"]))
-    got = stream.ols(FORMULA, files["parquet"], diagnostics=False, batch_size=16)
+    got = duolm.ols(FORMULA, files["parquet"], diagnostics=False, batch_size=16)
     assert_same_fit(got, want, diagnostics=False)
     assert got.moments is None  # not computed: said so, never a number made up
     with pytest.raises(DataError, match="not computed"):
         _ = got.diagnostics
     with pytest.raises(ValueError, match="second pass"):
-        stream.ols(FORMULA, files["parquet"], diagnostics=False, cov_type="HC1")
+        duolm.ols(FORMULA, files["parquet"], diagnostics=False, cov_type="HC1")
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -191,11 +124,11 @@ def test_missing_rows_are_dropped_and_counted(tmp_path: Path, kind: str) -> None
     path = tmp_path / f"nan.{kind}"
     frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
     want = duolm.ols(FORMULA, frame)
-    got = stream.ols(FORMULA, path, batch_size=8)
+    got = duolm.ols(FORMULA, path, batch_size=8)
     assert got.n_dropped == want.n_dropped == 12
     assert_same_fit(got, want)
     with pytest.raises(DataError, match=r"missing values in column\(s\) 'x1'"):
-        stream.ols(FORMULA, path, batch_size=8, missing="raise")
+        duolm.ols(FORMULA, path, batch_size=8, missing="raise")
 
 
 def test_no_intercept_and_aliased_columns(frame: pd.DataFrame, tmp_path: Path) -> None:
@@ -206,14 +139,14 @@ def test_no_intercept_and_aliased_columns(frame: pd.DataFrame, tmp_path: Path) -
         with pytest.warns(RankWarning, match="x4"):
             want = duolm.ols(formula, data)
         with pytest.warns(RankWarning, match="x4"):
-            got = stream.ols(formula, path, batch_size=25)
+            got = duolm.ols(formula, path, batch_size=25)
         assert got.aliased == ("x4",)
         assert_same_fit(got, want)
 
 
 def test_stateful_transform_is_fixed_on_the_first_batch(files: dict[str, Path]) -> None:
     frame = pd.read_csv(files["csv"])
-    got = stream.ols("y ~ center(x2) + x1", files["csv"], batch_size=50)
+    got = duolm.ols("y ~ center(x2) + x1", files["csv"], batch_size=50)
     want = duolm.ols("y ~ center(x2) + x1", frame)
     # center() uses the first batch's mean: the slopes are the in-memory ones ...
     np.testing.assert_allclose(got.params.iloc[1:], want.params.iloc[1:], rtol=RTOL, atol=0)
@@ -233,7 +166,7 @@ def test_new_level_in_a_later_batch_is_an_error(tmp_path: Path, kind: str) -> No
     path = tmp_path / f"level.{kind}"
     frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
     with pytest.raises(DataError, match=r"'g' has level 'zz' at row 100 that the fit did not see"):
-        stream.ols("y ~ C(g) + x1", path, batch_size=30)
+        duolm.ols("y ~ C(g) + x1", path, batch_size=30)
 
 
 def test_text_in_a_numeric_column_names_column_and_file_row(tmp_path: Path) -> None:
@@ -244,39 +177,39 @@ def test_text_in_a_numeric_column_names_column_and_file_row(tmp_path: Path) -> N
     # row 137 is the 138th data line of the file (line 139 with the header); the first
     # batch of 64 rows is all numbers, so the spec takes x2 as numeric.
     with pytest.raises(DataError, match=r"text\.csv.*'x2' is not numeric: row 137 holds 'n/a\?'"):
-        stream.ols(FORMULA, path, batch_size=64)
+        duolm.ols(FORMULA, path, batch_size=64)
 
 
 def test_empty_and_missing_files(tmp_path: Path) -> None:
     header_only = tmp_path / "header.csv"
     header_only.write_text("x1,x2,x3,y\n")
     with pytest.raises(DataError, match="no rows"):
-        stream.ols(FORMULA, header_only)
+        duolm.ols(FORMULA, header_only)
     blank = tmp_path / "blank.csv"
     blank.write_text("")
     with pytest.raises(DataError, match="empty"):
-        stream.ols(FORMULA, blank)
+        duolm.ols(FORMULA, blank)
     no_rows = tmp_path / "none.parquet"
     _frame().iloc[:0].to_parquet(no_rows)
     with pytest.raises(DataError, match="no rows"):
-        stream.ols(FORMULA, no_rows)
+        duolm.ols(FORMULA, no_rows)
     with pytest.raises(FileNotFoundError, match="no such data file"):
-        stream.ols(FORMULA, tmp_path / "absent.parquet")
+        duolm.ols(FORMULA, tmp_path / "absent.parquet")
     with pytest.raises(FormulaError, match="nothere"):
-        stream.ols("y ~ nothere", header_only)
+        duolm.ols("y ~ nothere", header_only)
 
 
 def test_lag_is_refused(files: dict[str, Path]) -> None:
     with pytest.raises(FormulaError, match="lag"):
-        stream.ols("y ~ lag(x1)", files["csv"])
+        duolm.ols("y ~ lag(x1)", files["csv"])
 
 
 def test_is_source(frame: pd.DataFrame, files: dict[str, Path]) -> None:
-    assert stream.is_source(files["csv"]) and stream.is_source(str(files["parquet"]))
-    assert stream.is_source("big.CSV.gz") and stream.is_source([frame])
-    assert stream.is_source(iter([frame])) and stream.is_source(f for f in [frame])
+    assert _stream.is_source(files["csv"]) and _stream.is_source(str(files["parquet"]))
+    assert _stream.is_source("big.CSV.gz") and _stream.is_source([frame])
+    assert _stream.is_source(iter([frame])) and _stream.is_source(f for f in [frame])
     for other in (frame, frame.x1, {"x": [1.0]}, np.ones((3, 2)), "y ~ x", "data.txt", [], [1.0]):
-        assert not stream.is_source(other)
+        assert not _stream.is_source(other)
 
 
 # -- Bayes ---------------------------------------------------------------------------------------
@@ -286,7 +219,7 @@ def test_is_source(frame: pd.DataFrame, files: dict[str, Path]) -> None:
 def test_bayes_equals_in_memory(files: dict[str, Path], frame: pd.DataFrame, kind: str) -> None:
     for prior in (None, NIG.reference(4), NIG(np.ones(4), 5.0 * np.eye(4), 3.0, 2.0)):
         want = duolm.bayes(FORMULA, frame, prior=prior)
-        got = stream.bayes(FORMULA, files[kind], prior=prior, batch_size=9)
+        got = duolm.bayes(FORMULA, files[kind], prior=prior, batch_size=9)
         assert got.design is None and got.nobs == want.nobs
         np.testing.assert_allclose(got.params, want.params, rtol=RTOL, atol=0)
         np.testing.assert_allclose(got.bse, want.bse, rtol=RTOL, atol=0)
@@ -345,7 +278,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _fit(path: Path, ckpt: Path | None, every: int = 1) -> duolm.OLSResults:
-    return stream.ols(
+    return duolm.ols(
         FORMULA, path, batch_size=48, checkpoint=ckpt, checkpoint_every=every, cov_type="HC2"
     )
 
@@ -374,7 +307,7 @@ def test_resume_after_a_crash_between_checkpoints(
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
     where, at = crash_in
-    cls = _reduction._Part if where == "part" else _reduction._Resid
+    cls = reduction.Pass1 if where == "part" else reduction.Pass2
     name = "merge"  # once per batch in either pass
     real = getattr(cls, name)
     calls: list[int] = []
@@ -419,7 +352,9 @@ _CHILD = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    from duolm import _passes, _reduction, stream
+    import duolm
+    from duolm import reduction
+    from duolm._stream import _passes
 
     path, ckpt, mode, out = sys.argv[1:5]
     if mode.startswith("exit"):  # die right after the k-th checkpoint write, or inside one
@@ -434,12 +369,12 @@ _CHILD = textwrap.dedent(
                 os._exit(17)
         _passes._save = save
     elif mode == "slow":  # give the parent time to kill it
-        real_merge = _reduction._Part.merge
+        real_merge = reduction.Pass1.merge
         def merge(self, *args):
             time.sleep(0.05)
             return real_merge(self, *args)
-        _reduction._Part.merge = merge
-    fit = stream.ols("y ~ x1 + x2 + x3", path, batch_size=48, checkpoint=ckpt,
+        reduction.Pass1.merge = merge
+    fit = duolm.ols("y ~ x1 + x2 + x3", path, batch_size=48, checkpoint=ckpt,
                      checkpoint_every=1, cov_type="HC2")
     np.save(out, fit.params_kept)
     """
@@ -484,11 +419,11 @@ def test_checkpoint_of_other_arguments_is_refused(big: Path, tmp_path: Path) -> 
     with pytest.raises(_CrashError), _crash_after_first_save():
         _fit(big, ckpt)
     with pytest.raises(StateFileError, match=r"batch_size: 48 there, 50 now"):
-        stream.ols(FORMULA, big, batch_size=50, checkpoint=ckpt)
+        duolm.ols(FORMULA, big, batch_size=50, checkpoint=ckpt)
     with pytest.raises(StateFileError, match="formula"):
-        stream.ols("y ~ x1", big, batch_size=48, checkpoint=ckpt)
+        duolm.ols("y ~ x1", big, batch_size=48, checkpoint=ckpt)
     with pytest.raises(StateFileError, match="robust"):  # HC meats were (not) accumulated
-        stream.ols(FORMULA, big, batch_size=48, checkpoint=ckpt, cov_type="nonrobust")
+        duolm.ols(FORMULA, big, batch_size=48, checkpoint=ckpt, cov_type="nonrobust")
     os.utime(big, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file was modified
     with pytest.raises(StateFileError, match="mtime_ns"):
         _fit(big, ckpt)
@@ -513,7 +448,7 @@ class _crash_after_first_save:  # noqa: N801 - used as a context manager
 
 def test_checkpoint_needs_a_file(frame: pd.DataFrame, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="file source"):
-        stream.ols(FORMULA, [frame], checkpoint=tmp_path / "x.ckpt")
+        duolm.ols(FORMULA, [frame], checkpoint=tmp_path / "x.ckpt")
 
 
 def test_checkpoint_file_has_no_pickles(big: Path, tmp_path: Path) -> None:
@@ -531,10 +466,10 @@ def test_checkpoint_file_has_no_pickles(big: Path, tmp_path: Path) -> None:
 def test_progress_bar_goes_to_stderr(
     files: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    stream.ols(FORMULA, files["parquet"], batch_size=50, progress=True)
+    duolm.ols(FORMULA, files["parquet"], batch_size=50, progress=True)
     out, err = capfd.readouterr()
     assert out == "" and "pass 2/2" in err
-    stream.ols(FORMULA, files["parquet"], batch_size=50)
+    duolm.ols(FORMULA, files["parquet"], batch_size=50)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
@@ -542,7 +477,7 @@ def test_progress_bar_goes_to_stderr(
 def test_no_warnings_on_clean_data(files: dict[str, Path]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        stream.ols(FORMULA, files["csv"], batch_size=33)
+        duolm.ols(FORMULA, files["csv"], batch_size=33)
 
 
 # -- trajectory ----------------------------------------------------------------------------------
@@ -572,18 +507,18 @@ def test_trajectory_equals_in_memory(tmp_path: Path, batch_size: int, prior: str
     frame.to_parquet(path)
     nig = NIG.reference(4) if prior == "reference" else None
     want = duolm.trajectory(FORMULA, frame, prior=nig)
-    got = stream.trajectory(FORMULA, path, prior=nig, batch_size=batch_size)
+    got = duolm.trajectory(FORMULA, path, prior=nig, batch_size=batch_size)
     _assert_same_trajectory(got, want)
-    frames = list(stream.iter_trajectory(FORMULA, path, prior=nig, batch_size=batch_size))
+    frames = list(duolm.iter_trajectory(FORMULA, path, prior=nig, batch_size=batch_size))
     assert all(len(f) <= batch_size for f in frames)
     out = tmp_path / "trajectory.parquet"
-    assert stream.write_trajectory(FORMULA, path, out, prior=nig, batch_size=batch_size) == 117
+    assert duolm.write_trajectory(FORMULA, path, out, prior=nig, batch_size=batch_size) == 117
     _assert_same_trajectory(pd.read_parquet(out).rename_axis(None), want)
 
 
 def test_trajectory_of_a_one_shot_iterator(frame: pd.DataFrame) -> None:
     parts = iter([frame.iloc[:70], frame.iloc[70:]])
-    _assert_same_trajectory(stream.trajectory(FORMULA, parts), duolm.trajectory(FORMULA, frame))
+    _assert_same_trajectory(duolm.trajectory(FORMULA, parts), duolm.trajectory(FORMULA, frame))
 
 
 def test_csv_resume_is_bitwise_equal(
@@ -601,7 +536,7 @@ def test_csv_resume_is_bitwise_equal(
     assert np.array_equal(_numbers(_fit(path, ckpt)), want)
 
 
-@pytest.mark.parametrize("fit", [stream.ols, stream.bayes, stream.trajectory])
+@pytest.mark.parametrize("fit", [duolm.ols, duolm.bayes, duolm.trajectory])
 def test_column_missing_in_a_later_frame_is_a_data_error(fit: Any) -> None:
     rng = np.random.default_rng(11)
     frame = pd.DataFrame({"x": rng.normal(size=30), "y": rng.normal(size=30)})

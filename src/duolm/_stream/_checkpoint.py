@@ -1,15 +1,15 @@
 """Checkpoints of a streamed fit: the fingerprint of a run and the atomic ``.npz`` file.
 
 :func:`_save` writes a :class:`_Saved` reduction state (pass, batches done,
-the pass-1 :class:`~duolm._reduction._Part` and the pass-2
-:class:`~duolm._reduction._Resid`) to a temporary file in the same folder,
+the pass-1 :class:`~duolm.reduction.Pass1` and the pass-2
+:class:`~duolm.reduction.Pass2`) to a temporary file in the same folder,
 flushes it to disk and renames it over the checkpoint (``os.replace``,
 atomic); :func:`_load` reads it back with ``allow_pickle=False`` and refuses a
 checkpoint whose :func:`_fingerprint` (formula, file path, size and
 modification time, batch size, missing policy) differs from this run's, naming
 the differences. :func:`_remove` deletes it, with the temporary files of killed
 writes, once the fit completes. The entries of the file are listed in the
-docstring of :mod:`duolm.stream`.
+docstring of :mod:`duolm._stream`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from duolm._reduction import Missing, _Const, _Part, _Resid
-from duolm._sources import _Source
-from duolm.core import SqrtStat
-from duolm.diagnostics import ResidualMoments
+from duolm._checks import Missing
+from duolm._stream._sources import _Source
+from duolm.core import ResidualMoments, SqrtStat
 from duolm.errors import StateFileError
+from duolm.reduction import ConstantColumns, Pass1, Pass2
 
 _FORMAT = "duolm.stream.checkpoint"
 _VERSION = 1
@@ -38,14 +38,14 @@ _MOMENT_FIELDS = ("n", "mean", "m2", "m3", "m4", "ss", "dw_num", "first", "last"
 
 @dataclass(frozen=True, eq=False)
 class _Saved:
-    """A checkpoint's content (the file format is in the docstring of :mod:`duolm.stream`)."""
+    """A checkpoint's content (the file format is in the docstring of :mod:`duolm._stream`)."""
 
     pass_: int
     batches: int
     spec_batch: int
     fast: bool
-    part: _Part
-    resid: _Resid | None
+    part: Pass1
+    resid: Pass2 | None
     refused: bool = False  # the direct column path failed its check: formulaic throughout
 
 
@@ -133,16 +133,16 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
         stat = SqrtStat(data["R"], float(data["nobs"]), float(data["y_mean"]), float(data["y_m2"]))
         seen = bool(data["const_seen"])
         const = (
-            _Const(np.array(data["const_first"]), np.array(data["const_mask"], dtype=bool))
+            ConstantColumns(np.array(data["const_first"]), np.array(data["const_mask"], dtype=bool))
             if seen
-            else _Const()
+            else ConstantColumns()
         )
-        part = _Part(stat, int(data["rows"]), int(data["n_dropped"]), const)
+        part = Pass1(stat, int(data["rows"]), int(data["n_dropped"]), const)
         resid = None
         if "moments" in data:
             values = [float(v) for v in data["moments"]]
             moments = ResidualMoments(int(values[0]), *values[1:])
-            resid = _Resid(moments, np.array(data["meats"]), bool(data["lev_one"]))
+            resid = Pass2(moments, np.array(data["meats"]), bool(data["lev_one"]))
         return _Saved(
             int(data["pass_"]),
             int(data["batches"]),

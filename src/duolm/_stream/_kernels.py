@@ -4,8 +4,8 @@ A Parquet batch arrives as one array per column. Stacking them into ``[X y]``
 copies the batch once more and hands BLAS a tall, narrow matrix it multiplies
 slowly; these kernels read the columns where they are instead, in tiles of
 :data:`_TILE` rows that stay in cache while every product of the tile is
-taken. They compute what the numpy path of :mod:`duolm._reduction` computes
-(the core's Gram matrix, :class:`~duolm.diagnostics.ResidualMoments`, the HC
+taken. They compute what the numpy path of :mod:`duolm._stream._batch` computes
+(the core's Gram matrix, :class:`~duolm.core.ResidualMoments`, the HC
 meats), equal to rounding:
 
 - :func:`gram`: the Gram matrix of the columns, their sums, and the mean and
@@ -13,7 +13,7 @@ meats), equal to rounding:
 - :func:`second_pass`: pass 2 in one sweep, residuals never stored: for each
   tile ``e = y - c0 - sum_a b_a x_a``, its central power sums about the
   tile's mean pooled into the running ones by
-  :func:`~duolm.diagnostics.pool_central` (the same function, compiled), the
+  :func:`~duolm.core.pool_central` (the same function, compiled), the
   Durbin-Watson sums, and for a robust fit ``W = X Rxx^-1`` by forward
   substitution (as :meth:`~duolm.core.SqrtStat.whiten`), the leverages and the
   three HC meats ``W^T diag(w) W``.
@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from duolm.diagnostics import pool_central
+from duolm.core import hc_weights, pool_central
 
 FloatArray = NDArray[np.float64]
 
@@ -54,7 +54,7 @@ def _gram_source(cols: Any, G: Any, s: Any, ym: Any) -> None:
     Up to four products share each pass over ``cols[a]``'s tile, and the first
     of them also takes its sum (fewer loads than one dot product at a time).
     ``ym`` receives the mean and the sum of squared deviations of the last
-    column (``y``), tile by tile merged by :func:`~duolm.diagnostics.pool_central`.
+    column (``y``), tile by tile merged by :func:`~duolm.core.pool_central`.
     """
     m = len(cols)
     n = cols[0].shape[0]
@@ -150,9 +150,9 @@ def _second_source(
 
     ``e = y - c0 - sum_a coefs[a] cols[a]``; ``u = e * scale`` (``scale`` a
     power of two). ``mom`` receives ``(mean, m2, m3, m4, ss, dw_num, first,
-    last)`` of ``u`` as :class:`~duolm.diagnostics.ResidualMoments` holds them:
+    last)`` of ``u`` as :class:`~duolm.core.ResidualMoments` holds them:
     each tile's central sums about its own mean, pooled tile after tile by
-    :func:`~duolm.diagnostics.pool_central`. With ``robust``, ``out[p]``
+    :func:`~duolm.core.pool_central`. With ``robust``, ``out[p]``
     receives the sums of ``W^T diag(w_p) W`` (see :func:`_meats_of_tile`) and
     the return value says whether some ``1 - h <= lev_tol``.
     """
@@ -276,12 +276,8 @@ def _meats_of_tile(
     w0, w1, w2 = wt[0][:t], wt[1][:t], wt[2][:t]
     low = 1.0
     for i in range(t):
-        one_minus = 1.0 - h[i]
-        low = min(low, one_minus)
-        e2 = et[i] * et[i]
-        w0[i] = e2
-        w1[i] = e2 / one_minus
-        w2[i] = e2 / (one_minus * one_minus)
+        low = min(low, 1.0 - h[i])
+        w0[i], w1[i], w2[i] = _hc(et[i], h[i])  # the core's HC weights, compiled inline
     lev_one = low <= lev_tol
     for a in range(r):  # two columns b at a time share each load of W[a] and the weights
         Wa = W[a][:t]
@@ -323,6 +319,7 @@ def _meats_of_tile(
 
 #: Set by :func:`_kernels` to the compiled helpers that :func:`_second_source` calls.
 _pool: Any = pool_central
+_hc: Any = hc_weights
 _meats_of_tile_c: Any = _meats_of_tile
 
 
@@ -334,7 +331,7 @@ class _Kernels(NamedTuple):
 
 @functools.cache
 def _kernels() -> _Kernels | None:
-    global _pool, _meats_of_tile_c
+    global _pool, _hc, _meats_of_tile_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba import types  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -350,6 +347,7 @@ def _kernels() -> _Kernels | None:
         "fastmath": {"reassoc", "contract"},
     }
     _pool = numba.njit(inline="always", **options)(pool_central)
+    _hc = numba.njit(inline="always", **options)(hc_weights)
     _meats_of_tile_c = numba.njit(**options)(_meats_of_tile)
     column = types.Array(types.float64, 1, "C", readonly=True)
 

@@ -1,13 +1,13 @@
-"""The passes of a streamed fit: batches read in order and reduced by :mod:`duolm._reduction`.
+"""The passes of a streamed fit: batches read in order and reduced by :mod:`duolm._stream._batch`.
 
-:func:`_job` checks the arguments of :mod:`duolm.stream`'s functions and opens
+:func:`_job` checks the arguments of :mod:`duolm._stream`'s functions and opens
 the source; :func:`_reduce` runs pass 1 (each batch's square-root statistic
-merged into the running :class:`~duolm._reduction._Part`) and, for the
+merged into the running :class:`~duolm.reduction.Pass1`) and, for the
 diagnostics, pass 2 (each batch's residual moments and HC meats merged into a
-:class:`~duolm._reduction._Resid`), writing and resuming from the checkpoint
-of :mod:`duolm._checkpoint`; :func:`_trajectory_frames` runs the one pass of
-the Bayesian trajectory, each batch started from the posterior of the rows
-before it; :class:`_Bar` shows their progress. The design spec is fixed by the
+:class:`~duolm.reduction.Pass2`), writing and resuming from the checkpoint
+of :mod:`duolm._stream._checkpoint`; :func:`_designs` gives the designs of
+the batches in order (the one pass of the Bayesian trajectory); :class:`_Bar`
+shows their progress. The design spec is fixed by the
 first batch with a complete row.
 """
 
@@ -25,25 +25,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from duolm._checkpoint import _fingerprint, _load, _remove, _save, _Saved
-from duolm._reduction import (
-    Missing,
+from duolm._checks import Missing, check_positive_int
+from duolm._stream._batch import (
     _Builder,
     _check_formula,
-    _Const,
     _design_or_none,
-    _fit,
-    _Part,
-    _Reduced,
     _refuse_lag,
-    _Resid,
     _used_columns,
 )
-from duolm._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
-from duolm.bayes import NIG
+from duolm._stream._checkpoint import _fingerprint, _load, _remove, _save, _Saved
+from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
 from duolm.core import SqrtStat
-from duolm.design import _HEAD_ROWS, Design
+from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
+from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
 
 #: Designs up to this many columns are reduced with a single-threaded BLAS (when
 #: threadpoolctl is installed): their blocks are too narrow to gain from threads,
@@ -142,12 +137,8 @@ def _job(
     robust: bool = True,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
-        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     _refuse_lag(formula)
     src = _open_source(source)
     columns, plain = _used_columns(formula, list(src.names))
@@ -199,14 +190,14 @@ def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] |
     """The builder fixed by the first batch with a complete row, and that batch's design.
 
     For a formula of plain numeric columns (``job.plain``) whose first
-    :data:`~duolm.design._HEAD_ROWS` rows are all finite, formulaic builds the
+    :data:`~duolm.design.HEAD_ROWS` rows are all finite, formulaic builds the
     design of those rows only; when the batch's columns equal it value for
     value, the rest of the batch is not run through formulaic (design None:
     reduce the batch by the builder). Otherwise the whole batch is designed
     as for any formula. None when the batch has no complete row.
     """
-    if job.plain and batch.nrows > _HEAD_ROWS:
-        head = batch.head(_HEAD_ROWS)
+    if job.plain and batch.nrows > HEAD_ROWS:
+        head = batch.head(HEAD_ROWS)
         columns = [head.numeric(name) for name in job.columns]
         finite = all(c is not None and bool(np.isfinite(c).all()) for c in columns)
         try:
@@ -221,7 +212,7 @@ def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] |
     return None if design is None else (_Builder.first(design.spec), design)
 
 
-def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True) -> _Reduced:
+def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True) -> Reduction:
     """Run pass 1 (and pass 2 with ``diagnostics``), resuming from the checkpoint if any.
 
     The spec is fixed by the first batch with a complete row; the batches before
@@ -232,7 +223,7 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
         saved = _load(job.checkpoint, job.fingerprint)
     label = job.source.label
     builder: _Builder | None = None
-    part: _Part | None = None
+    part: Pass1 | None = None
     spec_batch = 0
     if saved is not None:
         spec_batch = saved.spec_batch
@@ -245,7 +236,7 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
             builder = replace(builder, plain=None)
         part = saved.part
 
-    def write(pass_: int, batches: int, resid: _Resid | None) -> None:
+    def write(pass_: int, batches: int, resid: Pass2 | None) -> None:
         if job.checkpoint is not None and job.fingerprint is not None and part is not None:
             fast = bool(builder and builder.fast)
             refused = bool(builder and builder.plain is None and builder.spec.plain_columns())
@@ -268,7 +259,7 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
                         spec_batch, (builder, design) = done, fixed
                         k = len(builder.spec.terms)
                         blas.enter_context(_serial_blas(k))
-                        part = _Part(SqrtStat.empty(k), skipped, skipped, _Const())
+                        part = Pass1(SqrtStat.empty(k), skipped, skipped, ConstantColumns())
                         if design is None:
                             part, builder = builder.part(part, batch, label)
                         else:
@@ -290,9 +281,9 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
         assert builder is not None and part is not None
         resid = None
         if diagnostics:
-            fit = _fit(part, alias_tol, robust)
+            fit = part.estimate(alias_tol, robust)
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
-            resid = resid if resid is not None else _Resid.empty(int(fit.kept.sum()))
+            resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
             for batch in _batches(job, done):
@@ -304,16 +295,23 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
                     write(2, done, resid)
     if job.checkpoint is not None:  # done
         _remove(job.checkpoint)
-    return _Reduced(builder.spec, part, builder, resid)
+    return Reduction(
+        spec=builder.spec,
+        first=part,
+        pass2=resid,
+        alias_tol=alias_tol,
+        robust=robust and diagnostics,
+        label=label,
+    )
 
 
-def _trajectory_frames(job: _Job, prior: NIG | None, alpha: float) -> Iterator[pd.DataFrame]:
-    from duolm.bayes import default_prior
-    from duolm.trajectory import trajectory as run
+def _designs(job: _Job) -> Iterator[Design]:
+    """The designs of the batches in order, the spec fixed by the first with a complete row.
 
+    Batches with no complete row yield nothing; the index of each design
+    labels its rows as the source numbers them.
+    """
     builder: _Builder | None = None
-    posterior = prior
-    seen = 0
     with _Bar(job.progress) as bar:
         bar.task("trajectory", job.source.nrows, 0)
         for batch in _batches(job, 0):
@@ -323,25 +321,12 @@ def _trajectory_frames(job: _Job, prior: NIG | None, alpha: float) -> Iterator[p
                 if design is None:
                     continue
                 builder = _Builder.first(design.spec)
-                X, y, index = design.X, design.y, design.index
-                posterior = default_prior(X.shape[1]) if posterior is None else posterior
             else:
-                X, y, _, builder = builder.build(batch, job.source.label)
+                X, y, dropped, builder = builder.build(batch, job.source.label)
                 index = _kept_index(batch, job.columns, len(y))
-            if len(y) == 0:
-                continue
-            assert posterior is not None
-            frame = run(X=X, y=y, prior=posterior, missing="raise", alpha=alpha)
-            terms = builder.spec.terms
-            names = {
-                f"{part}[x{j}]": f"{part}[{t}]" for j, t in enumerate(terms) for part in ["m", "sd"]
-            }
-            frame = frame.rename(columns=names)
-            frame["t"] += seen
-            frame.index = index
-            seen += len(y)
-            posterior = posterior.update(X, y)
-            yield frame
+                design = Design(X, y, builder.spec, dropped, index)
+            if len(design.y):
+                yield design
     if builder is None:
         raise DataError(f"{job.source.label}: no complete rows")
 

@@ -1,6 +1,6 @@
 """Where the rows of a streamed fit come from: batches read from a file or an iterable.
 
-The readers of :mod:`duolm.stream`, with no statistics in them:
+The readers of :mod:`duolm._stream`, with no statistics in them:
 
 - :func:`_open_source` opens a CSV or Parquet path, or an iterable of pandas
   DataFrames, as a :class:`_Source` (its column names, its length when known);
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from duolm._columns import is_real_dtype
+from duolm.design import is_real_dtype
 from duolm.errors import DataError
 
 FloatArray = NDArray[np.float64]
@@ -59,7 +59,7 @@ def _is_dask(data: object) -> bool:
 
 
 def is_source(data: object) -> bool:
-    """True for data that :mod:`duolm.stream` (or :mod:`duolm.dask`) reads in batches.
+    """True for data that :mod:`duolm._stream` (or :mod:`duolm.dask`) reads in batches.
 
     Sources are a path (``str`` or ``os.PathLike``) ending in ``.csv`` (also
     compressed: ``.csv.gz``, ``.csv.bz2``, ``.csv.xz``, ``.csv.zst``,

@@ -1,10 +1,10 @@
 """Model comparison, and one model read both ways.
 
-:func:`compare` puts several models fitted to the same data side by side:
+:func:`duolm.compare` puts several models fitted to the same data side by side:
 the frequentist criteria (R², adjusted R², AIC, BIC, from least squares) and
 the Bayesian ones (log evidence, Bayes factors, posterior model
 probabilities with equal prior probabilities). Each model may be given as
-an :class:`~duolm.ols.OLSResults`, a :class:`~duolm.bayes.BayesResults` or a
+an :class:`~duolm.OLSResults`, a :class:`~duolm.BayesResults` or a
 pair of both on the same design:
 
 - a Bayesian fit's evidence is its own (under the prior it was fitted
@@ -37,17 +37,18 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from duolm import core
-from duolm.bayes import NIG, BayesResults
+from duolm.bayesian._nig import NIG
+from duolm.bayesian._results import BayesResults
 from duolm.design import Design
 from duolm.errors import DataError
-from duolm.ols import OLSResults
+from duolm.frequentist import OLSResults
 
 __all__ = [
     "COLUMNS",
     "Fit",
     "PriorFactory",
     "SideBySide",
-    "compare",
+    "compare_fits",
     "side_by_side",
     "unit_information_prior",
 ]
@@ -142,43 +143,8 @@ def _names(fits: tuple[object, ...]) -> list[str]:
     return names
 
 
-def compare(*fits: Fit | Mapping[str, Fit], prior: PriorFactory | None = None) -> pd.DataFrame:
-    """Compare models fitted to the same observations.
-
-    Parameters
-    ----------
-    *fits : OLSResults, BayesResults or (OLSResults, BayesResults)
-        Two or more models, or one mapping of name -> model. Without a
-        mapping, models are named by their formula (else ``model i``).
-    prior : callable, optional
-        ``prior(ols_fit) -> NIG`` for the evidence of least-squares fits (one
-        coefficient per column); default :func:`unit_information_prior`.
-
-    Returns
-    -------
-    DataFrame
-        One row per model, columns :data:`COLUMNS`: ``nobs``, ``k`` (number
-        of estimable coefficients), ``rsquared``, ``rsquared_adj``, ``aic``,
-        ``bic`` (least squares; NaN when there are no residual degrees of
-        freedom), ``log_evidence`` (``log p(y | model)``), ``bayes_factor``
-        (``p(y | model) / p(y | best model)``, 1 for the best),
-        ``posterior_prob`` (equal prior model probabilities) and ``prior``.
-
-    Raises
-    ------
-    DataError
-        The models were not fitted to the same response values.
-
-    Examples
-    --------
-    >>> from duolm.ols import ols
-    >>> rng = np.random.default_rng(0)
-    >>> data = pd.DataFrame({"x": np.arange(20.0), "z": rng.normal(size=20)})
-    >>> data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=20)
-    >>> table = compare(ols("y ~ x", data), ols("y ~ x + z", data))
-    >>> table["posterior_prob"].round(3).tolist()
-    [0.821, 0.179]
-    """
+def compare_fits(*fits: Fit | Mapping[str, Fit], prior: PriorFactory | None = None) -> pd.DataFrame:
+    """The table of :func:`duolm.compare` for fitted models (see there)."""
     if len(fits) == 1 and isinstance(fits[0], Mapping):
         names = [str(name) for name in fits[0]]
         entries: tuple[object, ...] = tuple(fits[0].values())

@@ -55,7 +55,7 @@ FloatArray = NDArray[np.float64]
 #: Relative asymmetry ``max|V - V^T| / max|V|`` accepted as rounding in a given V or xi.
 SYMMETRY_RTOL = 1e-10
 
-#: Defaults of :meth:`NIG.vague` (and of :func:`duolm.bayes.bayes` without a prior).
+#: Defaults of :meth:`NIG.vague` (and of :func:`duolm.bayes` without a prior).
 VAGUE_SCALE = 1e3
 VAGUE_A = 1e-3
 VAGUE_B = 1e-3

@@ -1,6 +1,6 @@
 """The printed summary of a Bayesian fit (presentation only, no statistics).
 
-Uses the generic blocks of :mod:`duolm.summary`: a header with the model,
+Uses the generic blocks of :mod:`duolm._format`: a header with the model,
 the prior and the sigma^2 estimates, then one row per coefficient with the
 posterior mean, sd, equal-tailed credible interval and ``P(beta_j > 0)``.
 Quantities that do not exist for this posterior (the sd when a <= 1, the
@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from duolm.errors import PriorError
-from duolm.ols import _check_alpha
-from duolm.summary import (
+from duolm._checks import check_alpha
+from duolm._format import (
     CoefTable,
     Field,
     KeyValueBlock,
     Summary,
-    _format_coef,
-    _format_int,
-    _format_stat,
     coef_column,
+    format_coef,
+    format_int,
+    format_stat,
     number_field,
 )
-
-if TYPE_CHECKING:
-    from duolm.bayes import BayesResults
+from duolm.bayesian._fit import BayesFit
+from duolm.errors import PriorError
 
 __all__ = ["bayes_summary"]
 
@@ -44,8 +41,8 @@ def _try(get: Callable[[], float], why: list[str]) -> float:
         return math.nan
 
 
-def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
-    """Summary of a :class:`~duolm.bayes.BayesResults` (text via ``str()``, HTML in notebooks).
+def bayes_summary(result: BayesFit, alpha: float = 0.05) -> Summary:
+    """Summary of a :class:`~duolm.BayesResults` (text via ``str()``, HTML in notebooks).
 
     Parameters
     ----------
@@ -57,7 +54,7 @@ def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
     -------
     Summary
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     post = result.posterior
     missing: list[str] = []
     sigma2_mean = _try(lambda: result.sigma2_mean, missing)
@@ -67,7 +64,7 @@ def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
         Field("Dep. Variable:", result.spec.response, result.spec.response),
         Field("Model:", "Normal-inverse-gamma", "NIG"),
         Field("Prior:", result.prior.label, result.prior.label),
-        Field("No. Observations:", _format_int(result.nobs), result.nobs),
+        Field("No. Observations:", format_int(result.nobs), result.nobs),
         number_field("Df (2a):", result.df),
         number_field("Log evidence:", evidence),
     )
@@ -85,11 +82,11 @@ def bayes_summary(result: BayesResults, alpha: float = 0.05) -> Summary:
     table = CoefTable(
         names=result.terms,
         columns=(
-            coef_column("mean", result.params, _format_coef),
-            coef_column("sd", bse, _format_stat),
-            coef_column(f"[{alpha / 2:g}", ci["lower"], _format_stat, min_width=11),
-            coef_column(f"{1 - alpha / 2:g}]", ci["upper"], _format_stat, min_width=11),
-            coef_column("P(>0)", result.prob_positive, _format_stat),
+            coef_column("mean", result.params, format_coef),
+            coef_column("sd", bse, format_stat),
+            coef_column(f"[{alpha / 2:g}", ci["lower"], format_stat, min_width=11),
+            coef_column(f"{1 - alpha / 2:g}]", ci["upper"], format_stat, min_width=11),
+            coef_column("P(>0)", result.prob_positive, format_stat),
         ),
     )
     notes = [

@@ -1,7 +1,7 @@
 """The ``duolm`` command line: fit, compare, predict, report and the lecture's demo.
 
 Presentation only (DESIGN.md, "Layers"): the commands read the data, call
-:func:`duolm.ols`, :func:`duolm.bayes.bayes`, :func:`duolm.compare.compare`
+:func:`duolm.ols`, :func:`duolm.bayes`, :func:`duolm.compare`
 and friends, and print what the results say. Errors a user can fix (a
 missing file, an unknown column, a bad formula, prior or alpha) print one
 line, ``duolm: error: ...``, on stderr and exit with status 1 (2 for a
@@ -11,8 +11,8 @@ traceback instead.
 This module holds the click commands and their options. The ``--prior``
 grammar (``vague``, ``reference``, ``zellner;g=G``, the lecture's
 ``xi=10000,0.1,0.1;nu=5``, ``m=..;V=..;a=A;b=B`` or a file; quote it in the
-shell) is in :mod:`duolm._cli_prior`; reading the data, the text, JSON and
-CSV output and the one-line errors are in :mod:`duolm._cli_io`.
+shell) is in :mod:`duolm.cli._prior`; reading the data, the text, JSON and
+CSV output and the one-line errors are in :mod:`duolm.cli._io`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from typing import Any, Literal, cast
 import click
 import pandas as pd
 
-from duolm import demo as lecture
-from duolm._cli_io import (
+from duolm._api import bayes, ols, reduce
+from duolm._api import compare as compare_models
+from duolm._checks import CovType
+from duolm._format import Summary
+from duolm.bayesian import BayesResults, side_by_side
+from duolm.cli._io import (
     Group,
     emit_csv,
     emit_json,
@@ -44,12 +48,9 @@ from duolm._cli_io import (
     summary_long,
     wrap,
 )
-from duolm._cli_prior import PRIOR_HELP, PriorFactory, build_prior, parse_prior
-from duolm.bayes import BayesResults, bayes
-from duolm.compare import compare as compare_models
-from duolm.compare import side_by_side
-from duolm.ols import CovType, OLSResults, ols
-from duolm.summary import Summary
+from duolm.cli._prior import PRIOR_HELP, PriorFactory, build_prior, parse_prior
+from duolm.frequentist import OLSResults
+from duolm.present import demo as lecture
 
 __all__ = ["PriorFactory", "load_data", "main", "parse_prior"]
 
@@ -196,7 +197,8 @@ def demo(out: str) -> None:
     "--save-state",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Save the Bayesian posterior (JSON) for 'duolm predict' or as a later prior.",
+    help="Save the fit (JSON) for 'duolm predict': the Bayesian posterior (--bayes, --both; "
+    "also a later prior), or the least-squares fit (--ols).",
 )
 @click.option(
     "--stream/--in-memory",
@@ -231,8 +233,6 @@ def fit(
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
     """
     mode = mode or "both"
-    if save_state is not None and mode == "ols":
-        raise click.UsageError("--save-state needs a Bayesian fit (--bayes or --both)")
     if prior is not None and mode == "ols":
         raise click.UsageError("--prior needs a Bayesian fit (--bayes or --both)")
     if _should_stream(data, streamed):
@@ -246,14 +246,18 @@ def fit(
         head = load_head(data)
     else:
         source = head = load_data(data)
-    ols_fit = _fit_ols(formula, source, cov_type) if mode != "bayes" else None
-    bayes_fit = None
-    if mode != "ols":
-        the_prior = build_prior(prior, formula, head)
-        if isinstance(source, pd.DataFrame):
-            bayes_fit = bayes(formula, source, prior=the_prior)
-        else:
-            bayes_fit = bayes(formula, source, prior=the_prior, progress=True)
+    # one reduction serves both readings: a streamed file is read once per pass it needs
+    # (two with the least-squares reading's diagnostics, one for the Bayesian one alone)
+    ct = cast(CovType, cov_type)
+    reduction = reduce(
+        formula,
+        source,
+        diagnostics=mode != "bayes",
+        robust=mode != "bayes" and ct != "nonrobust",
+        progress=not isinstance(source, pd.DataFrame),
+    )
+    ols_fit = reduction.ols(ct) if mode != "bayes" else None
+    bayes_fit = reduction.bayes(build_prior(prior, formula, head)) if mode != "ols" else None
     summaries: list[tuple[str, Summary]] = []
     if ols_fit is not None:
         summaries.append(("ols", ols_fit.summary(alpha=alpha)))
@@ -289,23 +293,18 @@ def fit(
             )
             console.out(wrap(both.frequentist) + "\n\n" + wrap(both.bayesian), highlight=False)
 
-    if bayes_fit is not None and save_state is not None:
+    if save_state is not None:
         from duolm import state
 
-        state.save(bayes_fit, save_state)
-        click.echo(f"duolm: posterior saved to {save_state}", err=True)
+        saved = bayes_fit if bayes_fit is not None else ols_fit
+        assert saved is not None
+        state.save(saved, save_state)
+        what = "posterior" if bayes_fit is not None else "least-squares fit"
+        click.echo(f"duolm: {what} saved to {save_state}", err=True)
     if plot is not None:
         assert isinstance(source, pd.DataFrame)
         plot_fit(plot, source, ols_fit, bayes_fit, alpha)
         click.echo(f"duolm: figure written to {plot}", err=True)
-
-
-def _fit_ols(formula: str, data: object, cov_type: str) -> OLSResults:
-    """Least squares, in memory or streamed (with a progress bar) when ``data`` is a path."""
-    ct = cast(CovType, cov_type)
-    if isinstance(data, pd.DataFrame):
-        return ols(formula, data, cov_type=ct)
-    return ols(formula, data, cov_type=ct, progress=True)
 
 
 def _should_stream(data: str, streamed: bool | None) -> bool:
@@ -340,11 +339,12 @@ def compare(data: str, formulas: tuple[str, ...], prior: str | None, fmt: Format
     frame = load_data(data)
     models: dict[str, OLSResults | tuple[OLSResults, BayesResults]] = {}
     for formula in formulas:
-        o = ols(formula, frame)
+        reduction = reduce(formula, frame)
+        o = reduction.ols()
         if prior is None:
             models[formula] = o
         else:
-            models[formula] = (o, bayes(formula, frame, prior=build_prior(prior, formula, frame)))
+            models[formula] = (o, reduction.bayes(build_prior(prior, formula, frame)))
     table = compare_models(models)
     if fmt == "json":
         emit_json(records(table))
@@ -395,8 +395,9 @@ def predict(
 ) -> None:
     """Predict new rows with the band of the mean and the interval of a new observation.
 
-    From a posterior saved by 'duolm fit --save-state' (Bayesian
-    predictive), or refitting -f FORMULA on data (both readings by default).
+    From a fit saved by 'duolm fit --save-state' (the Bayesian predictive of
+    a posterior, or the intervals of a least-squares fit), or refitting
+    -f FORMULA on data (both readings by default).
 
     \b
     Examples:
@@ -408,13 +409,17 @@ def predict(
         raise click.UsageError("STATE_OR_DATA and --new cannot both read stdin")
     fits: list[tuple[str, OLSResults | BayesResults]] = []
     if formula is None:
-        if mode == "ols" or mode == "both":
-            raise click.UsageError(
-                f"--{mode} needs data and -f FORMULA; a state file holds a Bayesian posterior"
-            )
+        if mode == "both":
+            raise click.UsageError("--both needs data and -f FORMULA; a state file holds one fit")
         if prior is not None:
-            raise click.UsageError("--prior is for a refit (-f FORMULA); a state is a posterior")
-        fits.append(("bayes", load_state(source)))
+            raise click.UsageError("--prior is for a refit (-f FORMULA); a state is a fit")
+        reading, saved = load_state(source)
+        if mode is not None and mode != reading:
+            raise click.UsageError(
+                f"--{mode} asks for the other reading: {source!r} holds a "
+                f"{'least-squares fit' if reading == 'ols' else 'Bayesian posterior'}"
+            )
+        fits.append((reading, saved))
         new_frame = load_data(new)
     else:
         mode = mode or "both"
@@ -487,7 +492,7 @@ def report(
     Example:
       duolm report tracking.csv -f 'height ~ I(time**2)' -o report.html
     """
-    from duolm.report import build_report
+    from duolm.present.report import build_report
 
     frame = load_data(data)
     page = build_report(

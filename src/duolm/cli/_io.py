@@ -1,7 +1,7 @@
 """What the command line reads and writes, and how it reports errors.
 
 - Input: :func:`load_data` (the DATA argument: CSV, Parquet or stdin) and
-  :func:`load_state` (a posterior saved by ``duolm fit --save-state``).
+  :func:`load_state` (a fit saved by ``duolm fit --save-state``).
 - Output in the three formats of ``--format``: ``text`` (rich tables,
   :func:`new_console`, :func:`rich_table`, :func:`show`, :func:`heading`), ``json``
   (:func:`records`, :func:`rows_json`, :func:`summary_json`,
@@ -31,12 +31,12 @@ import click
 import numpy as np
 import pandas as pd
 
-from duolm._present import cell
-from duolm.bayes import NIG, BayesResults
-from duolm.demo import new_figure, save_figure
+from duolm._format import Summary
+from duolm.bayesian import BayesResults
 from duolm.errors import StateFileError
-from duolm.ols import OLSResults
-from duolm.summary import Summary
+from duolm.frequentist import OLSResults
+from duolm.present._cells import cell
+from duolm.present.demo import new_figure, save_figure
 
 __all__ = [
     "Group",
@@ -94,13 +94,13 @@ def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
 
 
 def load_data(source: str) -> pd.DataFrame:
-    """Turn the DATA argument into what :func:`duolm.ols` and :func:`duolm.bayes.bayes` accept.
+    """Turn the DATA argument into what :func:`duolm.ols` and :func:`duolm.bayes` accept.
 
     This is the one seam between the command line and the way data are read.
     Today every source is read into memory: ``-`` is CSV on stdin, a path
     ending in ``.parquet`` or ``.pq`` is Parquet (pyarrow), anything else is
     CSV (pandas; compressed ``.csv.gz`` and friends too). Files larger than
-    memory are the business of :mod:`duolm.stream`: ``duolm fit --stream``
+    memory are the business of :mod:`duolm._stream`: ``duolm fit --stream``
     (automatic above ``cli.STREAM_BYTES``) passes the path itself to the fit,
     with a progress bar, and reads only the head here (:func:`load_head`).
 
@@ -128,8 +128,11 @@ def load_data(source: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def load_state(path: str) -> BayesResults:
-    """The fit saved by ``duolm fit --save-state`` (a bare posterior is refused)."""
+def load_state(path: str) -> tuple[str, OLSResults | BayesResults]:
+    """The fit saved by ``duolm fit --save-state``, with its reading ("ols" or "bayes").
+
+    A bare posterior (an NIG saved from Python) is refused: it has no model.
+    """
     from duolm import state
 
     if path == "-" or not Path(path).is_file():
@@ -137,15 +140,17 @@ def load_state(path: str) -> BayesResults:
             f"state file {path!r} does not exist (to refit from data, give -f FORMULA)"
         )
     try:
-        obj = state.load(path)
+        kind = state.saved_kind(path)
+        if kind == "ols":
+            return "ols", state.load_fit(path)
+        if kind == "bayes":
+            return "bayes", state.load_bayes(path)
     except StateFileError as exc:
         raise StateFileError(f"{exc}; to refit from a data file, give -f FORMULA") from None
-    if isinstance(obj, NIG):
-        raise StateFileError(
-            f"{path!r} holds a bare posterior without its model; save a fit instead "
-            "(duolm fit DATA -f FORMULA --save-state FILE)"
-        )
-    return obj
+    raise StateFileError(
+        f"{path!r} holds a bare posterior without its model; save a fit instead "
+        "(duolm fit DATA -f FORMULA --save-state FILE)"
+    )
 
 
 # ==================================================================== text
@@ -299,7 +304,7 @@ def plot_fit(
     alpha: float,
 ) -> None:
     """The bands figure; the residuals or marginals when the formula reads several columns."""
-    from duolm import plots
+    from duolm.present import plots
 
     first = ols_fit if ols_fit is not None else bayes_fit
     assert first is not None

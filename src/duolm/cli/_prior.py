@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from duolm.bayes import NIG
+from duolm.bayesian import NIG
+from duolm.design import make_design
 from duolm.errors import PriorError
-from duolm.ols import make_design
 
 __all__ = ["PRIOR_HELP", "PriorFactory", "build_prior", "parse_prior"]
 

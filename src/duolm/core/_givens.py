@@ -1,12 +1,12 @@
-"""The compiled kernel of :func:`duolm.trajectory.trajectory`, and its pure-numpy fallback.
+"""The row-by-row Givens kernel behind :func:`duolm.trajectory`, and its pure-numpy fallback.
 
 Both fill the same two arrays, row by row, with the same arithmetic: ``out``
 (float64, rows ``m`` (k), ``sd`` (k), then the nine float columns of
-:data:`duolm.trajectory.COLUMNS` from ``mean_sigma2`` to ``pred_logpdf``) and
+:data:`duolm.bayesian.TRAJECTORY_COLUMNS` from ``mean_sigma2`` to ``pred_logpdf``) and
 ``flags`` (bool, the four flag columns). The state is the square-root factor
 ``R`` of DESIGN.md ("One core, two readings"); each row is rotated into it by
 Givens rotations and the posterior read off by triangular solves (see
-:mod:`duolm.trajectory`).
+:mod:`duolm.bayesian._trajectory`).
 
 - :func:`_kernel_source` is compiled by numba (``@njit(cache=True)``) on the
   first trajectory, once per number of columns ``k`` (about 3 s), then loaded
@@ -128,7 +128,7 @@ def _kernel_source(
     """Givens update, posterior read-out and predictive, in blocks of rows.
 
     ``out`` rows: ``m`` (k), ``sd`` (k), then the float columns of
-    :data:`duolm.trajectory.COLUMNS` (``mean_sigma2`` to ``pred_logpdf``);
+    :data:`duolm.bayesian.TRAJECTORY_COLUMNS` (``mean_sigma2`` to ``pred_logpdf``);
     ``flags`` rows: its four flags. Every entry is written (NaN where undefined).
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the

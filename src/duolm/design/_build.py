@@ -1,7 +1,7 @@
 """Design matrices: formula or arrays -> (X, y) with term names and a missing-data policy.
 
 This is the first layer of duolm (DESIGN.md, "Layers"). Formulas are parsed
-with formulaic after the safety check of :mod:`duolm._safe_formula`; arrays are
+with formulaic after the safety check of :mod:`duolm.design._formula`; arrays are
 used as given. Whatever comes out is float64, C-contiguous and finite: missing
 rows are dropped (and counted) or refused, infinite inputs and non-finite
 results of transforms are refused with the column (or term) and row named.
@@ -15,7 +15,7 @@ This module holds the public :class:`Design`, :class:`DesignSpec`,
 formulaic plumbing (evaluation, unseen levels, ``lag()`` rows, non-finite
 transforms). Turning frames, mappings, Series and arrays into float columns
 (text read as numbers, polars converted, missing and infinite values found
-and reported) is :mod:`duolm._columns`.
+and reported) is :mod:`duolm.design._columns`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import pandas as pd
 from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
 
-from duolm._columns import (
+from duolm._checks import check_missing
+from duolm.design._columns import (
     FloatArray,
     Kind,
     Missing,
@@ -46,7 +47,7 @@ from duolm._columns import (
     x_array,
     y_array,
 )
-from duolm._safe_formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
 from duolm.errors import DataError, FormulaError
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "constant_column",
     "from_arrays",
     "from_formula",
+    "make_design",
 ]
 
 
@@ -235,7 +237,7 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
         drop the intercept, ``a:b`` and ``a*b`` are interactions, ``C(g)``,
         ``center(x)``, ``poly(x, 3)``, ``bs(x, df=4)`` and numeric functions
         (``log(x)``, ``np.log(x)``, ``sqrt``, ...) may be used. Only a safe
-        whitelist of code is accepted (see :mod:`duolm._safe_formula`).
+        whitelist of code is accepted (see :mod:`duolm.design._formula`).
     data : pandas DataFrame, polars DataFrame or mapping of name -> array
         Text columns used as plain terms are categorical; boolean columns are 0/1.
     missing : {"drop", "raise"}
@@ -272,7 +274,7 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     array([[1., 1., 1.],
            [1., 2., 4.]])
     """
-    _check_missing(missing)
+    check_missing(missing)
     frame = as_frame(data)
     parsed = parse_formula(formula, [str(name) for name in frame.columns])
     if len(frame) == 0:
@@ -283,7 +285,7 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
         if kinds[name] != "numeric":
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
-    if len(frame) > _HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
+    if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
         direct = _direct_design(formula, frame, columns, missing)
         if direct is not None:
             return direct
@@ -322,7 +324,7 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
 
 #: Rows of a large frame on which formulaic builds the design of a formula of plain
 #: numeric columns, to fix its spec and verify the columns copied for all rows.
-_HEAD_ROWS = 256
+HEAD_ROWS = 256
 
 
 def _direct_design(
@@ -332,7 +334,7 @@ def _direct_design(
 
     For a formula of plain numeric columns (:attr:`ParsedFormula.plain`)
     whose used values are all finite: formulaic builds the design of the first
-    :data:`_HEAD_ROWS` rows, which fixes the spec
+    :data:`HEAD_ROWS` rows, which fixes the spec
     (:meth:`DesignSpec.plain_columns`), and when the columns copied for those
     rows equal formulaic's design value for value, the whole design is the
     columns copied (several times faster and lighter than materialising it
@@ -345,7 +347,7 @@ def _direct_design(
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
             if not np.isfinite(values[name]).all():
                 return None
-        head = from_formula(formula, frame.iloc[:_HEAD_ROWS], missing=missing)
+        head = from_formula(formula, frame.iloc[:HEAD_ROWS], missing=missing)
     except DataError:  # the whole frame reports it, with every row counted
         return None
     plain = head.spec.plain_columns()
@@ -357,7 +359,7 @@ def _direct_design(
     response = plain[-1]
     assert response is not None
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
-    if not (np.array_equal(X[:_HEAD_ROWS], head.X) and np.array_equal(y[:_HEAD_ROWS], head.y)):
+    if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
     return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
 
@@ -385,13 +387,8 @@ def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
         Wrong shapes or lengths, non-numeric values, infinite values, no rows,
         missing values with ``missing="raise"``.
     """
-    _check_missing(missing)
+    check_missing(missing)
     return _arrays(X, y, missing, allow_empty=False)
-
-
-def _check_missing(missing: object) -> None:
-    if missing not in ("drop", "raise"):
-        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
 
 
 # ---------------------------------------------------------------- arrays
@@ -585,3 +582,28 @@ def _value(value: object) -> str:
         text = repr(float(value))  # shortest round-trip form
         return text.removesuffix(".0")
     return repr(value)
+
+
+def make_design(
+    formula: str | None,
+    data: object,
+    X: object,
+    y: object,
+    missing: Missing,
+) -> Design:
+    """Build the design from either ``(formula, data)`` or ``(X=, y=)``."""
+    if formula is not None and not isinstance(formula, str):
+        raise TypeError(
+            f"the first argument is a formula string, got {type(formula).__name__}; "
+            "pass arrays as X=..., y=..."
+        )
+    check_missing(missing)
+    if formula is not None:
+        if X is not None or y is not None:
+            raise TypeError("give either a formula with data, or X= and y=, not both")
+        if data is None:
+            raise TypeError("a formula needs data (a DataFrame or a mapping of columns)")
+        return from_formula(formula, data, missing=missing)
+    if X is None or y is None:
+        raise TypeError("give a formula and data, or both X= and y=")
+    return from_arrays(X, y, missing=missing)

@@ -17,7 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from duolm._safe_formula import ParsedFormula
+from duolm._checks import Missing
+from duolm.design._formula import ParsedFormula
 from duolm.errors import DataError
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "y_array",
 ]
 
-Missing = Literal["drop", "raise"]
 Kind = Literal["numeric", "categorical", "asis"]  # "asis": only ever C()'s first argument
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 

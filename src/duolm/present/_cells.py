@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from duolm.compare import SideBySide
-from duolm.ols import OLSResults
+from duolm.bayesian import SideBySide
+from duolm.frequentist import OLSResults
 
 __all__ = ["cell", "interval_gap", "ols_reference"]
 

@@ -16,8 +16,8 @@ can check what the lecture claims:
    reference prior under which the two intervals are the same numbers.
 
 Presentation only (DESIGN.md, "Layers"): every number comes from
-:func:`duolm.ols`, :func:`duolm.bayes.bayes`, :func:`duolm.compare.compare`,
-:func:`duolm.compare.side_by_side` and :func:`duolm.trajectory.trajectory`.
+:func:`duolm.ols`, :func:`duolm.bayes`, :func:`duolm.compare`,
+:func:`duolm.side_by_side` and :func:`duolm.trajectory`.
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot, no
 window, nothing left open) and written as PNG files.
 """
@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from duolm import datasets, plots
-from duolm._present import interval_gap, ols_reference
-from duolm.bayes import NIG, BayesResults, bayes
-from duolm.compare import SideBySide, compare, side_by_side
-from duolm.ols import OLSResults, ols
-from duolm.trajectory import trajectory
+from duolm import datasets
+from duolm._api import bayes, compare, ols, trajectory
+from duolm.bayesian import NIG, BayesResults, SideBySide, side_by_side
+from duolm.frequentist import OLSResults
+from duolm.present import plots
+from duolm.present._cells import interval_gap, ols_reference
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -109,9 +109,9 @@ class LectureDemo:
     bayes_line, bayes_parabola : BayesResults
         Both models under the lecture's prior.
     trajectory : DataFrame
-        The Bayesian parabola after each observation (:func:`duolm.trajectory.trajectory`).
+        The Bayesian parabola after each observation (:func:`duolm.trajectory`).
     comparison : DataFrame
-        :func:`duolm.compare.compare` of the line and the parabola, each
+        :func:`duolm.compare` of the line and the parabola, each
         read both ways (the evidence under the lecture's prior), indexed
         ``line``, ``parabola``.
     side_by_side : SideBySide

@@ -14,8 +14,8 @@ to read it. Everything that comes from the user (the formula, column names,
 cells, the title) is HTML-escaped.
 
 Presentation only (DESIGN.md, "Layers"): every number is read from the
-result objects of :func:`duolm.ols`, :func:`duolm.bayes.bayes`,
-:func:`duolm.compare.side_by_side` and :func:`duolm.trajectory.trajectory`.
+result objects of :func:`duolm.ols`, :func:`duolm.bayes`,
+:func:`duolm.side_by_side` and :func:`duolm.trajectory`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-import duolm
-from duolm._present import cell, interval_gap, ols_reference
-from duolm.bayes import NIG, BayesResults, bayes
-from duolm.compare import SideBySide, side_by_side
+from duolm._api import bayes, reduce, trajectory
+from duolm._checks import CovType
+from duolm._version import __version__
+from duolm.bayesian import NIG, BayesResults, SideBySide, side_by_side
 from duolm.errors import DataError, PriorError
-from duolm.ols import CovType, OLSResults, ols
-from duolm.trajectory import trajectory
+from duolm.frequentist import OLSResults
+from duolm.present._cells import cell, interval_gap, ols_reference
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -138,7 +138,7 @@ def _figures(
     alpha: float,
 ) -> tuple[list[Image], list[str]]:
     """The page's figures, and a note for each that could not be drawn."""
-    from duolm import plots
+    from duolm.present import plots
 
     level = f"{100 * (1 - alpha):.4g}%"
     images: list[Image] = []
@@ -232,7 +232,7 @@ def build_report(
     formula : str
         For example ``"height ~ I(time**2)"``.
     prior : NIG, optional
-        Prior of the Bayesian reading; default that of :func:`duolm.bayes.bayes`.
+        Prior of the Bayesian reading; default that of :func:`duolm.bayes`.
     alpha : float
         Significance level of every interval and band.
     cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
@@ -254,8 +254,9 @@ def build_report(
     >>> page.startswith("<!DOCTYPE html>"), page.count("<img ")
     (True, 4)
     """
-    ols_fit = ols(formula, data, cov_type=cov_type)
-    bayes_fit = bayes(formula, data, prior=prior)
+    reduction = reduce(formula, data)  # the design built once, for both readings
+    ols_fit = reduction.ols(cov_type)
+    bayes_fit = reduction.bayes(prior)
     traj = trajectory(formula, data, prior=bayes_fit.prior, alpha=alpha)
     both = side_by_side(ols_fit, bayes_fit, alpha=alpha)
     ols_summary = ols_fit.summary(alpha=alpha)
@@ -268,7 +269,7 @@ def build_report(
         f"{ols_fit.nobs} observations" + (f" from {source}" if source else ""),
         f"prior {bayes_fit.prior.label}",
         f"intervals at level {1 - alpha:g}",
-        f"duolm {duolm.__version__}",
+        f"duolm {__version__}",
     ]
     nav = "".join(
         f'<a href="#{key}">{html.escape(text)}</a>'

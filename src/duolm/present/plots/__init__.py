@@ -25,8 +25,8 @@ function            draws
 
 from __future__ import annotations
 
-from duolm.plots.fits import anscombe, bands, residuals, scatter
-from duolm.plots.posterior import evolution, marginals, nig_density
+from duolm.present.plots.fits import anscombe, bands, residuals, scatter
+from duolm.present.plots.posterior import evolution, marginals, nig_density
 
 __all__ = [
     "anscombe",

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from duolm._safe_formula import parse_formula
-from duolm.bayes import BayesResults
-from duolm.ols import OLSResults
+from duolm.bayesian import BayesResults
+from duolm.design import parse_formula
+from duolm.frequentist import OLSResults
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from duolm.ols import OLSResults, ols
-from duolm.plots._common import (
+from duolm._api import ols
+from duolm.frequentist import OLSResults
+from duolm.present.plots._common import (
     BAYES_COLOR,
     DATA_COLOR,
     OLS_COLOR,

@@ -11,9 +11,16 @@ import pandas as pd
 import scipy.linalg as sla
 from scipy import stats
 
-from duolm.bayes import NIG, BayesResults
-from duolm.ols import OLSResults
-from duolm.plots._common import BAYES_COLOR, OLS_COLOR, REF_COLOR, FloatArray, level, new_grid
+from duolm.bayesian import NIG, BayesResults
+from duolm.frequentist import OLSResults
+from duolm.present.plots._common import (
+    BAYES_COLOR,
+    OLS_COLOR,
+    REF_COLOR,
+    FloatArray,
+    level,
+    new_grid,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,7 +85,7 @@ def evolution(
     --------
     >>> import matplotlib.pyplot as plt
     >>> from duolm import datasets, plots
-    >>> from duolm.trajectory import trajectory
+    >>> from duolm._api import trajectory
     >>> traj = trajectory("height ~ I(time**2)", datasets.tracking())
     >>> fig = plots.evolution(traj)
     >>> [ax.get_title() for ax in fig.axes]
@@ -210,7 +217,7 @@ def marginals(
     >>> import numpy as np
     >>> import duolm
     >>> from duolm import datasets, plots
-    >>> from duolm.bayes import NIG, bayes
+    >>> from duolm import NIG, bayes
     >>> data = datasets.tracking()
     >>> prior = NIG.from_xi(np.diag([1e4, 0.1, 0.1]), 5)
     >>> post = bayes("height ~ I(time**2)", data, prior=prior)
@@ -337,7 +344,7 @@ def nig_density(
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from duolm import plots
-    >>> from duolm.bayes import NIG
+    >>> from duolm.bayesian import NIG
     >>> fig = plots.nig_density(NIG.from_xi(np.diag([1e4, 0.1, 0.1]), 5))  # the lecture's prior
     >>> fig.axes[1].get_title()
     'sigma² ~ iG(a = 2.5, b = 5000)'
