@@ -121,6 +121,7 @@ class OLSFit:
             No residual degree of freedom is left (rows <= estimable columns).
         """
         check_residual_rows(len(design.y), int(fit.kept.sum()))
+        fit.stat.check_response_range()
         _warn_aliased(design.spec, fit.kept, stacklevel=5)
         out = cls(
             spec=design.spec,
@@ -186,6 +187,7 @@ class OLSFit:
         """
         rank = int(kept.sum())
         check_residual_rows(round(stat.nobs), rank, label)
+        stat.check_response_range(label)
         if not math.isfinite(stat.ssr):
             raise DataError(f"{label}: the residual sum of squares overflows float64: rescale y")
         _warn_aliased(spec, kept, stacklevel=4)
