@@ -85,13 +85,17 @@ def imhof_sf(weights: FloatArray) -> float:
         log_rho = 0.25 * float(np.sum(np.log1p((w * u) ** 2)))
         return math.sin(theta) / (u * math.exp(log_rho))
 
-    # Split at the scale of the weights so that quad sees the oscillations.
-    scale = 1.0 / float(np.max(np.abs(w)))
-    points = [p for p in (scale, 10 * scale, 100 * scale) if p < upper]
-    edges = [0.0, *points, upper]
+    # Integrate piecewise on a geometric grid from the smallest scale of the
+    # weights to U, so that quad sees each decade of the oscillation separately.
+    edges = [0.0]
+    b = 0.1 / float(np.max(np.abs(w)))
+    while b < upper:
+        edges.append(b)
+        b *= 10.0
+    edges.append(upper)
     total = 0.0
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        val, _ = integrate.quad(integrand, a, b, epsabs=1e-13, epsrel=1e-12, limit=2000)
+        val, _ = integrate.quad(integrand, a, b, epsabs=1e-14, epsrel=1e-13, limit=500)
         total += val
     return 0.5 + total / math.pi
 

@@ -391,8 +391,10 @@ def vif(fit: OLSResults) -> pd.Series:
     """Variance inflation factors, one per term (the intercept excluded).
 
     ``VIF_j = 1 / (1 - R_j^2)`` with ``R_j^2`` of column j regressed on the
-    other columns (centred when the model has an intercept, as statsmodels'
-    ``variance_inflation_factor``). Computed from R alone (works for streamed
+    other columns of the model: centred when the model has an intercept,
+    uncentred when it has none (statsmodels' ``variance_inflation_factor``;
+    without an intercept its ``standardize=False``, since its default centring
+    reads such a model as if it had one). Computed from R alone (works for streamed
     fits): ``ssr_j`` is the last diagonal of R of the columns reordered with
     j last, the total the same with only the intercept before j. Aliased
     columns get ``inf``.
