@@ -23,7 +23,7 @@ from statsmodels.stats.outliers_influence import (
 from statsmodels.stats.outliers_influence import outlier_test as sm_outlier_test
 
 import duolm
-from duolm import _wip_inference as W
+from duolm import _wip_inference as tests_mod
 from duolm.errors import DataError
 
 RTOL = 1e-10
@@ -52,7 +52,9 @@ FORMULA = "y ~ x1 + x2 + C(g)"
 
 
 @pytest.fixture(scope="module")
-def fits(frame: pd.DataFrame) -> tuple[duolm.OLSResults, sm.regression.linear_model.RegressionResults]:
+def fits(
+    frame: pd.DataFrame,
+) -> tuple[duolm.OLSResults, sm.regression.linear_model.RegressionResults]:
     fit = duolm.ols(FORMULA, frame)
     X = pd.DataFrame(fit.rows.X, columns=list(fit.terms))
     ref = sm.OLS(fit.rows.y, X).fit()
@@ -62,7 +64,7 @@ def fits(frame: pd.DataFrame) -> tuple[duolm.OLSResults, sm.regression.linear_mo
 def test_breusch_pagan_both_forms(fits) -> None:
     fit, ref = fits
     for robust in (True, False):
-        ours = W.het_breuschpagan(fit, robust=robust)
+        ours = tests_mod.het_breuschpagan(fit, robust=robust)
         lm, p, _, _ = smd.het_breuschpagan(ref.resid, ref.model.exog, robust=robust)
         assert_allclose([ours.statistic, ours.pvalue], [lm, p], rtol=RTOL, atol=0)
         assert ours.df == ref.model.exog.shape[1] - 1
@@ -70,7 +72,7 @@ def test_breusch_pagan_both_forms(fits) -> None:
 
 def test_white(fits) -> None:
     fit, ref = fits
-    ours = W.het_white(fit)
+    ours = tests_mod.het_white(fit)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns: the dummies' squares repeat them
         lm, p, _, _ = smd.het_white(ref.resid, ref.model.exog)
@@ -83,7 +85,7 @@ def test_white(fits) -> None:
 @pytest.mark.parametrize("nlags", [1, 4])
 def test_breusch_godfrey(fits, nlags: int) -> None:
     fit, ref = fits
-    ours = W.acorr_breusch_godfrey(fit, nlags)
+    ours = tests_mod.acorr_breusch_godfrey(fit, nlags)
     res = smd.acorr_breusch_godfrey(ref, nlags, result_object=True)
     assert_allclose([ours.statistic, ours.pvalue], [res.lm, res.lmpval], rtol=RTOL, atol=0)
     assert ours.df == nlags
@@ -92,7 +94,7 @@ def test_breusch_godfrey(fits, nlags: int) -> None:
 def test_breusch_godfrey_without_intercept(frame: pd.DataFrame) -> None:
     fit = duolm.ols("y ~ x1 + x2 - 1", frame)
     ref = sm.OLS(fit.rows.y, fit.rows.X).fit()
-    ours = W.acorr_breusch_godfrey(fit, 2)
+    ours = tests_mod.acorr_breusch_godfrey(fit, 2)
     res = smd.acorr_breusch_godfrey(ref, 2, result_object=True)
     assert_allclose([ours.statistic, ours.pvalue], [res.lm, res.lmpval], rtol=RTOL, atol=0)
 
@@ -100,17 +102,15 @@ def test_breusch_godfrey_without_intercept(frame: pd.DataFrame) -> None:
 @pytest.mark.parametrize(("lags", "model_df"), [(1, 0), (6, 0), (6, 2)])
 def test_ljung_box(fits, lags: int, model_df: int) -> None:
     fit, ref = fits
-    ours = W.acorr_ljungbox(fit, lags, model_df=model_df)
+    ours = tests_mod.acorr_ljungbox(fit, lags, model_df=model_df)
     table = smd.acorr_ljungbox(ref.resid, lags=[lags], model_df=model_df)
-    assert_allclose(
-        [ours.statistic, ours.pvalue], table.iloc[0].to_numpy(), rtol=RTOL, atol=0
-    )
+    assert_allclose([ours.statistic, ours.pvalue], table.iloc[0].to_numpy(), rtol=RTOL, atol=0)
     assert ours.df == lags - model_df
 
 
 def test_ljung_box_default_lag(fits) -> None:
     fit, ref = fits
-    ours = W.acorr_ljungbox(fit)  # min(10, n // 5) = 10
+    ours = tests_mod.acorr_ljungbox(fit)  # min(10, n // 5) = 10
     table = smd.acorr_ljungbox(ref.resid)
     assert_allclose([ours.statistic, ours.pvalue], table.iloc[-1].to_numpy(), rtol=RTOL, atol=0)
 
@@ -119,7 +119,7 @@ def test_ljung_box_default_lag(fits) -> None:
 @pytest.mark.parametrize("use_f", [False, True])
 def test_reset(fits, power: int | list[int], use_f: bool) -> None:
     fit, ref = fits
-    ours = W.linear_reset(fit, power, use_f=use_f)
+    ours = tests_mod.linear_reset(fit, power, use_f=use_f)
     res = smd.linear_reset(ref, power=power, use_f=use_f)
     assert_allclose(
         [ours.statistic, ours.pvalue],
@@ -132,7 +132,7 @@ def test_reset(fits, power: int | list[int], use_f: bool) -> None:
 
 def test_vif(fits) -> None:
     fit, ref = fits
-    ours = W.vif(fit)
+    ours = tests_mod.vif(fit)
     exog = ref.model.exog
     expected = pd.Series(
         [variance_inflation_factor(exog, j) for j in range(1, exog.shape[1])],
@@ -152,24 +152,22 @@ def test_vif_longley_without_intercept() -> None:
     fit = duolm.ols("employed ~ gnp + unemployed + armed_forces - 1", data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' conditioning warning
-        expected = [
-            variance_inflation_factor(fit.rows.X, j, standardize=False) for j in range(3)
-        ]
-    assert_allclose(W.vif(fit).to_numpy(), expected, rtol=RTOL, atol=0)
+        expected = [variance_inflation_factor(fit.rows.X, j, standardize=False) for j in range(3)]
+    assert_allclose(tests_mod.vif(fit).to_numpy(), expected, rtol=RTOL, atol=0)
 
 
 def test_vif_of_an_aliased_column_is_infinite(frame: pd.DataFrame) -> None:
     data = frame.assign(x3=frame["x1"] + frame["x2"])
     with pytest.warns(duolm.RankWarning):
         fit = duolm.ols("y ~ x1 + x2 + x3", data)
-    out = W.vif(fit)
+    out = tests_mod.vif(fit)
     assert out["x3"] == np.inf
     assert np.isfinite(out[["x1", "x2"]]).all()
 
 
 def test_outlier_test(fits) -> None:
     fit, ref = fits
-    ours = W.outlier_test(fit)
+    ours = tests_mod.outlier_test(fit)
     expected = sm_outlier_test(ref)
     assert list(ours.columns) == ["student_resid", "unadj_p", "bonf(p)"]
     assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=RTOL, atol=0)
@@ -178,7 +176,7 @@ def test_outlier_test(fits) -> None:
 
 def test_influence_frame(fits) -> None:
     fit, ref = fits
-    ours = W.influence(fit)
+    ours = tests_mod.influence(fit)
     infl = OLSInfluence(ref)
     expected = infl.summary_frame()
     assert list(ours.columns) == [*expected.columns, "covratio"]
@@ -191,7 +189,7 @@ def test_influence_frame(fits) -> None:
 def test_influence_matches_brute_force_deletion(frame: pd.DataFrame) -> None:
     """DFBETAS and COVRATIO of row 7 by refitting without it (BKW eqs. 2.7, 2.12)."""
     fit = duolm.ols(FORMULA, frame)
-    out = W.influence(fit).iloc[7]
+    out = tests_mod.influence(fit).iloc[7]
     drop = duolm.ols(FORMULA, frame.drop(index=frame.index[7]))
     s_i = np.sqrt(drop.scale)
     ci = np.sqrt(np.diag(fit.stat.cov_unscaled()))
@@ -211,33 +209,33 @@ def test_leverage_one_is_refused_by_row() -> None:
     data["g"] = ["u", "u", "u", "u", "u", "v"]  # row "f" is the only "v"
     fit = duolm.ols("y ~ x + C(g)", data)
     with pytest.raises(DataError, match="row 'f' has leverage 1"):
-        W.influence(fit)
+        tests_mod.influence(fit)
     with pytest.raises(DataError, match="row 'f'"):
-        W.outlier_test(fit)
+        tests_mod.outlier_test(fit)
 
 
 def test_bad_arguments_are_named(fits, frame: pd.DataFrame) -> None:
     fit, _ = fits
     with pytest.raises(ValueError, match="nlags"):
-        W.acorr_breusch_godfrey(fit, 0)
+        tests_mod.acorr_breusch_godfrey(fit, 0)
     with pytest.raises(ValueError, match="lags"):
-        W.acorr_ljungbox(fit, 500)
+        tests_mod.acorr_ljungbox(fit, 500)
     with pytest.raises(ValueError, match="power"):
-        W.linear_reset(fit, 1)
+        tests_mod.linear_reset(fit, 1)
     with pytest.raises(ValueError, match="alpha"):
-        W.outlier_test(fit, alpha=1.5)
+        tests_mod.outlier_test(fit, alpha=1.5)
     no_const = duolm.ols("y ~ x1 - 1", frame)
     with pytest.raises(DataError, match="intercept"):
-        W.het_breuschpagan(no_const)
+        tests_mod.het_breuschpagan(no_const)
     with pytest.raises(DataError, match="intercept"):
-        W.het_white(no_const)
+        tests_mod.het_white(no_const)
 
 
 def test_plain_words() -> None:
-    res = W.DiagnosticTest("X", 3.0, 0.01, 2.0, None, "chi2", "H0 words", "H1 words")
+    res = tests_mod.DiagnosticTest("X", 3.0, 0.01, 2.0, None, "chi2", "H0 words", "H1 words")
     assert str(res) == (
         "X: statistic = 3 (chi2 with 2 df), p = 0.01; reject at the 5% level: H1 words"
     )
-    res = W.DiagnosticTest("X", 1.0, 0.5, 2.0, 30.0, "F", "H0 words", "H1 words")
+    res = tests_mod.DiagnosticTest("X", 1.0, 0.5, 2.0, 30.0, "F", "H0 words", "H1 words")
     assert "no evidence at the 5% level against: H0 words" in str(res)
     assert "(F with (2, 30) df)" in str(res)

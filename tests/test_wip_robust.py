@@ -3,6 +3,8 @@ chunked == whole, merged in any grouping."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import duolm
-from duolm import _wip_robust as R
+from duolm import _wip_robust as robust
 from duolm.errors import DataError
 
 RTOL = 1e-10
@@ -49,20 +51,22 @@ def test_hac_matches_statsmodels(
 ) -> None:
     kw = {"maxlags": maxlags, "kernel": kernel, "use_correction": use_correction}
     ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds=kw)
-    assert_allclose(R.robust_cov(fit, "HAC", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
+    assert_allclose(
+        robust.robust_cov(fit, "HAC", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+    )
 
 
 def test_hac_with_no_lags_is_hc0(fit: duolm.OLSResults) -> None:
     hc0 = fit.with_cov_type("HC0").cov_params().to_numpy()
-    assert_allclose(R.hac_cov(fit, maxlags=0), hc0, rtol=1e-12, atol=0)
+    assert_allclose(robust.hac_cov(fit, maxlags=0), hc0, rtol=1e-12, atol=0)
 
 
 def test_hac_default_maxlags(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
-    assert R.default_maxlags(150) == 4  # floor(4 * 1.5^(2/9)) = floor(4.38)
-    assert R.default_maxlags(100) == 4
-    assert R.default_maxlags(1000) == 6
+    assert robust.default_maxlags(150) == 4  # floor(4 * 1.5^(2/9)) = floor(4.38)
+    assert robust.default_maxlags(100) == 4
+    assert robust.default_maxlags(1000) == 6
     ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds={"maxlags": 4})
-    assert_allclose(R.hac_cov(fit), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
+    assert_allclose(robust.hac_cov(fit), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("use_correction", [True, False])
@@ -71,14 +75,19 @@ def test_one_way_cluster_matches_statsmodels(
 ) -> None:
     kw = {"groups": frame["firm"], "use_correction": use_correction}
     ref = smf.ols(FORMULA, frame).fit(cov_type="cluster", cov_kwds=kw)
-    assert_allclose(R.robust_cov(fit, "cluster", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
+    assert_allclose(
+        robust.robust_cov(fit, "cluster", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+    )
 
 
 def test_cluster_labels_of_any_kind(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
     codes = pd.factorize(frame["year"])[0]
     ref = smf.ols(FORMULA, frame).fit(cov_type="cluster", cov_kwds={"groups": codes})
     assert_allclose(
-        R.cluster_cov(fit, frame["year"].to_numpy()), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+        robust.cluster_cov(fit, frame["year"].to_numpy()),
+        ref.cov_params().to_numpy(),
+        rtol=RTOL,
+        atol=0,
     )
 
 
@@ -92,7 +101,9 @@ def test_two_way_cluster_matches_statsmodels(
     )
     expected = ref.cov_params().to_numpy()
     for groups in (frame[["firm", "year"]], (frame["firm"], frame["year"]), both):
-        assert_allclose(R.cluster_cov(fit, groups, use_correction), expected, rtol=RTOL, atol=0)
+        assert_allclose(
+            robust.cluster_cov(fit, groups, use_correction), expected, rtol=RTOL, atol=0
+        )
 
 
 def test_cluster_groups_aligned_on_dropped_rows(frame: pd.DataFrame) -> None:
@@ -102,32 +113,34 @@ def test_cluster_groups_aligned_on_dropped_rows(frame: pd.DataFrame) -> None:
     kept = data.dropna()
     ref = smf.ols(FORMULA, kept).fit(cov_type="cluster", cov_kwds={"groups": kept["firm"]})
     # a Series for all 150 rows is aligned on the 148 fitted rows by index
-    assert_allclose(R.cluster_cov(fit, data["firm"]), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
+    assert_allclose(
+        robust.cluster_cov(fit, data["firm"]), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+    )
 
 
 def test_bad_cluster_input_is_named(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
     labels = frame["firm"].to_numpy(dtype=float, copy=True)
     labels[17] = np.nan
     with pytest.raises(DataError, match="groups is missing at row 17"):
-        R.cluster_cov(fit, labels)
+        robust.cluster_cov(fit, labels)
     with pytest.raises(DataError, match="one label per fitted row"):
-        R.cluster_cov(fit, np.arange(10))
+        robust.cluster_cov(fit, np.arange(10))
     with pytest.raises(DataError, match="at least 2 groups"):
-        R.cluster_cov(fit, np.zeros(len(frame)))
+        robust.cluster_cov(fit, np.zeros(len(frame)))
     with pytest.raises(ValueError, match="unknown"):
-        R.robust_cov(fit, "HAC", {"lags": 3})
+        robust.robust_cov(fit, "HAC", {"lags": 3})
     with pytest.raises(ValueError, match="maxlags"):
-        R.robust_cov(fit, "HAC", {"maxlags": -1})
+        robust.robust_cov(fit, "HAC", {"maxlags": -1})
     with pytest.raises(ValueError, match="kernel"):
-        R.robust_cov(fit, "HAC", {"maxlags": 1, "kernel": "parzen"})
+        robust.robust_cov(fit, "HAC", {"maxlags": 1, "kernel": "parzen"})
     with pytest.raises(ValueError, match="groups"):
-        R.robust_cov(fit, "cluster", {})
+        robust.robust_cov(fit, "cluster", {})
 
 
 # -- accumulators ------------------------------------------------------------------
 def _cuts(n: int, points: list[int]) -> list[tuple[int, int]]:
     edges = [0, *sorted({p for p in points if 0 < p < n}), n]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(itertools.pairwise(edges))
 
 
 @settings(max_examples=60, deadline=None)
@@ -139,12 +152,12 @@ def _cuts(n: int, points: list[int]) -> list[tuple[int, int]]:
 def test_hac_meat_chunked_equals_whole(maxlags: int, points: list[int], kernel: str) -> None:
     rng = np.random.default_rng(maxlags * 1000 + len(points))
     u = rng.normal(size=(40, 3))
-    whole = R.HACMeat.from_scores(u, maxlags, kernel)  # type: ignore[arg-type]
-    acc = R.HACMeat.empty(3, maxlags, kernel)  # type: ignore[arg-type]
+    whole = robust.HACMeat.from_scores(u, maxlags, kernel)  # type: ignore[arg-type]
+    acc = robust.HACMeat.empty(3, maxlags, kernel)  # type: ignore[arg-type]
     pieces = []
     for a, b in _cuts(40, points):
         acc = acc.update(u[a:b])
-        pieces.append(R.HACMeat.from_scores(u[a:b], maxlags, kernel))  # type: ignore[arg-type]
+        pieces.append(robust.HACMeat.from_scores(u[a:b], maxlags, kernel))  # type: ignore[arg-type]
     assert acc.nobs == 40
     assert_allclose(acc.S, whole.S, rtol=1e-12, atol=1e-12)
     # merged as a balanced tree (how Dask partitions combine)
@@ -167,7 +180,7 @@ def test_hac_meat_is_the_definition() -> None:
         for s in range(12):
             if abs(t - s) <= L:
                 S += w[abs(t - s)] * np.outer(u[t], u[s])
-    assert_allclose(R.HACMeat.from_scores(u, L).S, S, rtol=1e-13, atol=1e-14)
+    assert_allclose(robust.HACMeat.from_scores(u, L).S, S, rtol=1e-13, atol=1e-14)
 
 
 @settings(max_examples=40, deadline=None)
@@ -176,8 +189,8 @@ def test_cluster_meat_chunked_equals_whole(points: list[int], shuffle: bool) -> 
     rng = np.random.default_rng(len(points))
     u = rng.normal(size=(60, 3))
     labels = pd.Index(rng.choice(["a", "b", "c", "d", "e"], 60))
-    whole = R.ClusterMeat.from_scores(u, labels)
-    pieces = [R.ClusterMeat.from_scores(u[a:b], labels[a:b]) for a, b in _cuts(60, points)]
+    whole = robust.ClusterMeat.from_scores(u, labels)
+    pieces = [robust.ClusterMeat.from_scores(u[a:b], labels[a:b]) for a, b in _cuts(60, points)]
     if shuffle:
         pieces = pieces[::-1]  # clusters do not care about order
     acc = pieces[0]
@@ -188,15 +201,17 @@ def test_cluster_meat_chunked_equals_whole(points: list[int], shuffle: bool) -> 
     assert_allclose(acc.meat, whole.meat, rtol=1e-12, atol=1e-12)
 
 
-def test_two_way_from_streamed_meats_equals_in_memory(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
+def test_two_way_from_streamed_meats_equals_in_memory(
+    frame: pd.DataFrame, fit: duolm.OLSResults
+) -> None:
     """The streamed wing's path: per-batch group sums (one-way twice and the
     intersection), merged, then ``cluster_cov_from_meats``."""
-    u = R.scores(fit)
+    u = robust.scores(fit)
     g0 = pd.Index(frame["firm"].to_numpy())
     g1 = pd.Index(frame["year"].to_numpy())
     g01 = pd.MultiIndex.from_arrays([g0, g1])
-    accs = [R.ClusterMeat.from_scores(u[:0], g[:0]) for g in (g0, g1, g01)]
+    accs = [robust.ClusterMeat.from_scores(u[:0], g[:0]) for g in (g0, g1, g01)]
     for a, b in _cuts(len(frame), [20, 21, 90, 149]):
         accs = [acc.update(u[a:b], g[a:b]) for acc, g in zip(accs, (g0, g1, g01), strict=True)]
-    cov = R.cluster_cov_from_meats(fit, [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])])
-    assert_allclose(cov, R.cluster_cov(fit, frame[["firm", "year"]]), rtol=1e-12, atol=0)
+    cov = robust.cluster_cov_from_meats(fit, [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])])
+    assert_allclose(cov, robust.cluster_cov(fit, frame[["firm", "year"]]), rtol=1e-12, atol=0)

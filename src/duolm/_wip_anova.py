@@ -93,7 +93,8 @@ def _cov(fit: OLSResults, robust: str | None) -> FloatArray:
 
 def _wald_f(b: FloatArray, L: FloatArray, V: FloatArray) -> float:
     diff = L @ b
-    return float(diff @ np.linalg.solve(L @ V @ L.T, diff)) / L.shape[0]
+    quad = float(diff @ np.linalg.solve(L @ V @ L.T, diff))
+    return quad / float(L.shape[0])
 
 
 def _single(fit: OLSResults, typ: int, robust: str | None) -> pd.DataFrame:
@@ -185,9 +186,15 @@ def _check_nested(small: OLSResults, big: OLSResults, i: int) -> None:
                 f"{where} are not nested: different responses "
                 f"({small.spec.response!r} and {big.spec.response!r})"
             )
-        missing = [t for t, keep in zip(small.terms, small.kept, strict=True) if keep and t not in big.terms]
+        missing = [
+            t
+            for t, keep in zip(small.terms, small.kept, strict=True)
+            if keep and t not in big.terms
+        ]
         if missing:
-            raise DataError(f"{where} are not nested: term(s) {missing} of model {i} are not in model {i + 1}")
+            raise DataError(
+                f"{where} are not nested: term(s) {missing} of model {i} are not in model {i + 1}"
+            )
         return
     if not np.array_equal(small.rows.y, big.rows.y):
         raise DataError(f"{where} are not nested: their responses (or rows) differ")
@@ -220,7 +227,7 @@ def _compare(fits: tuple[OLSResults, ...], test: str) -> pd.DataFrame:
         scale = fits[-1].scale  # the largest model's s^2, as statsmodels and R
         F = ss_diff / df_diff / scale
         frame["F"] = F
-        p = stats.f.sf(F, df_diff, df_resid)
+        p = np.asarray(stats.f.sf(F, df_diff, df_resid), dtype=np.float64)
         p[np.isnan(F)] = math.nan
         frame["Pr(>F)"] = p
     else:
@@ -228,7 +235,7 @@ def _compare(fits: tuple[OLSResults, ...], test: str) -> pd.DataFrame:
         # -2 (llf_small - llf_big) = n log(ssr_small / ssr_big)
         lr = np.r_[math.nan, n * np.log(ssr[:-1] / ssr[1:])]
         frame["LR"] = lr
-        p = stats.chi2.sf(lr, df_diff)
+        p = np.asarray(stats.chi2.sf(lr, df_diff), dtype=np.float64)
         p[np.isnan(lr)] = math.nan
         frame["Pr(>Chi)"] = p
     return frame
@@ -267,7 +274,9 @@ def anova(
         if typ not in (1, 2, 3) or isinstance(typ, bool):
             raise ValueError(f"typ must be 1, 2 or 3, got {typ!r}")
         if typ == 1 and robust is not None:
-            raise ValueError("robust applies to typ 2 and 3 (type I sums of squares are sequential)")
+            raise ValueError(
+                "robust applies to typ 2 and 3 (type I sums of squares are sequential)"
+            )
         return _single(fits[0], typ, robust)
     if test not in ("F", "lr"):
         raise ValueError(f"test must be 'F' or 'lr', got {test!r}")

@@ -14,9 +14,9 @@ variables", Biometrika 48, eq. 3.2):
     P(Q > 0) = 1/2 + (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du,
     theta(u) = 1/2 sum_i arctan(mu_i u),  rho(u) = prod_i (1 + mu_i^2 u^2)^(1/4),
 
-with ``mu_i = lambda_i - x`` (the formula's own x is 0 here), integrated numerically to an absolute error
-below 1e-11 (the range is cut where Imhof's bound, eq. 3.4, on the
-truncated tail is below 1e-13). R evaluates the same probability with Pan's
+with ``mu_i = lambda_i - x``, integrated numerically (piecewise, decade by
+decade) to an absolute error near 1e-13; the range is cut where Imhof's
+bound on the truncated tail (eq. 3.4) is below 1e-13. R evaluates the same probability with Pan's
 algorithm (Farebrother 1980, AS 153) at 15 quadrature nodes.
 
 As R, the exact p value is the default for fewer than 100 rows; from 100 rows
@@ -27,6 +27,7 @@ forces the exact value for any n (an n x n eigenproblem).
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import TYPE_CHECKING, Literal
@@ -94,7 +95,7 @@ def imhof_sf(weights: FloatArray) -> float:
         b *= 10.0
     edges.append(upper)
     total = 0.0
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         val, _ = integrate.quad(integrand, a, b, epsabs=1e-14, epsrel=1e-13, limit=500)
         total += val
     return 0.5 + total / math.pi
@@ -111,7 +112,7 @@ def _dw_eigenvalues(X: FloatArray) -> FloatArray:
 
     They are the nonzero eigenvalues of ``M A`` that R takes from ``eigen(MA)``.
     """
-    n, k = X.shape
+    _n, k = X.shape
     Q, _ = np.linalg.qr(X, mode="complete")
     Z = Q[:, k:]
     D = np.diff(Z, axis=0)  # A = D^T D with D the (n-1) x n first difference
@@ -147,7 +148,7 @@ def durbin_watson_test(
             f"alternative must be 'greater', 'two-sided' or 'less', got {alternative!r}"
         )
     X, _, e = _rows_of(fit, "the Durbin-Watson test")
-    n, k = X.shape
+    n, _k = X.shape
     dw = float(np.sum(np.diff(e) ** 2) / (e @ e))
     if exact is None:
         exact = n < 100

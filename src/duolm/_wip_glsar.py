@@ -123,7 +123,9 @@ class GLSARResults:
         return len(self.resid)
 
 
-def _fit_whitened(X: FloatArray, y: FloatArray, rho: FloatArray, terms: list[str], name: str) -> OLSResults:
+def _fit_whitened(
+    X: FloatArray, y: FloatArray, rho: FloatArray, terms: list[str], name: str
+) -> OLSResults:
     Xw = pd.DataFrame(_whiten(X, rho), columns=terms)
     yw = pd.Series(_whiten(y, rho), name=name)
     with warnings.catch_warnings():

@@ -412,10 +412,10 @@ def vif(fit: OLSResults) -> pd.Series:
         if j == c:
             continue
         others = [i for i in range(Rxx.shape[1]) if i != j]
-        r_all = np.linalg.qr(Rxx[:, [*others, j]], mode="r")
+        r_all: FloatArray = np.linalg.qr(Rxx[:, [*others, j]], mode="r")  # type: ignore[assignment]
         ssr_j = float(r_all[-1, -1]) ** 2
         if c is not None:
-            r_c = np.linalg.qr(Rxx[:, [c, j]], mode="r")
+            r_c: FloatArray = np.linalg.qr(Rxx[:, [c, j]], mode="r")  # type: ignore[assignment]
             tss_j = float(r_c[-1, -1]) ** 2
         else:
             tss_j = float(Rxx[:, j] @ Rxx[:, j])
@@ -499,9 +499,7 @@ def influence(fit: OLSResults) -> pd.DataFrame:
     dfbeta = (loo.W @ Ri.T) * (e / one_minus)[:, None]
     dfbetas = dfbeta / np.sqrt(loo.s2_i)[:, None] / np.sqrt(np.sum(Ri * Ri, axis=1))
     kept_terms = [t for t, keep in zip(fit.terms, fit.kept, strict=True) if keep]
-    frame = pd.DataFrame(
-        dfbetas, columns=[f"dfb_{t}" for t in kept_terms], index=loo.index
-    )
+    frame = pd.DataFrame(dfbetas, columns=[f"dfb_{t}" for t in kept_terms], index=loo.index)
     frame["cooks_d"] = std_resid**2 * h / one_minus / k
     frame["standard_resid"] = std_resid
     frame["hat_diag"] = h

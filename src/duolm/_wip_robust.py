@@ -59,11 +59,12 @@ _KERNELS = ("bartlett", "uniform")
 # -- HAC -------------------------------------------------------------------------------
 def default_maxlags(nobs: int) -> int:
     """Newey & West's (1994) rule ``floor(4 (n / 100)^(2/9))``, statsmodels' default."""
-    return int(math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0)))
+    rule: float = 4.0 * (nobs / 100.0) ** (2.0 / 9.0)
+    return math.floor(rule)
 
 
 def kernel_weights(maxlags: int, kernel: Kernel = "bartlett") -> FloatArray:
-    """Weights ``w_0 .. w_L`` of the lag products (statsmodels' ``weights_bartlett``/``_uniform``)."""
+    """Weights ``w_0 .. w_L`` of the lag products (statsmodels' ``weights_bartlett``, ...)."""
     if kernel == "bartlett":
         out: FloatArray = 1.0 - np.arange(maxlags + 1) / (maxlags + 1.0)
         return out
@@ -157,7 +158,9 @@ class HACMeat:
         if (later.maxlags, later.kernel) != (self.maxlags, self.kernel):
             raise ValueError("cannot merge HAC meats with different maxlags or kernels")
         if later.S.shape != self.S.shape:
-            raise ValueError(f"cannot merge HAC meats of {self.S.shape[0]} and {later.S.shape[0]} columns")
+            raise ValueError(
+                f"cannot merge HAC meats of {self.S.shape[0]} and {later.S.shape[0]} columns"
+            )
         L = self.maxlags
         w = kernel_weights(L, self.kernel)
         S = self.S + later.S
@@ -197,7 +200,7 @@ class ClusterMeat:
         codes, uniques = groups.factorize()
         sums = np.zeros((len(uniques), u.shape[1]))
         np.add.at(sums, codes, u)
-        return cls(uniques, sums, u.shape[0])
+        return cls(pd.Index(uniques), sums, u.shape[0])
 
     def update(self, u: FloatArray, groups: pd.Index) -> ClusterMeat:
         """Add a block of score rows with their group labels."""
@@ -209,7 +212,7 @@ class ClusterMeat:
         codes, uniques = labels.factorize()
         sums = np.zeros((len(uniques), self.sums.shape[1]))
         np.add.at(sums, codes, np.vstack([self.sums, other.sums]))
-        return ClusterMeat(uniques, sums, self.nobs + other.nobs)
+        return ClusterMeat(pd.Index(uniques), sums, self.nobs + other.nobs)
 
     @property
     def n_groups(self) -> int:
@@ -286,7 +289,8 @@ def _labels(values: object, n: int, index: pd.Index, what: str) -> pd.Index:
     if missing.any():
         row = index[int(np.flatnonzero(missing)[0])]
         raise DataError(f"{what} is missing at row {row!r}")
-    return pd.Index(arr)
+    out: pd.Index = pd.Index(arr)
+    return out
 
 
 def _group_columns(groups: object, n: int) -> list[object]:
@@ -295,8 +299,10 @@ def _group_columns(groups: object, n: int) -> list[object]:
         return [groups.iloc[:, j] for j in range(groups.shape[1])]
     if isinstance(groups, (pd.Series, pd.Index)):
         return [groups]
-    if isinstance(groups, (list, tuple)) and len(groups) in (1, 2) and all(
-        np.ndim(g) == 1 and len(g) == n for g in groups  # type: ignore[arg-type]
+    if (
+        isinstance(groups, (list, tuple))
+        and len(groups) in (1, 2)
+        and all(np.ndim(g) == 1 and len(g) == n for g in groups)
     ):
         return list(groups)
     arr = np.asarray(groups, dtype=object)
