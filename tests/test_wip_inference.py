@@ -239,3 +239,47 @@ def test_plain_words() -> None:
     res = tests_mod.DiagnosticTest("X", 1.0, 0.5, 2.0, 30.0, "F", "H0 words", "H1 words")
     assert "no evidence at the 5% level against: H0 words" in str(res)
     assert "(F with (2, 30) df)" in str(res)
+
+
+# -- R's printed values (lmtest), as stored in statsmodels' test_diagnostic.py -------------
+@pytest.fixture(scope="module")
+def macro() -> duolm.OLSResults:
+    """``fm <- lm(ginv ~ ggdp + lint)`` on statsmodels' macrodata growth rates."""
+    d = sm.datasets.macrodata.load_pandas().data
+    data = pd.DataFrame(
+        {
+            "ginv": 400 * np.diff(np.log(d["realinv"].to_numpy())),
+            "ggdp": 400 * np.diff(np.log(d["realgdp"].to_numpy())),
+            "lint": d["realint"].to_numpy()[:-1],
+        }
+    )
+    fit = duolm.ols("ginv ~ ggdp + lint", data)
+    # R: fm$coefficients
+    assert_allclose(
+        fit.params.to_numpy(),
+        [-9.48167277465485, 4.3742216647032, -0.613996969478989],
+        rtol=1e-12,
+        atol=0,
+    )
+    return fit
+
+
+def test_against_r_lmtest(macro: duolm.OLSResults) -> None:
+    # bptest(fm): BP = 0.709924388395087, df = 2, p = 0.701199952134347
+    bp = tests_mod.het_breuschpagan(macro)
+    assert_allclose([bp.statistic, bp.pvalue], [0.709924388395087, 0.701199952134347], rtol=1e-12)
+    assert bp.df == 2
+    # bptest(fm, studentize = FALSE): BP = 1.302014063483341, p = 0.5215203247110649
+    bp0 = tests_mod.het_breuschpagan(macro, robust=False)
+    assert_allclose(
+        [bp0.statistic, bp0.pvalue], [1.302014063483341, 0.5215203247110649], rtol=1e-12
+    )
+    # bgtest(fm, order = 4, type = "Chisq"): LM = 4.771042651230007, p = 0.3116067133066697
+    bg = tests_mod.acorr_breusch_godfrey(macro, 4)
+    assert_allclose([bg.statistic, bg.pvalue], [4.771042651230007, 0.3116067133066697], rtol=1e-11)
+    # Box.test(residuals(fm), lag = 4, type = "Ljung-Box"): 5.23587172795227, p = 0.263940335284713
+    lb = tests_mod.acorr_ljungbox(macro, 4)
+    assert_allclose([lb.statistic, lb.pvalue], [5.23587172795227, 0.263940335284713], rtol=1e-12)
+    # ... fitdf = 2: p = 0.0729532930400377
+    lb2 = tests_mod.acorr_ljungbox(macro, 4, model_df=2)
+    assert_allclose(lb2.pvalue, 0.0729532930400377, rtol=1e-12)
