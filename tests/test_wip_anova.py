@@ -199,3 +199,13 @@ def test_array_fit_one_term_per_column(frame: pd.DataFrame) -> None:
     table = anova(arrays, typ=3)
     assert list(table.index) == ["Intercept", "x", "C(b)[T.q]", "Residual"]
     assert_allclose(table.to_numpy(), anova(fit, typ=3).to_numpy(), rtol=1e-12, atol=0)
+
+
+def test_aliased_term_has_no_row(frame: pd.DataFrame) -> None:
+    data = frame.assign(x2=2.0 * frame["x"])
+    with pytest.warns(duolm.RankWarning):
+        fit = duolm.ols("y ~ x + x2", data)
+    for typ in (1, 2, 3):
+        table = anova(fit, typ=typ)  # type: ignore[arg-type]
+        assert "x2" not in table.index
+        assert not table.drop(index="Residual").isna().any().any()

@@ -10,6 +10,9 @@ One fit (statsmodels' ``anova_lm(fit, typ=...)``):
   terms that contain it: statsmodels' construction, Fox 2016, sec. 7.4 and 8.2.5).
 * Type III: each term (the intercept included) tested after all others.
 
+A term whose columns are all aliased has no row; a partly aliased term is
+tested on its estimable columns (its df counts those).
+
 Types II and III are Wald tests with the fit's covariance, so a robust
 ``cov_type`` is honoured; ``robust="hc0".."hc3"`` overrides it, as statsmodels.
 The sums of squares are backed out as ``F * df * s^2``.
@@ -108,6 +111,8 @@ def _single(fit: OLSResults, typ: int, robust: str | None) -> pd.DataFrame:
             if t.intercept:
                 continue
             pos = _kept_positions(fit, t.columns)
+            if not pos:  # wholly aliased: no sum of squares of its own (R omits it too)
+                continue
             ss = float(rxy[pos] @ rxy[pos])
             rows.append((t.name, float(len(pos)), ss))
         frame = pd.DataFrame(
