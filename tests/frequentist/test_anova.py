@@ -14,10 +14,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from statsmodels.stats.anova import anova_lm
 
 import duolm
-from duolm._wip_anova import anova
+from duolm import anova
 from duolm.errors import DataError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 RTOL = 1e-10
 
 

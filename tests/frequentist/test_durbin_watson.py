@@ -13,10 +13,10 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import duolm
-from duolm import _wip_dwexact as dw
 from duolm.errors import DataError
+from duolm.frequentist import _durbin_watson as dw
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.mark.parametrize(("a", "b"), [(1.0, 1.0), (4.0, 2.0), (0.3, 5.0)])
@@ -45,12 +45,12 @@ def test_exact_against_pan_in_hypothesistests_jl(julia: pd.DataFrame) -> None:
     on y_m1_sim: DW 3.1196941838878423, left tail (R's "less") 3.304349016630681e-10,
     two-sided 6.608698033261362e-10, right 0.9999999996695651."""
     fit = duolm.ols("y_m1 ~ x", julia)
-    less = dw.durbin_watson_test(fit, "less", exact=True)
+    less = fit.durbin_watson_test("less", exact=True)
     assert_allclose(less.statistic, 3.1196941838878423, rtol=1e-13, atol=0)
     assert_allclose(less.pvalue, 3.304349016630681e-10, rtol=1e-6, atol=0)
-    two = dw.durbin_watson_test(fit, "two-sided", exact=True)
+    two = fit.durbin_watson_test("two-sided", exact=True)
     assert_allclose(two.pvalue, 6.608698033261362e-10, rtol=1e-6, atol=0)
-    greater = dw.durbin_watson_test(fit, "greater", exact=True)
+    greater = fit.durbin_watson_test("greater", exact=True)
     assert_allclose(greater.pvalue, 0.9999999996695651, rtol=0, atol=1e-12)
     assert greater.distribution == "exact"
 
@@ -67,20 +67,20 @@ def test_normal_approximation_for_n_over_100(
     julia: pd.DataFrame, column: str, statistic: float, less: float, two: float
 ) -> None:
     fit = duolm.ols(f"{column} ~ x", julia)
-    res = dw.durbin_watson_test(fit, "less")  # n = 101: R's rule picks the approximation
+    res = fit.durbin_watson_test("less")  # n = 101: R's rule picks the approximation
     assert res.distribution == "normal"
     assert_allclose(res.statistic, statistic, rtol=1e-13, atol=0)
     assert_allclose(res.pvalue, less, rtol=1e-10, atol=0)
-    assert_allclose(dw.durbin_watson_test(fit, "two-sided").pvalue, two, rtol=1e-10, atol=0)
+    assert_allclose(fit.durbin_watson_test("two-sided").pvalue, two, rtol=1e-10, atol=0)
 
 
 def test_statistic_is_the_summary_durbin_watson(julia: pd.DataFrame) -> None:
     fit = duolm.ols("y_0 ~ x", julia)
-    res = dw.durbin_watson_test(fit, exact=True)
+    res = fit.durbin_watson_test(exact=True)
     assert_allclose(res.statistic, fit.diagnostics.durbin_watson, rtol=1e-12, atol=0)
     assert_allclose(
-        dw.durbin_watson_test(fit, "greater", exact=True).pvalue
-        + dw.durbin_watson_test(fit, "less", exact=True).pvalue,
+        fit.durbin_watson_test("greater", exact=True).pvalue
+        + fit.durbin_watson_test("less", exact=True).pvalue,
         1.0,
         rtol=0,
         atol=1e-12,
@@ -112,7 +112,7 @@ def test_exact_cdf_against_simulation() -> None:
 def test_exact_is_default_below_100_rows() -> None:
     data = duolm.datasets.longley()
     fit = duolm.ols("employed ~ gnp + unemployed + armed_forces + population + year", data)
-    res = dw.durbin_watson_test(fit)
+    res = fit.durbin_watson_test()
     assert res.distribution == "exact"
     assert 0.0 <= res.pvalue <= 1.0
     assert res.df is None
@@ -123,7 +123,7 @@ def test_bad_input() -> None:
     data = duolm.datasets.longley()
     fit = duolm.ols("employed ~ gnp", data)
     with pytest.raises(ValueError, match="alternative"):
-        dw.durbin_watson_test(fit, "positive")  # type: ignore[arg-type]
+        fit.durbin_watson_test("positive")  # type: ignore[arg-type]
     big = pd.DataFrame({"x": np.arange(6000.0), "y": np.sin(np.arange(6000.0))})
     with pytest.raises(DataError, match="exact=False"):
-        dw.durbin_watson_test(duolm.ols("y ~ x", big), exact=True)
+        duolm.ols("y ~ x", big).durbin_watson_test(exact=True)

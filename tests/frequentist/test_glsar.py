@@ -9,8 +9,8 @@ import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
 import duolm
-from duolm import _wip_glsar as gl
 from duolm.errors import DataError
+from duolm.frequentist._glsar import yule_walker
 
 RTOL = 1e-10
 
@@ -43,9 +43,9 @@ def test_matches_statsmodels_step_for_step(
     model, ref = _statsmodels(frame, order, maxiter, rtol)
     if maxiter == 3:
         with pytest.warns(RuntimeWarning, match="did not converge"):
-            ours = gl.glsar("y ~ x + z", frame, rho=order, maxiter=maxiter, rtol=rtol)
+            ours = duolm.glsar("y ~ x + z", frame, rho=order, maxiter=maxiter, rtol=rtol)
     else:
-        ours = gl.glsar("y ~ x + z", frame, rho=order, maxiter=maxiter, rtol=rtol)
+        ours = duolm.glsar("y ~ x + z", frame, rho=order, maxiter=maxiter, rtol=rtol)
     assert_allclose(ours.params.to_numpy(), ref.params, rtol=RTOL, atol=0)
     assert_allclose(ours.bse.to_numpy(), ref.bse, rtol=RTOL, atol=0)
     assert_allclose(ours.rho, model.rho, rtol=RTOL, atol=1e-300)
@@ -56,10 +56,10 @@ def test_matches_statsmodels_step_for_step(
 
 
 def test_default_iterates_to_the_fixed_point(frame: pd.DataFrame) -> None:
-    ours = gl.glsar("y ~ x + z", frame, rho=1)
+    ours = duolm.glsar("y ~ x + z", frame, rho=1)
     assert ours.converged
     # at convergence rho is the Yule-Walker estimate of its own residuals
-    assert_allclose(ours.rho, gl.yule_walker(ours.resid.to_numpy(), 1), rtol=1e-8, atol=0)
+    assert_allclose(ours.rho, yule_walker(ours.resid.to_numpy(), 1), rtol=1e-8, atol=0)
     model, ref = _statsmodels(frame, 1, 200, 1e-14)
     assert_allclose(ours.params.to_numpy(), ref.params, rtol=1e-9, atol=0)
     assert_allclose(ours.rho, model.rho, rtol=1e-9, atol=0)
@@ -69,7 +69,7 @@ def test_starting_rho_array_and_arrays_api(frame: pd.DataFrame) -> None:
     X = sm.add_constant(frame[["x", "z"]].to_numpy())
     model = sm.GLSAR(frame["y"].to_numpy(), X, rho=np.array([0.5, 0.1]))
     ref = model.iterative_fit(maxiter=1)
-    ours = gl.glsar(X=X, y=frame["y"].to_numpy(), rho=[0.5, 0.1], maxiter=1)
+    ours = duolm.glsar(X=X, y=frame["y"].to_numpy(), rho=[0.5, 0.1], maxiter=1)
     assert_allclose(ours.params.to_numpy(), ref.params, rtol=RTOL, atol=0)
     assert_allclose(ours.bse.to_numpy(), ref.bse, rtol=RTOL, atol=0)
 
@@ -79,14 +79,14 @@ def test_yule_walker_matches_statsmodels() -> None:
     x = rng.normal(size=200).cumsum()
     for order in (1, 3):
         ref, _ = sm.regression.yule_walker(x, order=order, method="adjusted", result_object=False)
-        assert_allclose(gl.yule_walker(x, order), ref, rtol=1e-12, atol=0)
+        assert_allclose(yule_walker(x, order), ref, rtol=1e-12, atol=0)
 
 
 def test_bad_input(frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="rho"):
-        gl.glsar("y ~ x", frame, rho=0)
+        duolm.glsar("y ~ x", frame, rho=0)
     with pytest.raises(ValueError, match="maxiter"):
-        gl.glsar("y ~ x", frame, maxiter=0)
+        duolm.glsar("y ~ x", frame, maxiter=0)
     with pytest.raises(DataError, match="too few rows"):
-        gl.glsar("y ~ x", frame.iloc[:4], rho=2)
-    assert isinstance(gl.glsar("y ~ x", frame).whitened, duolm.OLSResults)
+        duolm.glsar("y ~ x", frame.iloc[:4], rho=2)
+    assert isinstance(duolm.glsar("y ~ x", frame).whitened, duolm.OLSResults)

@@ -1,9 +1,8 @@
-"""HAC and cluster-robust covariances against statsmodels, and their accumulators:
-chunked == whole, merged in any grouping."""
+"""``cov_type="HAC"`` and ``"cluster"`` against statsmodels, R's sandwich and Petersen's
+published standard errors."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +10,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import duolm
-from duolm import _wip_robust as robust
-from duolm.errors import DataError
+from duolm import core
+from duolm.errors import DataError, StateFileError
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2"
@@ -45,52 +42,67 @@ def fit(frame: pd.DataFrame) -> duolm.OLSResults:
     return duolm.ols(FORMULA, frame)
 
 
+def _same_cov(ours: duolm.OLSResults, ref: object) -> None:
+    assert_allclose(
+        ours.cov_params().to_numpy(),
+        ref.cov_params().to_numpy(),  # type: ignore[attr-defined]
+        rtol=RTOL,
+        atol=0,
+    )
+    assert_allclose(ours.bse.to_numpy(), ref.bse.to_numpy(), rtol=RTOL, atol=0)  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("maxlags", [0, 1, 3, 9])
 @pytest.mark.parametrize("kernel", ["bartlett", "uniform"])
 @pytest.mark.parametrize("use_correction", [False, True])
 def test_hac_matches_statsmodels(
-    frame: pd.DataFrame, fit: duolm.OLSResults, maxlags: int, kernel: str, use_correction: bool
+    frame: pd.DataFrame, maxlags: int, kernel: str, use_correction: bool
 ) -> None:
     kw = {"maxlags": maxlags, "kernel": kernel, "use_correction": use_correction}
-    ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds=kw)
-    assert_allclose(
-        robust.robust_cov(fit, "HAC", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
-    )
+    ours = duolm.ols(FORMULA, frame, cov_type="HAC", cov_kwds=kw)
+    _same_cov(ours, smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds=kw))
 
 
 def test_hac_with_no_lags_is_hc0(fit: duolm.OLSResults) -> None:
-    hc0 = fit.with_cov_type("HC0").cov_params().to_numpy()
-    assert_allclose(robust.hac_cov(fit, maxlags=0), hc0, rtol=1e-12, atol=0)
+    hac0 = fit.with_cov_type("HAC", {"maxlags": 0})
+    hc0 = fit.with_cov_type("HC0")
+    assert_allclose(hac0.cov_params(), hc0.cov_params(), rtol=1e-12, atol=0)
+    assert_allclose(hac0.bse, hc0.bse, rtol=1e-12, atol=0)
+    assert_allclose(hac0.fvalue, hc0.fvalue, rtol=1e-12, atol=0)
 
 
-def test_hac_default_maxlags(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
-    assert robust.default_maxlags(150) == 4  # floor(4 * 1.5^(2/9)) = floor(4.38)
-    assert robust.default_maxlags(100) == 4
-    assert robust.default_maxlags(1000) == 6
-    ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds={"maxlags": 4})
-    assert_allclose(robust.hac_cov(fit), ref.cov_params().to_numpy(), rtol=RTOL, atol=0)
+def test_hac_default_maxlags_is_stated(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
+    assert core.default_maxlags(150) == 4  # floor(4 * 1.5^(2/9)) = floor(4.38)
+    assert core.default_maxlags(1000) == 6
+    ours = fit.with_cov_type("HAC")
+    _same_cov(ours, smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds={"maxlags": 4}))
+    text = " ".join(str(ours.summary()).split())
+    assert "using 4 lags (the default floor(4 (n/100)^(2/9)))" in text
 
 
 @pytest.mark.parametrize("use_correction", [True, False])
-def test_one_way_cluster_matches_statsmodels(
-    frame: pd.DataFrame, fit: duolm.OLSResults, use_correction: bool
-) -> None:
-    kw = {"groups": frame["firm"], "use_correction": use_correction}
-    ref = smf.ols(FORMULA, frame).fit(cov_type="cluster", cov_kwds=kw)
-    assert_allclose(
-        robust.robust_cov(fit, "cluster", kw), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+def test_one_way_cluster_matches_statsmodels(frame: pd.DataFrame, use_correction: bool) -> None:
+    ref = smf.ols(FORMULA, frame).fit(
+        cov_type="cluster", cov_kwds={"groups": frame["firm"], "use_correction": use_correction}
     )
+    by_name = duolm.ols(
+        FORMULA,
+        frame,
+        cov_type="cluster",
+        cov_kwds={"groups": "firm", "use_correction": use_correction},
+    )
+    _same_cov(by_name, ref)
+    by_labels = duolm.ols(FORMULA, frame).with_cov_type(
+        "cluster", {"groups": frame["firm"].to_numpy(), "use_correction": use_correction}
+    )
+    _same_cov(by_labels, ref)
 
 
 def test_cluster_labels_of_any_kind(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
     codes = pd.factorize(frame["year"])[0]
     ref = smf.ols(FORMULA, frame).fit(cov_type="cluster", cov_kwds={"groups": codes})
-    assert_allclose(
-        robust.cluster_cov(fit, frame["year"].to_numpy()),
-        ref.cov_params().to_numpy(),
-        rtol=RTOL,
-        atol=0,
-    )
+    _same_cov(fit.with_cov_type("cluster", {"groups": frame["year"].to_numpy()}), ref)
+    _same_cov(fit.with_cov_type("cluster", {"groups": list(frame["year"])}), ref)
 
 
 @pytest.mark.parametrize("use_correction", [True, False])
@@ -101,122 +113,82 @@ def test_two_way_cluster_matches_statsmodels(
     ref = smf.ols(FORMULA, frame).fit(
         cov_type="cluster", cov_kwds={"groups": both, "use_correction": use_correction}
     )
-    expected = ref.cov_params().to_numpy()
+    by_names = duolm.ols(
+        FORMULA,
+        frame,
+        cov_type="cluster",
+        cov_kwds={"groups": ["firm", "year"], "use_correction": use_correction},
+    )
+    _same_cov(by_names, ref)
     for groups in (frame[["firm", "year"]], (frame["firm"], frame["year"]), both):
-        assert_allclose(
-            robust.cluster_cov(fit, groups, use_correction), expected, rtol=RTOL, atol=0
-        )
+        kw = {"groups": groups, "use_correction": use_correction}
+        _same_cov(fit.with_cov_type("cluster", kw), ref)
 
 
-def test_cluster_groups_aligned_on_dropped_rows(frame: pd.DataFrame) -> None:
+def test_cluster_groups_follow_the_dropped_rows(frame: pd.DataFrame) -> None:
     data = frame.copy()
     data.loc[[3, 40], "x1"] = np.nan  # dropped by the fit
-    fit = duolm.ols(FORMULA, data)
     kept = data.dropna()
     ref = smf.ols(FORMULA, kept).fit(cov_type="cluster", cov_kwds={"groups": kept["firm"]})
-    # a Series for all 150 rows is aligned on the 148 fitted rows by index
+    _same_cov(duolm.ols(FORMULA, data, cov_type="cluster", cov_kwds={"groups": "firm"}), ref)
+    # a Series for all 150 rows is aligned on the 148 fitted rows by its index
+    _same_cov(duolm.ols(FORMULA, data).with_cov_type("cluster", {"groups": data["firm"]}), ref)
+
+
+def test_inference_reads_the_robust_covariance(frame: pd.DataFrame) -> None:
+    kw = {"groups": "firm"}
+    ours = duolm.ols(FORMULA, frame, cov_type="cluster", cov_kwds=kw)
+    V = ours.cov_params().to_numpy()
+    assert_allclose(ours.bse.to_numpy() ** 2, np.diag(V), rtol=1e-12, atol=0)
     assert_allclose(
-        robust.cluster_cov(fit, data["firm"]), ref.cov_params().to_numpy(), rtol=RTOL, atol=0
+        ours.f_test("x1 = 0").fvalue, ours.params["x1"] ** 2 / V[1, 1], rtol=1e-12, atol=0
     )
+    X0 = pd.DataFrame({"x1": [0.5], "x2": [-1.0]})
+    x0 = np.array([1.0, 0.5, -1.0])
+    assert_allclose(ours.predict(X0)["mean_se"].iloc[0], np.sqrt(x0 @ V @ x0), rtol=1e-12, atol=0)
 
 
-def test_bad_cluster_input_is_named(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
+def test_bad_input_is_named(frame: pd.DataFrame, fit: duolm.OLSResults) -> None:
     labels = frame["firm"].to_numpy(dtype=float, copy=True)
     labels[17] = np.nan
     with pytest.raises(DataError, match="groups is missing at row 17"):
-        robust.cluster_cov(fit, labels)
+        fit.with_cov_type("cluster", {"groups": labels})
     with pytest.raises(DataError, match="one label per fitted row"):
-        robust.cluster_cov(fit, np.arange(10))
+        fit.with_cov_type("cluster", {"groups": np.arange(10)})
     with pytest.raises(DataError, match="at least 2 groups"):
-        robust.cluster_cov(fit, np.zeros(len(frame)))
+        fit.with_cov_type("cluster", {"groups": np.zeros(len(frame))}).bse  # noqa: B018
+    with pytest.raises(DataError, match="keeps no data columns"):
+        fit.with_cov_type("cluster", {"groups": "firm"})
+    with pytest.raises(DataError, match="column 'plant' is not in the data"):
+        duolm.ols(FORMULA, frame, cov_type="cluster", cov_kwds={"groups": "plant"})
     with pytest.raises(ValueError, match="unknown"):
-        robust.robust_cov(fit, "HAC", {"lags": 3})
+        fit.with_cov_type("HAC", {"lags": 3})
     with pytest.raises(ValueError, match="maxlags"):
-        robust.robust_cov(fit, "HAC", {"maxlags": -1})
+        fit.with_cov_type("HAC", {"maxlags": -1})
     with pytest.raises(ValueError, match="kernel"):
-        robust.robust_cov(fit, "HAC", {"maxlags": 1, "kernel": "parzen"})
+        fit.with_cov_type("HAC", {"maxlags": 1, "kernel": "parzen"})
     with pytest.raises(ValueError, match="groups"):
-        robust.robust_cov(fit, "cluster", {})
+        fit.with_cov_type("cluster")
+    with pytest.raises(ValueError, match="cov_kwds apply to"):
+        fit.with_cov_type("HC1", {"maxlags": 2})
 
 
-# -- accumulators ------------------------------------------------------------------
-def _cuts(n: int, points: list[int]) -> list[tuple[int, int]]:
-    edges = [0, *sorted({p for p in points if 0 < p < n}), n]
-    return list(itertools.pairwise(edges))
+def test_streamed_data_are_refused_with_the_reason(frame: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="computed for data in memory"):
+        duolm.ols(FORMULA, str(path), cov_type="HAC")
+    red = duolm.reduce(FORMULA, str(path), diagnostics=True)
+    with pytest.raises(ValueError, match="needs the fitted rows"):
+        red.ols("cluster", {"groups": frame["firm"]})
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    maxlags=st.integers(0, 6),
-    points=st.lists(st.integers(1, 39), max_size=12),
-    kernel=st.sampled_from(["bartlett", "uniform"]),
-)
-def test_hac_meat_chunked_equals_whole(maxlags: int, points: list[int], kernel: str) -> None:
-    rng = np.random.default_rng(maxlags * 1000 + len(points))
-    u = rng.normal(size=(40, 3))
-    whole = robust.HACMeat.from_scores(u, maxlags, kernel)  # type: ignore[arg-type]
-    acc = robust.HACMeat.empty(3, maxlags, kernel)  # type: ignore[arg-type]
-    pieces = []
-    for a, b in _cuts(40, points):
-        acc = acc.update(u[a:b])
-        pieces.append(robust.HACMeat.from_scores(u[a:b], maxlags, kernel))  # type: ignore[arg-type]
-    assert acc.nobs == 40
-    assert_allclose(acc.S, whole.S, rtol=1e-12, atol=1e-12)
-    # merged as a balanced tree (how Dask partitions combine)
-    while len(pieces) > 1:
-        pieces = [
-            pieces[i].merge(pieces[i + 1]) if i + 1 < len(pieces) else pieces[i]
-            for i in range(0, len(pieces), 2)
-        ]
-    assert_allclose(pieces[0].S, whole.S, rtol=1e-12, atol=1e-12)
-
-
-def test_hac_meat_is_the_definition() -> None:
-    """S = sum_t sum_s w_|t-s| u_t u_s^T over |t - s| <= L, by a double loop."""
-    rng = np.random.default_rng(3)
-    u = rng.normal(size=(12, 2))
-    L = 3
-    w = 1.0 - np.arange(L + 1) / (L + 1)
-    S = np.zeros((2, 2))
-    for t in range(12):
-        for s in range(12):
-            if abs(t - s) <= L:
-                S += w[abs(t - s)] * np.outer(u[t], u[s])
-    assert_allclose(robust.HACMeat.from_scores(u, L).S, S, rtol=1e-13, atol=1e-14)
-
-
-@settings(max_examples=40, deadline=None)
-@given(points=st.lists(st.integers(1, 59), max_size=8), shuffle=st.booleans())
-def test_cluster_meat_chunked_equals_whole(points: list[int], shuffle: bool) -> None:
-    rng = np.random.default_rng(len(points))
-    u = rng.normal(size=(60, 3))
-    labels = pd.Index(rng.choice(["a", "b", "c", "d", "e"], 60))
-    whole = robust.ClusterMeat.from_scores(u, labels)
-    pieces = [robust.ClusterMeat.from_scores(u[a:b], labels[a:b]) for a, b in _cuts(60, points)]
-    if shuffle:
-        pieces = pieces[::-1]  # clusters do not care about order
-    acc = pieces[0]
-    for p in pieces[1:]:
-        acc = acc.merge(p)
-    assert acc.n_groups == whole.n_groups
-    assert acc.nobs == 60
-    assert_allclose(acc.meat, whole.meat, rtol=1e-12, atol=1e-12)
-
-
-def test_two_way_from_streamed_meats_equals_in_memory(
-    frame: pd.DataFrame, fit: duolm.OLSResults
-) -> None:
-    """The streamed wing's path: per-batch group sums (one-way twice and the
-    intersection), merged, then ``cluster_cov_from_meats``."""
-    u = robust.scores(fit)
-    g0 = pd.Index(frame["firm"].to_numpy())
-    g1 = pd.Index(frame["year"].to_numpy())
-    g01 = pd.MultiIndex.from_arrays([g0, g1])
-    accs = [robust.ClusterMeat.from_scores(u[:0], g[:0]) for g in (g0, g1, g01)]
-    for a, b in _cuts(len(frame), [20, 21, 90, 149]):
-        accs = [acc.update(u[a:b], g[a:b]) for acc, g in zip(accs, (g0, g1, g01), strict=True)]
-    cov = robust.cluster_cov_from_meats(fit, [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])])
-    assert_allclose(cov, robust.cluster_cov(fit, frame[["firm", "year"]]), rtol=1e-12, atol=0)
+def test_saving_a_dependent_covariance_is_refused(fit: duolm.OLSResults, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="with_cov_type"):
+        duolm.save(fit.with_cov_type("HAC"), tmp_path / "f.json")
+    duolm.save(fit.with_cov_type("HAC").with_cov_type("HC1"), tmp_path / "f.json")
+    assert duolm.load_fit(tmp_path / "f.json").cov_type == "HC1"
+    assert StateFileError is not None
 
 
 # -- R's sandwich and Petersen's published cluster standard errors ------------------------
@@ -242,9 +214,11 @@ def test_hac_against_r_sandwich_newey_west() -> None:
         [-0.31803287070833292, 0.1097308348999818661, +0.000395311760301478],
         [-0.06062111121648865, 0.0003953117603014895, +0.087511528912470993],
     ]
-    assert_allclose(robust.hac_cov(fit, 4), adjust_false, rtol=1e-10, atol=0)
-    assert_allclose(robust.hac_cov(fit, 4, use_correction=True), adjust_true, rtol=1e-10, atol=0)
-    assert robust.default_maxlags(fit.nobs) == 4  # R's "Lag truncation parameter chosen: 4"
+    hac = fit.with_cov_type("HAC", {"maxlags": 4})
+    assert_allclose(hac.cov_params().to_numpy(), adjust_false, rtol=1e-10, atol=0)
+    hac1 = fit.with_cov_type("HAC", {"maxlags": 4, "use_correction": True})
+    assert_allclose(hac1.cov_params().to_numpy(), adjust_true, rtol=1e-10, atol=0)
+    assert core.default_maxlags(fit.nobs) == 4  # R's "Lag truncation parameter chosen: 4"
 
 
 def test_cluster_against_petersen() -> None:
@@ -253,11 +227,10 @@ def test_cluster_against_petersen() -> None:
     The data file ships with statsmodels (stats/tests/test_data.txt)."""
     path = Path(sm.__file__).parent / "stats" / "tests" / "test_data.txt"
     pet = pd.read_csv(path, sep=r"\s+", header=None, names=["firm", "year", "x", "y"])
-    fit = duolm.ols("y ~ x", pet)
     for groups, expected in [
-        (pet["firm"], [0.0670, 0.0506]),
-        (pet["year"], [0.0234, 0.0334]),
-        (pet[["firm", "year"]], [0.0651, 0.0536]),
+        ("firm", [0.0670, 0.0506]),
+        ("year", [0.0234, 0.0334]),
+        (["firm", "year"], [0.0651, 0.0536]),
     ]:
-        se = np.sqrt(np.diag(robust.cluster_cov(fit, groups)))
-        assert_allclose(se, expected, rtol=0, atol=5e-5)
+        fit = duolm.ols("y ~ x", pet, cov_type="cluster", cov_kwds={"groups": groups})
+        assert_allclose(fit.bse.to_numpy(), expected, rtol=0, atol=5e-5)

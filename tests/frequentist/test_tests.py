@@ -23,8 +23,8 @@ from statsmodels.stats.outliers_influence import (
 from statsmodels.stats.outliers_influence import outlier_test as sm_outlier_test
 
 import duolm
-from duolm import _wip_inference as tests_mod
 from duolm.errors import DataError
+from duolm.frequentist import DiagnosticTest
 
 RTOL = 1e-10
 
@@ -64,7 +64,7 @@ def fits(
 def test_breusch_pagan_both_forms(fits) -> None:
     fit, ref = fits
     for robust in (True, False):
-        ours = tests_mod.het_breuschpagan(fit, robust=robust)
+        ours = fit.het_breuschpagan(robust=robust)
         lm, p, _, _ = smd.het_breuschpagan(ref.resid, ref.model.exog, robust=robust)
         assert_allclose([ours.statistic, ours.pvalue], [lm, p], rtol=RTOL, atol=0)
         assert ours.df == ref.model.exog.shape[1] - 1
@@ -72,7 +72,7 @@ def test_breusch_pagan_both_forms(fits) -> None:
 
 def test_white(fits) -> None:
     fit, ref = fits
-    ours = tests_mod.het_white(fit)
+    ours = fit.het_white()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns: the dummies' squares repeat them
         lm, p, _, _ = smd.het_white(ref.resid, ref.model.exog)
@@ -85,7 +85,7 @@ def test_white(fits) -> None:
 @pytest.mark.parametrize("nlags", [1, 4])
 def test_breusch_godfrey(fits, nlags: int) -> None:
     fit, ref = fits
-    ours = tests_mod.acorr_breusch_godfrey(fit, nlags)
+    ours = fit.acorr_breusch_godfrey(nlags)
     res = smd.acorr_breusch_godfrey(ref, nlags, result_object=True)
     assert_allclose([ours.statistic, ours.pvalue], [res.lm, res.lmpval], rtol=RTOL, atol=0)
     assert ours.df == nlags
@@ -94,7 +94,7 @@ def test_breusch_godfrey(fits, nlags: int) -> None:
 def test_breusch_godfrey_without_intercept(frame: pd.DataFrame) -> None:
     fit = duolm.ols("y ~ x1 + x2 - 1", frame)
     ref = sm.OLS(fit.rows.y, fit.rows.X).fit()
-    ours = tests_mod.acorr_breusch_godfrey(fit, 2)
+    ours = fit.acorr_breusch_godfrey(2)
     res = smd.acorr_breusch_godfrey(ref, 2, result_object=True)
     assert_allclose([ours.statistic, ours.pvalue], [res.lm, res.lmpval], rtol=RTOL, atol=0)
 
@@ -102,7 +102,7 @@ def test_breusch_godfrey_without_intercept(frame: pd.DataFrame) -> None:
 @pytest.mark.parametrize(("lags", "model_df"), [(1, 0), (6, 0), (6, 2)])
 def test_ljung_box(fits, lags: int, model_df: int) -> None:
     fit, ref = fits
-    ours = tests_mod.acorr_ljungbox(fit, lags, model_df=model_df)
+    ours = fit.acorr_ljungbox(lags, model_df=model_df)
     table = smd.acorr_ljungbox(ref.resid, lags=[lags], model_df=model_df)
     assert_allclose([ours.statistic, ours.pvalue], table.iloc[0].to_numpy(), rtol=RTOL, atol=0)
     assert ours.df == lags - model_df
@@ -110,7 +110,7 @@ def test_ljung_box(fits, lags: int, model_df: int) -> None:
 
 def test_ljung_box_default_lag(fits) -> None:
     fit, ref = fits
-    ours = tests_mod.acorr_ljungbox(fit)  # min(10, n // 5) = 10
+    ours = fit.acorr_ljungbox()  # min(10, n // 5) = 10
     table = smd.acorr_ljungbox(ref.resid)
     assert_allclose([ours.statistic, ours.pvalue], table.iloc[-1].to_numpy(), rtol=RTOL, atol=0)
 
@@ -119,7 +119,7 @@ def test_ljung_box_default_lag(fits) -> None:
 @pytest.mark.parametrize("use_f", [False, True])
 def test_reset(fits, power: int | list[int], use_f: bool) -> None:
     fit, ref = fits
-    ours = tests_mod.linear_reset(fit, power, use_f=use_f)
+    ours = fit.linear_reset(power, use_f=use_f)
     res = smd.linear_reset(ref, power=power, use_f=use_f)
     assert_allclose(
         [ours.statistic, ours.pvalue],
@@ -132,7 +132,7 @@ def test_reset(fits, power: int | list[int], use_f: bool) -> None:
 
 def test_vif(fits) -> None:
     fit, ref = fits
-    ours = tests_mod.vif(fit)
+    ours = fit.vif()
     exog = ref.model.exog
     expected = pd.Series(
         [variance_inflation_factor(exog, j) for j in range(1, exog.shape[1])],
@@ -153,21 +153,21 @@ def test_vif_longley_without_intercept() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' conditioning warning
         expected = [variance_inflation_factor(fit.rows.X, j, standardize=False) for j in range(3)]
-    assert_allclose(tests_mod.vif(fit).to_numpy(), expected, rtol=RTOL, atol=0)
+    assert_allclose(fit.vif().to_numpy(), expected, rtol=RTOL, atol=0)
 
 
 def test_vif_of_an_aliased_column_is_infinite(frame: pd.DataFrame) -> None:
     data = frame.assign(x3=frame["x1"] + frame["x2"])
     with pytest.warns(duolm.RankWarning):
         fit = duolm.ols("y ~ x1 + x2 + x3", data)
-    out = tests_mod.vif(fit)
+    out = fit.vif()
     assert out["x3"] == np.inf
     assert np.isfinite(out[["x1", "x2"]]).all()
 
 
 def test_outlier_test(fits) -> None:
     fit, ref = fits
-    ours = tests_mod.outlier_test(fit)
+    ours = fit.outlier_test()
     expected = sm_outlier_test(ref)
     assert list(ours.columns) == ["student_resid", "unadj_p", "bonf(p)"]
     assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=RTOL, atol=0)
@@ -176,7 +176,7 @@ def test_outlier_test(fits) -> None:
 
 def test_influence_frame(fits) -> None:
     fit, ref = fits
-    ours = tests_mod.influence(fit)
+    ours = fit.influence()
     infl = OLSInfluence(ref)
     expected = infl.summary_frame()
     assert list(ours.columns) == [*expected.columns, "covratio"]
@@ -189,7 +189,7 @@ def test_influence_frame(fits) -> None:
 def test_influence_matches_brute_force_deletion(frame: pd.DataFrame) -> None:
     """DFBETAS and COVRATIO of row 7 by refitting without it (BKW eqs. 2.7, 2.12)."""
     fit = duolm.ols(FORMULA, frame)
-    out = tests_mod.influence(fit).iloc[7]
+    out = fit.influence().iloc[7]
     drop = duolm.ols(FORMULA, frame.drop(index=frame.index[7]))
     s_i = np.sqrt(drop.scale)
     ci = np.sqrt(np.diag(fit.stat.cov_unscaled()))
@@ -209,34 +209,34 @@ def test_leverage_one_is_refused_by_row() -> None:
     data["g"] = ["u", "u", "u", "u", "u", "v"]  # row "f" is the only "v"
     fit = duolm.ols("y ~ x + C(g)", data)
     with pytest.raises(DataError, match="row 'f' has leverage 1"):
-        tests_mod.influence(fit)
+        fit.influence()
     with pytest.raises(DataError, match="row 'f'"):
-        tests_mod.outlier_test(fit)
+        fit.outlier_test()
 
 
 def test_bad_arguments_are_named(fits, frame: pd.DataFrame) -> None:
     fit, _ = fits
     with pytest.raises(ValueError, match="nlags"):
-        tests_mod.acorr_breusch_godfrey(fit, 0)
+        fit.acorr_breusch_godfrey(0)
     with pytest.raises(ValueError, match="lags"):
-        tests_mod.acorr_ljungbox(fit, 500)
+        fit.acorr_ljungbox(500)
     with pytest.raises(ValueError, match="power"):
-        tests_mod.linear_reset(fit, 1)
+        fit.linear_reset(1)
     with pytest.raises(ValueError, match="alpha"):
-        tests_mod.outlier_test(fit, alpha=1.5)
+        fit.outlier_test(alpha=1.5)
     no_const = duolm.ols("y ~ x1 - 1", frame)
     with pytest.raises(DataError, match="intercept"):
-        tests_mod.het_breuschpagan(no_const)
+        no_const.het_breuschpagan()
     with pytest.raises(DataError, match="intercept"):
-        tests_mod.het_white(no_const)
+        no_const.het_white()
 
 
 def test_plain_words() -> None:
-    res = tests_mod.DiagnosticTest("X", 3.0, 0.01, 2.0, None, "chi2", "H0 words", "H1 words")
+    res = DiagnosticTest("X", 3.0, 0.01, 2.0, None, "chi2", "H0 words", "H1 words")
     assert str(res) == (
         "X: statistic = 3 (chi2 with 2 df), p = 0.01; reject at the 5% level: H1 words"
     )
-    res = tests_mod.DiagnosticTest("X", 1.0, 0.5, 2.0, 30.0, "F", "H0 words", "H1 words")
+    res = DiagnosticTest("X", 1.0, 0.5, 2.0, 30.0, "F", "H0 words", "H1 words")
     assert "no evidence at the 5% level against: H0 words" in str(res)
     assert "(F with (2, 30) df)" in str(res)
 
@@ -266,20 +266,20 @@ def macro() -> duolm.OLSResults:
 
 def test_against_r_lmtest(macro: duolm.OLSResults) -> None:
     # bptest(fm): BP = 0.709924388395087, df = 2, p = 0.701199952134347
-    bp = tests_mod.het_breuschpagan(macro)
+    bp = macro.het_breuschpagan()
     assert_allclose([bp.statistic, bp.pvalue], [0.709924388395087, 0.701199952134347], rtol=1e-12)
     assert bp.df == 2
     # bptest(fm, studentize = FALSE): BP = 1.302014063483341, p = 0.5215203247110649
-    bp0 = tests_mod.het_breuschpagan(macro, robust=False)
+    bp0 = macro.het_breuschpagan(robust=False)
     assert_allclose(
         [bp0.statistic, bp0.pvalue], [1.302014063483341, 0.5215203247110649], rtol=1e-12
     )
     # bgtest(fm, order = 4, type = "Chisq"): LM = 4.771042651230007, p = 0.3116067133066697
-    bg = tests_mod.acorr_breusch_godfrey(macro, 4)
+    bg = macro.acorr_breusch_godfrey(4)
     assert_allclose([bg.statistic, bg.pvalue], [4.771042651230007, 0.3116067133066697], rtol=1e-11)
     # Box.test(residuals(fm), lag = 4, type = "Ljung-Box"): 5.23587172795227, p = 0.263940335284713
-    lb = tests_mod.acorr_ljungbox(macro, 4)
+    lb = macro.acorr_ljungbox(4)
     assert_allclose([lb.statistic, lb.pvalue], [5.23587172795227, 0.263940335284713], rtol=1e-12)
     # ... fitdf = 2: p = 0.0729532930400377
-    lb2 = tests_mod.acorr_ljungbox(macro, 4, model_df=2)
+    lb2 = macro.acorr_ljungbox(4, model_df=2)
     assert_allclose(lb2.pvalue, 0.0729532930400377, rtol=1e-12)

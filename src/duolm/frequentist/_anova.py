@@ -37,7 +37,7 @@ from scipy import stats
 from duolm.errors import DataError
 
 if TYPE_CHECKING:
-    from duolm import OLSResults
+    from duolm.frequentist._fit import OLSFit
 
 __all__ = ["anova"]
 
@@ -56,7 +56,7 @@ class _Term:
     intercept: bool
 
 
-def _terms(fit: OLSResults) -> list[_Term]:
+def _terms(fit: OLSFit) -> list[_Term]:
     """The model's terms with their columns; array fits: one term per column."""
     spec = fit.spec
     rhs = getattr(spec, "_rhs_spec", None)
@@ -75,13 +75,13 @@ def _terms(fit: OLSResults) -> list[_Term]:
     return terms
 
 
-def _kept_positions(fit: OLSResults, columns: tuple[int, ...]) -> list[int]:
+def _kept_positions(fit: OLSFit, columns: tuple[int, ...]) -> list[int]:
     """Positions among the kept columns of the estimable ones in ``columns``."""
     where = np.cumsum(fit.kept) - 1
     return [int(where[c]) for c in columns if fit.kept[c]]
 
 
-def _cov(fit: OLSResults, robust: str | None) -> FloatArray:
+def _cov(fit: OLSFit, robust: str | None) -> FloatArray:
     if robust is None:
         full = fit.cov_params().to_numpy()
     else:
@@ -100,7 +100,7 @@ def _wald_f(b: FloatArray, L: FloatArray, V: FloatArray) -> float:
     return quad / float(L.shape[0])
 
 
-def _single(fit: OLSResults, typ: int, robust: str | None) -> pd.DataFrame:
+def _single(fit: OLSFit, typ: int, robust: str | None) -> pd.DataFrame:
     terms = _terms(fit)
     df_resid = fit.df_resid
     s2 = fit.ssr / df_resid
@@ -172,7 +172,7 @@ def _single(fit: OLSResults, typ: int, robust: str | None) -> pd.DataFrame:
     return pd.concat([frame, resid])
 
 
-def _check_nested(small: OLSResults, big: OLSResults, i: int) -> None:
+def _check_nested(small: OLSFit, big: OLSFit, i: int) -> None:
     """Refuse, with the reason, a pair where ``big`` does not contain ``small``."""
     where = f"models {i} and {i + 1}"
     if small.nobs != big.nobs:
@@ -220,7 +220,7 @@ def _check_nested(small: OLSResults, big: OLSResults, i: int) -> None:
         raise DataError(f"{where} span the same columns: there is nothing to test")
 
 
-def _compare(fits: tuple[OLSResults, ...], test: str) -> pd.DataFrame:
+def _compare(fits: tuple[OLSFit, ...], test: str) -> pd.DataFrame:
     for i in range(len(fits) - 1):
         _check_nested(fits[i], fits[i + 1], i + 1)
     ssr = np.array([f.ssr for f in fits])
@@ -247,7 +247,7 @@ def _compare(fits: tuple[OLSResults, ...], test: str) -> pd.DataFrame:
 
 
 def anova(
-    *fits: OLSResults,
+    *fits: OLSFit,
     typ: Literal[1, 2, 3] = 1,
     robust: str | None = None,
     test: Literal["F", "lr"] = "F",

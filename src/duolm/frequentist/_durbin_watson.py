@@ -36,11 +36,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, stats
 
-from duolm._wip_inference import DiagnosticTest, _rows_of
 from duolm.errors import DataError
+from duolm.frequentist._tests import DiagnosticTest, _rows_of
 
 if TYPE_CHECKING:
-    from duolm import OLSResults
+    from duolm.frequentist._fit import OLSFit
 
 __all__ = ["durbin_watson_test", "dw_cdf", "imhof_sf"]
 
@@ -122,7 +122,7 @@ def _dw_eigenvalues(X: FloatArray) -> FloatArray:
 
 
 def durbin_watson_test(
-    fit: OLSResults,
+    fit: OLSFit,
     alternative: Literal["greater", "two-sided", "less"] = "greater",
     exact: bool | None = None,
 ) -> DiagnosticTest:
@@ -192,7 +192,7 @@ def durbin_watson_test(
     )
 
 
-def _dw_moments(fit: OLSResults, X: FloatArray) -> tuple[float, float]:
+def _dw_moments(fit: OLSFit, X: FloatArray) -> tuple[float, float]:
     """Exact mean and standard deviation of d under H0 (R's dwtest, ``exact = FALSE``).
 
     With ``W = X Rxx^-1`` (orthonormal columns) and A = D^T D:

@@ -15,7 +15,6 @@ coefficient is below 1e-10 (statsmodels stops after 3 rounds by default).
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,10 +24,12 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.linalg import solve_toeplitz
 
-from duolm import OLSResults, ols
-from duolm.errors import DataError
+from duolm import core
+from duolm.design import Design, from_arrays
+from duolm.errors import DataError, RankWarning
+from duolm.frequentist._results import OLSResults
 
-__all__ = ["GLSARResults", "glsar", "yule_walker"]
+__all__ = ["GLSARResults", "check_rho", "fit_glsar", "yule_walker"]
 
 FloatArray = NDArray[np.float64]
 
@@ -124,80 +125,72 @@ class GLSARResults:
 
 
 def _fit_whitened(
-    X: FloatArray, y: FloatArray, rho: FloatArray, terms: list[str], name: str
+    X: FloatArray, y: FloatArray, rho: FloatArray, terms: list[str], name: str, alias_tol: float
 ) -> OLSResults:
-    Xw = pd.DataFrame(_whiten(X, rho), columns=terms)
-    yw = pd.Series(_whiten(y, rho), name=name)
+    design = from_arrays(
+        pd.DataFrame(_whiten(X, rho), columns=terms), pd.Series(_whiten(y, rho), name=name)
+    )
+    fit = core.lstsq(design.X, design.y, tol=alias_tol, const_col=design.const_col)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an aliased column was reported by the first fit
-        return ols(X=Xw, y=yw)
+        warnings.simplefilter("ignore", RankWarning)  # the first fit reported the aliasing
+        return OLSResults.from_fit(design, fit)
 
 
-def glsar(
-    formula: str | None = None,
-    data: object = None,
-    rho: int | object = 1,
-    *,
-    X: object = None,
-    y: object = None,
-    maxiter: int = 100,
-    rtol: float = 1e-10,
-    missing: str = "drop",
-) -> GLSARResults:
-    """Feasible GLS with AR(p) errors, iterated to convergence.
-
-    The remedy for autocorrelated errors that the Durbin-Watson note names:
-    ``duolm.glsar("y ~ x", data, rho=1)``.
-
-    Parameters
-    ----------
-    formula, data, X, y, missing
-        As :func:`duolm.ols` (rows in time order; in-memory data).
-    rho : int or array_like
-        An int p: AR(p) errors, starting from rho = 0 (statsmodels' ``rho=p``);
-        an array: the starting AR coefficients.
-    maxiter : int
-        Most fits (statsmodels' ``iterative_fit(maxiter=...)``).
-    rtol : float
-        Stop when ``max |b_new - b_old| / |b_old| < rtol``.
-
-    Returns
-    -------
-    GLSARResults
-    """
+def check_rho(rho: object) -> FloatArray:
+    """GLSAR's ``rho``: an AR order p >= 1 (start from zeros) or starting coefficients."""
     if isinstance(rho, bool):
         raise ValueError(f"rho is an AR order (int) or starting coefficients, got {rho!r}")
     if isinstance(rho, (int, np.integer)):
         if rho < 1:
             raise ValueError(f"rho as an AR order must be at least 1, got {rho}")
-        r = np.zeros(int(rho))
-    else:
+        return np.zeros(int(rho))
+    try:
         r = np.atleast_1d(np.asarray(rho, dtype=np.float64)).ravel()
-        if r.size == 0 or not np.all(np.isfinite(r)):
-            raise ValueError(f"rho must be finite starting AR coefficients, got {rho!r}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
-    if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
-        raise ValueError(f"rtol must be a positive number, got {rtol!r}")
-    base = ols(formula, data, X=X, y=y, missing=missing)  # type: ignore[arg-type]
-    rows = base.rows
-    assert rows is not None
-    p = r.size
-    if base.nobs - p <= base.rank:
+    except (TypeError, ValueError):
+        raise ValueError(f"rho must be an AR order or finite coefficients, got {rho!r}") from None
+    if r.size == 0 or not np.all(np.isfinite(r)):
+        raise ValueError(f"rho must be finite starting AR coefficients, got {rho!r}")
+    return r
+
+
+def fit_glsar(
+    design: Design, rho: FloatArray, maxiter: int, rtol: float, alias_tol: float
+) -> GLSARResults:
+    """Iterate GLSAR on a design in memory (arguments checked by :func:`duolm.glsar`).
+
+    statsmodels' ``GLSAR.iterative_fit`` step for step: fit on the whitened
+    rows, stop when the relative change of every coefficient is below ``rtol``,
+    else re-estimate rho by Yule-Walker from the residuals in the original
+    coordinates; at most ``maxiter`` fits.
+    """
+    base = core.lstsq(design.X, design.y, tol=alias_tol, const_col=design.const_col)
+    kept = base.kept
+    p = rho.size
+    rank = int(kept.sum())
+    n = design.X.shape[0]
+    if n - p <= rank:
         raise DataError(
-            f"too few rows for AR({p}) errors: {base.nobs} rows, {p} dropped by the whitening, "
-            f"{base.rank} coefficients"
+            f"too few rows for AR({p}) errors: {n} rows, {p} dropped by the whitening, "
+            f"{rank} coefficients"
         )
-    Xk = rows.X[:, base.kept]
-    terms = [t for t, keep in zip(base.terms, base.kept, strict=True) if keep]
-    y_ = rows.y
-    name = base.spec.response
+    if not kept.all():
+        dropped = [t for t, keep in zip(design.spec.terms, kept, strict=True) if not keep]
+        warnings.warn(
+            f"aliased column(s) {dropped}: linear combinations of earlier columns; GLSAR "
+            "fits the model without them",
+            RankWarning,
+            stacklevel=3,
+        )
+    Xk = design.X[:, kept]
+    terms = [t for t, keep in zip(design.spec.terms, kept, strict=True) if keep]
+    y = design.y
+    name = design.spec.response
+    r = rho
     converged = False
     last: FloatArray | None = None
     i = -1
-    # statsmodels' GLSAR.iterative_fit, step for step
     for i in range(maxiter - 1):  # noqa: B007 - i is read after the loop
-        fit = _fit_whitened(Xk, y_, r, terms, name)
+        fit = _fit_whitened(Xk, y, r, terms, name, alias_tol)
         b = fit.params_kept
         if last is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,14 +199,14 @@ def glsar(
                 converged = True
                 break
         last = b
-        r = yule_walker(y_ - Xk @ b, p)
-    final = _fit_whitened(Xk, y_, r, terms, name)
+        r = yule_walker(y - Xk @ b, p)
+    final = _fit_whitened(Xk, y, r, terms, name, alias_tol)
     iterations = i + 1 + (0 if converged else 1)
     if not converged and maxiter > 1:
         warnings.warn(
             f"GLSAR did not converge in {maxiter} fits (rtol={rtol:g}); raise maxiter",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    resid = pd.Series(y_ - Xk @ final.params_kept, index=rows.index, name="resid")
+    resid = pd.Series(y - Xk @ final.params_kept, index=design.index, name="resid")
     return GLSARResults(r, iterations, converged, final, resid)

@@ -31,7 +31,7 @@ from duolm.core import ALIAS_TOL, SqrtStat
 from duolm.errors import DataError
 
 if TYPE_CHECKING:
-    from duolm import OLSResults
+    from duolm.frequentist._fit import OLSFit
 
 __all__ = [
     "DiagnosticTest",
@@ -100,7 +100,7 @@ class DiagnosticTest:
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _rows_of(fit: OLSResults, what: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _rows_of(fit: OLSFit, what: str) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``(X_kept, y, resid)`` of an in-memory fit, or a DataError naming ``what``."""
     rows = fit.rows
     if rows is None:
@@ -163,7 +163,7 @@ def _aux(Z: FloatArray, v: FloatArray) -> _Aux:
     return _Aux(st, kept, bool(consts), ess, tss)
 
 
-def _require_constant(fit: OLSResults, test: str) -> None:
+def _require_constant(fit: OLSFit, test: str) -> None:
     if fit.const_col is None:
         raise DataError(
             f"the {test} test needs a model with an intercept (a constant column); "
@@ -172,7 +172,7 @@ def _require_constant(fit: OLSResults, test: str) -> None:
 
 
 # -- heteroskedasticity ----------------------------------------------------------------
-def het_breuschpagan(fit: OLSResults, robust: bool = True) -> DiagnosticTest:
+def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
     """Breusch-Pagan test of constant error variance against variance linear in X.
 
     Regresses the squared residuals on the model's (kept) columns.
@@ -211,7 +211,7 @@ def het_breuschpagan(fit: OLSResults, robust: bool = True) -> DiagnosticTest:
     )
 
 
-def het_white(fit: OLSResults) -> DiagnosticTest:
+def het_white(fit: OLSFit) -> DiagnosticTest:
     """White's test: squared residuals on the regressors, their squares and cross products.
 
     ``LM = n R^2``, chi-squared with ``rank - 1`` df of the auxiliary
@@ -252,7 +252,7 @@ def _check_lags(value: object, name: str, n: int) -> int:
     return lags
 
 
-def acorr_breusch_godfrey(fit: OLSResults, nlags: int | None = None) -> DiagnosticTest:
+def acorr_breusch_godfrey(fit: OLSFit, nlags: int | None = None) -> DiagnosticTest:
     """Breusch-Godfrey LM test of no serial correlation up to order ``nlags``.
 
     The residuals are regressed on the model's columns and their own first
@@ -286,7 +286,7 @@ def acorr_breusch_godfrey(fit: OLSResults, nlags: int | None = None) -> Diagnost
     )
 
 
-def acorr_ljungbox(fit: OLSResults, lags: int | None = None, model_df: int = 0) -> DiagnosticTest:
+def acorr_ljungbox(fit: OLSFit, lags: int | None = None, model_df: int = 0) -> DiagnosticTest:
     """Ljung-Box test of no autocorrelation of the residuals up to lag ``lags``.
 
     ``Q = n (n + 2) sum_{j<=lags} r_j^2 / (n - j)`` with ``r_j`` the sample
@@ -327,7 +327,7 @@ def acorr_ljungbox(fit: OLSResults, lags: int | None = None, model_df: int = 0) 
 
 # -- functional form -------------------------------------------------------------------
 def linear_reset(
-    fit: OLSResults, power: int | Sequence[int] = 3, use_f: bool = False
+    fit: OLSFit, power: int | Sequence[int] = 3, use_f: bool = False
 ) -> DiagnosticTest:
     """Ramsey's RESET test: are powers of the fitted values missing from the model?
 
@@ -387,7 +387,7 @@ def linear_reset(
 
 
 # -- collinearity ----------------------------------------------------------------------
-def vif(fit: OLSResults) -> pd.Series:
+def vif(fit: OLSFit) -> pd.Series:
     """Variance inflation factors, one per term (the intercept excluded).
 
     ``VIF_j = 1 / (1 - R_j^2)`` with ``R_j^2`` of column j regressed on the
@@ -434,7 +434,7 @@ class _LeaveOneOut:
     index: pd.Index
 
 
-def _leave_one_out(fit: OLSResults, what: str) -> _LeaveOneOut:
+def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
     X, _, e = _rows_of(fit, what)
     assert fit.rows is not None
     W = fit.stat.whiten(X)
@@ -455,7 +455,7 @@ def _leave_one_out(fit: OLSResults, what: str) -> _LeaveOneOut:
     return _LeaveOneOut(W, h, e, s2, s2_i, fit.rows.index)
 
 
-def outlier_test(fit: OLSResults, alpha: float = 0.05) -> pd.DataFrame:
+def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
     """Bonferroni outlier test on the externally studentised residuals.
 
     Returns statsmodels' ``outlier_test(method="bonf")`` frame: columns
@@ -474,7 +474,7 @@ def outlier_test(fit: OLSResults, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def influence(fit: OLSResults) -> pd.DataFrame:
+def influence(fit: OLSFit) -> pd.DataFrame:
     """Influence measures of each fitted row (Belsley, Kuh & Welsch 1980, ch. 2).
 
     Columns, as statsmodels' ``OLSInfluence.summary_frame()`` plus ``covratio``:
