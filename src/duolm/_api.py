@@ -245,7 +245,10 @@ def ols(
         ``kernel`` ("bartlett" or "uniform"), ``use_correction`` (``n / (n - k)``,
         default False). "cluster": ``groups`` (a column name, one label per
         row, or two of either for two-way clustering) and ``use_correction``
-        (``G / (G - 1) (n - 1) / (n - k)``, default True).
+        (``G / (G - 1) (n - 1) / (n - k)``, default True). As for HC0-HC3, the
+        t statistics, p values and intervals use ``df_resid`` degrees of
+        freedom (statsmodels reads robust fits with the normal distribution
+        unless ``use_t=True``, and then clusters with ``G - 1``).
     alias_tol : float
         Relative tolerance in (0, 1) below which a column counts as a
         combination of earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).

@@ -90,3 +90,20 @@ def test_bad_input(frame: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="too few rows"):
         duolm.glsar("y ~ x", frame.iloc[:4], rho=2)
     assert isinstance(duolm.glsar("y ~ x", frame).whitened, duolm.OLSResults)
+
+
+def test_streamed_data_and_bad_rtol_are_refused(frame: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="in memory"):
+        duolm.glsar("y ~ x", str(path))
+    with pytest.raises(ValueError, match="rtol"):
+        duolm.glsar("y ~ x", frame, rtol=0.0)
+    with pytest.raises(ValueError, match="rho"):
+        duolm.glsar("y ~ x", frame, rho="one")
+
+
+def test_summary_and_repr(frame: pd.DataFrame) -> None:
+    fit = duolm.glsar("y ~ x + z", frame, rho=2)
+    assert repr(fit).startswith("<GLSARResults 'y': AR(2) rho [")
+    assert "OLS Regression Results" in str(fit.summary())

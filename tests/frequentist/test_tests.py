@@ -283,3 +283,16 @@ def test_against_r_lmtest(macro: duolm.OLSResults) -> None:
     # ... fitdf = 2: p = 0.0729532930400377
     lb2 = macro.acorr_ljungbox(4, model_df=2)
     assert_allclose(lb2.pvalue, 0.0729532930400377, rtol=1e-12)
+
+
+def test_streamed_fit_says_which_tests_need_the_rows(frame: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    streamed = duolm.ols(FORMULA, str(path))
+    in_memory = duolm.ols(FORMULA, frame)
+    # VIF is read from R alone: the streamed fit has it
+    assert_allclose(streamed.vif().to_numpy(), in_memory.vif().to_numpy(), rtol=1e-9, atol=0)
+    with pytest.raises(DataError, match="streamed"):
+        streamed.het_white()
+    with pytest.raises(DataError, match="streamed"):
+        streamed.influence()

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from scipy.linalg import solve_toeplitz
 
 from duolm import core
+from duolm._format import Summary
 from duolm.design import Design, from_arrays
 from duolm.errors import DataError, RankWarning
 from duolm.frequentist._results import OLSResults
@@ -58,7 +59,7 @@ def _whiten(a: FloatArray, rho: FloatArray) -> FloatArray:
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class GLSARResults:
     """A feasible GLS fit with AR(p) errors.
 
@@ -122,6 +123,18 @@ class GLSARResults:
     def nobs(self) -> int:
         """Rows of the original data (the whitened fit has ``nobs - p``)."""
         return len(self.resid)
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """The table of the whitened regression (as statsmodels' GLSAR summary)."""
+        return self.whitened.summary(alpha)
+
+    def __repr__(self) -> str:
+        rho = ", ".join(f"{r:.4g}" for r in self.rho)
+        state = "converged" if self.converged else "not converged"
+        return (
+            f"<GLSARResults {self.whitened.spec.response!r}: AR({self.rho.size}) rho [{rho}], "
+            f"{self.iterations} fits, {state}, {self.nobs} rows>"
+        )
 
 
 def _fit_whitened(
