@@ -18,7 +18,7 @@ cluster-robust standard errors in the tests.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,6 @@ from numpy.typing import NDArray
 
 from duolm import core
 from duolm.errors import DataError
-
-if TYPE_CHECKING:
-    from duolm.frequentist._fit import OLSFit
 
 __all__ = [
     "cluster_cov_from_meats",
@@ -38,6 +35,36 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+
+
+class _Rows(Protocol):
+    @property
+    def X(self) -> FloatArray: ...
+    @property
+    def resid(self) -> FloatArray: ...
+    @property
+    def index(self) -> pd.Index: ...
+
+
+class OLSFit(Protocol):
+    """What these covariances read of a least-squares fit (:class:`~duolm.OLSResults`).
+
+    A protocol rather than the class: the fit's own covariance calls back into
+    this module, and the import graph stays a tree.
+    """
+
+    @property
+    def rows(self) -> _Rows | None: ...
+    @property
+    def kept(self) -> NDArray[np.bool_]: ...
+    @property
+    def stat(self) -> core.SqrtStat: ...
+    @property
+    def nobs(self) -> int: ...
+    @property
+    def rank(self) -> int: ...
+    @property
+    def cov_type(self) -> str: ...
 
 
 def scores(fit: OLSFit) -> FloatArray:
