@@ -221,9 +221,7 @@ class ClusterMeat:
         if len(groups) != u.shape[0]:
             raise DataError(f"groups has {len(groups)} labels for {u.shape[0]} rows")
         codes, uniques = groups.factorize()
-        sums = np.zeros((len(uniques), u.shape[1]))
-        np.add.at(sums, codes, u)
-        return cls(pd.Index(uniques), sums, u.shape[0])
+        return cls(pd.Index(uniques), _group_sums(codes, u, len(uniques)), u.shape[0])
 
     def update(self, u: FloatArray, groups: pd.Index) -> ClusterMeat:
         """Add a block of score rows with their group labels."""
@@ -233,8 +231,7 @@ class ClusterMeat:
         """Combine with the sums of other rows (order does not matter)."""
         labels = self.groups.append(other.groups)
         codes, uniques = labels.factorize()
-        sums = np.zeros((len(uniques), self.sums.shape[1]))
-        np.add.at(sums, codes, np.vstack([self.sums, other.sums]))
+        sums = _group_sums(codes, np.vstack([self.sums, other.sums]), len(uniques))
         return ClusterMeat(pd.Index(uniques), sums, self.nobs + other.nobs)
 
     @property
@@ -247,3 +244,11 @@ class ClusterMeat:
         """``sum_g s_g s_g^T``."""
         out: FloatArray = self.sums.T @ self.sums
         return out
+
+
+def _group_sums(codes: NDArray[np.intp], u: FloatArray, n_groups: int) -> FloatArray:
+    """Row sums of ``u`` by group code, shape (n_groups, k) (one bincount per column)."""
+    out = np.empty((n_groups, u.shape[1]))
+    for j in range(u.shape[1]):
+        out[:, j] = np.bincount(codes, weights=u[:, j], minlength=n_groups)
+    return out
