@@ -542,6 +542,24 @@ class NIG:
         """
         return log_evidence_between(self.prior, self)
 
+    def joint_logpdf(self, j: int, beta: object, sigma2: object) -> FloatArray:
+        """``log p(beta_j, sigma²)``: the marginal NIG density of one coefficient and sigma².
+
+        ``beta_j | sigma² ~ N(m_j, sigma² V_jj)`` and ``sigma² ~ iG(a, b)`` (DESIGN.md,
+        "Bayesian results"); arrays broadcast. This is the joint density the lecture
+        draws for the prior.
+        """
+        self._need_proper("the joint density")
+        if not 0 <= int(j) < self.k:
+            raise ValueError(f"j must name one of the {self.k} coefficients, got {j!r}")
+        b_j = np.asarray(beta, dtype=np.float64)
+        s2 = np.asarray(sigma2, dtype=np.float64)
+        v = float(self.V[j, j])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            normal = -0.5 * (np.log(2.0 * math.pi * v * s2) + (b_j - self.m[j]) ** 2 / (v * s2))
+            out: FloatArray = normal + stats.invgamma.logpdf(s2, self.a, scale=self.b)
+        return out
+
     def beta_given_sigma2(
         self, sigma2: float, columns: list[int] | None = None
     ) -> stats._multivariate.multivariate_normal_frozen:

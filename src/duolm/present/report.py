@@ -170,7 +170,13 @@ def _figures(
             f"{level} credible interval of each coefficient and of sigma²; dotted: the "
             "least-squares estimates on all the data.",
             _png(
-                lambda f: plots.evolution(traj, alpha=alpha, reference=reference, fig=f),
+                lambda f: plots.evolution(
+                    traj,
+                    alpha=alpha,
+                    reference=reference,
+                    reference_label="least squares, all rows",
+                    fig=f,
+                ),
                 (8.0, 2.3 * (k + 1) + 0.6),
             ),
         )

@@ -55,6 +55,13 @@ def new_grid(
     return fig, list(axes.ravel())
 
 
+def few_ticks(ax: Axes, nbins: int = 4) -> None:
+    """At most ``nbins`` x ticks: numbers like 0.29590 side by side must not collide."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=nbins))
+
+
 def level(alpha: float) -> str:
     """``"95%"`` for ``alpha = 0.05``."""
     return f"{100.0 * (1.0 - check_alpha(alpha)):.4g}%"
