@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -69,7 +68,7 @@ _LONG = ["reading", "table", "row", "column", "value"]
 # ==================================================================== input
 
 
-def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
+def load_head(source: str, rows: int = 1000, encoding: str | None = None) -> pd.DataFrame:
     """The first ``rows`` rows of a CSV or Parquet file (for a prior's dimension).
 
     Parameters
@@ -78,22 +77,29 @@ def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
         A path.
     rows : int
         How many rows at most.
+    encoding : str, optional
+        Of a CSV file (default UTF-8).
     """
+    from duolm._sources import parquet_names, read_csv_frame
+
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
+    if path.is_dir():
+        raise click.UsageError(f"data file {source!r} is a directory")
     if path.name.lower().endswith(_PARQUET):
         import pyarrow.parquet as pq
 
+        parquet_names(path)
         batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
         if batch is None:
             raise click.UsageError(f"data file {source!r} has no rows")
         head: pd.DataFrame = batch.to_pandas()
         return head
-    return pd.read_csv(path, nrows=rows)
+    return read_csv_frame(path, source, nrows=rows, encoding=encoding)
 
 
-def load_data(source: str) -> pd.DataFrame:
+def load_data(source: str, encoding: str | None = None) -> pd.DataFrame:
     """Turn the DATA argument into what :func:`duolm.ols` and :func:`duolm.bayes.bayes` accept.
 
     This is the one seam between the command line and the way data are read.
@@ -108,24 +114,34 @@ def load_data(source: str) -> pd.DataFrame:
     ----------
     source : str
         ``-`` or a path.
+    encoding : str, optional
+        Of CSV text (default UTF-8).
+
+    Every CSV is checked first: the header names each column once, every row
+    has the header's number of fields, the bytes decode (else the error says
+    what the file looks like: compressed, UTF-16, Latin-1...).
 
     Returns
     -------
     DataFrame
     """
+    from duolm._sources import parquet_names, read_csv_frame
+
     if source == "-":
-        text = sys.stdin.read()
-        if not text.strip():
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        if not data.strip():
             raise click.UsageError("no data on stdin (DATA is '-')")
-        return pd.read_csv(io.StringIO(text))
+        return read_csv_frame(data, "stdin", encoding=encoding)
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
     if path.is_dir():
         raise click.UsageError(f"data file {source!r} is a directory")
     if path.name.lower().endswith(_PARQUET):
+        parquet_names(path)
         return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return read_csv_frame(path, source, encoding=encoding)
 
 
 def load_state(path: str) -> BayesResults:

@@ -140,6 +140,7 @@ def _job(
     checkpoint_every: int,
     progress: bool,
     robust: bool = True,
+    encoding: str | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -149,7 +150,7 @@ def _job(
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
     _refuse_lag(formula)
-    src = _open_source(source)
+    src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
     if src.kind == "csv":
         src = _csv_text_dtypes(src, columns, batch_size)

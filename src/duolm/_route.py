@@ -36,12 +36,15 @@ class StreamOptions:
         Batches between checkpoints (None: the stream module's default).
     progress : bool
         Show a progress bar.
+    encoding : str or None
+        Text encoding of a CSV file (None: UTF-8).
     """
 
     batch_size: int | None = None
     checkpoint: str | os.PathLike[str] | None = None
     checkpoint_every: int | None = None
     progress: bool = False
+    encoding: str | None = None
 
     def given(self) -> bool:
         """Whether any option differs from its default."""
@@ -51,7 +54,8 @@ class StreamOptions:
         """Refuse streaming options for data that are already in memory."""
         if self.given():
             raise TypeError(
-                "batch_size, checkpoint, checkpoint_every and progress apply to streamed data "
+                "batch_size, checkpoint, checkpoint_every, progress and encoding apply to "
+                "streamed data "
                 "(a CSV or Parquet path, an iterable of DataFrames, a Dask DataFrame)"
             )
 
@@ -72,7 +76,7 @@ def _is_dask(data: object) -> bool:
 def _batch_size(opts: StreamOptions) -> int:
     from duolm import stream
 
-    return opts.batch_size or stream.DEFAULT_BATCH_SIZE
+    return stream.DEFAULT_BATCH_SIZE if opts.batch_size is None else opts.batch_size
 
 
 def _file_options(opts: StreamOptions) -> dict[str, Any]:
@@ -82,15 +86,21 @@ def _file_options(opts: StreamOptions) -> dict[str, Any]:
     return {
         "batch_size": _batch_size(opts),
         "checkpoint": opts.checkpoint,
-        "checkpoint_every": opts.checkpoint_every or stream.DEFAULT_CHECKPOINT_EVERY,
+        "checkpoint_every": (
+            stream.DEFAULT_CHECKPOINT_EVERY
+            if opts.checkpoint_every is None
+            else opts.checkpoint_every
+        ),
         "progress": opts.progress,
+        "encoding": opts.encoding,
     }
 
 
 def _no_dask_options(opts: StreamOptions) -> None:
     if opts.given():
         raise TypeError(
-            "batch_size, checkpoint, checkpoint_every and progress do not apply to a Dask "
+            "batch_size, checkpoint, checkpoint_every, progress and encoding do not apply to a "
+            "Dask "
             "DataFrame: Dask reads its own partitions"
         )
 
@@ -178,4 +188,5 @@ def trajectory(
         alpha=alpha,
         batch_size=_batch_size(opts),
         progress=opts.progress,
+        encoding=opts.encoding,
     )

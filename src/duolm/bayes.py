@@ -91,6 +91,7 @@ def bayes(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -113,7 +114,7 @@ def bayes(
         new data.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
 
     Returns
@@ -129,7 +130,7 @@ def bayes(
     >>> fit.credible_interval().round(3).to_numpy().tolist()
     [[-0.477, 0.557], [0.844, 1.156]]
     """
-    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress)
+    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress, encoding)
     if isinstance(formula, str) and data is not None and _route.is_streamed(data):
         return _route.bayes(formula, data, prior=prior, missing=missing, opts=opts)
     opts.check_in_memory()

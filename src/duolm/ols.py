@@ -101,6 +101,7 @@ def ols(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -129,10 +130,10 @@ def ols(
     diagnostics : bool
         For streamed data: make the second pass over the residuals that the
         diagnostics and robust covariances need (in memory they are at hand).
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only (see :mod:`duolm.stream`): rows per batch, a
-        file to resume a killed run from, batches between checkpoints, and a
-        progress bar.
+        file to resume a killed run from, batches between checkpoints, a
+        progress bar, and the text encoding of a CSV file (default UTF-8).
 
     Returns
     -------
@@ -151,7 +152,7 @@ def ols(
     if cov_type not in _COV_TYPES:
         raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {cov_type!r}")
     alias_tol = core.check_alias_tol(alias_tol)
-    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress)
+    opts = _route.StreamOptions(batch_size, checkpoint, checkpoint_every, progress, encoding)
     if isinstance(formula, str) and data is not None and _route.is_streamed(data):
         return _route.ols(
             formula,

@@ -136,6 +136,7 @@ def ols(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> OLSResults:
     """Least squares on data read in batches: the in-memory fit, in bounded memory.
 
@@ -170,6 +171,9 @@ def ols(
         Batches between checkpoint writes.
     progress : bool
         Show a rich progress bar on stderr.
+    encoding : str, optional
+        Of a CSV file (default UTF-8); a file that does not decode is a
+        DataError saying what it looks like (compressed, UTF-16, Latin-1...).
 
     Returns
     -------
@@ -200,7 +204,17 @@ def ols(
     """
     _check_cov_type(cov_type, diagnostics)
     robust = cov_type != "nonrobust"  # pass 2 accumulates the HC meats only when asked
-    job = _job(formula, source, missing, batch_size, checkpoint, checkpoint_every, progress, robust)
+    job = _job(
+        formula,
+        source,
+        missing,
+        batch_size,
+        checkpoint,
+        checkpoint_every,
+        progress,
+        robust,
+        encoding,
+    )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(
             "a one-shot iterator of frames can be read only once, and the diagnostics read "
@@ -221,6 +235,7 @@ def bayes(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> BayesResults:
     """The conjugate posterior of data read in batches: one pass, bounded memory.
 
@@ -230,7 +245,7 @@ def bayes(
 
     Parameters
     ----------
-    formula, source, missing, batch_size, checkpoint, checkpoint_every, progress
+    formula, source, missing, batch_size, checkpoint, checkpoint_every, progress, encoding
         As for :func:`ols`.
     prior : NIG, optional
         As for :func:`duolm.bayes` (default ``NIG.vague(k)``).
@@ -240,7 +255,16 @@ def bayes(
     BayesResults
         ``design`` is None: no rows are kept (``predict()`` needs data).
     """
-    job = _job(formula, source, missing, batch_size, checkpoint, checkpoint_every, progress)
+    job = _job(
+        formula,
+        source,
+        missing,
+        batch_size,
+        checkpoint,
+        checkpoint_every,
+        progress,
+        encoding=encoding,
+    )
     reduced = _reduce(job, diagnostics=False, alias_tol=ALIAS_TOL)
     return _bayes_results(reduced.spec, reduced.part.stat, prior)
 
@@ -257,6 +281,7 @@ def iter_trajectory(
     alpha: float = 0.05,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The posterior after every observation, one frame per batch, in one pass.
 
@@ -270,7 +295,7 @@ def iter_trajectory(
 
     Parameters
     ----------
-    formula, source, missing, batch_size, progress
+    formula, source, missing, batch_size, progress, encoding
         As for :func:`ols`; a one-shot iterator of frames is fine (one pass).
     prior : NIG, optional
         Default :func:`duolm.bayes.default_prior` (``NIG.vague(k)``).
@@ -283,7 +308,16 @@ def iter_trajectory(
         The trajectory rows of one batch (batches without a complete row yield
         nothing).
     """
-    job = _job(formula, source, missing, batch_size, None, DEFAULT_CHECKPOINT_EVERY, progress)
+    job = _job(
+        formula,
+        source,
+        missing,
+        batch_size,
+        None,
+        DEFAULT_CHECKPOINT_EVERY,
+        progress,
+        encoding=encoding,
+    )
     if prior is not None and not isinstance(prior, NIG):
         raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
     return _trajectory_frames(job, prior, alpha)
@@ -298,6 +332,7 @@ def trajectory(
     alpha: float = 0.05,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """:func:`iter_trajectory` concatenated: one row per observation, held in memory.
 
@@ -313,6 +348,7 @@ def trajectory(
             alpha=alpha,
             batch_size=batch_size,
             progress=progress,
+            encoding=encoding,
         )
     )
     return pd.concat(frames) if len(frames) > 1 else frames[0]
@@ -328,6 +364,7 @@ def write_trajectory(
     alpha: float = 0.05,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> int:
     """Write :func:`iter_trajectory` to a Parquet file batch by batch, in bounded memory.
 
@@ -355,6 +392,7 @@ def write_trajectory(
             alpha=alpha,
             batch_size=batch_size,
             progress=progress,
+            encoding=encoding,
         ):
             table = pa.Table.from_pandas(frame.rename_axis("row"), preserve_index=True)
             if writer is None:

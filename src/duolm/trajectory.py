@@ -263,6 +263,7 @@ def trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """The posterior after each observation ``t = 1..n``, and the prediction made before it.
 
@@ -286,7 +287,7 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
-    batch_size, progress
+    batch_size, progress, encoding
         For streamed data (a CSV or Parquet path, an iterable of frames),
         read batch by batch, each continuing from the previous posterior; see
         :func:`duolm.stream.iter_trajectory` to keep memory bounded as well.
@@ -377,7 +378,7 @@ def trajectory(
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     alpha = float(alpha)
-    opts = _route.StreamOptions(batch_size=batch_size, progress=progress)
+    opts = _route.StreamOptions(batch_size=batch_size, progress=progress, encoding=encoding)
     if isinstance(formula, str) and data is not None and _route.is_streamed(data):
         return _route.trajectory(
             formula, data, prior=prior, missing=missing, alpha=alpha, opts=opts
