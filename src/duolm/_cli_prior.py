@@ -28,7 +28,6 @@ which the command line prints as one line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,9 +143,10 @@ def _file_prior(path: Path) -> PriorFactory:
     from duolm import state
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise PriorError(f"cannot read the prior file {str(path)!r}: {exc}") from None
+    document = state.loads(raw, f"the prior file {str(path)!r}")
     if isinstance(document, dict) and "format" in document:
         posterior = state.load_posterior(path)
         return lambda k, X: posterior
