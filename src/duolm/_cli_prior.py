@@ -36,7 +36,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm.bayes import NIG
-from duolm.errors import PriorError
+from duolm.errors import PriorError, StateFileError
 from duolm.ols import make_design
 
 __all__ = ["PRIOR_HELP", "PriorFactory", "build_prior", "parse_prior"]
@@ -146,7 +146,10 @@ def _file_prior(path: Path) -> PriorFactory:
         raw = path.read_bytes()
     except OSError as exc:
         raise PriorError(f"cannot read the prior file {str(path)!r}: {exc}") from None
-    document = state.loads(raw, f"the prior file {str(path)!r}")
+    try:
+        document = state.loads(raw, "it", "a JSON prior or state file")
+    except StateFileError as exc:
+        raise StateFileError(f"cannot read the prior file {str(path)!r}: {exc}") from None
     if isinstance(document, dict) and "format" in document:
         posterior = state.load_posterior(path)
         return lambda k, X: posterior

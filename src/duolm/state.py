@@ -467,7 +467,7 @@ def _reject_constant(name: str) -> Any:
 MAX_DEPTH = 64
 
 
-def loads(raw: bytes, label: str) -> Any:
+def loads(raw: bytes, label: str, what: str = "a duolm state file") -> Any:
     """Parse JSON bytes of a state or prior file, refusing deep nesting before parsing.
 
     Python's parser recurses once per level: a "JSON bomb" of nested brackets
@@ -484,7 +484,9 @@ def loads(raw: bytes, label: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise StateFileError(f"{label} is not a duolm state file (not UTF-8 text: {exc})") from None
+        raise StateFileError(
+            f"{label} is not {what} (not valid JSON: not UTF-8 text: {exc})"
+        ) from None
     brackets = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
     depth = deepest = 0
     for char in brackets:
@@ -493,8 +495,7 @@ def loads(raw: bytes, label: str) -> Any:
             deepest = max(deepest, depth)
             if deepest > MAX_DEPTH:
                 raise StateFileError(
-                    f"{label} is not a duolm state file: its JSON nests deeper than "
-                    f"{MAX_DEPTH} levels"
+                    f"{label} is not {what}: its JSON nests deeper than {MAX_DEPTH} levels"
                 )
         elif char in "]}":
             depth -= 1
@@ -502,7 +503,7 @@ def loads(raw: bytes, label: str) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise StateFileError(
-            f"{label} is not a duolm state file (not valid JSON; truncated or corrupt?): {exc}"
+            f"{label} is not {what} (not valid JSON; truncated or corrupt?): {exc}"
         ) from None
 
 
