@@ -62,6 +62,8 @@ def check_alias_tol(tol: float) -> float:
     A NaN or non-positive tolerance would keep exactly collinear columns (and
     divide by their rounding errors); one of 1 or more would alias every column.
     """
+    if isinstance(tol, str | bytes | bool) or tol is None:
+        raise TypeError(f"alias_tol must be a number in (0, 1), got {tol!r}")
     value = float(tol)
     if not 0.0 < value < 1.0:
         raise ValueError(f"alias_tol must be a number in (0, 1), got {tol!r}")
@@ -386,6 +388,10 @@ class SqrtStat:
 
 
 def _check_lambda(lam: float) -> float:
+    if isinstance(lam, str | bytes | bool) or lam is None:
+        raise TypeError(
+            f"forgetting factor lam must be a number in (0, 1], got {lam!r} ({type(lam).__name__})"
+        )
     lam = float(lam)
     if not 0.0 < lam <= 1.0:
         raise ValueError(f"forgetting factor lam must be in (0, 1], got {lam}")
