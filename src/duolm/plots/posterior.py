@@ -144,6 +144,9 @@ def evolution(
     axes[0].legend(fontsize="small", loc="best")
     axes[-1].set_xlabel("t (observations seen)")
     fig.suptitle("Posterior after each observation")
+    from duolm.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -296,6 +299,9 @@ def marginals(
     if ols_fit is not None:
         ax.legend(fontsize="small")
     fig.suptitle(f"Posterior marginals: {fit.spec.formula or fit.spec.response}")
+    from duolm.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -389,4 +395,7 @@ def nig_density(
     ax_s2.set(title=f"sigma² ~ iG(a = {a:g}, b = {b:g})", xlabel="sigma²", ylabel="density")
     ax_s2.legend(fontsize="small")
     fig.suptitle(f"Normal-inverse-gamma: {dist.label}")
+    from duolm.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
