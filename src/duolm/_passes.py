@@ -227,7 +227,20 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
 
     The spec is fixed by the first batch with a complete row; the batches before
     it are counted as dropped. A resumed run reads that batch again for the spec.
+    The checkpoint is held for the whole run (a second run on it is refused).
     """
+    if job.checkpoint is None:
+        return _reduce_held(job, diagnostics=diagnostics, alias_tol=alias_tol, robust=robust)
+    from duolm._checkpoint import _locked
+
+    with _locked(job.checkpoint):
+        return _reduce_held(job, diagnostics=diagnostics, alias_tol=alias_tol, robust=robust)
+
+
+def _reduce_held(
+    job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True
+) -> _Reduced:
+    """:func:`_reduce` once the checkpoint (if any) is held."""
     saved = None
     if job.checkpoint is not None and job.fingerprint is not None:
         saved = _load(job.checkpoint, job.fingerprint)
