@@ -225,7 +225,9 @@ class Design:
         return constant_column(self.X)
 
 
-def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> Design:
+def from_formula(
+    formula: str, data: object, *, missing: Missing = "drop", narrow: bool = False
+) -> Design:
     """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
 
     Parameters
@@ -241,6 +243,11 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     missing : {"drop", "raise"}
         Rows with a missing value in a column the formula uses are dropped and
         counted in ``n_dropped``, or refused.
+    narrow : bool
+        Refuse, before building it, a design with at least as many columns as
+        rows (least squares). Any design is refused before it is built when a
+        transform asks for more columns than rows or it would exceed 2 GiB
+        (:func:`duolm._safe_formula.check_sizes`).
 
     Returns
     -------
@@ -292,6 +299,14 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     if len(clean) == 0:
         raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
     index = frame.index[keep]
+    from duolm._safe_formula import check_sizes
+
+    def levels(name: str, categorical: bool) -> int:
+        if not categorical and kinds.get(name) == "numeric":
+            return 1
+        return int(clean[name].nunique()) if name in clean.columns else 1
+
+    check_sizes(parsed, len(clean), levels, narrow)  # before formulaic builds anything
     matrices = _materialize(lambda data, **kw: model_matrix(parsed.formula, data, **kw), clean)
     rhs, lhs = matrices.rhs.model_spec, matrices.lhs.model_spec
     if len(lhs.column_names) != 1:

@@ -67,8 +67,13 @@ def make_design(
     X: object,
     y: object,
     missing: Literal["drop", "raise"],
+    narrow: bool = False,
 ) -> Design:
-    """Build the design from either ``(formula, data)`` or ``(X=, y=)``."""
+    """Build the design from either ``(formula, data)`` or ``(X=, y=)``.
+
+    ``narrow``: least squares, whose formula designs must have fewer columns than
+    rows (checked before they are built).
+    """
     if formula is not None and not isinstance(formula, str):
         raise TypeError(
             f"the first argument is a formula string, got {type(formula).__name__}; "
@@ -81,7 +86,7 @@ def make_design(
             raise TypeError("give either a formula with data, or X= and y=, not both")
         if data is None:
             raise TypeError("a formula needs data (a DataFrame or a mapping of columns)")
-        return from_formula(formula, data, missing=missing)
+        return from_formula(formula, data, missing=missing, narrow=narrow)
     if X is None or y is None:
         raise TypeError("give a formula and data, or both X= and y=")
     return from_arrays(X, y, missing=missing)
@@ -164,7 +169,7 @@ def ols(
             opts=opts,
         )
     opts.check_in_memory()
-    design = make_design(formula, data, X, y, missing)
+    design = make_design(formula, data, X, y, missing, narrow=True)
     n, k = design.X.shape
     if n <= k:  # rank <= min(n, k): no residual degree of freedom can be left
         raise DataError(
