@@ -115,7 +115,15 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
         with np.load(path, allow_pickle=False) as z:
             data = {name: z[name] for name in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise StateFileError(f"checkpoint {path} is not readable: {exc}") from exc
+        what = (
+            "it holds Python objects (pickles), which duolm never writes and never loads"
+            if "allow_pickle" in str(exc)
+            else f"not a NumPy .npz archive ({exc})"
+        )
+        raise StateFileError(
+            f"checkpoint {path} is not readable: {what}; delete it, or give another "
+            "checkpoint path, to start afresh"
+        ) from None
     try:
         if str(data["format"]) != _FORMAT or int(data["version"]) != _VERSION:
             raise StateFileError(f"{path} is not a duolm stream checkpoint of version {_VERSION}")

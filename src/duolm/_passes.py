@@ -272,12 +272,17 @@ def _reduce_held(
         if saved is None or saved.pass_ == 1:
             done = saved.batches if saved is not None else 0
             skipped = 0  # rows of the batches before the spec: none complete
+            lacking: dict[str, int] = {}  # their missing values, by column (for the error)
             bar.task("pass 1/2 (fit)" if diagnostics else "fit", job.source.nrows, done * job.size)
             for batch in _batches(job, done):
                 if builder is None or part is None:
                     fixed = _first_builder(job, batch)
                     if fixed is None:
                         skipped += batch.nrows
+                        frame = batch.frame()
+                        for name in job.columns:
+                            absent = len(frame) if name not in frame else frame[name].isna().sum()
+                            lacking[name] = lacking.get(name, 0) + int(absent)
                     else:
                         spec_batch, (builder, design) = done, fixed
                         k = len(builder.spec.terms)
@@ -296,8 +301,13 @@ def _reduce_held(
             if builder is None or part is None or part.stat.nobs == 0:
                 if skipped or (part is not None and part.n_dropped):
                     n = skipped if part is None else part.n_dropped
+                    why = ""
+                    if part is None:
+                        from duolm._columns import why_no_rows
+
+                        why = f": {why_no_rows(lacking, skipped)}"
                     raise DataError(
-                        f"{label}: no rows left after dropping {n} rows with missing values"
+                        f"{label}: no rows left after dropping {n} rows with missing values{why}"
                     )
                 raise DataError(f"{label}: the data has no rows")
             write(2, 0, None)

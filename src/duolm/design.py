@@ -140,7 +140,13 @@ class DesignSpec:
                 check_inf(X[:, col], f"X column {name!r}", index)
             return np.ascontiguousarray(X)
         frame = as_frame(data)
-        clean, _ = self._clean(frame, self._parsed.rhs_columns, "raise")
+        clean, _ = self._clean(
+            frame,
+            self._parsed.rhs_columns,
+            "raise",
+            "new data need a value in every column the formula uses: drop or fill these "
+            "rows first (e.g. new_data.dropna())",
+        )
         if len(clean) == 0:
             return np.zeros((0, len(self.terms)))
         X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
@@ -180,13 +186,17 @@ class DesignSpec:
         return X, y, n_dropped + n_lagged
 
     def _clean(
-        self, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+        self,
+        frame: pd.DataFrame,
+        columns: Sequence[str],
+        missing: Missing,
+        advice: str = "use missing='drop' to drop these rows",
     ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
         assert self._parsed is not None
         for name in columns:
             if name not in frame.columns:
                 raise DataError(f"column {name!r} used by the formula is not in the data")
-        clean, keep = prepare(frame, columns, self._kinds, missing)
+        clean, keep = prepare(frame, columns, self._kinds, missing, advice)
         _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
         return clean, keep
 
@@ -297,7 +307,20 @@ def from_formula(
     clean, keep = prepare(frame, columns, kinds, missing)
     n_dropped = int(len(keep) - keep.sum())
     if len(clean) == 0:
-        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+        from duolm._columns import why_no_rows
+
+        counts = {
+            name: int(
+                np.isnan(to_float(one_column(frame, name), name)).sum()
+                if kinds[name] == "numeric"
+                else one_column(frame, name).isna().sum()
+            )
+            for name in columns
+        }
+        raise DataError(
+            f"no rows left after dropping {n_dropped} rows with missing values: "
+            f"{why_no_rows(counts, len(frame))}"
+        )
     index = frame.index[keep]
     from duolm._safe_formula import check_sizes
 
@@ -437,7 +460,14 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     keep = ~lacking
     n_dropped = int(lacking.sum())
     if n_dropped == len(Xa) and not allow_empty:
-        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+        from duolm._columns import why_no_rows
+
+        counts = {name: int(np.isnan(Xa[:, col]).sum()) for col, name in enumerate(names)}
+        counts["y"] = int(np.isnan(ya).sum())
+        raise DataError(
+            f"no rows left after dropping {n_dropped} rows with missing values: "
+            f"{why_no_rows(counts, len(Xa))}"
+        )
     Xk = np.ascontiguousarray(Xa[keep])
     return _array_design(Xk, ya[keep].copy(), response, names, missing, n_dropped, index[keep])
 
