@@ -68,7 +68,7 @@ def find_tag(node: Any, tag: str) -> dict[str, Any]:
 def test_a_saved_fit_with_arrays_and_tags_still_loads(tmp_path: Path) -> None:
     path, doc = saved_fit(tmp_path)
     assert find_tag(doc, "__ndarray__")  # the knots of bs(x) are a tagged array
-    back = state.load(path)
+    back = state.load_bayes(path)
     assert isinstance(back, duolm.BayesResults)
     knots = back.spec._rhs_spec.transform_state["bs(x, df=4)"]["knots"]
     assert isinstance(knots, np.ndarray) and knots.dtype == np.float64 and knots.shape == (9,)
@@ -85,14 +85,14 @@ def test_a_json_bomb_is_a_state_file_error(tmp_path: Path, depth: int, where: st
         text = json.dumps(doc).replace('"label": "', f'"extra": {bomb}, "label": "', 1)
         path.write_text(text)
     with pytest.raises(StateFileError, match="nests deeper than 64 levels"):
-        state.load(path)
+        state.load_bayes(path)
 
 
 def test_brackets_inside_strings_do_not_count(tmp_path: Path) -> None:
     path, doc = saved_fit(tmp_path)
     doc["payload"]["posterior"]["label"] = "[" * 500 + '\\"{'
     rewrite(path, doc)
-    assert state.load(path).posterior.label.startswith("[[[")
+    assert state.load_bayes(path).posterior.label.startswith("[[[")
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_an_array_tag_with_a_foreign_dtype_is_refused_before_allocating(
     find_tag(doc["payload"], "__ndarray__")["dtype"] = dtype
     rewrite(path, doc)
     with pytest.raises(StateFileError, match=r"an array's dtype .* is not one of"):
-        state.load(path)
+        state.load_bayes(path)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_an_array_tag_with_bad_entries_is_refused(
     tag["__ndarray__"] = entries
     rewrite(path, doc)
     with pytest.raises(StateFileError, match=match):
-        state.load(path)
+        state.load_bayes(path)
 
 
 def test_an_array_tag_whose_entries_overflow_its_dtype_is_refused(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_an_array_tag_whose_entries_overflow_its_dtype_is_refused(tmp_path: Path
     tag["__ndarray__"], tag["dtype"] = [1, 300], "int8"
     rewrite(path, doc)
     with pytest.raises(StateFileError, match="entries do not fit dtype int8"):
-        state.load(path)
+        state.load_bayes(path)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_every_tag_is_validated(tmp_path: Path, tag: dict[str, Any], match: str)
     rhs["transform_state"] = tag
     rewrite(path, doc)
     with pytest.raises(StateFileError, match=match):
-        state.load(path)
+        state.load_bayes(path)
 
 
 def test_a_malformed_design_side_is_a_state_file_error(tmp_path: Path) -> None:
@@ -166,11 +166,11 @@ def test_a_malformed_design_side_is_a_state_file_error(tmp_path: Path) -> None:
     doc["payload"]["design"]["rhs"] = ["not", "an", "object"]
     rewrite(path, doc)
     with pytest.raises(StateFileError, match="cannot rebuild the design"):
-        state.load(path)
+        state.load_bayes(path)
 
 
 def test_a_prior_file_bomb_is_a_state_file_error(tmp_path: Path) -> None:
-    from duolm._cli_prior import parse_prior
+    from duolm.cli._prior import parse_prior
 
     path = tmp_path / "prior.json"
     path.write_text('{"m": ' + "[" * 50_000 + "]" * 50_000 + "}")

@@ -42,7 +42,7 @@ def holder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from duolm._checkpoint import _locked\n"
+        "from duolm._stream._checkpoint import _locked\n"
         "import os\n"
         f"path = Path({str(ckpt)!r})\n"
         "with _locked(path):\n"

@@ -79,7 +79,7 @@ def test_every_library_reader_refuses_a_row_with_the_wrong_field_count(
 def test_the_stream_refuses_a_bad_row_before_it_reduces_it_and_from_a_resumed_batch(
     tmp_path: Path,
 ) -> None:
-    from duolm._sources import _open_source
+    from duolm._stream._sources import _open_source
 
     lines = [HEADER, *rows()]
     lines.insert(1 + 33, "1,232.84,5.0\n")

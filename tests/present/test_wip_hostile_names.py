@@ -82,7 +82,7 @@ def test_every_figure_draws_names_with_dollar_signs_literally(
 
 
 def test_the_report_builds_with_such_names(data: pd.DataFrame) -> None:
-    from duolm.report import build_report
+    from duolm.present.report import build_report
 
     page = build_report(data, ONE)
     assert page.count("<img ") >= 4
