@@ -231,6 +231,12 @@ def fit(
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
     """
+    from duolm.cli._io import refuse_overwrite
+
+    refuse_overwrite(
+        {"--save-state": save_state, "--plot": plot},
+        {"DATA": data, "--prior": prior if prior and Path(prior).is_file() else None},
+    )
     mode = mode or "both"
     if prior is not None and mode == "ols":
         raise click.UsageError("--prior needs a Bayesian fit (--bayes or --both)")
@@ -491,8 +497,13 @@ def report(
     Example:
       duolm report tracking.csv -f 'height ~ I(time**2)' -o report.html
     """
+    from duolm.cli._io import refuse_overwrite
     from duolm.present.report import build_report
 
+    refuse_overwrite(
+        {"--output": output},
+        {"DATA": data, "--prior": prior if prior and Path(prior).is_file() else None},
+    )
     frame = load_data(data)
     page = build_report(
         frame,

@@ -403,3 +403,47 @@ class Group(click.Group):
         if not standalone_mode:
             return code
         sys.exit(code)
+
+
+def refuse_overwrite(outputs: dict[str, str | None], inputs: dict[str, str | None]) -> None:
+    """Refuse an output path that names an input of the same command, or another output.
+
+    ``duolm report data.csv -o data.csv`` would replace the data by the page;
+    ``--save-state data.csv`` by a JSON file. Paths are compared as files (the
+    same inode when both exist, the same resolved path otherwise); ``-`` (stdin)
+    and options not given are skipped.
+
+    Parameters
+    ----------
+    outputs, inputs : dict
+        Option or argument name (as the user types it) -> path.
+
+    Raises
+    ------
+    click.UsageError
+        Naming both options and the path.
+    """
+
+    def same(a: str, b: str) -> bool:
+        pa, pb = Path(a), Path(b)
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+        return pa.resolve() == pb.resolve()
+
+    given_out = [(name, path) for name, path in outputs.items() if path not in (None, "-")]
+    given_in = [(name, path) for name, path in inputs.items() if path not in (None, "-")]
+    for i, (out_name, out) in enumerate(given_out):
+        assert out is not None
+        for in_name, source in given_in:
+            assert source is not None
+            if same(out, source):
+                raise click.UsageError(
+                    f"{out_name} {out!r} is the {in_name} of this command: writing it would "
+                    "destroy the input; give another path"
+                )
+        for other_name, other in given_out[i + 1 :]:
+            assert other is not None
+            if same(out, other):
+                raise click.UsageError(
+                    f"{out_name} and {other_name} both write {out!r}; give them different paths"
+                )
