@@ -707,3 +707,43 @@ def compare(
         named = {name: read(fit) for name, fit in fits[0].items()}
         return compare_fits(named, prior=prior)  # type: ignore[arg-type]
     return compare_fits(*[read(fit) for fit in fits], prior=prior)  # type: ignore[arg-type]
+
+
+def read_frame(
+    source: Path | bytes,
+    label: str,
+    *,
+    nrows: int | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """A data file (or the bytes of CSV text) in memory, checked as the streaming readers
+    check it: each column named once, every CSV row with the header's fields, text that
+    decodes (else a DataError naming ``label`` and what the bytes look like).
+
+    Parameters
+    ----------
+    source : Path or bytes
+        A CSV (compressed by its suffix, as pandas) or Parquet (``.parquet``,
+        ``.pq``) path, or CSV bytes (stdin).
+    label : str
+        The name errors give the file.
+    nrows : int, optional
+        Read only the first rows.
+    encoding : str, optional
+        Of CSV text (default UTF-8).
+    """
+    from duolm._stream._sources import parquet_names, read_csv_frame
+
+    encoding = _check_encoding(encoding)
+    if isinstance(source, Path) and source.name.lower().endswith((".parquet", ".pq")):
+        parquet_names(source)
+        if nrows is None:
+            return pd.read_parquet(source)
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(source).iter_batches(batch_size=nrows), None)
+        head: pd.DataFrame = (
+            batch.to_pandas() if batch is not None else pd.read_parquet(source).head(0)
+        )
+        return head
+    return read_csv_frame(source, label, nrows=nrows, encoding=encoding)

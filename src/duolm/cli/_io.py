@@ -80,23 +80,17 @@ def load_head(source: str, rows: int = 1000, encoding: str | None = None) -> pd.
     encoding : str, optional
         Of a CSV file (default UTF-8).
     """
-    from duolm._stream._sources import parquet_names, read_csv_frame
+    from duolm._api import read_frame
 
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
     if path.is_dir():
         raise click.UsageError(f"data file {source!r} is a directory")
-    if path.name.lower().endswith(_PARQUET):
-        import pyarrow.parquet as pq
-
-        parquet_names(path)
-        batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
-        if batch is None:
-            raise click.UsageError(f"data file {source!r} has no rows")
-        head: pd.DataFrame = batch.to_pandas()
-        return head
-    return read_csv_frame(path, source, nrows=rows, encoding=encoding)
+    head = read_frame(path, source, nrows=rows, encoding=encoding)
+    if path.name.lower().endswith(_PARQUET) and len(head) == 0:
+        raise click.UsageError(f"data file {source!r} has no rows")
+    return head
 
 
 def load_data(source: str, encoding: str | None = None) -> pd.DataFrame:
@@ -125,23 +119,20 @@ def load_data(source: str, encoding: str | None = None) -> pd.DataFrame:
     -------
     DataFrame
     """
-    from duolm._stream._sources import parquet_names, read_csv_frame
+    from duolm._api import read_frame
 
     if source == "-":
         raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
         if not data.strip():
             raise click.UsageError("no data on stdin (DATA is '-')")
-        return read_csv_frame(data, "stdin", encoding=encoding)
+        return read_frame(data, "stdin", encoding=encoding)
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
     if path.is_dir():
         raise click.UsageError(f"data file {source!r} is a directory")
-    if path.name.lower().endswith(_PARQUET):
-        parquet_names(path)
-        return pd.read_parquet(path)
-    return read_csv_frame(path, source, encoding=encoding)
+    return read_frame(path, source, encoding=encoding)
 
 
 def load_state(path: str) -> tuple[str, OLSResults | BayesResults]:
