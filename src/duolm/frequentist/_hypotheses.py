@@ -203,3 +203,59 @@ def _number(node: ast.expr, text: str, src: str) -> float:
             "(beyond about 1.8e308)"
         )
     return x
+
+
+def equations(hypothesis: object, names: Sequence[str]) -> list[str] | None:
+    """The equations of a hypothesis given as text, one label per row of ``L``.
+
+    ``"time = 0, x - z"`` gives ``["time = 0", "x - z"]`` (white space folded);
+    commas inside coefficient names such as ``bs(x, df=4)[1]`` do not split.
+    None for a hypothesis given as a matrix (it has no text).
+
+    Examples
+    --------
+    >>> equations("b - 2*a = 1,  a", ["a", "b"])
+    ['b - 2*a = 1', 'a']
+    >>> equations(["bs(x, 3)[1] = 0"], ["bs(x, 3)[1]"])
+    ['bs(x, 3)[1] = 0']
+    """
+    if (
+        isinstance(hypothesis, list | tuple)
+        and hypothesis
+        and all(isinstance(h, str) for h in hypothesis)
+    ):
+        hypothesis = ", ".join(hypothesis)
+    if not isinstance(hypothesis, str):
+        return None
+    work = hypothesis
+    tokens: dict[str, str] = {}
+    for i in sorted(range(len(names)), key=lambda i: -len(names[i])):  # as _parse_text
+        token = f"__b{i}__"
+        pattern = r"(?<![\w.])" + re.escape(names[i]) + r"(?![\w.(\[])"
+        work, count = re.subn(pattern, token, work)
+        if count:
+            tokens[token] = names[i]
+    out = []
+    for part in work.split(","):
+        for token, name in tokens.items():
+            part = part.replace(token, name)
+        out.append(" ".join(part.split()))
+    return out
+
+
+def written(coefs: FloatArray, rhs: float, names: Sequence[str]) -> str:
+    """One row of ``L beta = r`` as an equation in the coefficient names.
+
+    Examples
+    --------
+    >>> written(np.array([1.0, -0.5, 0.0]), 2.0, ["a", "b", "c"])
+    'a - 0.5*b = 2'
+    """
+    text = ""
+    for c, name in zip(coefs, names, strict=True):
+        if c == 0:
+            continue
+        size = "" if abs(c) == 1 else f"{abs(c):g}*"
+        sign = ("-" if c < 0 else "") if not text else (" - " if c < 0 else " + ")
+        text += f"{sign}{size}{name}"
+    return f"{text or '0'} = {rhs:g}"
