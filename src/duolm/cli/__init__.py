@@ -124,6 +124,14 @@ def _prior_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--prior", metavar="PRIOR", default=None, help=PRIOR_HELP)(f)
 
 
+def _compare_prior_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--prior`` of ``compare``, whose default is not the fits' vague prior."""
+    text = PRIOR_HELP.replace(
+        "Default: vague.", "Default: Zellner's unit-information g-prior of each model."
+    )
+    return click.option("--prior", metavar="PRIOR", default=None, help=text)(f)
+
+
 # ==================================================================== commands
 
 
@@ -326,7 +334,7 @@ def _should_stream(data: str, streamed: bool | None) -> bool:
 @main.command()
 @click.argument("data", metavar="DATA")
 @_formula_option(multiple=True)
-@_prior_option
+@_compare_prior_option
 @_format_option
 def compare(data: str, formulas: tuple[str, ...], prior: str | None, fmt: Format) -> None:
     """Compare models of DATA: R², AIC, BIC, evidence, Bayes factors.
