@@ -189,11 +189,22 @@ def _ols_notes(result: OLSFit) -> list[str]:
     d = result.diagnostics
     dw = d.durbin_watson
     if dw < DW_RANGE[0]:
+        import re
+
+        # suggest a quadratic term only to a model that has no curve yet
+        curved = any(
+            re.search(r"\*\*\s*[2-9]|\^\s*[2-9]|\b(poly|bs|cr|cs|cc)\(", term)
+            for term in result.terms
+        )
+        missing = (
+            "a trend the terms cannot follow (a higher degree, a spline, another input)"
+            if curved
+            else "a trend (e.g. a quadratic term)"
+        )
         notes.append(
             f"The residuals are strongly positively autocorrelated (Durbin-Watson "
             f"{dw:.2f}, far below 2): the errors are not independent; standard errors and "
-            "p values are too optimistic; the model may be missing a trend (e.g. a "
-            "quadratic term)."
+            f"p values are too optimistic; the model may be missing {missing}."
         )
     elif dw > DW_RANGE[1]:
         notes.append(
