@@ -320,7 +320,11 @@ def plot_fit(
     try:
         plots.bands(first, frame, bayes_fit=second, alpha=alpha, ax=fig.add_subplot())
     except ValueError as exc:
-        click.echo(f"duolm: warning: no bands figure ({one_line(str(exc))})", err=True)
+        from duolm.present.plots._common import SeveralInputsError
+
+        why = exc.without_advice() if isinstance(exc, SeveralInputsError) else str(exc)
+        drawn = "the residual diagnostics" if ols_fit is not None else "the posterior marginals"
+        click.echo(f"duolm: warning: no bands figure ({one_line(why)}); {drawn} instead", err=True)
         if ols_fit is not None:
             fig = new_figure(12.0, 7.5)
             plots.residuals(ols_fit, fig=fig)

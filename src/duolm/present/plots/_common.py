@@ -61,6 +61,31 @@ def level(alpha: float) -> str:
     return f"{100.0 * (1.0 - check_alpha(alpha)):.4g}%"
 
 
+class SeveralInputsError(ValueError):
+    """The formula reads several input columns: a curve against one needs ``x=``.
+
+    Attributes
+    ----------
+    formula : str
+    columns : tuple of str
+        The input columns the right-hand side reads.
+    """
+
+    def __init__(self, formula: str, columns: tuple[str, ...]) -> None:
+        self.formula, self.columns = formula, columns
+        super().__init__(
+            f"the formula {formula!r} reads {len(columns)} input column(s) {list(columns)}; "
+            "curves need exactly one (pass x= when the others are constant)"
+        )
+
+    def without_advice(self) -> str:
+        """The message for callers that cannot take ``x=`` (the report, the command line)."""
+        return (
+            f"the formula {self.formula!r} reads {len(self.columns)} input columns "
+            f"{list(self.columns)}; the bands are drawn against one input"
+        )
+
+
 def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:
     """The one data column the right-hand side of ``fit``'s formula reads."""
     if not isinstance(data, pd.DataFrame):
@@ -74,10 +99,7 @@ def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:
         raise ValueError("the fit was given X= and y=, not a formula: curves need a formula fit")
     columns = parse_formula(formula, [str(c) for c in data.columns]).rhs_columns
     if len(columns) != 1:
-        raise ValueError(
-            f"the formula {formula!r} reads {len(columns)} input column(s) {list(columns)}; "
-            "curves need exactly one (pass x= when the others are constant)"
-        )
+        raise SeveralInputsError(formula, tuple(columns))
     return columns[0]
 
 
