@@ -199,7 +199,7 @@ def reduce(
             from duolm import dask
 
             opts.refuse("do not apply to a Dask DataFrame: Dask reads its own partitions")
-            return dask.reduce(
+            streamed = dask.reduce(
                 formula,
                 data,
                 missing=missing,
@@ -207,7 +207,9 @@ def reduce(
                 diagnostics=diagnostics,
                 robust=robust,
             )
-        return _stream.reduce(
+            _warn_dropped(streamed.n_dropped)
+            return streamed
+        streamed = _stream.reduce(
             formula,
             data,
             missing=missing,
@@ -220,12 +222,31 @@ def reduce(
             progress=opts.progress,
             encoding=opts.encoding,
         )
+        _warn_dropped(streamed.n_dropped)
+        return streamed
     opts.refuse(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
     design = make_design(formula, data, X, y, missing, narrow=narrow)
-    return Reduction.of_design(design, alias_tol)
+    reduction = Reduction.of_design(design, alias_tol)
+    _warn_dropped(reduction.n_dropped)
+    return reduction
+
+
+def _warn_dropped(n: int) -> None:
+    """Say once per fit how many rows ``missing="drop"`` left out (the summary says it too)."""
+    if n:
+        import warnings
+
+        from duolm.errors import MissingValuesWarning
+
+        warnings.warn(
+            f"{n} row(s) with missing values dropped (missing='drop'); pass missing='raise' "
+            "to refuse them instead",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
 
 
 def ols(
@@ -522,6 +543,7 @@ def trajectory(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames)"
     )
     design = make_design(formula, data, X, y, check_missing(missing))
+    _warn_dropped(design.n_dropped)
     prior = checked_prior(prior, design.spec)
     return posterior_path(
         design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index

@@ -6,7 +6,14 @@ user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "FormulaError", "PriorError", "RankWarning", "StateFileError"]
+__all__ = [
+    "DataError",
+    "FormulaError",
+    "MissingValuesWarning",
+    "PriorError",
+    "RankWarning",
+    "StateFileError",
+]
 
 
 class DataError(ValueError):
@@ -23,6 +30,11 @@ class PriorError(ValueError):
 
 class StateFileError(ValueError):
     """A saved state file is corrupt, foreign, or of an unsupported version."""
+
+
+class MissingValuesWarning(UserWarning):
+    """Rows with missing values were dropped (``missing="drop"``, the default); the
+    count is in the message and in the summary."""
 
 
 class RankWarning(UserWarning):
