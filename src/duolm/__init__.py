@@ -19,7 +19,14 @@ from duolm._api import bayes, compare, iter_trajectory, ols, reduce, trajectory,
 from duolm._version import __version__
 from duolm.bayesian import NIG, BayesResults, side_by_side
 from duolm.core import SqrtStat
-from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
+from duolm.errors import (
+    DataError,
+    FormulaError,
+    PerfectFitWarning,
+    PriorError,
+    RankWarning,
+    StateFileError,
+)
 from duolm.frequentist import OLSResults
 from duolm.present import plots
 from duolm.reduction import Reduction
@@ -31,6 +38,7 @@ __all__ = [
     "DataError",
     "FormulaError",
     "OLSResults",
+    "PerfectFitWarning",
     "PriorError",
     "RankWarning",
     "Reduction",

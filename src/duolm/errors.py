@@ -10,6 +10,7 @@ __all__ = [
     "DataError",
     "FormulaError",
     "MissingValuesWarning",
+    "PerfectFitWarning",
     "PriorError",
     "RankWarning",
     "StateFileError",
@@ -39,3 +40,8 @@ class MissingValuesWarning(UserWarning):
 
 class RankWarning(UserWarning):
     """Some columns of the design are linear combinations of others (aliased)."""
+
+
+class PerfectFitWarning(UserWarning):
+    """The residuals are at rounding level: t, F and p values are undefined where they
+    would only divide rounding errors (R's "essentially perfect fit")."""

@@ -13,7 +13,8 @@ The file is UTF-8 JSON::
 An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root
 form: ``k``, ``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper
 factor, order ``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``,
-``y_m2`` of the data part). A ``"bayes"`` payload holds the ``posterior`` and
+``y_m2`` of the data part) and ``terms`` (the coefficients' names of a fit's
+posterior, or null). A ``"bayes"`` payload holds the ``posterior`` and
 the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
 design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
 is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
@@ -92,6 +93,7 @@ def _nig_payload(nig: NIG) -> dict[str, Any]:
     return {
         "k": nig.k,
         "label": nig.label,
+        "terms": None if nig.terms is None else list(nig.terms),
         "nu0": nig.nu0,
         "prior_R": _matrix(nig.prior_stat.R),
         "data": {
@@ -152,7 +154,13 @@ def _nig_from(payload: Any) -> NIG:
             _finite_float(data["y_mean"], "y_mean"),
             _finite_float(data["y_m2"], "y_m2"),
         )
-        return NIG.from_parts(prior, _finite_float(payload["nu0"], "nu0"), stat, label)
+        terms = payload.get("terms")  # absent in files written before names were kept
+        if terms is not None and not (
+            isinstance(terms, list) and len(terms) == k and all(isinstance(t, str) for t in terms)
+        ):
+            raise StateFileError(f"corrupt state file: terms must be {k} names or null")
+        nu0 = _finite_float(payload["nu0"], "nu0")
+        return NIG.from_parts(prior, nu0, stat, label, None if terms is None else tuple(terms))
     except KeyError as exc:
         raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
     except PriorError as exc:

@@ -178,6 +178,12 @@ class NIG:
         Square-root statistic of the data rows seen since the prior.
     label : str
         How the prior was made (printed by summaries).
+    terms : tuple of str or None
+        The names of the coefficients when this is the posterior of a fit (the
+        design's columns), None for an NIG made by hand. A named NIG merges only
+        with one of the same names, and serves as the prior only of a design
+        with these columns (:func:`~duolm.bayesian.checked_prior`): beliefs about
+        other coefficients are never pooled by position.
 
     Examples
     --------
@@ -196,6 +202,7 @@ class NIG:
     nu0: float
     data_stat: SqrtStat
     label: str
+    terms: tuple[str, ...] | None
 
     def __init__(self, m: object, V: object, a: float, b: float) -> None:
         try:
@@ -221,14 +228,29 @@ class NIG:
         R0 = _block(Rxx0, rxy0, math.sqrt(2.0 * b))
         self._set(SqrtStat(R0, 0.0), 2.0 * a, SqrtStat.empty(k), "NIG(m, V, a, b)")
 
-    def _set(self, prior: SqrtStat, nu0: float, data: SqrtStat, label: str) -> None:
+    def _set(
+        self,
+        prior: SqrtStat,
+        nu0: float,
+        data: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> None:
         object.__setattr__(self, "prior_stat", prior)
         object.__setattr__(self, "nu0", float(nu0))
         object.__setattr__(self, "data_stat", data)
         object.__setattr__(self, "label", label)
+        object.__setattr__(self, "terms", terms)
 
     @classmethod
-    def from_parts(cls, prior_stat: SqrtStat, nu0: float, data_stat: SqrtStat, label: str) -> NIG:
+    def from_parts(
+        cls,
+        prior_stat: SqrtStat,
+        nu0: float,
+        data_stat: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> NIG:
         """Assemble from the two square-root parts (used by :mod:`duolm.state`)."""
         if prior_stat.k != data_stat.k:
             raise PriorError(f"prior part has {prior_stat.k} regressors, data {data_stat.k}")
@@ -236,9 +258,15 @@ class NIG:
             raise PriorError(f"nu0 must be finite, got {nu0}")
         if not np.all(np.isfinite(prior_stat.R)):
             raise PriorError(f"the prior {label} has a non-finite factor (its numbers overflow)")
+        if terms is not None and len(terms) != prior_stat.k:
+            raise PriorError(f"{len(terms)} term names for {prior_stat.k} coefficients")
         obj = object.__new__(cls)
-        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label)
+        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label, terms)
         return obj
+
+    def named(self, terms: tuple[str, ...] | None) -> NIG:
+        """The same distribution, its coefficients named ``terms`` (None: unnamed)."""
+        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat, self.label, terms)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -453,7 +481,8 @@ class NIG:
         Xa, ya = _check_rows(X, y, self.k)
         if len(ya) == 0:
             return self
-        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat.update(Xa, ya), self.label)
+        data = self.data_stat.update(Xa, ya)
+        return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
 
     def same_prior(self, other: NIG) -> bool:
         """True when both hold the identical prior part (same R_0 and nu_0)."""
@@ -467,12 +496,18 @@ class NIG:
         """The posterior of the union of two disjoint data sets fitted from the same prior."""
         if not isinstance(other, NIG):
             raise TypeError(f"can only merge an NIG, got {type(other).__name__}")
+        if self.terms is not None and other.terms is not None and self.terms != other.terms:
+            raise PriorError(
+                f"cannot merge posteriors of different models: coefficients {list(self.terms)} "
+                f"and {list(other.terms)}"
+            )
         if not self.same_prior(other):
             raise PriorError(
                 "cannot merge posteriors of different priors (the prior must be counted once)"
             )
+        data = self.data_stat.merge(other.data_stat)
         return NIG.from_parts(
-            self.prior_stat, self.nu0, self.data_stat.merge(other.data_stat), self.label
+            self.prior_stat, self.nu0, data, self.label, self.terms or other.terms
         )
 
     def forget(self, lam: float, toward: NIG | Literal["prior"] | None = None) -> NIG:
@@ -496,25 +531,30 @@ class NIG:
         lam = _check_lambda(lam)
         if toward is None:
             return NIG.from_parts(
-                self.prior_stat.forget(lam), lam * self.nu0, self.data_stat.forget(lam), self.label
+                self.prior_stat.forget(lam),
+                lam * self.nu0,
+                self.data_stat.forget(lam),
+                self.label,
+                self.terms,
             )
         data = self.data_stat.forget(lam)
         if isinstance(toward, str):
             if toward != "prior":
                 raise ValueError(f"toward must be None, 'prior' or an NIG, got {toward!r}")
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         if not isinstance(toward, NIG) or toward.k != self.k:
             raise PriorError(f"toward must be an NIG with {self.k} coefficients")
         if toward.data_stat.nobs == 0 and self.same_prior(toward):
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         prior = self.prior_stat.forget_toward(lam, SqrtStat(toward.stat.R, 0.0))
         nu0 = lam * self.nu0 + (1.0 - lam) * toward.nu
-        return NIG.from_parts(prior, nu0, data, self.label)
+        return NIG.from_parts(prior, nu0, data, self.label, self.terms)
 
     @property
     def prior(self) -> NIG:
         """The prior part alone (no data)."""
-        return NIG.from_parts(self.prior_stat, self.nu0, SqrtStat.empty(self.k), self.label)
+        empty = SqrtStat.empty(self.k)
+        return NIG.from_parts(self.prior_stat, self.nu0, empty, self.label, self.terms)
 
     # -- densities ----------------------------------------------------------------
     @cached_property
