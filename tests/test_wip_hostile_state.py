@@ -179,3 +179,20 @@ def test_a_prior_file_bomb_is_a_state_file_error(tmp_path: Path) -> None:
     path.write_text('{"m": [0, 0], "V": ')
     with pytest.raises(StateFileError, match="not valid JSON"):
         parse_prior(str(path))
+
+
+def test_a_saved_least_squares_fit_is_guarded_too(tmp_path: Path) -> None:
+    data = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) ** 1.5})
+    path = tmp_path / "ols.json"
+    state.save(duolm.ols("y ~ x", data), path)
+    doc = json.loads(path.read_text())
+    text = json.dumps(doc).replace(
+        '"method": ', '"extra": ' + "[" * 10_000 + "]" * 10_000 + ', "method": ', 1
+    )
+    path.write_text(text)
+    with pytest.raises(StateFileError, match="nests deeper than 64 levels"):
+        state.load_fit(path)
+    doc["payload"]["design"]["rhs"]["transform_state"] = {"__ndarray__": [1], "dtype": "V99999999"}
+    rewrite(path, doc)
+    with pytest.raises(StateFileError, match=r"an array's dtype"):
+        state.load_fit(path)
