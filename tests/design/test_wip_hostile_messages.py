@@ -128,3 +128,19 @@ def test_a_checkpoint_that_is_no_archive_says_what_to_do(tmp_path: Path) -> None
     ckpt.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(StateFileError, match=r"not a NumPy \.npz archive .*delete it"):
         duolm.ols("y ~ x", data, checkpoint=ckpt)
+
+
+# -- a path no reader takes ------------------------------------------------------------------
+
+
+def test_a_directory_or_a_foreign_file_or_a_missing_path_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"data is a directory, not a data file"):
+        duolm.ols("y ~ x", str(folder))
+    text = tmp_path / "data.txt"
+    text.write_text("x,y\n1,2\n")
+    with pytest.raises(DataError, match=r"data\.txt: duolm reads \.csv files .*\.parquet"):
+        duolm.bayes("y ~ x", text)
+    with pytest.raises(DataError, match=r"got 'y ~ x', which names no file"):
+        duolm.ols("y ~ x", "y ~ x")

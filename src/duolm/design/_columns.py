@@ -60,6 +60,24 @@ def as_frame(data: object) -> pd.DataFrame:
             return pd.DataFrame(values)
         except ValueError as exc:
             raise DataError(f"cannot make a table of the mapping's columns: {exc}") from exc
+    import os
+
+    if isinstance(data, str | os.PathLike):  # a path that no reader took: say why
+        from pathlib import Path
+
+        path = Path(os.fspath(data))
+        if path.is_dir():
+            raise IsADirectoryError(21, f"{path} is a directory, not a data file", str(path))
+        if path.exists():
+            raise DataError(
+                f"{path}: duolm reads .csv files (also .csv.gz, .csv.bz2, .csv.xz, .csv.zst, "
+                ".csv.zip) and .parquet or .pq files; rename it, or read it into a DataFrame"
+            )
+        raise DataError(
+            "data must be a pandas DataFrame, a polars DataFrame, a mapping of column "
+            f"name -> array or the path of a .csv or .parquet file; got {str(data)!r}, "
+            "which names no file"
+        )
     raise DataError(
         "data must be a pandas DataFrame, a polars DataFrame or a mapping of column "
         f"name -> array, got {type(data).__name__}"
