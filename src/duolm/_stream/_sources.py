@@ -450,12 +450,12 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x28\xb5\x2f\xfd", "zstd-compressed data (name it .csv.zst, or decompress it)"),
     (b"PK\x03\x04", "a zip archive (name it .csv.zip, or unpack it)"),
     (b"PAR1", "a Parquet file (name it .parquet)"),
-    (b"\xff\xfe\x00\x00", "UTF-32 text (byte-order mark): pass encoding='utf-32'"),
-    (b"\xff\xfe", "UTF-16 text (byte-order mark): pass encoding='utf-16'"),
-    (b"\xfe\xff", "UTF-16 text (byte-order mark): pass encoding='utf-16'"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text (byte-order mark): read it with encoding 'utf-32'"),
+    (b"\xff\xfe", "UTF-16 text (byte-order mark): read it with encoding 'utf-16'"),
+    (b"\xfe\xff", "UTF-16 text (byte-order mark): read it with encoding 'utf-16'"),
 )
 
-_UTF16 = "pass encoding='utf-16"
+_UTF16 = "read it with encoding 'utf-16"
 
 _COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
@@ -528,12 +528,15 @@ def describe_bytes(head: bytes, label: str, encoding: str | None = None) -> str:
     try:
         shown = head[max(0, position - 20) : position + 20].decode("cp1252")
         guess = (
-            f"it looks like Latin-1 / Windows-1252 text ({shown.strip()!r}): pass "
-            "encoding='latin-1' (or 'cp1252')"
+            f"it looks like Latin-1 / Windows-1252 text ({shown.strip()!r}): read it with "
+            "encoding 'latin-1' (or 'cp1252')"
         )
     except UnicodeDecodeError:
-        guess = "pass its encoding= (e.g. 'latin-1')"
-    return f"{label}: not UTF-8 text: byte 0x{byte:02x} on line {line}; {guess}"
+        guess = "read it with its encoding (e.g. 'latin-1')"
+    return (
+        f"{label}: not UTF-8 text: byte 0x{byte:02x} on line {line}; {guess} "
+        "(encoding= in Python, --encoding on the command line)"
+    )
 
 
 def check_text(path: Path, encoding: str | None = None, label: str | None = None) -> None:
