@@ -183,7 +183,7 @@ def test_a_parquet_file_naming_a_column_twice_is_refused_everywhere(tmp_path: Pa
 
 
 def test_a_genuine_column_named_like_a_pandas_duplicate_is_fine(tmp_path: Path) -> None:
-    path = write(tmp_path / "ok.csv", ["x,x.1,y\n", *[r.strip() + ",1.0\n" for r in rows()]])
+    path = write(tmp_path / "ok.csv", ["x,y,x.1\n", *[r.strip() + ",1.0\n" for r in rows()]])
     assert duolm.ols("y ~ x", path).nobs == 40
 
 
