@@ -200,7 +200,11 @@ def latin1_lines() -> list[str]:
         ("gz.csv", lambda t: gzip.compress(t.encode()), r"looks like gzip-compressed data"),
         ("bom16.csv", lambda t: t.encode("utf-16"), r"UTF-16 text \(byte-order mark\)"),
         ("le16.csv", lambda t: t.encode("utf-16-le"), r"UTF-16 \(little-endian\)"),
-        ("latin.csv", lambda t: t.encode("latin-1"), r"Latin-1 / Windows-1252.*encoding 'latin-1'.*--encoding on the command line"),
+        (
+            "latin.csv",
+            lambda t: t.encode("latin-1"),
+            r"Latin-1 / Windows-1252.*encoding 'latin-1'.*--encoding",
+        ),
         ("pq.csv", lambda t: b"PAR1" + bytes(range(256)), r"looks like a Parquet file"),
     ],
 )
