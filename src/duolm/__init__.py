@@ -15,7 +15,16 @@ feed the core), ``_api`` (the entry functions), ``present/`` and ``cli/``.
 from __future__ import annotations
 
 from duolm import datasets
-from duolm._api import bayes, compare, iter_trajectory, ols, reduce, trajectory, write_trajectory
+from duolm._api import (
+    bayes,
+    compare,
+    glsar,
+    iter_trajectory,
+    ols,
+    reduce,
+    trajectory,
+    write_trajectory,
+)
 from duolm._version import __version__
 from duolm.bayesian import NIG, BayesResults, side_by_side
 from duolm.core import SqrtStat
@@ -27,7 +36,7 @@ from duolm.errors import (
     RankWarning,
     StateFileError,
 )
-from duolm.frequentist import OLSResults
+from duolm.frequentist import GLSARResults, OLSResults, anova
 from duolm.present import plots
 from duolm.reduction import Reduction
 from duolm.state import load_bayes, load_fit, load_posterior, save
@@ -37,6 +46,7 @@ __all__ = [
     "BayesResults",
     "DataError",
     "FormulaError",
+    "GLSARResults",
     "OLSResults",
     "PerfectFitWarning",
     "PriorError",
@@ -45,9 +55,11 @@ __all__ = [
     "SqrtStat",
     "StateFileError",
     "__version__",
+    "anova",
     "bayes",
     "compare",
     "datasets",
+    "glsar",
     "iter_trajectory",
     "load_bayes",
     "load_fit",
