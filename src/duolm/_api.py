@@ -81,12 +81,15 @@ class StreamOptions:
         Batches between checkpoints (None: the streaming wing's default).
     progress : bool
         Show a progress bar.
+    encoding : str or None
+        Text encoding of a CSV file (None: UTF-8).
     """
 
     batch_size: int | None = None
     checkpoint: str | os.PathLike[str] | None = None
     checkpoint_every: int | None = None
     progress: bool = False
+    encoding: str | None = None
 
     @classmethod
     def checked(
@@ -95,6 +98,7 @@ class StreamOptions:
         checkpoint: str | os.PathLike[str] | None,
         checkpoint_every: object,
         progress: bool,
+        encoding: str | None = None,
     ) -> StreamOptions:
         return cls(
             None if batch_size is None else check_positive_int(batch_size, "batch_size"),
@@ -103,12 +107,30 @@ class StreamOptions:
             if checkpoint_every is None
             else check_positive_int(checkpoint_every, "checkpoint_every"),
             bool(progress),
+            _check_encoding(encoding),
         )
 
     def refuse(self, why: str) -> None:
         """Refuse the options that were given, saying ``why`` they do not apply."""
         if self != StreamOptions():
-            raise TypeError(f"batch_size, checkpoint, checkpoint_every and progress {why}")
+            raise TypeError(
+                f"batch_size, checkpoint, checkpoint_every, progress and encoding {why}"
+            )
+
+
+def _check_encoding(encoding: object) -> str | None:
+    """A text encoding Python knows, or None (UTF-8)."""
+    if encoding is None:
+        return None
+    import codecs
+
+    if not isinstance(encoding, str):
+        raise TypeError(f"encoding must be a string such as 'latin-1', got {encoding!r}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"encoding: unknown encoding {encoding!r}") from None
+    return encoding
 
 
 def _streamed(formula: object, data: object) -> bool:
@@ -129,6 +151,8 @@ def reduce(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
+    narrow: bool = False,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -144,9 +168,14 @@ def reduce(
     robust : bool
         The second pass also accumulates the leverages and HC meats, for
         ``reduction.ols(cov_type="HC0".."HC3")``.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For files and iterables of frames only: rows per batch, a file to
-        resume a killed run from, batches between checkpoints, a progress bar.
+        resume a killed run from, batches between checkpoints, a progress bar,
+        the text encoding of a CSV file (default UTF-8).
+    narrow : bool
+        Refuse, before building it, an in-memory formula design with at least
+        as many columns as rows, as least squares needs (:func:`ols` sets it;
+        the Bayesian reading can take wider designs).
 
     Returns
     -------
@@ -167,14 +196,14 @@ def reduce(
     """
     missing = check_missing(missing)
     alias_tol = check_alias_tol(alias_tol)
-    opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress)
+    opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
     if _streamed(formula, data):
         assert isinstance(formula, str)
         if _stream.is_dask(data):
             from duolm import dask
 
             opts.refuse("do not apply to a Dask DataFrame: Dask reads its own partitions")
-            return dask.reduce(
+            streamed = dask.reduce(
                 formula,
                 data,
                 missing=missing,
@@ -182,7 +211,9 @@ def reduce(
                 diagnostics=diagnostics,
                 robust=robust,
             )
-        return _stream.reduce(
+            _warn_dropped(streamed.n_dropped)
+            return streamed
+        streamed = _stream.reduce(
             formula,
             data,
             missing=missing,
@@ -193,13 +224,33 @@ def reduce(
             checkpoint=opts.checkpoint,
             checkpoint_every=opts.checkpoint_every,
             progress=opts.progress,
+            encoding=opts.encoding,
         )
+        _warn_dropped(streamed.n_dropped)
+        return streamed
     opts.refuse(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
-    design = make_design(formula, data, X, y, missing)
-    return Reduction.of_design(design, alias_tol)
+    design = make_design(formula, data, X, y, missing, narrow=narrow)
+    reduction = Reduction.of_design(design, alias_tol)
+    _warn_dropped(reduction.n_dropped)
+    return reduction
+
+
+def _warn_dropped(n: int) -> None:
+    """Say once per fit how many rows ``missing="drop"`` left out (the summary says it too)."""
+    if n:
+        import warnings
+
+        from duolm.errors import MissingValuesWarning
+
+        warnings.warn(
+            f"{n} row(s) with missing values dropped (missing='drop'); pass missing='raise' "
+            "to refuse them instead",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
 
 
 def ols(
@@ -217,6 +268,7 @@ def ols(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -258,10 +310,11 @@ def ols(
         diagnostics and robust covariances need (in memory they are at hand).
         A one-pass fit raises :class:`~duolm.errors.DataError` when asked for
         the residual diagnostics or a robust covariance, never NaN.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only (see :func:`reduce`): rows per batch, a file
-        to resume a killed run from, batches between checkpoints, and a
-        progress bar.
+        to resume a killed run from, batches between checkpoints, a progress
+        bar, and the text encoding of a CSV file (default UTF-8; a file that
+        does not decode is a DataError saying what it looks like).
 
     Returns
     -------
@@ -300,6 +353,8 @@ def ols(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
         progress=progress,
+        encoding=encoding,
+        narrow=True,
     )
     return reduction.ols(cov_type, kwds)
 
@@ -390,6 +445,7 @@ def bayes(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -412,7 +468,7 @@ def bayes(
         new data.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
 
     Returns
@@ -439,6 +495,7 @@ def bayes(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
         progress=progress,
+        encoding=encoding,
     )
     return reduction.bayes(prior)
 
@@ -454,6 +511,7 @@ def trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """The posterior after each observation ``t = 1..n``, and the prediction made before it.
 
@@ -476,7 +534,7 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
-    batch_size, progress
+    batch_size, progress, encoding
         For streamed data (a CSV or Parquet path, an iterable of frames),
         read batch by batch, each continuing from the previous posterior; see
         :func:`iter_trajectory` to keep memory bounded as well.
@@ -576,13 +634,15 @@ def trajectory(
                 alpha=alpha,
                 batch_size=batch_size,
                 progress=progress,
+                encoding=encoding,
             )
         )
         return pd.concat(frames) if len(frames) > 1 else frames[0]
-    StreamOptions.checked(batch_size, None, None, progress).refuse(
+    StreamOptions.checked(batch_size, None, None, progress, encoding).refuse(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames)"
     )
     design = make_design(formula, data, X, y, check_missing(missing))
+    _warn_dropped(design.n_dropped)
     prior = checked_prior(prior, design.spec)
     return posterior_path(
         design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index
@@ -598,6 +658,7 @@ def iter_trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The posterior after every observation of streamed data, one frame per batch, in one pass.
 
@@ -611,7 +672,7 @@ def iter_trajectory(
 
     Parameters
     ----------
-    formula, source, missing, batch_size, progress
+    formula, source, missing, batch_size, progress, encoding
         As for :func:`ols`; a one-shot iterator of frames is fine (one pass).
     prior : NIG, optional
         Default ``NIG.vague(k)``, as :func:`bayes`.
@@ -632,9 +693,14 @@ def iter_trajectory(
         )
     alpha = check_alpha(alpha)
     missing = check_missing(missing)
-    opts = StreamOptions.checked(batch_size, None, None, progress)
+    opts = StreamOptions.checked(batch_size, None, None, progress, encoding)
     designs = _stream.designs(
-        formula, source, missing=missing, batch_size=opts.batch_size, progress=opts.progress
+        formula,
+        source,
+        missing=missing,
+        batch_size=opts.batch_size,
+        progress=opts.progress,
+        encoding=opts.encoding,
     )
     return _trajectory_frames(designs, prior, alpha)
 
@@ -666,6 +732,7 @@ def write_trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> int:
     """Write :func:`iter_trajectory` to a Parquet file batch by batch, in bounded memory.
 
@@ -688,6 +755,7 @@ def write_trajectory(
         alpha=alpha,
         batch_size=batch_size,
         progress=progress,
+        encoding=encoding,
     )
     target = Path(out)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -760,3 +828,43 @@ def compare(
         named = {name: read(fit) for name, fit in fits[0].items()}
         return compare_fits(named, prior=prior)  # type: ignore[arg-type]
     return compare_fits(*[read(fit) for fit in fits], prior=prior)  # type: ignore[arg-type]
+
+
+def read_frame(
+    source: Path | bytes,
+    label: str,
+    *,
+    nrows: int | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """A data file (or the bytes of CSV text) in memory, checked as the streaming readers
+    check it: each column named once, every CSV row with the header's fields, text that
+    decodes (else a DataError naming ``label`` and what the bytes look like).
+
+    Parameters
+    ----------
+    source : Path or bytes
+        A CSV (compressed by its suffix, as pandas) or Parquet (``.parquet``,
+        ``.pq``) path, or CSV bytes (stdin).
+    label : str
+        The name errors give the file.
+    nrows : int, optional
+        Read only the first rows.
+    encoding : str, optional
+        Of CSV text (default UTF-8).
+    """
+    from duolm._stream._sources import parquet_names, read_csv_frame
+
+    encoding = _check_encoding(encoding)
+    if isinstance(source, Path) and source.name.lower().endswith((".parquet", ".pq")):
+        parquet_names(source)
+        if nrows is None:
+            return pd.read_parquet(source)
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(source).iter_batches(batch_size=nrows), None)
+        head: pd.DataFrame = (
+            batch.to_pandas() if batch is not None else pd.read_parquet(source).head(0)
+        )
+        return head
+    return read_csv_frame(source, label, nrows=nrows, encoding=encoding)

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "FormulaError",
+    "MissingValuesWarning",
     "PerfectFitWarning",
     "PriorError",
     "RankWarning",
@@ -30,6 +31,11 @@ class PriorError(ValueError):
 
 class StateFileError(ValueError):
     """A saved state file is corrupt, foreign, or of an unsupported version."""
+
+
+class MissingValuesWarning(UserWarning):
+    """Rows with missing values were dropped (``missing="drop"``, the default); the
+    count is in the message and in the summary."""
 
 
 class RankWarning(UserWarning):

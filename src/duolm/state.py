@@ -244,18 +244,57 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+#: Deepest nesting of arrays and objects a state or prior file may have (saved files
+#: nest at most a dozen levels: formulaic's states inside tags inside the payload).
+MAX_DEPTH = 64
+
+
+def loads(raw: bytes, label: str, what: str = "a duolm state file") -> Any:
+    """Parse JSON bytes of a state or prior file, refusing deep nesting before parsing.
+
+    Python's parser recurses once per level: a "JSON bomb" of nested brackets
+    would raise RecursionError (or exhaust the stack). The nesting is measured
+    on the text first, strings left out.
+
+    Raises
+    ------
+    StateFileError
+        Not UTF-8, not JSON, NaN or infinities, or nested deeper than :data:`MAX_DEPTH`.
+    """
+    import re
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateFileError(
+            f"{label} is not {what} (not valid JSON: not UTF-8 text: {exc})"
+        ) from None
+    brackets = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                raise StateFileError(
+                    f"{label} is not {what}: its JSON nests deeper than {MAX_DEPTH} levels"
+                )
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise StateFileError(
+            f"{label} is not {what} (not valid JSON; truncated or corrupt?): {exc}"
+        ) from None
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[str, Any]:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise StateFileError(f"cannot read state file {os.fspath(path)!r}: {exc}") from exc
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise StateFileError(
-            f"{os.fspath(path)!r} is not a duolm state file (not valid JSON; truncated or "
-            f"corrupt?): {exc}"
-        ) from exc
+    document = loads(raw, repr(os.fspath(path)))
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateFileError(f"{os.fspath(path)!r} is not a duolm state file (format {FORMAT!r})")
     version = document.get("version")

@@ -60,8 +60,14 @@ VAGUE_SCALE = 1e3
 VAGUE_A = 1e-3
 VAGUE_B = 1e-3
 
+#: The range of ``NIG.vague``'s scale: scale² and 1/scale² are normal doubles.
+_SCALE_MIN = math.sqrt(np.finfo(np.float64).tiny) * 2.0
+_SCALE_MAX = math.sqrt(np.finfo(np.float64).max) / 2.0
+
 
 def _finite_positive(value: float, name: str) -> float:
+    if isinstance(value, str | bytes | bool) or value is None:  # float("5") would pass
+        raise PriorError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     try:
         x = float(value)
     except (TypeError, ValueError) as exc:
@@ -210,8 +216,16 @@ class NIG:
         k = mv.shape[0]
         Vs = _symmetric(V, "V", k)
         a, b = _finite_positive(a, "a"), _finite_positive(b, "b")
+        if not math.isfinite(2.0 * b):  # ryy_0 = sqrt(2 b)
+            raise PriorError(f"b = {b:g} overflows: 2 b must be a finite double (b < 8.9e307)")
         Rxx0 = precision_factor(Vs)
-        R0 = _block(Rxx0, Rxx0 @ mv, math.sqrt(2.0 * b))
+        if not np.all(np.isfinite(Rxx0)):
+            raise PriorError("V is too small: the factor of V^-1 overflows a double")
+        with np.errstate(over="ignore", invalid="ignore"):
+            rxy0 = Rxx0 @ mv
+        if not np.all(np.isfinite(rxy0)):
+            raise PriorError("m is too large for V: V^-1/2 m overflows a double")
+        R0 = _block(Rxx0, rxy0, math.sqrt(2.0 * b))
         self._set(SqrtStat(R0, 0.0), 2.0 * a, SqrtStat.empty(k), "NIG(m, V, a, b)")
 
     def _set(
@@ -242,6 +256,8 @@ class NIG:
             raise PriorError(f"prior part has {prior_stat.k} regressors, data {data_stat.k}")
         if not math.isfinite(float(nu0)):
             raise PriorError(f"nu0 must be finite, got {nu0}")
+        if not np.all(np.isfinite(prior_stat.R)):
+            raise PriorError(f"the prior {label} has a non-finite factor (its numbers overflow)")
         if terms is not None and len(terms) != prior_stat.k:
             raise PriorError(f"{len(terms)} term names for {prior_stat.k} coefficients")
         obj = object.__new__(cls)
@@ -316,6 +332,13 @@ class NIG:
         """
         k = _check_k(k)
         scale = _finite_positive(scale, "scale")
+        a, b = _finite_positive(a, "a"), _finite_positive(b, "b")
+        # V = scale^2 I and its factor I / scale must both be normal doubles
+        if not _SCALE_MIN <= scale <= _SCALE_MAX:
+            raise PriorError(
+                f"scale must be between {_SCALE_MIN:.3g} and {_SCALE_MAX:.3g} (V = scale^2 I "
+                f"must be a finite, invertible double), got {scale:g}"
+            )
         out = cls(np.zeros(k), scale**2 * np.eye(k), a, b)
         object.__setattr__(out, "label", f"vague(scale={scale:g}, a={a:g}, b={b:g})")
         return out
@@ -503,6 +526,9 @@ class NIG:
             ``lam n``), so forgotten posteriors still merge. An NIG: stabilised
             forgetting toward that distribution's xi and nu.
         """
+        from duolm.core._sqrtstat import _check_lambda
+
+        lam = _check_lambda(lam)
         if toward is None:
             return NIG.from_parts(
                 self.prior_stat.forget(lam),

@@ -411,6 +411,10 @@ def _y_moments(y: FloatArray) -> tuple[float, float]:
 
 
 def _check_lambda(lam: float) -> float:
+    if isinstance(lam, str | bytes | bool) or lam is None:
+        raise TypeError(
+            f"forgetting factor lam must be a number in (0, 1], got {lam!r} ({type(lam).__name__})"
+        )
     lam = float(lam)
     if not 0.0 < lam <= 1.0:
         raise ValueError(f"forgetting factor lam must be in (0, 1], got {lam}")

@@ -568,7 +568,8 @@ class OLSFit:
     def t_test(self, hypothesis: object, alpha: float = 0.05) -> pd.DataFrame:
         """t test of each row of ``L beta = r``.
 
-        Returns a frame with one row per equation and columns ``effect, se, t,
+        Returns a frame with one row per equation and columns ``hypothesis``
+        (the equation as given, or a matrix row written out), ``effect, se, t,
         pvalue, lower, upper``: ``effect`` is ``L b - r`` (statsmodels reports
         ``L b``), with its interval at level ``1 - alpha``. The lecture's
         test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
@@ -579,8 +580,15 @@ class OLSFit:
         with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 in an exact fit
             t = effect / se
         q = stats.t.isf(check_alpha(alpha) / 2.0, self.df_resid)
+        from duolm.frequentist._hypotheses import equations, written
+
+        labels = equations(hypothesis, list(self.terms))  # each row says what it tests
+        if labels is None:  # a matrix: its rows as equations in the coefficients
+            kept = [name for name, keep in zip(self.terms, self.kept, strict=True) if keep]
+            labels = [written(row, value, kept) for row, value in zip(L, r, strict=True)]
         return pd.DataFrame(
             {
+                "hypothesis": labels,
                 "effect": effect,
                 "se": se,
                 "t": t,

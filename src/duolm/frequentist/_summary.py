@@ -234,6 +234,18 @@ def _ols_notes(result: OLSFit) -> list[str]:
     d = result.diagnostics
     dw = d.durbin_watson
     if dw < DW_RANGE[0]:
+        import re
+
+        # suggest a quadratic term only to a model that has no curve yet
+        curved = any(
+            re.search(r"\*\*\s*[2-9]|\^\s*[2-9]|\b(poly|bs|cr|cs|cc)\(", term)
+            for term in result.terms
+        )
+        missing = (
+            "a trend the terms cannot follow (a higher degree, a spline, another input)"
+            if curved
+            else "a trend (e.g. a quadratic term)"
+        )
         notes.append(
             f"The residuals are strongly positively autocorrelated (Durbin-Watson "
             f"{dw:.2f}, far below 2): the errors are not independent"
@@ -243,8 +255,8 @@ def _ols_notes(result: OLSFit) -> list[str]:
                 else f", so the standard errors and p values above are too optimistic. "
                 f"{_autocorrelation_remedies(result)}"
             )
-            + " A relation the model does not capture (a missing term or trend) shows the "
-            "same way: look at the residuals against each regressor and against time."
+            + f" The model may also be missing {missing}: a relation it does not capture "
+            "shows the same way."
         )
     elif dw > DW_RANGE[1]:
         notes.append(

@@ -160,7 +160,10 @@ def _figures(
             )
         )
     except ValueError as exc:
-        missing.append(f"No bands figure: {exc}.")
+        from duolm.present.plots._common import SeveralInputsError
+
+        why = exc.without_advice() if isinstance(exc, SeveralInputsError) else str(exc)
+        missing.append(f"No bands figure: {why}.")
     k = len(bayes_fit.terms)
     reference = ols_reference(ols_fit)
     images.append(

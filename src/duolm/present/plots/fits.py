@@ -71,6 +71,9 @@ def scatter(
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(f"{y} against {x}" if title is None else title)
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(ax)
     return ax
 
 
@@ -194,6 +197,9 @@ def bands(
     kinds = [("Bayes" if is_bayes(f) else "least squares") for f in (fit, bayes_fit) if f]
     ax.set_title(f"{fit.spec.formula}: {' vs '.join(kinds)}, {level(alpha)} bands")
     ax.legend(fontsize="small")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(ax)
     return ax
 
 
@@ -376,6 +382,9 @@ def residuals(fit: OLSResults, *, fig: Figure | None = None) -> Figure:
         ax_lev.legend(fontsize="small")
 
     fig.suptitle(f"Residual diagnostics: {fit.spec.formula or fit.spec.response}")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -436,4 +445,7 @@ def anscombe(data: pd.DataFrame | None = None, *, fig: Figure | None = None) -> 
     for ax in axes[len(names) :]:
         ax.remove()
     fig.suptitle("Anscombe's quartet: one regression line, four data sets")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
