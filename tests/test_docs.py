@@ -43,6 +43,7 @@ def test_blocks_are_found() -> None:
 
 @pytest.mark.slow
 def test_every_python_block_runs(in_tmp: Path) -> None:
+    before = set(plt.get_fignums())  # another test in this process may have left some
     namespace: dict[str, object] = {"__name__": "lecture_guide"}
     for line, code in python_blocks(GUIDE.read_text(encoding="utf-8")):
         compiled = compile(code, f"{GUIDE.name}:{line}", "exec")
@@ -63,7 +64,7 @@ def test_every_python_block_runs(in_tmp: Path) -> None:
         "tracking-bayes.png",
     ):
         assert name in written, f"the guide did not draw {name}"
-    assert plt.get_fignums() == [], "the guide leaves figures open"
+    assert set(plt.get_fignums()) <= before, "the guide leaves figures open"
 
 
 def test_guide_names_the_lecture_slips() -> None:

@@ -160,6 +160,22 @@ def _aux(Z: FloatArray, v: FloatArray) -> _Aux:
     return _Aux(st, kept, bool(consts), ess, tss)
 
 
+def _scaled_squares(e: FloatArray) -> FloatArray:
+    """``(e / u)^2`` with ``u`` the power of two nearest the residuals' root mean square.
+
+    The statistics regressing squared residuals (Breusch-Pagan, White) do not change
+    when those are scaled, and residuals near 1e150 or 1e-150 would overflow or
+    underflow in the auxiliary regression's own squares (``e^4``).
+    """
+    top = float(np.max(np.abs(e))) if e.size else 0.0
+    if top == 0.0:  # an exact fit: every square is zero
+        return np.zeros_like(e)
+    rms = math.sqrt(float(np.mean((e / top) ** 2))) * top
+    unit = 2.0 ** round(math.log2(rms))
+    scaled: FloatArray = (e / unit) ** 2
+    return scaled
+
+
 def _require_constant(fit: OLSFit, test: str) -> None:
     if fit.const_col is None:
         raise DataError(
@@ -187,7 +203,7 @@ def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
     _require_constant(fit, "Breusch-Pagan")
     X, _, e = _rows_of(fit, "the Breusch-Pagan test")
     n = X.shape[0]
-    e2 = e * e
+    e2 = _scaled_squares(e)
     aux = _aux(X, e2)
     if robust:
         lm = n * aux.rsquared
@@ -220,7 +236,7 @@ def het_white(fit: OLSFit) -> DiagnosticTest:
     n, k = X.shape
     i0, i1 = np.triu_indices(k)
     Z = X[:, i0] * X[:, i1]
-    aux = _aux(Z, e * e)
+    aux = _aux(Z, _scaled_squares(e))
     lm = n * aux.rsquared
     df = aux.rank - int(aux.const)
     return DiagnosticTest(
