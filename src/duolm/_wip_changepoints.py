@@ -1,0 +1,615 @@
+"""Bayesian online changepoint detection for the regression model (Adams & MacKay 2007).
+
+The rows are cut into segments; within a segment the regression
+``y = x^T beta + e``, ``e ~ N(0, sigma^2)``, holds with its own
+``(beta, sigma^2)`` drawn afresh from the prior NIG. A new segment starts at
+each row after the first with probability ``hazard`` (a constant hazard: the
+segment lengths are geometric), independently of everything else. This is a
+product partition model, and Adams & MacKay's recursion computes its
+run-length posterior one row at a time:
+
+    run length r_t: the number of rows of the segment that holds row t, up to
+    and including it (r_t = 1 when a segment starts at row t; the paper's
+    r_t = 0 on the row of the change is our r_t = 1);
+
+    P(r_t = 1,     y_1..t) = H * p(y_t | prior)   * sum_r P(r_{t-1} = r, y_1..t-1)
+    P(r_t = r + 1, y_1..t) = (1 - H) * p(y_t | run r) * P(r_{t-1} = r, y_1..t-1)
+
+(Adams & MacKay, "Bayesian online changepoint detection", 2007, Algorithm 1,
+steps 3-5). ``p(y_t | run r)`` is the predictive of the NIG posterior of the
+run's ``r`` rows: Student t with ``2 a`` dof, location ``m^T x_t`` and
+scale^2 ``(b/a)(1 + x_t^T V x_t)`` (DESIGN.md, "Bayesian results").
+
+Each run length keeps its posterior in square-root form, the upper factor
+``R`` of ``xi = xi_0 + sum z z^T`` (DESIGN.md, "One core, two readings").
+Rotating the new row ``z = [x_t, y_t]`` into ``R`` by Givens rotations both
+updates the run and gives its predictive without a solve: if ``c_j`` are the
+diagonal entries of ``Rxx`` before and ``c'_j`` after, and ``e`` is what is
+left of ``y`` once ``x`` is eliminated, then
+
+    1 + x^T V x = prod_j (c'_j / c_j)^2,  (y - m^T x)^2 / (1 + x^T V x) = e^2,
+    log p(y | run) = lgamma(a + 1/2) - lgamma(a) - log(pi)/2 - log(ryy)
+                     - sum_j log(c'_j / c_j) - (a + 1/2) log(1 + e^2 / ryy^2)
+
+with ``ryy^2 = 2 b``. All run lengths are rotated at once, vectorised with numpy.
+
+Run lengths whose posterior probability falls below ``tol`` are dropped
+(and the rest renormalised), so memory is bounded by the run lengths that
+survive; ``tol=0`` keeps them all and is exact (the tests compare it with
+every segmentation enumerated).
+
+Three readings of the posterior are recorded per row:
+
+- the MAP run length ``argmax_r P(r_t = r | y_1..t)`` (filtering);
+- the probability that a segment starts at row ``t`` given the rows up to
+  ``t + lag``: with ``rho_t(s) = P(change at t | y_1..s)``, the product
+  partition gives, for ``s >= t``,
+
+      rho_t(s) = P(r_s = s - t + 1 | y_1..s) + sum_{r=1}^{s-t} P(r_s = r | y_1..s) rho_t(s - r)
+
+  (given that the current run started at ``s - r + 1``, the rows before it
+  are a series of their own), computed for the last ``lag + 1`` rows;
+- the MAP segmentation, the most probable cut of all the rows (Viterbi:
+  ``V_s = max_r V_{s-r} + log prior(segment) + log p(segment)``, over the
+  surviving run lengths).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import special
+
+import duolm
+from duolm.errors import DataError, PriorError, RankWarning
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["Changepoints", "Segment", "changepoints"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_HALF_LOG_PI = 0.5 * math.log(math.pi)
+
+#: Default of ``keep``: run-length probabilities stored for the plot and
+#: :meth:`Changepoints.runlength_posterior` (the image's colour scale ends there).
+KEEP = 1e-4
+
+
+# ------------------------------------------------------------------ the recursion
+
+
+def _rotate(R: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    """Rotate row ``z`` into each factor of ``R`` in place; return each log predictive.
+
+    Parameters
+    ----------
+    R : ndarray of shape (m, k + 1, k + 1)
+        Upper factors of ``m`` NIG posteriors (columns ``[x..., y]``); updated.
+    z : ndarray of shape (k + 1,)
+        The new row ``[x, y]``.
+    a : ndarray of shape (m,)
+        Each posterior's ``a`` before the row.
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        ``log p(y | x, posterior)`` under each posterior's Student t predictive.
+    """
+    m, p, _ = R.shape
+    k = p - 1
+    w = np.repeat(z[None, :], m, axis=0)
+    half_logdet = np.zeros(m)  # log sqrt(1 + x^T V x) = sum_j log(c'_j / c_j)
+    for j in range(k):
+        c = R[:, j, j].copy()
+        r = np.hypot(c, w[:, j])
+        cos = (c / r)[:, None]
+        sin = (w[:, j] / r)[:, None]
+        top = R[:, j, j:].copy()
+        R[:, j, j:] = cos * top + sin * w[:, j:]
+        w[:, j:] = cos * w[:, j:] - sin * top
+        half_logdet += np.log(r / c)
+    ryy = R[:, k, k].copy()
+    e = w[:, k]
+    R[:, k, k] = np.hypot(ryy, e)
+    out: FloatArray = (
+        special.gammaln(a + 0.5)
+        - special.gammaln(a)
+        - _HALF_LOG_PI
+        - np.log(ryy)
+        - half_logdet
+        - (a + 0.5) * np.log1p((e / ryy) ** 2)
+    )
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """What the recursion leaves: per-row readings and the stored posterior."""
+
+    map_run_length: IntArray
+    change_prob: FloatArray
+    log_evidence: float
+    boundaries: tuple[int, ...]
+    post_ptr: IntArray
+    post_len: IntArray
+    post_prob: FloatArray
+    max_runs: int
+
+
+def _recursion(
+    Z: FloatArray, R0: FloatArray, a0: float, hazard: float, tol: float, lag: int, keep: float
+) -> _Run:
+    """Adams & MacKay's recursion over the rows ``Z = [X y]`` from the prior ``(R0, a0)``."""
+    n, p = Z.shape
+    log_h, log_1mh = math.log(hazard), math.log1p(-hazard)
+    log_tol = math.log(tol) if tol > 0 else -math.inf
+    log_keep = math.log(keep) if keep > 0 else -math.inf
+    R = np.empty((0, p, p))
+    length = np.empty(0, dtype=np.int64)  # rows in each run before the current row
+    logp = np.empty(0)  # log P(r_{t-1} = length | y_1..t-1), normalised
+    logev = np.empty(0)  # log p(rows of the run | prior)
+    V = np.empty(n + 1)  # Viterbi: best log p(segmentation of rows 0..u-1, y) ending at u
+    V[0] = 0.0
+    back = np.empty(n, dtype=np.int64)
+    map_len = np.empty(n, dtype=np.int64)
+    change = np.zeros(n)
+    width = lag + 1
+    hist = np.zeros((width, width))  # hist[t % width, j] = rho_t(t + j)
+    log_z = 0.0
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    kept_len: list[IntArray] = []
+    kept_prob: list[FloatArray] = []
+    max_runs = 0
+    for s in range(n):
+        R = np.concatenate([R0[None], R])
+        before = np.concatenate([[0], length])
+        logpred = _rotate(R, Z[s], a0 + 0.5 * before)
+        joint = logpred.copy()
+        if s > 0:  # a new segment (hazard) or each run goes on (1 - hazard)
+            joint[0] += log_h
+            joint[1:] += logp + log_1mh
+        step = float(special.logsumexp(joint))
+        log_z += step
+        logp = joint - step
+        length = before + 1
+        logev = np.concatenate([[0.0], logev]) + logpred
+        max_runs = max(max_runs, len(length))
+        # Viterbi over the last segment's start
+        start = s + 1 - length
+        score = V[start] + logev + (length - 1) * log_1mh + np.where(start > 0, log_h, 0.0)
+        best = int(np.argmax(score))
+        V[s + 1], back[s] = score[best], length[best]
+        map_len[s] = length[int(np.argmax(logp))]
+        stored = logp >= log_keep
+        kept_len.append(length[stored])
+        kept_prob.append(np.exp(logp[stored]))
+        ptr[s + 1] = ptr[s] + int(stored.sum())
+        _change_probs(s, length, logp, hist, change, lag)
+        if log_tol > -math.inf:
+            alive = logp >= log_tol
+            if not alive.all():
+                R, length, logev = R[alive], length[alive], logev[alive]
+                logp = logp[alive] - special.logsumexp(logp[alive])
+    for j in range(min(lag, n - 1)):  # the last rows: given the rows there are
+        t = n - 1 - j
+        if t > 0:
+            change[t] = hist[t % width, j]
+    bounds: list[int] = []
+    s = n
+    while s > 0:
+        s -= int(back[s - 1])
+        bounds.append(s)
+    return _Run(
+        map_run_length=map_len,
+        change_prob=change,
+        log_evidence=log_z,
+        boundaries=tuple(reversed(bounds)),
+        post_ptr=ptr,
+        post_len=np.concatenate(kept_len) if kept_len else np.empty(0, dtype=np.int64),
+        post_prob=np.concatenate(kept_prob) if kept_prob else np.empty(0),
+        max_runs=max_runs,
+    )
+
+
+def _change_probs(
+    s: int, length: IntArray, logp: FloatArray, hist: FloatArray, change: FloatArray, lag: int
+) -> None:
+    """``rho_t(s)`` for the rows ``t = s - lag .. s`` (module docstring); finished ones to ``change``.
+
+    ``rho_t(s) = P(r_s = s - t + 1) + sum_{r=1}^{s-t} P(r_s = r) rho_t(s - r)``.
+    """
+    width = lag + 1
+    p = np.zeros(width + 1)  # p[r] = P(r_s = r | y_1..s) for r <= lag + 1
+    short = length <= width
+    p[length[short]] = np.exp(logp[short])
+    hist[s % width, :] = 0.0  # row s - width is done; its slot is row s's
+    for j in range(min(lag, s) + 1):
+        t = s - j
+        if t == 0:  # the first row starts the data; it is not a change
+            continue
+        slot = t % width
+        rho = p[j + 1] + float(np.dot(p[1 : j + 1], hist[slot, j - 1 :: -1][:j]))
+        hist[slot, j] = rho
+        if j == lag:
+            change[t] = rho
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One segment of the MAP segmentation, with its own fitted line.
+
+    Attributes
+    ----------
+    start, stop : int
+        Positions of its rows among the fitted rows: ``start <= i < stop``.
+    index : pandas.Index
+        Labels of its rows.
+    ols : OLSResults or None
+        Least squares on the segment's rows; None when the segment has no more
+        rows than coefficients (no residual degree of freedom).
+    bayes : BayesResults
+        The posterior of the segment's rows under the detector's prior.
+    """
+
+    start: int
+    stop: int
+    index: pd.Index
+    ols: duolm.OLSResults | None
+    bayes: duolm.BayesResults
+
+    @property
+    def nobs(self) -> int:
+        """Rows in the segment."""
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, eq=False)
+class Changepoints:
+    """The result of :func:`changepoints`: the run-length posterior read three ways.
+
+    Holds the fitted rows (``X``, ``y``), because each segment's fit and the
+    plot need them.
+
+    Attributes
+    ----------
+    spec : DesignSpec
+        How the design was built (terms, response).
+    prior : NIG
+        The prior of each segment's regression.
+    hazard : float
+        Probability that a segment starts at a given row.
+    tol : float
+        Pruning threshold of the run-length posterior (0: exact).
+    lag : int
+        Rows after ``t`` that :attr:`change_prob` conditions on.
+    keep : float
+        Run-length probabilities at or above it are stored.
+    X : ndarray of shape (n, k)
+    y : ndarray of shape (n,)
+    index : pandas.Index
+        Labels of the fitted rows.
+    map_run_length : ndarray of int, shape (n,)
+        ``argmax_r P(r_t = r | y_1..t)``: rows of the current segment up to
+        and including row t.
+    change_prob : ndarray of shape (n,)
+        ``P(a segment starts at row t | y_1..t+lag)`` (for the last ``lag``
+        rows, given all the rows); 0 for the first row.
+    log_evidence : float
+        ``log p(y_1..n)`` under the changepoint model (exact for ``tol=0``).
+    boundaries : tuple of int
+        Start positions of the MAP segmentation's segments (the first is 0).
+    max_run_lengths : int
+        Largest number of run lengths held at once (the memory used, in factors).
+    """
+
+    spec: Any
+    prior: duolm.NIG
+    hazard: float
+    tol: float
+    lag: int
+    keep: float
+    X: FloatArray
+    y: FloatArray
+    index: pd.Index
+    map_run_length: IntArray
+    change_prob: FloatArray
+    log_evidence: float
+    boundaries: tuple[int, ...]
+    max_run_lengths: int
+    _post_ptr: IntArray = dataclasses.field(repr=False)
+    _post_len: IntArray = dataclasses.field(repr=False)
+    _post_prob: FloatArray = dataclasses.field(repr=False)
+
+    @property
+    def nobs(self) -> int:
+        """Number of rows."""
+        return len(self.y)
+
+    @property
+    def changes(self) -> tuple[int, ...]:
+        """Positions where the MAP segmentation starts a new segment (the first row excluded)."""
+        return self.boundaries[1:]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Per row: ``map_run_length``, ``change_prob`` and ``segment`` (MAP), by the rows' labels."""
+        seg = np.zeros(self.nobs, dtype=np.int64)
+        for start in self.changes:
+            seg[start:] += 1
+        return pd.DataFrame(
+            {
+                "map_run_length": self.map_run_length,
+                "change_prob": self.change_prob,
+                "segment": seg,
+            },
+            index=self.index,
+        )
+
+    def runlength_posterior(self) -> FloatArray:
+        """``P(r_t = r | y_1..t)`` as a matrix of shape (n, max run length + 1).
+
+        Entry ``[t, r]``; run lengths whose probability was below ``keep`` (or
+        pruned below ``tol``) are 0. Column 0 is always 0 (a run holds row t).
+        """
+        width = int(self._post_len.max()) + 1 if len(self._post_len) else 1
+        out = np.zeros((self.nobs, width))
+        rows = np.repeat(np.arange(self.nobs), np.diff(self._post_ptr))
+        out[rows, self._post_len] = self._post_prob
+        return out
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """The MAP segmentation's segments, each with its least-squares and Bayesian fit."""
+        stops = (*self.boundaries[1:], self.nobs)
+        return tuple(self._segment(a, b) for a, b in zip(self.boundaries, stops, strict=True))
+
+    def _segment(self, start: int, stop: int) -> Segment:
+        X, y, index = self.X[start:stop], self.y[start:stop], self.index[start:stop]
+        post = duolm.bayes(X=X, y=y, prior=self.prior)
+        assert post.design is not None
+        post = dataclasses.replace(
+            post, spec=self.spec, design=dataclasses.replace(post.design, index=index)
+        )
+        fit: duolm.OLSResults | None = None
+        if stop - start > X.shape[1]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RankWarning)  # aliased columns: NaN, as said
+                fit = duolm.ols(X=X, y=y)
+            assert fit.rows is not None
+            fit = dataclasses.replace(
+                fit, spec=self.spec, rows=dataclasses.replace(fit.rows, index=index)
+            )
+        return Segment(start=start, stop=stop, index=index, ols=fit, bayes=post)
+
+    def plot(self, *, fig: Figure | None = None) -> Figure:
+        """The data with each segment's fitted line, and the run-length posterior below.
+
+        As Adams & MacKay's figures: top, ``y`` against the row with each MAP
+        segment's least-squares fitted values (the posterior mean where the
+        segment is too short for least squares) and the changes marked;
+        bottom, ``P(r_t = r | y_1..t)`` as a grey image on a log scale (down to
+        ``keep``) with the MAP run length drawn over it.
+
+        Parameters
+        ----------
+        fig : matplotlib Figure, optional
+            An empty figure to draw on (default: a new pyplot figure).
+
+        Returns
+        -------
+        matplotlib Figure
+        """
+        return _draw(self, fig)
+
+
+def _draw(result: Changepoints, fig: Figure | None) -> Figure:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    if fig is None:
+        fig = plt.figure(figsize=(9.0, 6.0))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    rows = np.arange(result.nobs)
+    top.plot(rows, result.y, ".", color="0.3", markersize=3, label=result.spec.response)
+    for i, seg in enumerate(result.segments):
+        fitted = (
+            seg.ols.fittedvalues.to_numpy()
+            if seg.ols is not None
+            else seg.bayes.predict().loc[:, "mean"].to_numpy()
+        )
+        top.plot(rows[seg.start : seg.stop], fitted, "-", lw=2, label="segments" if i == 0 else None)
+    for start in result.changes:
+        top.axvline(start - 0.5, color="C3", lw=1, ls="--")
+    top.set_ylabel(result.spec.response)
+    top.legend(loc="best")
+    top.set_title(f"changepoints (hazard {result.hazard:g}): {len(result.changes)} change(s)")
+    post = result.runlength_posterior()
+    floor = result.keep if result.keep > 0 else max(float(post[post > 0].min()), 1e-300)
+    image = np.where(post.T > 0, post.T, np.nan)
+    bottom.imshow(
+        image,
+        origin="lower",
+        aspect="auto",
+        cmap="gray_r",
+        norm=LogNorm(vmin=floor, vmax=1.0),
+        extent=(-0.5, result.nobs - 0.5, -0.5, post.shape[1] - 0.5),
+        interpolation="nearest",
+    )
+    bottom.plot(rows, result.map_run_length, "-", color="C3", lw=1, label="MAP run length")
+    bottom.set_xlabel("row")
+    bottom.set_ylabel("run length")
+    bottom.legend(loc="upper left")
+    return fig
+
+
+# ------------------------------------------------------------------ entry
+
+
+def _check_hazard(hazard: object) -> float:
+    if isinstance(hazard, bool) or not isinstance(hazard, numbers.Real):
+        raise ValueError(f"hazard must be a probability in (0, 1), got {hazard!r}")
+    h = float(hazard)
+    if not 0.0 < h < 1.0:
+        raise ValueError(f"hazard must be a probability in (0, 1), got {h}")
+    return h
+
+
+def _check_unit(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    v = float(value)
+    if not 0.0 <= v < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {v}")
+    return v
+
+
+def _check_lag(lag: object) -> int:
+    if isinstance(lag, bool) or not isinstance(lag, numbers.Integral) or int(lag) < 0:
+        raise ValueError(f"lag must be an integer >= 0, got {lag!r}")
+    return int(lag)
+
+
+def _design(formula: str | None, data: object, X: object, y: object) -> tuple[Any, Any]:
+    """The design (spec, rows) of either input, through the least-squares entry."""
+    if formula is not None:
+        if X is not None or y is not None:
+            raise TypeError("give either a formula with data, or X= and y=, not both")
+        fit = duolm.bayes(formula, data, missing="raise")
+    else:
+        if data is not None:
+            raise TypeError("data goes with a formula; pass arrays as X=..., y=...")
+        fit = duolm.bayes(X=X, y=y, missing="raise")
+    if fit.design is None:  # a file, an iterable of frames or a Dask DataFrame
+        raise TypeError("changepoints needs the rows in memory: a DataFrame, a mapping or arrays")
+    return fit.spec, fit.design
+
+
+def changepoints(
+    formula: str | None = None,
+    data: object = None,
+    hazard: float = 1 / 250,
+    prior: duolm.NIG | None = None,
+    tol: float = 1e-10,
+    lag: int = 10,
+    *,
+    X: object = None,
+    y: object = None,
+    keep: float = KEEP,
+) -> Changepoints:
+    """Find where the regression changes: Bayesian online changepoint detection.
+
+    Adams & MacKay (2007) with the regression of each segment drawn from the
+    prior NIG (see the module docstring for the recursion).
+
+    Parameters
+    ----------
+    formula : str, optional
+        A formula such as ``"height ~ time + I(time**2)"``, with ``data``.
+    data : DataFrame or mapping
+        The rows, in time order. Missing values are refused (a gap in a
+        series is not a row).
+    hazard : float
+        Probability in (0, 1) that a new segment starts at a given row: the
+        expected segment length is ``1 / hazard`` rows.
+    prior : NIG, optional
+        Prior of each segment's ``(beta, sigma^2)``; proper. Default
+        ``NIG.vague(k)``, as :func:`duolm.bayes`. A weak prior makes a new
+        segment's first rows unlikely under it, so short segments need data
+        in the prior's units.
+    tol : float
+        Run lengths whose posterior probability falls below ``tol`` are
+        dropped (and the rest renormalised): memory and time are bounded by
+        the run lengths that survive. 0 keeps them all (exact, quadratic in
+        the rows).
+    lag : int
+        :attr:`Changepoints.change_prob` at row t is conditioned on the rows
+        up to ``t + lag``.
+    X : array_like of shape (n, k), optional
+        Design matrix, used as given (instead of a formula).
+    y : array_like of shape (n,), optional
+        Response, with ``X``.
+    keep : float
+        Run-length probabilities at or above ``keep`` are stored for
+        :meth:`Changepoints.runlength_posterior` and the plot (0: all).
+
+    Returns
+    -------
+    Changepoints
+
+    Raises
+    ------
+    PriorError
+        The prior is improper, or has another number of coefficients.
+    DataError
+        Missing or non-finite values (column and row named).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.arange(60.0)
+    >>> y = np.where(x < 30, 1.0 + 0.1 * x, 10.0 - 0.2 * x) + rng.normal(0, 0.1, 60)
+    >>> cp = changepoints("y ~ x", {"x": x, "y": y}, hazard=0.01)
+    >>> cp.changes
+    (30,)
+    >>> [round(seg.ols.params["x"], 2) for seg in cp.segments]
+    [0.1, -0.2]
+    """
+    h = _check_hazard(hazard)
+    tol = _check_unit(tol, "tol")
+    keep = _check_unit(keep, "keep")
+    lag = _check_lag(lag)
+    spec, design = _design(formula, data, X, y)
+    k = len(spec.terms)
+    prior = duolm.NIG.vague(k) if prior is None else prior
+    if not isinstance(prior, duolm.NIG):
+        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    if prior.k != k:
+        raise PriorError(
+            f"the prior has {prior.k} coefficient(s) but the design has {k} columns "
+            f"{list(spec.terms)}"
+        )
+    if not prior.is_proper:
+        raise PriorError(
+            f"changepoints needs a proper prior (each segment's evidence), got {prior.label} "
+            f"with a = {prior.a:g}, b = {prior.b:g}"
+        )
+    Xa = np.ascontiguousarray(design.X, dtype=np.float64)
+    ya = np.ascontiguousarray(design.y, dtype=np.float64)
+    if len(ya) == 0:
+        raise DataError("the data has no rows")
+    Z = np.column_stack([Xa, ya])
+    run = _recursion(Z, np.array(prior.stat.R), prior.a, h, tol, lag, keep)
+    return Changepoints(
+        spec=spec,
+        prior=prior,
+        hazard=h,
+        tol=tol,
+        lag=lag,
+        keep=keep,
+        X=Xa,
+        y=ya,
+        index=design.index,
+        map_run_length=run.map_run_length,
+        change_prob=run.change_prob,
+        log_evidence=run.log_evidence,
+        boundaries=run.boundaries,
+        max_run_lengths=run.max_runs,
+        _post_ptr=run.post_ptr,
+        _post_len=run.post_len,
+        _post_prob=run.post_prob,
+    )
