@@ -352,3 +352,19 @@ def test_arrays_and_formula_give_the_same_detection() -> None:
     b = changepoints(X=X, y=data["y"].to_numpy())
     np.testing.assert_array_equal(a.change_prob, b.change_prob)
     assert a.boundaries == b.boundaries
+
+
+def test_the_manoeuvring_target_is_found() -> None:
+    # A prior in the radar's units: coefficients up to 1e4, 1e2 and 1; sigma near 30.
+    prior = duolm.NIG(np.zeros(3), np.diag([1e8, 1e4, 1.0]), a=2.0, b=1800.0)
+    found = []
+    for seed in range(5):
+        data = duolm.datasets.tracking(T=100, manoeuvre_at=50, a_after=-1.0, seed=seed)
+        cp = changepoints("height ~ time + I(time**2)", data, prior=prior)
+        assert len(cp.changes) == 1
+        found.append(cp.changes[0])
+        after = cp.segments[1].ols
+        assert after is not None and after.params["I(time ** 2)"] < 0  # braking
+    # The curvature alone changes (height and velocity are continuous), so the place is
+    # known to within sqrt(sigma / |delta a|) ~ 5 rows; the change starts after row 49.
+    assert all(abs(f - 50) <= 8 for f in found), found
