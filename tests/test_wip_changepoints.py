@@ -25,7 +25,7 @@ import pytest
 from scipy import special, stats
 
 import duolm
-from duolm._wip_changepoint_kernel import recursion
+from duolm._wip_changepoint_kernel import _lgamma_half, _lgamma_half_array, recursion
 from duolm._wip_changepoints import Changepoints, changepoints
 from duolm.errors import DataError, PriorError
 
@@ -368,3 +368,12 @@ def test_the_manoeuvring_target_is_found() -> None:
     # The curvature alone changes (height and velocity are continuous), so the place is
     # known to within sqrt(sigma / |delta a|) ~ 5 rows; the change starts after row 49.
     assert all(abs(f - 50) <= 8 for f in found), found
+
+
+def test_log_gamma_ratio_of_the_predictive_against_mpmath() -> None:
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    a = np.array([1e-3, 0.5, 2.0, 15.999, 16.0, 123.25, 5e5, 1e9])
+    want = [float(mpmath.loggamma(mpmath.mpf(v) + 0.5) - mpmath.loggamma(mpmath.mpf(v))) for v in a]
+    np.testing.assert_allclose(_lgamma_half_array(a), want, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose([_lgamma_half(float(v)) for v in a], want, rtol=1e-14, atol=1e-15)
