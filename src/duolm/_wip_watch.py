@@ -1,0 +1,211 @@
+"""Reading CSV rows as they arrive, for ``duolm watch``: standard input or a growing file.
+
+The bytes are read as they come (``os.read`` returns what is there, waiting
+only when nothing is), cut into complete lines, and each lot of complete
+lines is one batch for :meth:`duolm._wip_online.Online.update`. A line still
+being written (no newline yet) waits for its end. At the end of a file,
+``follow`` polls for more, as ``tail -f`` does; standard input ends at EOF.
+
+The first line is the header. Fields are split by the :mod:`csv` module
+(quoted fields may hold commas, not newlines); a column whose values in a
+batch all read as numbers (an empty field is missing) is numeric, any other
+is text (categorical).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from duolm import NIG
+from duolm._wip_online import Online
+from duolm.errors import DataError
+
+__all__ = ["CsvStream", "columns_of", "estimate_line", "watch"]
+
+#: Bytes read at a time.
+_CHUNK = 1 << 16
+
+
+def _number(text: str) -> float:
+    stripped = text.strip()
+    return math.nan if stripped == "" else float(stripped)
+
+
+def columns_of(header: list[str], lines: list[str], first_line: int) -> dict[str, object]:
+    """A batch of CSV lines as a mapping of columns (numbers where every value is one).
+
+    Parameters
+    ----------
+    header : list of str
+        Column names.
+    lines : list of str
+        Complete data lines (without their newline).
+    first_line : int
+        Line number of ``lines[0]`` in the source (1 = the header), for errors.
+    """
+    rows = list(csv.reader(lines))
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise DataError(
+                f"line {first_line + i} has {len(row)} field(s), the header {len(header)} "
+                f"({', '.join(header)})"
+            )
+    out: dict[str, object] = {}
+    for j, name in enumerate(header):
+        values = [row[j] for row in rows]
+        try:
+            out[name] = np.array([_number(v) for v in values], dtype=np.float64)
+        except ValueError:
+            out[name] = values
+    return out
+
+
+@dataclass
+class CsvStream:
+    """Batches of rows from a file descriptor, as they arrive.
+
+    Attributes
+    ----------
+    fd : int
+        The descriptor to read (standard input's 0, or an open file's).
+    follow : bool
+        At the end of the data, wait for more (a growing file) instead of stopping.
+    poll : float
+        Seconds between looks at a file that has not grown.
+    skip : int
+        Data rows to pass over first (those a resumed state has seen).
+    stop : callable, optional
+        Asked while waiting; True ends the stream.
+    """
+
+    fd: int
+    follow: bool = False
+    poll: float = 0.2
+    skip: int = 0
+    stop: Callable[[], bool] | None = None
+    header: list[str] | None = None
+    _line: int = 1  # the source's line number of the next complete line
+
+    def _read(self) -> Iterator[bytes]:
+        while True:
+            chunk = os.read(self.fd, _CHUNK)
+            if chunk:
+                yield chunk
+                continue
+            if not self.follow or (self.stop is not None and self.stop()):
+                return
+            yield b""  # nothing new: the caller flushes, then we wait
+            time.sleep(self.poll)
+
+    def batches(self) -> Iterator[dict[str, object]]:
+        """Mappings of columns, one per lot of complete lines that arrived together."""
+        pending = b""
+        for chunk in self._read():
+            pending += chunk
+            cut = pending.rfind(b"\n")
+            if cut < 0:
+                continue
+            complete, pending = pending[: cut + 1], pending[cut + 1 :]
+            batch = self._take(complete.decode("utf-8").splitlines())
+            if batch is not None:
+                yield batch
+        if pending.strip():  # a last line without its newline, at the end of the data
+            batch = self._take([pending.decode("utf-8")])
+            if batch is not None:
+                yield batch
+
+    def _take(self, lines: list[str]) -> dict[str, object] | None:
+        first = self._line
+        self._line += len(lines)
+        if self.header is None:
+            if not lines:
+                return None
+            self.header = next(csv.reader([lines[0]]))
+            lines, first = lines[1:], first + 1
+        lines = [line for line in lines if line.strip()]  # blank lines are not rows
+        if self.skip:
+            passed = min(self.skip, len(lines))
+            self.skip -= passed
+            lines, first = lines[passed:], first + passed
+        if not lines:
+            return None
+        return columns_of(self.header, lines, first)
+
+
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)
+
+
+def estimate_line(online: Online) -> str:
+    """One line of running estimates: rows, each coefficient's posterior mean and sd, sigma²."""
+    fit = online.bayes()
+    parts = [f"rows {online.nobs}"]
+    for name, mean, sd in zip(fit.terms, fit.params, fit.bse, strict=True):
+        parts.append(f"{name} {mean:.6g} ± {sd:.3g}")
+    if fit.posterior.a > 1:
+        parts.append(f"sigma² {fit.sigma2_mean:.6g}")
+    return "  ".join(parts)
+
+
+def watch(
+    formula: str,
+    source: str | None,
+    *,
+    state: str | None = None,
+    prior: NIG | None = None,
+    forget: float | None = None,
+    every: int = 1,
+    follow: bool = False,
+    poll: float = 0.2,
+    echo: Callable[[str], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Online:
+    """Fit ``formula`` to CSV rows as they arrive; print the running estimates.
+
+    Parameters
+    ----------
+    formula : str
+    source : str or None
+        A CSV file (read from its start; with ``follow``, as it grows), or
+        None (or ``"-"``) for standard input.
+    state : str, optional
+        A checkpoint written after every batch; when it exists, the fit
+        resumes from it, and a file's rows it has seen are passed over.
+    prior, forget
+        As :class:`duolm._wip_online.Online`.
+    every : int
+        Print a line each time this many more rows have been fitted.
+    follow : bool
+        Keep reading a file as it grows (until ``stop`` says so).
+    echo : callable, optional
+        Where the lines go (default: standard output, flushed line by line).
+
+    Returns
+    -------
+    Online
+        The fit of every row read.
+    """
+    echo = echo if echo is not None else _print_flushed
+    online = Online(formula, prior=prior, forget=forget, checkpoint=state)
+    from_stdin = source is None or source == "-"
+    skip = 0 if from_stdin else online.rows_seen
+    fd = 0 if from_stdin else os.open(source, os.O_RDONLY)  # type: ignore[arg-type]
+    printed = online.nobs // every
+    try:
+        stream = CsvStream(fd, follow=follow and not from_stdin, poll=poll, skip=skip, stop=stop)
+        for batch in stream.batches():
+            online.update(batch)
+            if online.nobs // every > printed and online.spec is not None:
+                printed = online.nobs // every
+                echo(estimate_line(online))
+    finally:
+        if not from_stdin:
+            os.close(fd)
+    return online
