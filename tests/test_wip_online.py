@@ -7,6 +7,7 @@ References: the in-memory fits of all the rows at once (``duolm.bayes`` and
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import duolm
 from duolm._wip_online import Online
@@ -305,3 +308,16 @@ def test_missing_drop_counts_the_rows() -> None:
     online.update({"x": [5.0, 6.0], "y": [math.nan, 6.5]})
     assert online.nobs == 4 and online.rows_seen == 6
     assert online.ols().n_dropped == 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=59), max_size=8, unique=True), st.booleans())
+def test_batch_boundaries_never_matter(cuts: list[int], forgetting: bool) -> None:
+    data = _data(60, seed=1)
+    bounds = [0, *sorted(cuts), 60]
+    lam = 0.97 if forgetting else None
+    split, whole = Online("y ~ x + I(x**2)", forget=lam), Online("y ~ x + I(x**2)", forget=lam)
+    for a, b in itertools.pairwise(bounds):
+        split.update(data.iloc[a:b])
+    whole.update(data)
+    _same_nig(split.posterior, whole.posterior, rtol=1e-12)
