@@ -15,9 +15,18 @@ feed the core), ``_api`` (the entry functions), ``present/`` and ``cli/``.
 from __future__ import annotations
 
 from duolm import datasets
-from duolm._api import bayes, compare, iter_trajectory, ols, reduce, trajectory, write_trajectory
+from duolm._api import (
+    bayes,
+    changepoints,
+    compare,
+    iter_trajectory,
+    ols,
+    reduce,
+    trajectory,
+    write_trajectory,
+)
 from duolm._version import __version__
-from duolm.bayesian import NIG, BayesResults, side_by_side
+from duolm.bayesian import NIG, BayesResults, Changepoints, Online, side_by_side
 from duolm.core import SqrtStat
 from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
 from duolm.frequentist import OLSResults
@@ -28,9 +37,11 @@ from duolm.state import load_bayes, load_fit, load_posterior, save
 __all__ = [
     "NIG",
     "BayesResults",
+    "Changepoints",
     "DataError",
     "FormulaError",
     "OLSResults",
+    "Online",
     "PriorError",
     "RankWarning",
     "Reduction",
@@ -38,6 +49,7 @@ __all__ = [
     "StateFileError",
     "__version__",
     "bayes",
+    "changepoints",
     "compare",
     "datasets",
     "iter_trajectory",

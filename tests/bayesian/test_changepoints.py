@@ -25,8 +25,9 @@ import pytest
 from scipy import special, stats
 
 import duolm
-from duolm._wip_changepoint_kernel import _lgamma_half, _lgamma_half_array, recursion
-from duolm._wip_changepoints import Changepoints, changepoints
+from duolm import Changepoints, changepoints
+from duolm.core import runlength_recursion as recursion
+from duolm.core._runlength import _lgamma_half, _lgamma_half_array
 from duolm.errors import DataError, PriorError
 
 

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import duolm
-from duolm._wip_online import Online
+from duolm import Online
 from duolm.errors import DataError, PriorError, StateFileError
 
 FORMULA = "y ~ x + I(x**2) + C(g)"
@@ -212,7 +212,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from duolm._wip_online import Online
+    from duolm import Online
 
     data = pd.read_csv(sys.argv[1])
     online = Online("y ~ x + I(x**2) + C(g)", forget=0.999, checkpoint=sys.argv[2])

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm._wip_online import Online
-from duolm._wip_watch import CsvStream, watch
+from duolm import Online
+from duolm.cli._watch import CsvStream, watch
 from duolm.errors import DataError
 
 
@@ -83,7 +83,7 @@ def test_standard_input(tmp_path: Path) -> None:
     data = _frame(80)
     script = textwrap.dedent(
         """
-        from duolm._wip_watch import watch
+        from duolm.cli._watch import watch
         watch("y ~ x + C(g)", None, every=40)
         """
     )

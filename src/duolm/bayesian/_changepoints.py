@@ -57,24 +57,27 @@ Three readings of the posterior are recorded per row:
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-import duolm
-from duolm._wip_changepoint_kernel import recursion
-from duolm.errors import DataError, PriorError, RankWarning
+from duolm import core
+from duolm.bayesian._nig import NIG
+from duolm.bayesian._results import BayesResults
+from duolm.core import runlength_recursion
+from duolm.design import Design, DesignSpec
+from duolm.errors import RankWarning
+from duolm.frequentist import OLSResults
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Changepoints", "Segment", "changepoints"]
+__all__ = ["KEEP", "Changepoints", "Segment"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -107,8 +110,8 @@ class Segment:
     start: int
     stop: int
     index: pd.Index
-    ols: duolm.OLSResults | None
-    bayes: duolm.BayesResults
+    ols: OLSResults | None
+    bayes: BayesResults
 
     @property
     def nobs(self) -> int:
@@ -155,8 +158,8 @@ class Changepoints:
         Largest number of run lengths held at once (the memory used, in factors).
     """
 
-    spec: Any
-    prior: duolm.NIG
+    spec: DesignSpec
+    prior: NIG
     hazard: float
     tol: float
     lag: int
@@ -172,6 +175,40 @@ class Changepoints:
     _post_ptr: IntArray = dataclasses.field(repr=False)
     _post_len: IntArray = dataclasses.field(repr=False)
     _post_prob: FloatArray = dataclasses.field(repr=False)
+
+    @classmethod
+    def from_design(
+        cls, design: Design, prior: NIG, hazard: float, tol: float, lag: int, keep: float
+    ) -> Changepoints:
+        """Run the recursion (:func:`duolm.core.runlength_recursion`) over the design's rows.
+
+        ``prior`` must be proper and of the design's size, and the other
+        arguments as :func:`duolm.changepoints` checks them.
+        """
+        X = np.ascontiguousarray(design.X, dtype=np.float64)
+        y = np.ascontiguousarray(design.y, dtype=np.float64)
+        run = runlength_recursion(
+            np.column_stack([X, y]), np.array(prior.stat.R), prior.a, hazard, tol, lag, keep
+        )
+        return cls(
+            spec=design.spec,
+            prior=prior,
+            hazard=hazard,
+            tol=tol,
+            lag=lag,
+            keep=keep,
+            X=X,
+            y=y,
+            index=design.index,
+            map_run_length=run.map_run_length,
+            change_prob=run.change_prob,
+            log_evidence=run.log_evidence,
+            boundaries=run.boundaries,
+            max_run_lengths=run.max_runs,
+            _post_ptr=run.post_ptr,
+            _post_len=run.post_len,
+            _post_prob=run.post_prob,
+        )
 
     @property
     def nobs(self) -> int:
@@ -217,22 +254,22 @@ class Changepoints:
         return tuple(self._segment(a, b) for a, b in zip(self.boundaries, stops, strict=True))
 
     def _segment(self, start: int, stop: int) -> Segment:
-        X, y, index = self.X[start:stop], self.y[start:stop], self.index[start:stop]
-        post = duolm.bayes(X=X, y=y, prior=self.prior)
-        assert post.design is not None
-        post = dataclasses.replace(
-            post, spec=self.spec, design=dataclasses.replace(post.design, index=index)
+        design = Design(
+            X=self.X[start:stop],
+            y=self.y[start:stop],
+            spec=self.spec,
+            n_dropped=0,
+            index=self.index[start:stop],
         )
-        fit: duolm.OLSResults | None = None
-        if stop - start > X.shape[1]:
+        post = BayesResults.from_design(design, self.prior)
+        fit: OLSResults | None = None
+        if stop - start > design.X.shape[1]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RankWarning)  # aliased columns: NaN, as said
-                fit = duolm.ols(X=X, y=y)
-            assert fit.rows is not None
-            fit = dataclasses.replace(
-                fit, spec=self.spec, rows=dataclasses.replace(fit.rows, index=index)
-            )
-        return Segment(start=start, stop=stop, index=index, ols=fit, bayes=post)
+                solved = core.lstsq(design.X, design.y, const_col=design.const_col)
+                if stop - start > int(solved.kept.sum()):
+                    fit = OLSResults.from_fit(design, solved)
+        return Segment(start=start, stop=stop, index=design.index, ols=fit, bayes=post)
 
     def plot(self, *, fig: Figure | None = None) -> Figure:
         """The data with each segment's fitted line, and the run-length posterior below.
@@ -294,166 +331,3 @@ def _draw(result: Changepoints, fig: Figure | None) -> Figure:
     bottom.set_ylabel("run length")
     bottom.legend(loc="upper left")
     return fig
-
-
-# ------------------------------------------------------------------ entry
-
-
-def _check_hazard(hazard: object) -> float:
-    if isinstance(hazard, bool) or not isinstance(hazard, numbers.Real):
-        raise ValueError(f"hazard must be a probability in (0, 1), got {hazard!r}")
-    h = float(hazard)
-    if not 0.0 < h < 1.0:
-        raise ValueError(f"hazard must be a probability in (0, 1), got {h}")
-    return h
-
-
-def _check_unit(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    v = float(value)
-    if not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {v}")
-    return v
-
-
-def _check_lag(lag: object) -> int:
-    if isinstance(lag, bool) or not isinstance(lag, numbers.Integral) or int(lag) < 0:
-        raise ValueError(f"lag must be an integer >= 0, got {lag!r}")
-    return int(lag)
-
-
-def _design(
-    formula: str | None, data: object, X: object, y: object, missing: Literal["drop", "raise"]
-) -> tuple[Any, Any]:
-    """The design (spec, rows) of either input, through the Bayesian entry."""
-    if formula is not None:
-        if X is not None or y is not None:
-            raise TypeError("give either a formula with data, or X= and y=, not both")
-        fit = duolm.bayes(formula, data, missing=missing)
-    else:
-        if data is not None:
-            raise TypeError("data goes with a formula; pass arrays as X=..., y=...")
-        fit = duolm.bayes(X=X, y=y, missing=missing)
-    if fit.design is None:  # a file, an iterable of frames or a Dask DataFrame
-        raise TypeError("changepoints needs the rows in memory: a DataFrame, a mapping or arrays")
-    return fit.spec, fit.design
-
-
-def changepoints(
-    formula: str | None = None,
-    data: object = None,
-    hazard: float = 1 / 250,
-    prior: duolm.NIG | None = None,
-    tol: float = 1e-10,
-    lag: int = 20,
-    *,
-    X: object = None,
-    y: object = None,
-    keep: float = KEEP,
-    missing: Literal["drop", "raise"] = "raise",
-) -> Changepoints:
-    """Find where the regression changes: Bayesian online changepoint detection.
-
-    Adams & MacKay (2007) with the regression of each segment drawn from the
-    prior NIG (see the module docstring for the recursion).
-
-    Parameters
-    ----------
-    formula : str, optional
-        A formula such as ``"height ~ time + I(time**2)"``, with ``data``.
-    data : DataFrame or mapping
-        The rows, in time order.
-    hazard : float
-        Probability in (0, 1) that a new segment starts at a given row: the
-        expected segment length is ``1 / hazard`` rows.
-    prior : NIG, optional
-        Prior of each segment's ``(beta, sigma^2)``; proper. Default
-        ``NIG.vague(k)``, as :func:`duolm.bayes`. A weak prior makes a new
-        segment's first rows unlikely under it, so short segments need data
-        in the prior's units.
-    tol : float
-        Run lengths whose posterior probability falls below ``tol`` are
-        dropped (and the rest renormalised): memory and time are bounded by
-        the run lengths that survive. 0 keeps them all (exact, quadratic in
-        the rows).
-    lag : int
-        :attr:`Changepoints.change_prob` at row t is conditioned on the rows
-        up to ``t + lag``.
-    X : array_like of shape (n, k), optional
-        Design matrix, used as given (instead of a formula).
-    y : array_like of shape (n,), optional
-        Response, with ``X``.
-    keep : float
-        Run-length probabilities at or above ``keep`` are stored for
-        :meth:`Changepoints.runlength_posterior` and the plot (0: all).
-    missing : {"raise", "drop"}
-        Rows with a missing value are refused (default: a gap in a series is
-        not a row to skip silently) or dropped.
-
-    Returns
-    -------
-    Changepoints
-
-    Raises
-    ------
-    PriorError
-        The prior is improper, or has another number of coefficients.
-    DataError
-        Missing or non-finite values (column and row named).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> x = np.arange(60.0)
-    >>> y = np.where(x < 30, 1.0 + 0.1 * x, 12.0 - 0.2 * x) + rng.normal(0, 0.1, 60)
-    >>> cp = changepoints("y ~ x", {"x": x, "y": y}, hazard=0.01)
-    >>> cp.changes
-    (30,)
-    >>> [round(float(seg.ols.params["x"]), 2) for seg in cp.segments]
-    [0.1, -0.2]
-    """
-    h = _check_hazard(hazard)
-    tol = _check_unit(tol, "tol")
-    keep = _check_unit(keep, "keep")
-    lag = _check_lag(lag)
-    spec, design = _design(formula, data, X, y, missing)
-    k = len(spec.terms)
-    prior = duolm.NIG.vague(k) if prior is None else prior
-    if not isinstance(prior, duolm.NIG):
-        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
-    if prior.k != k:
-        raise PriorError(
-            f"the prior has {prior.k} coefficient(s) but the design has {k} columns "
-            f"{list(spec.terms)}"
-        )
-    if not prior.is_proper:
-        raise PriorError(
-            f"changepoints needs a proper prior (each segment's evidence), got {prior.label} "
-            f"with a = {prior.a:g}, b = {prior.b:g}"
-        )
-    Xa = np.ascontiguousarray(design.X, dtype=np.float64)
-    ya = np.ascontiguousarray(design.y, dtype=np.float64)
-    if len(ya) == 0:
-        raise DataError("the data has no rows")
-    Z = np.column_stack([Xa, ya])
-    run = recursion(Z, np.array(prior.stat.R), prior.a, h, tol, lag, keep)
-    return Changepoints(
-        spec=spec,
-        prior=prior,
-        hazard=h,
-        tol=tol,
-        lag=lag,
-        keep=keep,
-        X=Xa,
-        y=ya,
-        index=design.index,
-        map_run_length=run.map_run_length,
-        change_prob=run.change_prob,
-        log_evidence=run.log_evidence,
-        boundaries=run.boundaries,
-        max_run_lengths=run.max_runs,
-        _post_ptr=run.post_ptr,
-        _post_len=run.post_len,
-        _post_prob=run.post_prob,
-    )

@@ -8,7 +8,7 @@ design spec (columns, categorical levels, the state of stateful transforms)
 is fixed by the first batch and every later batch is built with it.
 
 With ``forget=lam`` the past is discounted row by row, as
-:meth:`duolm.NIG.forget` followed by :meth:`duolm.NIG.update` for each row
+:meth:`NIG.forget` followed by :meth:`NIG.update` for each row
 (exponential forgetting, DESIGN.md "forget"): a batch of ``m`` rows scales
 the statistic (prior part included) by ``lam^m`` and enters with row ``i``
 weighted by ``lam^(m - 1 - i)``, i.e. the rows scaled by
@@ -31,8 +31,9 @@ so a process killed at any moment leaves the last complete checkpoint::
       "sha256": "<hex SHA-256 of the payload as canonical JSON>"
     }
 
-The NIG and design entries are those of :mod:`duolm.state`; floats are
-written by ``repr``, so a loaded state resumes bit for bit.
+The NIG entries are those of :mod:`duolm.state` (:mod:`duolm.bayesian._serial`),
+the design's those of :mod:`duolm.design._serial`; floats are written by
+``repr``, so a loaded state resumes bit for bit.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import math
 import numbers
 import os
 import tempfile
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,12 +54,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-import duolm
+from duolm.bayesian._fit import checked_prior
+from duolm.bayesian._nig import NIG
+from duolm.bayesian._results import BayesResults
+from duolm.bayesian._serial import nig_from, nig_payload
 from duolm.core import ALIAS_TOL, SqrtStat
-from duolm.errors import DataError, PriorError, RankWarning, StateFileError
-
-# Phase 1: the serialisation of NIG and design specs is duolm.state's (private) own.
-from duolm.state import _canonical, _nig_from, _nig_payload, _spec_from, _spec_payload
+from duolm.design import from_formula
+from duolm.design._serial import spec_from, spec_payload
+from duolm.errors import DataError, StateFileError
+from duolm.frequentist import OLSResults
 
 __all__ = ["FORMAT", "VERSION", "Online"]
 
@@ -97,8 +100,8 @@ class OnlineState:
     """
 
     spec: Any = None
-    prior: duolm.NIG | None = None
-    posterior: duolm.NIG | None = None
+    prior: NIG | None = None
+    posterior: NIG | None = None
     rows: int = 0
     rows_seen: int = 0
     batches: int = 0
@@ -207,7 +210,7 @@ def _weighted_block(X: FloatArray, y: FloatArray, lam: float) -> SqrtStat:
     return SqrtStat(stat.R, total, mean, m2)
 
 
-def _forgotten(post: duolm.NIG, X: FloatArray, y: FloatArray, lam: float) -> duolm.NIG:
+def _forgotten(post: NIG, X: FloatArray, y: FloatArray, lam: float) -> NIG:
     """``post`` after ``m`` rows with exponential forgetting ``lam`` before each row."""
     m = len(y)
     decay = math.exp(m * math.log(lam))
@@ -218,7 +221,7 @@ def _forgotten(post: duolm.NIG, X: FloatArray, y: FloatArray, lam: float) -> duo
     else:  # the state before the batch weighs less than the smallest double
         prior_stat, nu0, data = SqrtStat.empty(k), 0.0, SqrtStat.empty(k)
     data = data.merge(_weighted_block(X, y, lam))
-    return duolm.NIG.from_parts(prior_stat, nu0, data, post.label)
+    return NIG.from_parts(prior_stat, nu0, data, post.label)
 
 
 class Online:
@@ -258,7 +261,7 @@ class Online:
     def __init__(
         self,
         formula: str,
-        prior: duolm.NIG | None = None,
+        prior: NIG | None = None,
         forget: float | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         *,
@@ -266,7 +269,7 @@ class Online:
     ) -> None:
         if not isinstance(formula, str):
             raise TypeError(f"formula must be a string, got {type(formula).__name__}")
-        if prior is not None and not isinstance(prior, duolm.NIG):
+        if prior is not None and not isinstance(prior, NIG):
             raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
         if missing not in ("raise", "drop"):
             raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}")
@@ -280,7 +283,7 @@ class Online:
             self._check_same(saved, prior)
             self.state = saved.state
 
-    def _check_same(self, saved: Online, prior: duolm.NIG | None) -> None:
+    def _check_same(self, saved: Online, prior: NIG | None) -> None:
         what = []
         if saved.formula != self.formula:
             what.append(f"formula {saved.formula!r}")
@@ -289,7 +292,7 @@ class Online:
         if saved.missing != self.missing:
             what.append(f"missing={saved.missing!r}")
         if prior is not None and (
-            saved.state.prior is None or _nig_payload(saved.state.prior) != _nig_payload(prior)
+            saved.state.prior is None or nig_payload(saved.state.prior) != nig_payload(prior)
         ):
             what.append("another prior")
         if what:
@@ -315,7 +318,7 @@ class Online:
         return self.state.rows_seen
 
     @property
-    def posterior(self) -> duolm.NIG:
+    def posterior(self) -> NIG:
         """The posterior after the rows seen (the prior before the first batch, if given)."""
         if self.state.posterior is None:
             raise DataError(
@@ -328,19 +331,14 @@ class Online:
             raise DataError(f"{what} needs the design, which the first batch fixes: no rows yet")
         return self.state.spec
 
-    def bayes(self) -> duolm.BayesResults:
+    def bayes(self) -> BayesResults:
         """The Bayesian reading of the rows seen (without the rows themselves)."""
         spec = self._need_spec("bayes()")
         post = self.posterior
-        if not post.is_proper:
-            raise DataError(
-                f"the posterior is improper (a = {post.a:g}): the reference prior needs more "
-                f"than {post.k} rows of full column rank"
-            )
         prior = self.state.prior if self.state.prior is not None else post.prior
-        return duolm.BayesResults(spec=spec, prior=prior, posterior=post, design=None)
+        return BayesResults.from_posterior(spec, prior, post)
 
-    def ols(self) -> duolm.OLSResults:
+    def ols(self) -> OLSResults:
         """The least-squares reading of the rows seen, from their statistic.
 
         Everything a one-pass streamed fit has (estimates, standard errors,
@@ -362,42 +360,25 @@ class Online:
         spec = self._need_spec("ols()")
         state = self.state
         assert state.posterior is not None
+        assert state.const_value is not None and state.const_same is not None
         stat = state.posterior.data_stat
         kept = ~stat.aliased(ALIAS_TOL)
-        rank = int(kept.sum())
-        if state.rows <= rank:
-            raise DataError(
-                f"too few rows: {state.rows} observation(s) for {rank} coefficient(s); at "
-                f"least {rank + 1} are needed to estimate the residual variance"
-            )
-        if not kept.all():
-            dropped = [spec.terms[i] for i in np.flatnonzero(~kept)]
-            warnings.warn(
-                f"aliased column(s) {dropped}: linear combinations of earlier columns; their "
-                "coefficients are not estimable and are reported as NaN",
-                RankWarning,
-                stacklevel=2,
-            )
-            stat = stat.select(kept)
-        assert state.const_value is not None and state.const_same is not None
         const = state.const_same[kept] & (state.const_value[kept] != 0)
-        return duolm.OLSResults(
-            spec=spec,
-            stat=stat,
+        return OLSResults.from_state(
+            spec,
+            stat if kept.all() else stat.select(kept),
             kept=kept,
-            params_kept=stat.solve(),
-            moments=None,
             const_col=int(np.flatnonzero(const)[0]) if const.any() else None,
             n_dropped=state.dropped,
-            cov_type="nonrobust",
-            method="online",
-            scaled_condition_number=stat.condition_number(scaled=True),
-            rows=None,
+            moments=None,
             meats=None,
+            lev_one=False,
+            cov_type="nonrobust",
+            label="online",
         )
 
     def predict(self, new: object, alpha: float = 0.05) -> pd.DataFrame:
-        """Posterior predictions for new rows (as :meth:`duolm.BayesResults.predict`).
+        """Posterior predictions for new rows (as :meth:`BayesResults.predict`).
 
         Parameters
         ----------
@@ -458,16 +439,10 @@ class Online:
         if state.spec is not None:
             X, y, dropped = state.spec.build_xy(frame)
             return self._advance(state, state.spec, X, y, rows=len(frame), dropped=dropped)
-        first = duolm.bayes(self.formula, frame, missing=self.missing)
-        assert first.design is not None
-        spec, X, y = first.spec, first.design.X, first.design.y
+        first = from_formula(self.formula, frame, missing=self.missing)
+        spec, X, y = first.spec, first.X, first.y
         k = len(spec.terms)
-        prior = duolm.NIG.vague(k) if state.prior is None else state.prior
-        if prior.k != k:
-            raise PriorError(
-                f"the prior has {prior.k} coefficient(s) but the design has {k} columns "
-                f"{list(spec.terms)}"
-            )
+        prior = checked_prior(state.prior, spec)
         start = replace(
             state,
             spec=spec,
@@ -476,7 +451,7 @@ class Online:
             const_value=X[0].copy(),
             const_same=np.ones(k, dtype=bool),
         )
-        return self._advance(start, spec, X, y, rows=len(frame), dropped=first.design.n_dropped)
+        return self._advance(start, spec, X, y, rows=len(frame), dropped=first.n_dropped)
 
     def _advance(
         self,
@@ -514,9 +489,9 @@ class Online:
             "formula": self.formula,
             "forget": self.forget,
             "missing": self.missing,
-            "prior": None if state.prior is None else _nig_payload(state.prior),
-            "posterior": None if state.posterior is None else _nig_payload(state.posterior),
-            "design": None if state.spec is None else _spec_payload(state.spec),
+            "prior": None if state.prior is None else nig_payload(state.prior),
+            "posterior": None if state.posterior is None else nig_payload(state.posterior),
+            "design": None if state.spec is None else spec_payload(state.spec),
             "rows": state.rows,
             "rows_seen": state.rows_seen,
             "batches": state.batches,
@@ -552,9 +527,9 @@ class Online:
                 forget=payload["forget"],
                 missing=payload["missing"],
             )
-            prior = None if payload["prior"] is None else _nig_from(payload["prior"])
-            post = None if payload["posterior"] is None else _nig_from(payload["posterior"])
-            spec = None if payload["design"] is None else _spec_from(payload["design"])
+            prior = None if payload["prior"] is None else nig_from(payload["prior"])
+            post = None if payload["posterior"] is None else nig_from(payload["posterior"])
+            spec = None if payload["design"] is None else spec_from(payload["design"])
             counts = [payload[name] for name in ("rows", "rows_seen", "batches", "dropped")]
             if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
                 raise StateFileError("corrupt state file: a row count is not a count")
@@ -612,6 +587,11 @@ def _write(document: dict[str, Any], target: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _canonical(payload: Any) -> bytes:
+    """The payload as canonical JSON, the checksum's input (as :mod:`duolm.state`'s)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _reject_constant(name: str) -> Any:

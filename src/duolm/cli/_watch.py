@@ -2,7 +2,7 @@
 
 The bytes are read as they come (``os.read`` returns what is there, waiting
 only when nothing is), cut into complete lines, and each lot of complete
-lines is one batch for :meth:`duolm._wip_online.Online.update`. A line still
+lines is one batch for :meth:`duolm.Online.update`. A line still
 being written (no newline yet) waits for its end. At the end of a file,
 ``follow`` polls for more, as ``tail -f`` does; standard input ends at EOF.
 
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from duolm import NIG
-from duolm._wip_online import Online
+from duolm.bayesian import NIG, Online
 from duolm.errors import DataError
 
 __all__ = ["CsvStream", "columns_of", "estimate_line", "watch"]
@@ -179,7 +178,7 @@ def watch(
         A checkpoint written after every batch; when it exists, the fit
         resumes from it, and a file's rows it has seen are passed over.
     prior, forget
-        As :class:`duolm._wip_online.Online`.
+        As :class:`duolm.Online`.
     every : int
         Print a line each time this many more rows have been fitted.
     follow : bool

@@ -7,6 +7,8 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
   updated, merged and forgotten by orthogonal transformations;
 - :func:`lstsq` (:mod:`._solver`): the refined in-memory solver;
 - :mod:`._givens`: the row-by-row Givens kernel behind :func:`duolm.trajectory`;
+- :mod:`._runlength`: the run-length recursion behind :func:`duolm.changepoints`
+  (a Givens-updated factor per run length);
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats.
@@ -15,6 +17,7 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 from __future__ import annotations
 
 from duolm.core._moments import ResidualMoments, pool_central
+from duolm.core._runlength import RunLengths, runlength_recursion
 from duolm.core._sandwich import HC_KINDS, LEVERAGE_ONE, hc_weights, meat, meats
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
@@ -27,10 +30,12 @@ __all__ = [
     "LEVERAGE_ONE",
     "LstsqFit",
     "ResidualMoments",
+    "RunLengths",
     "SqrtStat",
     "hc_weights",
     "lstsq",
     "meat",
     "meats",
     "pool_central",
+    "runlength_recursion",
 ]

@@ -1,6 +1,6 @@
-"""The run-length recursion of :func:`duolm._wip_changepoints.changepoints`: compiled and numpy.
+"""The run-length recursion behind :func:`duolm.changepoints`: compiled and numpy.
 
-Both paths run Adams & MacKay's recursion (see :mod:`duolm._wip_changepoints`)
+Both paths run Adams & MacKay's recursion (see :mod:`duolm.bayesian._changepoints`)
 with the same arithmetic: each run length's NIG posterior is an upper factor
 ``R`` (columns ``[x..., y]``, ``R^T R = xi``), the new row is rotated into it
 by Givens rotations, and the rotation yields the Student t predictive.
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-__all__ = ["RunLengths", "recursion"]
+__all__ = ["RunLengths", "runlength_recursion"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -114,7 +114,7 @@ def _trace(back: IntArray) -> tuple[int, ...]:
     return tuple(reversed(bounds))
 
 
-def recursion(
+def runlength_recursion(
     Z: FloatArray,
     R0: FloatArray,
     a0: float,
@@ -135,7 +135,7 @@ def recursion(
     a0 : float
         The prior's ``a`` (> 0).
     hazard, tol, lag, keep
-        As :func:`duolm._wip_changepoints.changepoints` checked them.
+        As :func:`duolm.changepoints` checked them.
     compiled : bool, optional
         None: the compiled kernel when numba is there; True: require it; False: numpy.
     """
@@ -286,7 +286,7 @@ def _change_probs(s: int, p: Any, hist: Any, change: Any, lag: int) -> None:
     """``rho_t(s)`` for the rows ``t = s - lag .. s``; a row done (``j = lag``) goes to ``change``.
 
     ``rho_t(s) = P(r_s = s - t + 1) + sum_{r=1}^{s-t} P(r_s = r) rho_t(s - r)``
-    (module docstring of :mod:`duolm._wip_changepoints`), with ``p[r] = P(r_s = r | y_1..s)``.
+    (module docstring of :mod:`duolm.bayesian._changepoints`), with ``p[r] = P(r_s = r | y_1..s)``.
     """
     width = lag + 1
     slot_s = s % width
