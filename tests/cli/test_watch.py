@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import subprocess
 import sys
@@ -114,6 +116,38 @@ def test_a_short_line_is_named(tmp_path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         with pytest.raises(DataError, match="line 3 has 1 field"):
-            list(CsvStream(fd).batches())
+            list(CsvStream(functools.partial(os.read, fd)).batches())
     finally:
         os.close(fd)
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def test_duolm_watch_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from duolm.cli import main
+
+    data = _frame(60)
+    text = data.to_csv(index=False)
+    runner = CliRunner()
+    out = runner.invoke(main, ["watch", "-f", "y ~ x + C(g)", "--every", "20"], input=text)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].startswith("rows 60  Intercept ")  # one read: one batch, one line
+    assert "Bayesian Regression Results" in out.output
+    one = duolm.bayes("y ~ x + C(g)", pd.read_csv(io.StringIO(text)))
+    assert f"{one.params['x']:.6g}" in lines[0]
+    # a state, then more rows: the fit resumes
+    state = tmp_path / "s.json"
+    path = tmp_path / "d.csv"
+    data.iloc[:30].to_csv(path, index=False)
+    args = ["watch", str(path), "-f", "y ~ x + C(g)", "--state", str(state), "--prior", "vague"]
+    assert runner.invoke(main, args).exit_code == 0
+    data.to_csv(path, index=False)
+    again = runner.invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[0].startswith("rows 60 ")
+    bad = runner.invoke(main, ["watch", str(path), "-f", "y ~ x", "--prior", "zellner"])
+    assert bad.exit_code == 2 and "Zellner" in bad.output

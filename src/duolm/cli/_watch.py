@@ -1,7 +1,8 @@
 """Reading CSV rows as they arrive, for ``duolm watch``: standard input or a growing file.
 
-The bytes are read as they come (``os.read`` returns what is there, waiting
-only when nothing is), cut into complete lines, and each lot of complete
+The bytes are read as they come (``os.read`` on a file, ``read1`` on
+standard input: each returns what is there, waiting only when nothing is),
+cut into complete lines, and each lot of complete
 lines is one batch for :meth:`duolm.Online.update`. A line still
 being written (no newline yet) waits for its end. At the end of a file,
 ``follow`` polls for more, as ``tail -f`` does; standard input ends at EOF.
@@ -15,11 +16,14 @@ is text (categorical).
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,8 +76,10 @@ class CsvStream:
 
     Attributes
     ----------
-    fd : int
-        The descriptor to read (standard input's 0, or an open file's).
+    read : callable
+        ``read(n)`` returns up to ``n`` bytes that have arrived (waiting only
+        while none has), ``b""`` at the end: ``os.read`` on a file's
+        descriptor, ``sys.stdin.buffer.read1``.
     follow : bool
         At the end of the data, wait for more (a growing file) instead of stopping.
     poll : float
@@ -84,7 +90,7 @@ class CsvStream:
         Asked while waiting; True ends the stream.
     """
 
-    fd: int
+    read: Callable[[int], bytes]
     follow: bool = False
     poll: float = 0.2
     skip: int = 0
@@ -94,7 +100,7 @@ class CsvStream:
 
     def _read(self) -> Iterator[bytes]:
         while True:
-            chunk = os.read(self.fd, _CHUNK)
+            chunk = self.read(_CHUNK)
             if chunk:
                 yield chunk
                 continue
@@ -158,7 +164,7 @@ def watch(
     source: str | None,
     *,
     state: str | None = None,
-    prior: NIG | None = None,
+    prior: NIG | Callable[[dict[str, object]], NIG | None] | None = None,
     forget: float | None = None,
     every: int = 1,
     follow: bool = False,
@@ -177,12 +183,16 @@ def watch(
     state : str, optional
         A checkpoint written after every batch; when it exists, the fit
         resumes from it, and a file's rows it has seen are passed over.
-    prior, forget
+    prior : NIG or callable, optional
+        As :class:`duolm.Online`; or a function of the first batch (a mapping
+        of columns) that makes it, for a prior that needs the design's size.
+        Not used when ``state`` exists (the saved fit has its prior).
+    forget : float, optional
         As :class:`duolm.Online`.
     every : int
         Print a line each time this many more rows have been fitted.
     follow : bool
-        Keep reading a file as it grows (until ``stop`` says so).
+        Keep reading a file as it grows (until ``stop`` says so, or Ctrl-C).
     echo : callable, optional
         Where the lines go (default: standard output, flushed line by line).
 
@@ -192,19 +202,33 @@ def watch(
         The fit of every row read.
     """
     echo = echo if echo is not None else _print_flushed
-    online = Online(formula, prior=prior, forget=forget, checkpoint=state)
+    resumed = state is not None and os.path.exists(state)
+    online: Online | None = None
+    if resumed or not callable(prior):
+        fixed = None if resumed or callable(prior) else prior
+        online = Online(formula, prior=fixed, forget=forget, checkpoint=state)
     from_stdin = source is None or source == "-"
-    skip = 0 if from_stdin else online.rows_seen
-    fd = 0 if from_stdin else os.open(source, os.O_RDONLY)  # type: ignore[arg-type]
-    printed = online.nobs // every
+    skip = 0 if from_stdin or online is None else online.rows_seen
+    fd = -1 if from_stdin else os.open(str(source), os.O_RDONLY)
+    stdin: Any = sys.stdin.buffer  # a BufferedReader: read1 returns what has arrived
+    read = stdin.read1 if from_stdin else functools.partial(os.read, fd)
+    printed = 0 if online is None else online.nobs // every
+    stream = CsvStream(read, follow=follow and not from_stdin, poll=poll, skip=skip, stop=stop)
     try:
-        stream = CsvStream(fd, follow=follow and not from_stdin, poll=poll, skip=skip, stop=stop)
         for batch in stream.batches():
+            if online is None:  # the prior is made from the first batch
+                assert callable(prior)
+                made = prior(batch)
+                online = Online(formula, prior=made, forget=forget, checkpoint=state)
             online.update(batch)
             if online.nobs // every > printed and online.spec is not None:
                 printed = online.nobs // every
                 echo(estimate_line(online))
+    except KeyboardInterrupt:  # Ctrl-C ends the watch; every whole batch is in
+        pass
     finally:
         if not from_stdin:
             os.close(fd)
+    if online is None:
+        raise DataError(f"no rows in {source if not from_stdin else 'standard input'}")
     return online
