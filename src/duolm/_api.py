@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -34,6 +34,7 @@ from duolm._checks import (
     check_alias_tol,
     check_alpha,
     check_cov_type,
+    check_forget,
     check_fraction,
     check_missing,
     check_nonnegative_int,
@@ -359,6 +360,8 @@ def trajectory(
     prior: NIG | None = None,
     missing: Missing = "drop",
     alpha: float = 0.05,
+    forget: float | None = None,
+    forget_toward: Literal["prior"] | None = None,
     batch_size: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -383,6 +386,18 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
+    forget : float, optional
+        Forgetting factor ``lam`` in (0, 1] for coefficients that drift: before
+        each row the posterior is discounted as by :meth:`duolm.NIG.forget`,
+        so row ``t`` describes ``post_{t-1}.forget(lam).update(x_t, y_t)`` and
+        its predictive is made from ``post_{t-1}.forget(lam)``. None (or 1):
+        no forgetting. Rows in memory only.
+    forget_toward : {None, "prior"}
+        None: exponential forgetting of the whole statistic (``xi <- lam xi``,
+        ``nu <- lam nu``; the prior fades too, ``a`` tends to
+        ``1/(2(1 - lam))``). ``"prior"``: stabilised forgetting,
+        ``xi <- lam xi + (1 - lam) xi_0`` (the prior stays, ``a`` tends to
+        ``a_0 + 1/(2(1 - lam))``). The column ``a`` follows either.
     batch_size, progress
         For streamed data (a CSV or Parquet path, an iterable of frames),
         read batch by batch, each continuing from the previous posterior; see
@@ -472,8 +487,14 @@ def trajectory(
     np.float64(0.99)
     """
     alpha = check_alpha(alpha)
+    lam, toward_prior = check_forget(forget, forget_toward)
     if _streamed(formula, data):
         assert isinstance(formula, str)
+        if lam != 1.0:
+            raise ValueError(
+                "forget= follows rows in memory: read the data into a DataFrame, or fit the "
+                "stream with duolm.Online(formula, forget=...)"
+            )
         frames = list(
             iter_trajectory(
                 formula,
@@ -492,7 +513,14 @@ def trajectory(
     design = make_design(formula, data, X, y, check_missing(missing))
     prior = checked_prior(prior, design.spec)
     return posterior_path(
-        design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index
+        design.X,
+        design.y,
+        prior,
+        alpha=alpha,
+        terms=design.spec.terms,
+        index=design.index,
+        forget=lam,
+        toward_prior=toward_prior,
     )
 
 

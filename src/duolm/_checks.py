@@ -19,6 +19,7 @@ __all__ = [
     "check_alias_tol",
     "check_alpha",
     "check_cov_type",
+    "check_forget",
     "check_fraction",
     "check_missing",
     "check_nonnegative_int",
@@ -112,6 +113,27 @@ def check_fraction(value: object, name: str) -> float:
     if not 0.0 <= v < 1.0:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return v
+
+
+def check_forget(forget: object, toward: object = None) -> tuple[float, bool]:
+    """A forgetting factor and its direction: ``(lam, toward_prior)``.
+
+    ``forget`` is None (no forgetting: 1.0) or a factor in (0, 1]; ``toward``
+    is None (exponential forgetting) or ``"prior"`` (stabilised toward the
+    prior), and needs a factor.
+    """
+    if toward not in (None, "prior"):
+        raise ValueError(f"forget_toward must be None or 'prior', got {toward!r}")
+    if forget is None:
+        if toward is not None:
+            raise ValueError("forget_toward needs a forgetting factor: give forget=lam")
+        return 1.0, False
+    if isinstance(forget, bool) or not isinstance(forget, numbers.Real):
+        raise ValueError(f"forget must be None or a factor in (0, 1], got {forget!r}")
+    lam = float(forget)
+    if not 0.0 < lam <= 1.0:
+        raise ValueError(f"forget must be None or a factor in (0, 1], got {forget!r}")
+    return lam, toward == "prior"
 
 
 def check_residual_rows(n: int, rank: int, where: str = "") -> None:

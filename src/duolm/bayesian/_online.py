@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm._checks import check_forget
 from duolm.bayesian._fit import checked_prior
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
@@ -108,17 +109,6 @@ class OnlineState:
     dropped: int = 0
     const_value: FloatArray | None = None
     const_same: BoolArray | None = None
-
-
-def _check_forget(forget: object) -> float | None:
-    if forget is None:
-        return None
-    if isinstance(forget, bool) or not isinstance(forget, numbers.Real):
-        raise ValueError(f"forget must be None or a factor in (0, 1], got {forget!r}")
-    lam = float(forget)
-    if not 0.0 < lam <= 1.0:
-        raise ValueError(f"forget must be None or a factor in (0, 1], got {lam}")
-    return lam
 
 
 def _is_scalar(value: object) -> bool:
@@ -274,7 +264,8 @@ class Online:
         if missing not in ("raise", "drop"):
             raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}")
         self.formula = formula
-        self.forget = _check_forget(forget)
+        lam, _ = check_forget(forget)
+        self.forget: float | None = None if lam == 1.0 else lam
         self.missing: Literal["raise", "drop"] = missing
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.state = OnlineState(prior=prior, posterior=prior)
