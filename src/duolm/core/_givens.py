@@ -215,10 +215,21 @@ def _kernel_source(
     if full:
         _solve_c(R, d, m, Ri, k)
     forgetting = mode != FORGET_NONE
-    # The branch-free rows take the log-gamma ratio's series: with forgetting, a tends to
-    # a limit, and they are used only when that limit (so every later a) is past _A_SERIES.
+    # With forgetting, a tends monotonically to a_limit. The branch-free rows need a > 2
+    # from there on (so a_limit > 2), and the log-gamma ratio of the predictive's a' = a - 1/2
+    # either by its series (a' >= _A_SERIES) or, when the limit is below it, as the constant
+    # of the limit once a' has settled there (from row nt on: the quantile plan's table
+    # runs until then).
     a_limit = (a0 if mode == FORGET_PRIOR else 0.0) + 0.5 / (1.0 - lam) if forgetting else 0.0
-    series_ok = not forgetting or a_limit - 0.5 >= _A_SERIES
+    ap_limit = a_limit - 0.5
+    fast_ok = not forgetting or a_limit > 2.0
+    settled_small = forgetting and ap_limit < _A_SERIES
+    corr_settled = 0.0
+    if settled_small and ap_limit > 0.0:
+        corr_settled = 0.5 * math.log(ap_limit) - (
+            math.lgamma(ap_limit + 0.5) - math.lgamma(ap_limit)
+        )
+    ilam = 1.0 / lam
     sl = math.sqrt(lam)
     isl = 1.0 / sl
     ap = a0
@@ -232,11 +243,9 @@ def _kernel_source(
                 for p in range(K):
                     for j in range(p, K):
                         R[p, j] *= sl
-                if mode == FORGET_EXP:  # m stays; V = Rxx^-1 Rxx^-T grows by 1/lam
+                if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
                     for j in range(k):
                         d[j] *= isl
-                        for l in range(j, k):
-                            Ri[j, l] *= isl
                 else:
                     for r in range(K):
                         for c in range(K):
@@ -264,6 +273,8 @@ def _kernel_source(
                         w += Ri[j, l] * X[i, j]
                     h += w * w
                 PM[i] = mu
+                if mode == FORGET_EXP:
+                    h *= ilam  # Ri is still the unforgotten factor's inverse
                 PS[i] = bprev * (1.0 + h) if forgetting else h
             for j in range(k):
                 z[j] = X[i, j]
@@ -291,8 +302,9 @@ def _kernel_source(
             flags[0, i] = proper
             flags[1, i] = proper and a > 1.0
             flags[2, i] = proper and a > 2.0
-            if g == n and i >= nt and i >= 1 and flags[3, i] and flags[2, i] and series_ok:
-                g = i if not forgetting or ap >= _A_SERIES else n
+            series = not forgetting or settled_small or ap >= _A_SERIES
+            if g == n and i >= nt and i >= 1 and flags[3, i] and flags[2, i] and fast_ok and series:
+                g = i
         # ---- pass 2, the first rows: each quantity only where it exists
         for i in range(start, min(stop, g)):
             a = A[i] if forgetting else a0 + 0.5 * (i + 1)
@@ -338,13 +350,21 @@ def _kernel_source(
                 LP[i] = nan
         # ---- pass 2, the other rows: branch-free loops, unsigned indices (no wraparound)
         lo = max(start, g)
-        for i in range(lo, stop):
-            u_ = np.uint64(i)
-            a = A[u_] if forgetting else a0 + 0.5 * (i + 1)
-            s2t = B[u_] / (a - 1.0)
-            ES[u_] = s2t
-            SDS[u_] = s2t / math.sqrt(a - 2.0)
-            A[u_] = a
+        if forgetting:  # a from pass 1
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                a = A[u_]
+                s2t = B[u_] / (a - 1.0)
+                ES[u_] = s2t
+                SDS[u_] = s2t / math.sqrt(a - 2.0)
+        else:
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                a = a0 + 0.5 * (i + 1)
+                s2t = B[u_] / (a - 1.0)
+                ES[u_] = s2t
+                SDS[u_] = s2t / math.sqrt(a - 2.0)
+                A[u_] = a
         for j in range(k):
             V = out[k + j]
             for i in range(lo, stop):
@@ -352,8 +372,12 @@ def _kernel_source(
                 V[u_] = math.sqrt(ES[u_] * V[u_])
         for i in range(lo, stop):
             u_ = np.uint64(i)
-            ap = A[u_] - 0.5 if forgetting else a0 + 0.5 * i
-            s2 = PS[u_] if forgetting else B[np.uint64(i - 1)] * (1.0 + PS[u_])
+            if forgetting:  # loop-invariant: the compiler unswitches it
+                ap = A[u_] - 0.5
+                s2 = PS[u_]  # pass 1 left nu * scale**2 / 2 there
+            else:
+                ap = a0 + 0.5 * i
+                s2 = B[np.uint64(i - 1)] * (1.0 + PS[u_])
             ia = 1.0 / ap
             scale = math.sqrt(s2 * ia)
             u = 0.5 * ia
@@ -364,16 +388,23 @@ def _kernel_source(
             PL[u_] = mu - q * scale
             PU[u_] = mu + q * scale
             LP[u_] = 0.5 * e * e * (1.0 / s2)  # the argument of log1p, finished below
-        for i in range(lo, stop):
-            u_ = np.uint64(i)
-            ap = A[u_] - 0.5 if forgetting else a0 + 0.5 * i
-            ia = 1.0 / ap
-            ia2 = ia * ia
-            corr = ia * (
-                _LG1 - ia2 * (_LG3 - ia2 * (_LG5 - ia2 * (_LG7 - ia2 * (_LG9 - ia2 * _LG11))))
-            )
-            tail = (ap + 0.5) * math.log1p(LP[u_])
-            LP[u_] = -math.log(PS[u_]) - corr - half_log_2pi - tail
+        if settled_small:  # a' has settled below _A_SERIES: its log-gamma ratio is a constant
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                ap = A[u_] - 0.5
+                tail = (ap + 0.5) * math.log1p(LP[u_])
+                LP[u_] = -math.log(PS[u_]) - corr_settled - half_log_2pi - tail
+        else:
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                ap = A[u_] - 0.5 if forgetting else a0 + 0.5 * i
+                ia = 1.0 / ap
+                ia2 = ia * ia
+                corr = ia * (
+                    _LG1 - ia2 * (_LG3 - ia2 * (_LG5 - ia2 * (_LG7 - ia2 * (_LG9 - ia2 * _LG11))))
+                )
+                tail = (ap + 0.5) * math.log1p(LP[u_])
+                LP[u_] = -math.log(PS[u_]) - corr - half_log_2pi - tail
 
 
 def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - numba typing
