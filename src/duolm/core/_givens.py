@@ -515,7 +515,7 @@ def _sequential_python(
     bps: list[float] = []
     fps: list[bool] = []
     sl = math.sqrt(lam)
-    isl = 1.0 / sl
+    ilam = 1.0 / lam
     prior_rows = [] if R0f is None else R0f.tolist()
     chunk = 8192
     for start in range(0, n, chunk):
@@ -527,9 +527,7 @@ def _sequential_python(
                     row = R[p]
                     for j in range(p, k + 1):
                         row[j] *= sl
-                if mode == FORGET_EXP:
-                    Ri = [[v * isl for v in r] for r in Ri]
-                else:
+                if mode != FORGET_EXP:  # exponential: m stays, x'Vx is scaled below
                     for prior_row in prior_rows:
                         _rotate(R, [0.0] * (k + 1), list(prior_row), k)
                     if not full:
@@ -549,7 +547,7 @@ def _sequential_python(
                         w += Ri[j][l] * x[j]
                     h += w * w
                 mus.append(mu)
-                hs.append(h)
+                hs.append(h * ilam if mode == FORGET_EXP else h)
             else:
                 mus.append(nan)
                 hs.append(nan)
