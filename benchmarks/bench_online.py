@@ -1,4 +1,4 @@
-"""Speed of the stream tools: changepoints at 10^6 rows, Online.update per row and per batch.
+"""Speed of the stream tools: forgetting in trajectory, changepoints, Online.update.
 
 Run from the repository root (a script, not a test)::
 
@@ -8,6 +8,10 @@ Data (seeded, float64): an intercept and one standard normal column
 ``x``; ``y`` follows ``1 + 2 x`` and ``-1 + 0.5 x`` alternately in segments of
 ``--segment`` rows, plus N(0, 1) noise.
 
+- ``trajectory(X=, y=)`` on all ``n`` rows (an intercept and two normal
+  columns), plain and with ``forget=0.999`` and ``0.9``, exponential and
+  toward the prior: rows per second and the ratio to the plain trajectory
+  (best of ``--repeat`` rounds, round-robin, after a warm-up).
 - ``changepoints(X=, y=)`` on all ``n`` rows with the defaults (hazard 1/250,
   tol 1e-10, lag 20, keep 1e-4): rows per second (best of ``--repeat``
   after a warm-up that loads numba's cache), the largest number of run
@@ -23,6 +27,7 @@ Data (seeded, float64): an intercept and one standard normal column
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import time
@@ -33,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from duolm._wip_changepoints import changepoints
-from duolm._wip_online import Online
+import duolm
+from duolm import Online, changepoints
 
 
 def make_data(n: int, segment: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +89,32 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows for the per-row timings")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
+
+    rng = np.random.default_rng(1)
+    Xt = np.column_stack([np.ones(args.n), rng.normal(size=(args.n, 2))])
+    yt = Xt @ np.array([1.0, 2.0, 3.0]) + rng.normal(size=args.n)
+    prior = duolm.NIG(np.zeros(3), 100.0 * np.eye(3), a=2.5, b=2.0)
+    variants: list[dict[str, Any]] = [
+        {},
+        {"forget": 0.999},
+        {"forget": 0.9},
+        {"forget": 0.999, "forget_toward": "prior"},
+        {"forget": 0.9, "forget_toward": "prior"},
+    ]
+    for kw in variants:  # numba's cache
+        duolm.trajectory(X=Xt[:1000], y=yt[:1000], prior=prior, **kw)
+    best = [math.inf] * len(variants)
+    for _ in range(args.repeat):
+        for i, kw in enumerate(variants):
+            t0 = time.perf_counter()
+            duolm.trajectory(X=Xt, y=yt, prior=prior, **kw)
+            best[i] = min(best[i], time.perf_counter() - t0)
+    for kw, seconds in zip(variants, best, strict=True):
+        label = ", ".join(f"{k}={v}" for k, v in kw.items()) or "no forgetting"
+        print(
+            f"trajectory, n = {args.n:,}, {label}: {args.n / seconds:,.0f} rows/s "
+            f"(ratio to plain {best[0] / seconds:.2f})"
+        )
 
     X, y = make_data(args.n, args.segment)
     changepoints(X=X[:1000], y=y[:1000])  # numba's cache
