@@ -590,6 +590,8 @@ def changepoints(
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from duolm import changepoints
     >>> rng = np.random.default_rng(0)
     >>> x = np.arange(60.0)
     >>> y = np.where(x < 30, 1.0 + 0.1 * x, 12.0 - 0.2 * x) + rng.normal(0, 0.1, 60)
