@@ -321,3 +321,17 @@ def test_batch_boundaries_never_matter(cuts: list[int], forgetting: bool) -> Non
         split.update(data.iloc[a:b])
     whole.update(data)
     _same_nig(split.posterior, whole.posterior, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.98, None])
+def test_online_ends_where_the_trajectory_ends(lam: float | None) -> None:
+    data = _data(200, seed=7)
+    online = Online(FORMULA, forget=lam)
+    for batch in _batches(data, 7):
+        online.update(batch)
+    last = duolm.trajectory(FORMULA, data, forget=lam).iloc[-1]
+    post = online.posterior
+    np.testing.assert_allclose(
+        [last[f"m[{t}]"] for t in online.spec.terms], post.m, rtol=1e-11, atol=1e-12
+    )
+    np.testing.assert_allclose([last["a"], last["b"]], [post.a, post.b], rtol=1e-12, atol=0)

@@ -564,7 +564,7 @@ def watch(
 
     \b
     Examples:
-      tail -f radar.log | duolm watch -f 'height ~ time + I(time**2)' --every 10
+      tail -n +1 -f radar.csv | duolm watch -f 'height ~ time + I(time**2)' --every 10
       duolm watch radar.csv -f 'height ~ time' --follow --forget 0.98 --state radar.json
     """
     from duolm.cli._watch import watch as run_watch
