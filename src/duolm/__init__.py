@@ -28,7 +28,14 @@ from duolm._api import (
 from duolm._version import __version__
 from duolm.bayesian import NIG, BayesResults, Changepoints, Online, side_by_side
 from duolm.core import SqrtStat
-from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
+from duolm.errors import (
+    DataError,
+    FormulaError,
+    PerfectFitWarning,
+    PriorError,
+    RankWarning,
+    StateFileError,
+)
 from duolm.frequentist import OLSResults
 from duolm.present import plots
 from duolm.reduction import Reduction
@@ -42,6 +49,7 @@ __all__ = [
     "FormulaError",
     "OLSResults",
     "Online",
+    "PerfectFitWarning",
     "PriorError",
     "RankWarning",
     "Reduction",

@@ -6,7 +6,14 @@ user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "FormulaError", "PriorError", "RankWarning", "StateFileError"]
+__all__ = [
+    "DataError",
+    "FormulaError",
+    "PerfectFitWarning",
+    "PriorError",
+    "RankWarning",
+    "StateFileError",
+]
 
 
 class DataError(ValueError):
@@ -27,3 +34,8 @@ class StateFileError(ValueError):
 
 class RankWarning(UserWarning):
     """Some columns of the design are linear combinations of others (aliased)."""
+
+
+class PerfectFitWarning(UserWarning):
+    """The residuals are at rounding level: t, F and p values are undefined where they
+    would only divide rounding errors (R's "essentially perfect fit")."""

@@ -13,12 +13,14 @@ The file is UTF-8 JSON::
 An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root
 form: ``k``, ``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper
 factor, order ``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``,
-``y_m2`` of the data part). A ``"bayes"`` payload holds the ``posterior`` and
+``y_m2`` of the data part) and ``terms`` (the coefficients' names of a fit's
+posterior, or null). A ``"bayes"`` payload holds the ``posterior`` and
 the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
 design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
 is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
 ``design``, ``stat`` (the square-root statistic of the kept columns: ``R``,
-``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column),
+``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column), ``params``
+(the estimate of the kept columns, as refined from the rows),
 ``const_col``, ``n_dropped``, ``cov_type``, ``method``,
 ``scaled_condition_number``, ``moments`` (the residuals' moments, the fields
 of :class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the
@@ -270,6 +272,7 @@ def _ols_payload(fit: OLSResults) -> dict[str, Any]:
         "design": spec_payload(fit.spec),
         "stat": {"R": matrix(stat.R), "nobs": stat.nobs, "y_mean": stat.y_mean, "y_m2": stat.y_m2},
         "kept": [bool(x) for x in fit.kept],
+        "params": [float(x) for x in fit.params_kept],
         "const_col": fit.const_col,
         "n_dropped": int(fit.n_dropped),
         "cov_type": fit.cov_type,
@@ -319,6 +322,10 @@ def _ols_from(payload: Any) -> OLSResults:
     )
     if np.any(np.diag(stat.Rxx) == 0):
         raise StateFileError("corrupt state file: the factor of the kept columns is singular")
+    params = _entry(payload, "params")
+    if not isinstance(params, list) or len(params) != rank:
+        raise StateFileError(f"corrupt state file: params must be {rank} numbers")
+    estimate = np.array([finite_float(v, "params") for v in params])
     const_col = _entry(payload, "const_col")
     if const_col is not None and (
         isinstance(const_col, bool) or not isinstance(const_col, int) or not 0 <= const_col < rank
@@ -339,7 +346,7 @@ def _ols_from(payload: Any) -> OLSResults:
         spec=spec,
         stat=stat,
         kept=np.array(kept, dtype=bool),
-        params_kept=stat.solve(),
+        params_kept=estimate,  # the refined estimate, bit for bit (not re-solved from R)
         moments=_moments_from(_entry(payload, "moments")),
         const_col=const_col,
         n_dropped=n_dropped,

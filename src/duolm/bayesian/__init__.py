@@ -31,7 +31,7 @@ from duolm.bayesian._comparison import (
     side_by_side,
     unit_information_prior,
 )
-from duolm.bayesian._fit import BayesFit, checked_prior, default_prior
+from duolm.bayesian._fit import BayesFit, check_prior_type, checked_prior, default_prior
 from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
 from duolm.bayesian._online import Online
 from duolm.bayesian._results import BayesResults
@@ -49,6 +49,7 @@ __all__ = [
     "PriorFactory",
     "Segment",
     "SideBySide",
+    "check_prior_type",
     "checked_prior",
     "compare_fits",
     "default_prior",

@@ -90,7 +90,8 @@ def _evidence_fit(fit: OLSResults, prior: PriorFactory) -> BayesResults:
     p = prior(fit)
     if not isinstance(p, NIG) or p.k != fit.rank:
         raise TypeError(f"prior(fit) must return an NIG with {fit.rank} coefficients")
-    posterior = NIG.from_parts(p.prior_stat, p.nu0, p.data_stat.merge(fit.stat), p.label)
+    data = p.data_stat.merge(fit.stat)
+    posterior = NIG.from_parts(p.prior_stat, p.nu0, data, p.label, fit.spec.terms)
     return BayesResults(spec=fit.spec, prior=p, posterior=posterior, design=None)
 
 

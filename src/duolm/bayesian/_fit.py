@@ -35,7 +35,7 @@ from duolm.bayesian._nig import NIG, log_evidence_between
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError, PriorError
 
-__all__ = ["BayesFit", "checked_prior", "default_prior"]
+__all__ = ["BayesFit", "check_prior_type", "checked_prior", "default_prior"]
 
 FloatArray = NDArray[np.float64]
 
@@ -43,6 +43,14 @@ FloatArray = NDArray[np.float64]
 def default_prior(k: int) -> NIG:
     """The prior :func:`bayes` uses when none is given: ``NIG.vague(k)``."""
     return NIG.vague(k)
+
+
+def check_prior_type(prior: object) -> NIG | None:
+    """``prior`` when it is an :class:`NIG` or None (the default), checked before any data are
+    read; its dimension is checked against the design by :func:`checked_prior`."""
+    if prior is not None and not isinstance(prior, NIG):
+        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    return prior
 
 
 def checked_prior(prior: NIG | None, spec: DesignSpec) -> NIG:
@@ -56,9 +64,14 @@ def checked_prior(prior: NIG | None, spec: DesignSpec) -> NIG:
         Its number of coefficients differs from the design's columns.
     """
     k = len(spec.terms)
-    prior = default_prior(k) if prior is None else prior
-    if not isinstance(prior, NIG):
-        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    prior = check_prior_type(prior) or default_prior(k)
+    if prior.terms is not None and prior.terms != spec.terms:
+        raise PriorError(
+            f"the prior is the posterior of a model with coefficients {list(prior.terms)}, "
+            f"but this design has {list(spec.terms)}: beliefs about other coefficients "
+            "cannot be reused (prior.named(None) drops the names, if they are the same "
+            "coefficients under other names)"
+        )
     if prior.k != k:
         raise PriorError(
             f"the prior has {prior.k} coefficient(s) but the design has {k} columns "
@@ -103,16 +116,16 @@ class BayesFit:
     def from_design(cls, design: Design, prior: NIG | None) -> Self:
         """Update ``prior`` (checked against the design) with the rows of ``design``."""
         prior = checked_prior(prior, design.spec)
-        return cls.from_posterior(design.spec, prior, prior.update(design.X, design.y), design)
+        posterior = prior.update(design.X, design.y).named(design.spec.terms)
+        return cls.from_posterior(design.spec, prior, posterior, design)
 
     @classmethod
     def from_state(cls, spec: DesignSpec, stat: core.SqrtStat, prior: NIG | None) -> Self:
         """The posterior of ``prior`` and a data statistic (the prior counted once)."""
         prior = checked_prior(prior, spec)
         data = prior.data_stat.merge(stat)
-        return cls.from_posterior(
-            spec, prior, NIG.from_parts(prior.prior_stat, prior.nu0, data, prior.label)
-        )
+        posterior = NIG.from_parts(prior.prior_stat, prior.nu0, data, prior.label, spec.terms)
+        return cls.from_posterior(spec, prior, posterior)
 
     @property
     def terms(self) -> tuple[str, ...]:

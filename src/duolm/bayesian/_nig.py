@@ -172,6 +172,12 @@ class NIG:
         Square-root statistic of the data rows seen since the prior.
     label : str
         How the prior was made (printed by summaries).
+    terms : tuple of str or None
+        The names of the coefficients when this is the posterior of a fit (the
+        design's columns), None for an NIG made by hand. A named NIG merges only
+        with one of the same names, and serves as the prior only of a design
+        with these columns (:func:`~duolm.bayesian.checked_prior`): beliefs about
+        other coefficients are never pooled by position.
 
     Examples
     --------
@@ -190,6 +196,7 @@ class NIG:
     nu0: float
     data_stat: SqrtStat
     label: str
+    terms: tuple[str, ...] | None
 
     def __init__(self, m: object, V: object, a: float, b: float) -> None:
         try:
@@ -207,22 +214,43 @@ class NIG:
         R0 = _block(Rxx0, Rxx0 @ mv, math.sqrt(2.0 * b))
         self._set(SqrtStat(R0, 0.0), 2.0 * a, SqrtStat.empty(k), "NIG(m, V, a, b)")
 
-    def _set(self, prior: SqrtStat, nu0: float, data: SqrtStat, label: str) -> None:
+    def _set(
+        self,
+        prior: SqrtStat,
+        nu0: float,
+        data: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> None:
         object.__setattr__(self, "prior_stat", prior)
         object.__setattr__(self, "nu0", float(nu0))
         object.__setattr__(self, "data_stat", data)
         object.__setattr__(self, "label", label)
+        object.__setattr__(self, "terms", terms)
 
     @classmethod
-    def from_parts(cls, prior_stat: SqrtStat, nu0: float, data_stat: SqrtStat, label: str) -> NIG:
+    def from_parts(
+        cls,
+        prior_stat: SqrtStat,
+        nu0: float,
+        data_stat: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> NIG:
         """Assemble from the two square-root parts (used by :mod:`duolm.state`)."""
         if prior_stat.k != data_stat.k:
             raise PriorError(f"prior part has {prior_stat.k} regressors, data {data_stat.k}")
         if not math.isfinite(float(nu0)):
             raise PriorError(f"nu0 must be finite, got {nu0}")
+        if terms is not None and len(terms) != prior_stat.k:
+            raise PriorError(f"{len(terms)} term names for {prior_stat.k} coefficients")
         obj = object.__new__(cls)
-        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label)
+        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label, terms)
         return obj
+
+    def named(self, terms: tuple[str, ...] | None) -> NIG:
+        """The same distribution, its coefficients named ``terms`` (None: unnamed)."""
+        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat, self.label, terms)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -430,7 +458,8 @@ class NIG:
         Xa, ya = _check_rows(X, y, self.k)
         if len(ya) == 0:
             return self
-        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat.update(Xa, ya), self.label)
+        data = self.data_stat.update(Xa, ya)
+        return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
 
     def same_prior(self, other: NIG) -> bool:
         """True when both hold the identical prior part (same R_0 and nu_0)."""
@@ -444,12 +473,18 @@ class NIG:
         """The posterior of the union of two disjoint data sets fitted from the same prior."""
         if not isinstance(other, NIG):
             raise TypeError(f"can only merge an NIG, got {type(other).__name__}")
+        if self.terms is not None and other.terms is not None and self.terms != other.terms:
+            raise PriorError(
+                f"cannot merge posteriors of different models: coefficients {list(self.terms)} "
+                f"and {list(other.terms)}"
+            )
         if not self.same_prior(other):
             raise PriorError(
                 "cannot merge posteriors of different priors (the prior must be counted once)"
             )
+        data = self.data_stat.merge(other.data_stat)
         return NIG.from_parts(
-            self.prior_stat, self.nu0, self.data_stat.merge(other.data_stat), self.label
+            self.prior_stat, self.nu0, data, self.label, self.terms or other.terms
         )
 
     def forget(self, lam: float, toward: NIG | Literal["prior"] | None = None) -> NIG:
@@ -470,25 +505,30 @@ class NIG:
         """
         if toward is None:
             return NIG.from_parts(
-                self.prior_stat.forget(lam), lam * self.nu0, self.data_stat.forget(lam), self.label
+                self.prior_stat.forget(lam),
+                lam * self.nu0,
+                self.data_stat.forget(lam),
+                self.label,
+                self.terms,
             )
         data = self.data_stat.forget(lam)
         if isinstance(toward, str):
             if toward != "prior":
                 raise ValueError(f"toward must be None, 'prior' or an NIG, got {toward!r}")
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         if not isinstance(toward, NIG) or toward.k != self.k:
             raise PriorError(f"toward must be an NIG with {self.k} coefficients")
         if toward.data_stat.nobs == 0 and self.same_prior(toward):
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         prior = self.prior_stat.forget_toward(lam, SqrtStat(toward.stat.R, 0.0))
         nu0 = lam * self.nu0 + (1.0 - lam) * toward.nu
-        return NIG.from_parts(prior, nu0, data, self.label)
+        return NIG.from_parts(prior, nu0, data, self.label, self.terms)
 
     @property
     def prior(self) -> NIG:
         """The prior part alone (no data)."""
-        return NIG.from_parts(self.prior_stat, self.nu0, SqrtStat.empty(self.k), self.label)
+        empty = SqrtStat.empty(self.k)
+        return NIG.from_parts(self.prior_stat, self.nu0, empty, self.label, self.terms)
 
     # -- densities ----------------------------------------------------------------
     @cached_property
@@ -501,6 +541,25 @@ class NIG:
         marginal likelihood.
         """
         return log_evidence_between(self.prior, self)
+
+    def beta_given_sigma2(
+        self, sigma2: float, columns: list[int] | None = None
+    ) -> stats._multivariate.multivariate_normal_frozen:
+        """The conditional ``beta | sigma² ~ N(m, sigma² V)`` of the chosen coefficients.
+
+        Parameters
+        ----------
+        sigma2 : float
+            A value of sigma², finite and > 0.
+        columns : list of int, optional
+            Positions of the coefficients (default all).
+        """
+        self._need_beta("the conditional of beta")
+        s2 = float(sigma2)
+        if not (math.isfinite(s2) and s2 > 0):
+            raise ValueError(f"sigma2 must be finite and > 0, got {sigma2!r}")
+        idx = list(range(self.k)) if columns is None else [int(j) for j in columns]
+        return stats.multivariate_normal(self.m[idx], s2 * self.V[np.ix_(idx, idx)])
 
     def predictive_logpdf(self, X: object, y: object) -> FloatArray:
         """Log density of each new ``(x, y)`` under the posterior predictive, shape (n,).
@@ -518,6 +577,23 @@ class NIG:
             f"NIG(k={self.k}, a={self.a:.6g}, b={self.b:.6g}, nobs={self.nobs:g}, "
             f"prior={self.label})"
         )
+
+    def _repr_html_(self) -> str:
+        """The hyperparameters as a table: ``m``, ``sqrt(diag V)``, ``a`` and ``b``."""
+        import html
+
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not self.beta_proper:
+            return head + "<p>V^-1 is singular (a flat direction): m and V are undefined.</p>"
+        rows = "".join(
+            f"<tr><th>beta_{j}</th><td>{m:.6g}</td><td>{math.sqrt(v):.6g}</td></tr>"
+            for j, (m, v) in enumerate(zip(self.m, np.diag(self.V), strict=True))
+        )
+        table = (
+            "<table class='duolm-nig'><tr><th></th><th>m</th><th>sqrt(V_jj)</th></tr>"
+            f"{rows}</table>"
+        )
+        return head + table + f"<p>a = {self.a:.6g}, b = {self.b:.6g}</p>"
 
 
 def log_evidence_between(start: NIG, end: NIG) -> float:

@@ -211,7 +211,7 @@ def _forgotten(post: NIG, X: FloatArray, y: FloatArray, lam: float) -> NIG:
     else:  # the state before the batch weighs less than the smallest double
         prior_stat, nu0, data = SqrtStat.empty(k), 0.0, SqrtStat.empty(k)
     data = data.merge(_weighted_block(X, y, lam))
-    return NIG.from_parts(prior_stat, nu0, data, post.label)
+    return NIG.from_parts(prior_stat, nu0, data, post.label, post.terms)
 
 
 class Online:
@@ -438,7 +438,7 @@ class Online:
             state,
             spec=spec,
             prior=prior,
-            posterior=prior,
+            posterior=prior.named(spec.terms),  # the posterior of this model, as bayes()'s
             const_value=X[0].copy(),
             const_same=np.ones(k, dtype=bool),
         )

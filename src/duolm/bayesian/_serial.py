@@ -1,9 +1,10 @@
 """An NIG as JSON-ready values and back: the entry of duolm's state files.
 
 An NIG is saved in its square-root form: ``k``, ``label``, ``nu0``,
-``prior_R`` (the prior's (k+1)x(k+1) upper factor, order ``[x..., y]``) and
-``data`` (``R``, ``nobs``, ``y_mean``, ``y_m2`` of the data part). Numbers
-are written by ``repr``, so a loaded NIG is the saved one bit for bit;
+``terms`` (the coefficients' names, or null), ``prior_R`` (the prior's
+(k+1)x(k+1) upper factor, order ``[x..., y]``) and ``data`` (``R``,
+``nobs``, ``y_mean``, ``y_m2`` of the data part). Numbers are written by
+``repr``, so a loaded NIG is the saved one bit for bit;
 anything malformed raises :class:`~duolm.errors.StateFileError`. Used by
 :mod:`duolm.state` (saved posteriors and fits) and
 :class:`duolm.bayesian.Online` (its checkpoints).
@@ -32,6 +33,7 @@ def nig_payload(nig: NIG) -> dict[str, Any]:
     return {
         "k": nig.k,
         "label": nig.label,
+        "terms": None if nig.terms is None else list(nig.terms),
         "nu0": nig.nu0,
         "prior_R": matrix(nig.prior_stat.R),
         "data": {
@@ -92,7 +94,13 @@ def nig_from(payload: Any) -> NIG:
             finite_float(data["y_mean"], "y_mean"),
             finite_float(data["y_m2"], "y_m2"),
         )
-        return NIG.from_parts(prior, finite_float(payload["nu0"], "nu0"), stat, label)
+        terms = payload.get("terms")  # absent in files written before names were kept
+        if terms is not None and not (
+            isinstance(terms, list) and len(terms) == k and all(isinstance(t, str) for t in terms)
+        ):
+            raise StateFileError(f"corrupt state file: terms must be {k} names or null")
+        nu0 = finite_float(payload["nu0"], "nu0")
+        return NIG.from_parts(prior, nu0, stat, label, None if terms is None else tuple(terms))
     except KeyError as exc:
         raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
     except PriorError as exc:

@@ -33,7 +33,7 @@ from scipy import stats
 from duolm import core
 from duolm._checks import CovType, check_alpha, check_cov_type, check_residual_rows
 from duolm.design import Design, DesignSpec, constant_column
-from duolm.errors import DataError, RankWarning
+from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 
@@ -41,6 +41,15 @@ __all__ = ["FTestResult", "FittedRows", "OLSFit"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+#: R's summary.lm calls a fit "essentially perfect" when the residual variance is below
+#: this fraction of the fitted values' mean square: the residuals are rounding errors.
+PERFECT_FIT = 1e-30
+
+#: In a perfect fit, a coefficient whose share of the fitted values, ``|b_j| ||X_j||``, is
+#: below this fraction of ``||X b||`` is rounding noise of a zero (as is an ``ess`` below
+#: its square times ``||X b||^2``): its t statistic is 0/0, not a number.
+NOISE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ class OLSFit:
         """
         check_residual_rows(len(design.y), int(fit.kept.sum()))
         _warn_aliased(design.spec, fit.kept, stacklevel=5)
-        return cls(
+        out = cls(
             spec=design.spec,
             stat=fit.stat,
             kept=fit.kept,
@@ -128,6 +137,8 @@ class OLSFit:
             scaled_condition_number=fit.scaled_cond,
             rows=FittedRows(design.X, design.y, fit.resid, design.index),
         )
+        _warn_perfect(out, stacklevel=5)
+        return out
 
     @classmethod
     def from_state(
@@ -190,7 +201,7 @@ class OLSFit:
                         f"{label}: {cov_type} is undefined: a row has leverage 1 (the fit "
                         "passes through it exactly); use HC0 or HC1"
                     )
-        return cls(
+        fit = cls(
             spec=spec,
             stat=stat,
             kept=kept,
@@ -204,6 +215,8 @@ class OLSFit:
             rows=None,
             meats=by_kind,
         )
+        _warn_perfect(fit, stacklevel=4)
+        return fit
 
     def _rows(self, what: str) -> FittedRows:
         if self.rows is None:
@@ -300,8 +313,38 @@ class OLSFit:
 
     @cached_property
     def rsquared(self) -> float:
-        """R² = SSR / SST (uncentred when the model has no intercept, as statsmodels)."""
-        return self.ess / self._tss if self._tss > 0 else math.nan
+        """R² = SSR / SST (uncentred when the model has no intercept, as statsmodels).
+
+        NaN when SST is zero, or only rounding noise of a perfect fit (a constant response).
+        """
+        if not self._tss > 0 or (self.perfect_fit and self._tss <= NOISE**2 * self._fitted_ss):
+            return math.nan
+        return self.ess / self._tss
+
+    @cached_property
+    def _fitted_ss(self) -> float:
+        """``||X b||^2 = y'y - SSE`` (the residuals are orthogonal to the columns)."""
+        return max(self.uncentered_tss - self.ssr, 0.0)
+
+    @cached_property
+    def perfect_fit(self) -> bool:
+        """The residuals are rounding errors: ``s² < 1e-30 ||X b||² / n`` (R's criterion).
+
+        In exact arithmetic such a fit has every residual 0, so every standard error is 0:
+        a t statistic is ``b_j / 0``, infinite for a coefficient that is really there and
+        undefined (0/0, NaN) for one that is rounding noise of a zero; the F statistic
+        likewise. :attr:`tvalues`, :attr:`pvalues`, :attr:`fvalue` and :attr:`f_pvalue`
+        say so instead of dividing rounding errors, and the fit warns
+        (:class:`~duolm.errors.PerfectFitWarning`) and the summary notes it.
+        """
+        return self.df_resid > 0 and self.scale < PERFECT_FIT * self._fitted_ss / self.nobs
+
+    @cached_property
+    def _noise(self) -> BoolArray:
+        """The kept coefficients that are rounding noise of a zero in a perfect fit."""
+        share = np.abs(self.params_kept) * self.stat.column_norms()
+        out: BoolArray = share <= NOISE * math.sqrt(self._fitted_ss)
+        return out
 
     @cached_property
     def rsquared_adj(self) -> float:
@@ -431,7 +474,10 @@ class OLSFit:
 
     @cached_property
     def tvalues(self) -> pd.Series:
-        """t statistics of H0: coefficient = 0."""
+        """t statistics of H0: coefficient = 0 (see :attr:`perfect_fit` for a perfect fit)."""
+        if self.perfect_fit:
+            kept = np.where(self._noise, np.nan, np.copysign(np.inf, self.params_kept))
+            return self._full(kept, "tvalues")
         return (self.params / self.bse).rename("tvalues")
 
     @cached_property
@@ -458,8 +504,10 @@ class OLSFit:
         """F statistic of H0: all slope coefficients are zero (NaN without slopes)."""
         if self.df_model == 0:
             return math.nan
+        if self.perfect_fit:  # an exact fit: NIST certifies F as infinite (Wampler1)
+            return math.nan if self.ess <= NOISE**2 * self._fitted_ss else math.inf
         if self.cov_type == "nonrobust":
-            if self.scale == 0:  # an exact fit: NIST certifies F as infinite (Wampler1)
+            if self.scale == 0:
                 return math.inf
             return (self.ess / self.df_model) / self.scale
         return self._wald(self._slope_restriction, np.zeros(self.df_model)).fvalue
@@ -597,6 +645,18 @@ class OLSFit:
     def with_cov_type(self, cov_type: CovType) -> Self:
         """The same fit read with another covariance type (a new object)."""
         return dataclasses.replace(self, cov_type=check_cov_type(cov_type))
+
+
+def _warn_perfect(fit: OLSFit, stacklevel: int) -> None:
+    """Warn that the residuals are rounding errors (R's "essentially perfect fit")."""
+    if fit.perfect_fit:
+        warnings.warn(
+            "essentially perfect fit: the residuals are rounding errors (s = "
+            f"{math.sqrt(fit.scale):.3g}); t, F and p values are infinite where a coefficient "
+            "is really there and undefined (NaN) where it is rounding noise of zero",
+            PerfectFitWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _warn_aliased(spec: DesignSpec, kept: BoolArray, stacklevel: int) -> None:

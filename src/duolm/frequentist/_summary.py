@@ -7,6 +7,7 @@ is written back to it. The table machinery is :mod:`duolm._format`.
 
 from __future__ import annotations
 
+import math
 import time
 
 from duolm._checks import check_alpha
@@ -163,6 +164,15 @@ def _ols_notes(result: OLSFit) -> list[str]:
                 "regressors would lower it."
             )
         notes.append(note)
+
+    if result.perfect_fit:
+        notes.append(
+            "Essentially perfect fit: the residuals are rounding errors (s = "
+            f"{math.sqrt(result.scale):.3g}), so every standard error is zero up to rounding. "
+            "A t or F statistic would divide rounding errors: it is shown as inf where the "
+            "coefficient (or the model) is really there and as nan where it is rounding noise "
+            "of zero, e.g. a slope fitted to a constant response."
+        )
 
     if result.aliased:
         names = ", ".join(result.aliased)
