@@ -405,7 +405,8 @@ def test_bad_alpha(alpha: float) -> None:
 
 @pytest.mark.parametrize("cov_type", ["HC4", "hc3", "robust", ""])
 def test_bad_cov_type(cov_type: str) -> None:
-    message = r"cov_type must be one of \('nonrobust', 'HC0', 'HC1', 'HC2', 'HC3'\), got"
+    types = r"'nonrobust', 'HC0', 'HC1', 'HC2', 'HC3', 'HAC', 'cluster'"
+    message = rf"cov_type must be one of \({types}\), got"
     with pytest.raises(ValueError, match=message):
         duolm.ols("y ~ x", frame(), cov_type=cov_type)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=message):

@@ -19,6 +19,7 @@ from duolm._api import (
     bayes,
     changepoints,
     compare,
+    glsar,
     iter_trajectory,
     ols,
     reduce,
@@ -36,7 +37,7 @@ from duolm.errors import (
     RankWarning,
     StateFileError,
 )
-from duolm.frequentist import OLSResults
+from duolm.frequentist import GLSARResults, OLSResults, anova
 from duolm.present import plots
 from duolm.reduction import Reduction
 from duolm.state import load_bayes, load_fit, load_posterior, save
@@ -47,6 +48,7 @@ __all__ = [
     "Changepoints",
     "DataError",
     "FormulaError",
+    "GLSARResults",
     "OLSResults",
     "Online",
     "PerfectFitWarning",
@@ -56,10 +58,12 @@ __all__ = [
     "SqrtStat",
     "StateFileError",
     "__version__",
+    "anova",
     "bayes",
     "changepoints",
     "compare",
     "datasets",
+    "glsar",
     "iter_trajectory",
     "load_bayes",
     "load_fit",

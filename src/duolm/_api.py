@@ -29,10 +29,12 @@ import pandas as pd
 
 from duolm import _stream, core
 from duolm._checks import (
+    DEPENDENT_COV_TYPES,
     CovType,
     Missing,
     check_alias_tol,
     check_alpha,
+    check_cov_kwds,
     check_cov_type,
     check_forget,
     check_fraction,
@@ -52,15 +54,16 @@ from duolm.bayesian import (
 )
 from duolm.bayesian._changepoints import KEEP, Changepoints
 from duolm.bayesian._comparison import Fit
-from duolm.design import make_design
-from duolm.errors import PriorError
-from duolm.frequentist import OLSResults
+from duolm.design import as_frame, make_design
+from duolm.errors import DataError, PriorError
+from duolm.frequentist import GLSARResults, OLSResults, check_rho, fit_glsar
 from duolm.reduction import Reduction
 
 __all__ = [
     "bayes",
     "changepoints",
     "compare",
+    "glsar",
     "iter_trajectory",
     "ols",
     "reduce",
@@ -213,6 +216,7 @@ def ols(
     y: object = None,
     missing: Missing = "drop",
     cov_type: CovType = "nonrobust",
+    cov_kwds: Mapping[str, Any] | None = None,
     alias_tol: float = core.ALIAS_TOL,
     diagnostics: bool = True,
     batch_size: int | None = None,
@@ -238,9 +242,20 @@ def ols(
     missing : {"drop", "raise"}
         Rows with missing values in a used column are dropped (and counted in
         the summary) or raise an error naming the column and rows.
-    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"}
         Covariance of the estimates; robust types change ``bse``, t, p, the
-        intervals and the F test.
+        intervals and the F test. "HAC" (Newey-West) and "cluster" are
+        statsmodels' and are computed for data in memory.
+    cov_kwds : dict, optional
+        statsmodels' keywords. "HAC": ``maxlags`` (default
+        ``floor(4 (n / 100)^(2/9))``, Newey & West's rule, as statsmodels),
+        ``kernel`` ("bartlett" or "uniform"), ``use_correction`` (``n / (n - k)``,
+        default False). "cluster": ``groups`` (a column name, one label per
+        row, or two of either for two-way clustering) and ``use_correction``
+        (``G / (G - 1) (n - 1) / (n - k)``, default True). As for HC0-HC3, the
+        t statistics, p values and intervals use ``df_resid`` degrees of
+        freedom (statsmodels reads robust fits with the normal distribution
+        unless ``use_t=True``, and then clusters with ``G - 1``).
     alias_tol : float
         Relative tolerance in (0, 1) below which a column counts as a
         combination of earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
@@ -268,7 +283,16 @@ def ols(
     >>> round(fit.rsquared, 4)
     0.9929
     """
-    cov_type = check_cov_type(cov_type, residuals=diagnostics or not _streamed(formula, data))
+    streamed = _streamed(formula, data)
+    cov_type = check_cov_type(cov_type, residuals=diagnostics or not streamed)
+    kwds = check_cov_kwds(cov_type, cov_kwds)
+    if cov_type in DEPENDENT_COV_TYPES and streamed:
+        raise ValueError(
+            f"cov_type={cov_type!r} is computed for data in memory; streamed and Dask fits "
+            "offer HC0-HC3 (their second pass does not accumulate lag products or group sums)"
+        )
+    if kwds is not None and cov_type == "cluster" and data is not None:
+        kwds["groups"] = _group_columns_of(data, kwds["groups"])
     reduction = reduce(
         formula,
         data,
@@ -283,7 +307,81 @@ def ols(
         checkpoint_every=checkpoint_every,
         progress=progress,
     )
-    return reduction.ols(cov_type)
+    return reduction.ols(cov_type, kwds)
+
+
+def _group_columns_of(data: object, groups: object) -> object:
+    """``groups`` with column names replaced by the data's columns (labels pass through)."""
+    names = [groups] if isinstance(groups, str) else groups
+    if not (
+        isinstance(names, (list, tuple))
+        and 1 <= len(names) <= 2
+        and all(isinstance(g, str) for g in names)
+    ):
+        return groups
+    frame = as_frame(data)
+    for name in names:
+        if name not in frame.columns:
+            raise DataError(f"cov_kwds 'groups': column {name!r} is not in the data")
+    return frame[list(names)]
+
+
+def glsar(
+    formula: str | None = None,
+    data: object = None,
+    rho: int | object = 1,
+    *,
+    X: object = None,
+    y: object = None,
+    maxiter: int = 100,
+    rtol: float = 1e-10,
+    missing: Missing = "drop",
+    alias_tol: float = core.ALIAS_TOL,
+) -> GLSARResults:
+    """Feasible GLS with AR(p) errors, iterated to convergence (statsmodels' GLSAR).
+
+    The remedy for autocorrelated errors that the Durbin-Watson note names:
+    ``duolm.glsar("y ~ x", data, rho=1)``.
+
+    Parameters
+    ----------
+    formula, data, X, y, missing, alias_tol
+        As :func:`ols`, for data in memory with the rows in time order.
+    rho : int or array_like
+        An int p: AR(p) errors, starting from rho = 0 (statsmodels' ``rho=p``);
+        an array: the starting AR coefficients.
+    maxiter : int
+        Most fits (statsmodels' ``iterative_fit(maxiter=...)``, whose default is 3).
+    rtol : float
+        Stop when ``max |b_new - b_old| / |b_old| < rtol``.
+
+    Returns
+    -------
+    GLSARResults
+        ``params``, ``bse`` (of the whitened regression), ``rho``,
+        ``iterations``, ``converged``, ``resid`` and the ``whitened`` fit.
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = duolm.datasets.longley()
+    >>> fit = duolm.glsar("employed ~ gnp + population", data, rho=1)
+    >>> fit.converged, fit.rho.shape
+    (True, (1,))
+    """
+    r = check_rho(rho)
+    maxiter = check_positive_int(maxiter, "maxiter")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
+        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    missing = check_missing(missing)
+    alias_tol = check_alias_tol(alias_tol)
+    if _streamed(formula, data):
+        raise ValueError(
+            "glsar fits data in memory: its iterations refit every row (read the file into "
+            "a DataFrame first)"
+        )
+    design = make_design(formula, data, X, y, missing)
+    return fit_glsar(design, r, maxiter, float(rtol), alias_tol)
 
 
 def bayes(

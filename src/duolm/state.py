@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from duolm._checks import COV_TYPES
+from duolm._checks import COV_TYPES, DEPENDENT_COV_TYPES
 from duolm.bayesian import NIG, BayesResults
 from duolm.bayesian._serial import finite_float, matrix, nig_from, nig_payload, square
 from duolm.core import ResidualMoments, SqrtStat
@@ -266,6 +266,11 @@ def load_fit(path: str | os.PathLike[str]) -> OLSResults:
 
 
 def _ols_payload(fit: OLSResults) -> dict[str, Any]:
+    if fit.cov_type in ("HAC", "cluster"):
+        raise DataError(
+            f"a fit with cov_type={fit.cov_type!r} is read from its residual rows, which a "
+            "saved fit does not keep: save fit.with_cov_type('nonrobust') (or an HC type)"
+        )
     stat = fit.stat
     moments = fit.moments
     return {
@@ -335,7 +340,7 @@ def _ols_from(payload: Any) -> OLSResults:
     if isinstance(n_dropped, bool) or not isinstance(n_dropped, int) or n_dropped < 0:
         raise StateFileError(f"corrupt state file: n_dropped {n_dropped!r}")
     cov_type = _entry(payload, "cov_type")
-    if cov_type not in COV_TYPES:
+    if cov_type not in COV_TYPES or cov_type in DEPENDENT_COV_TYPES:  # never saved
         raise StateFileError(f"corrupt state file: cov_type {cov_type!r}")
     method = _entry(payload, "method")
     if not isinstance(method, str):

@@ -104,6 +104,7 @@ class BayesFit:
             The posterior is improper (the reference prior with too few rows of
             full column rank).
         """
+        posterior.data_stat.check_response_range()  # b_t would lose the data's ryy²
         if not posterior.is_proper:
             raise DataError(
                 f"the posterior is improper (a = {posterior.a:g}, V^-1 "

@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -31,11 +31,19 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from duolm import core
-from duolm._checks import CovType, check_alpha, check_cov_type, check_residual_rows
+from duolm._checks import (
+    DEPENDENT_COV_TYPES,
+    CovType,
+    check_alpha,
+    check_cov_kwds,
+    check_cov_type,
+    check_residual_rows,
+)
 from duolm.design import Design, DesignSpec, constant_column
 from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
+from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
 
 __all__ = ["FTestResult", "FittedRows", "OLSFit"]
 
@@ -110,6 +118,7 @@ class OLSFit:
     scaled_condition_number: float = math.nan
     rows: FittedRows | None = None
     meats: Mapping[str, FloatArray] | None = None
+    cov_kwds: Mapping[str, Any] | None = None
 
     @classmethod
     def from_fit(cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust") -> Self:
@@ -121,6 +130,7 @@ class OLSFit:
             No residual degree of freedom is left (rows <= estimable columns).
         """
         check_residual_rows(len(design.y), int(fit.kept.sum()))
+        fit.stat.check_response_range()
         _warn_aliased(design.spec, fit.kept, stacklevel=5)
         out = cls(
             spec=design.spec,
@@ -186,6 +196,7 @@ class OLSFit:
         """
         rank = int(kept.sum())
         check_residual_rows(round(stat.nobs), rank, label)
+        stat.check_response_range(label)
         if not math.isfinite(stat.ssr):
             raise DataError(f"{label}: the residual sum of squares overflows float64: rescale y")
         _warn_aliased(spec, kept, stacklevel=4)
@@ -431,6 +442,12 @@ class OLSFit:
 
     def _cov_kept(self, cov_type: str) -> FloatArray:
         Ri = self._rinv
+        if cov_type in DEPENDENT_COV_TYPES:
+            if cov_type != self.cov_type or self.cov_kwds is None:
+                raise ValueError(
+                    f"read cov_type={cov_type!r} with with_cov_type(..., cov_kwds=...)"
+                )
+            return dependent_cov(self, cov_type, self.cov_kwds)
         if cov_type == "nonrobust":
             out: FloatArray = self.scale * (Ri @ Ri.T)
             return out
@@ -465,6 +482,8 @@ class OLSFit:
         Rs = Ri / unit[:, None]  # exact
         if self.cov_type == "nonrobust":
             se = unit * math.sqrt(self.scale) * np.sqrt(np.sum(Rs * Rs, axis=1))
+        elif self.cov_type in DEPENDENT_COV_TYPES:
+            se = np.sqrt(np.diag(self._cov))
         else:
             meat = self._meat("HC0" if self.cov_type == "HC1" else self.cov_type)
             if self.cov_type == "HC1":
@@ -642,9 +661,23 @@ class OLSFit:
             index=index,
         )
 
-    def with_cov_type(self, cov_type: CovType) -> Self:
-        """The same fit read with another covariance type (a new object)."""
-        return dataclasses.replace(self, cov_type=check_cov_type(cov_type))
+    def with_cov_type(self, cov_type: CovType, cov_kwds: Mapping[str, Any] | None = None) -> Self:
+        """The same fit read with another covariance type (a new object).
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"}
+        cov_kwds : dict, optional
+            statsmodels' keywords of "HAC" (``maxlags``, ``kernel``,
+            ``use_correction``) and "cluster" (``groups``: one label per fitted
+            row, or two such for two-way clustering; ``use_correction``). A
+            fit keeps no data columns, so ``groups`` are labels here, not
+            column names (:func:`duolm.ols` takes either).
+        """
+        cov_type = check_cov_type(cov_type)
+        kwds = check_cov_kwds(cov_type, cov_kwds)
+        resolved = None if kwds is None else resolve_cov_kwds(self, cov_type, kwds)
+        return dataclasses.replace(self, cov_type=cov_type, cov_kwds=resolved)
 
 
 def _warn_perfect(fit: OLSFit, stacklevel: int) -> None:

@@ -136,6 +136,26 @@ _COV_NOTES = {
 }
 
 
+def _cov_note(result: OLSFit) -> str:
+    """statsmodels' description of the covariance; HAC says how its lags were chosen."""
+    kw = result.cov_kwds or {}
+    if result.cov_type == "HAC":
+        lags = kw["maxlags"]
+        rule = " (the default floor(4 (n/100)^(2/9)))" if kw.get("maxlags_rule") else ""
+        corr = "with" if kw["use_correction"] else "without"
+        return (
+            "Standard Errors are heteroscedasticity and autocorrelation robust (HAC) using "
+            f"{lags} lags{rule} and {corr} small sample correction"
+        )
+    if result.cov_type == "cluster":
+        groups = kw["groups"]
+        sizes = " and ".join(str(len(g.unique())) for g in groups)
+        return f"Standard Errors are robust to cluster correlation (cluster), {sizes} groups" + (
+            " (two-way)" if len(groups) == 2 else ""
+        )
+    return _COV_NOTES[result.cov_type]
+
+
 def _ols_notes(result: OLSFit) -> list[str]:
     """statsmodels' notes, then duolm's plain-word warnings about the fit."""
     notes = []
@@ -144,7 +164,7 @@ def _ols_notes(result: OLSFit) -> list[str]:
             "R² is computed without centering (uncentered) since the model does not "
             "contain a constant."
         )
-    notes.append(_COV_NOTES[result.cov_type])
+    notes.append(_cov_note(result))
 
     cond = result.stat.condition_number()
     if cond > LARGE_CONDITION:
