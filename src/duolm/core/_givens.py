@@ -233,6 +233,7 @@ def _kernel_source(
     sl = math.sqrt(lam)
     isl = 1.0 / sl
     ap = a0
+    a_run = a0  # a after the last row (forgetting: the recursion, kept in a register)
     g = n  # from row g on every quantity of every row exists (the flags never drop)
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
@@ -257,8 +258,7 @@ def _kernel_source(
                         full = _full_rank_c(R, k, tol)
                     if full:
                         _solve_c(R, d, m, Ri, k)
-                a_before = A[i - 1] if i > 0 else a0
-                ap = lam * a_before if mode == FORGET_EXP else a0 + lam * (a_before - a0)
+                ap = lam * a_run if mode == FORGET_EXP else a0 + lam * (a_run - a0)
                 bprev = 0.5 * R[k, k] * R[k, k]
                 proper = full and ap > 0.0 and bprev > 0.0
             flags[3, i] = proper
@@ -284,6 +284,7 @@ def _kernel_source(
                 full = _full_rank_c(R, k, tol)
             if forgetting:
                 a = ap + 0.5
+                a_run = a
                 A[i] = a
             else:
                 a = a0 + 0.5 * (i + 1)
