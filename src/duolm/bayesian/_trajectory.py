@@ -147,9 +147,14 @@ def _forget_quantile_plan(
     g, nu_min = _cornish_fisher(alpha)
     a_star = (a0 if mode == FORGET_PRIOR else 0.0) + 0.5 / (1.0 - lam)
     ap_inf = a_star - 0.5
-    with np.errstate(under="ignore"):
-        decay = lam ** np.arange(1, n + 1, dtype=np.float64)
-    ap = ap_inf + decay * (a0 - a_star)
+    m = min(n, 4096)  # the rows until a' has settled (to rounding), found by doubling
+    while True:
+        with np.errstate(under="ignore"):
+            decay = lam ** np.arange(1, m + 1, dtype=np.float64)
+        ap = ap_inf + decay * (a0 - a_star)
+        if m == n or ap[-1] == ap_inf:
+            break
+        m = min(n, 2 * m)
     nu = 2.0 * ap
     if 2.0 * ap_inf >= nu_min:
         below = np.flatnonzero(nu < nu_min)
