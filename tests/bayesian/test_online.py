@@ -325,7 +325,7 @@ def test_batch_boundaries_never_matter(cuts: list[int], forgetting: bool) -> Non
 
 @pytest.mark.parametrize("lam", [0.98, None])
 def test_online_ends_where_the_trajectory_ends(lam: float | None) -> None:
-    data = _data(200, seed=7)
+    data = _data(120, seed=7)
     online = Online(FORMULA, forget=lam)
     for batch in _batches(data, 7):
         online.update(batch)
