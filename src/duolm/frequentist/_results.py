@@ -16,8 +16,9 @@ from typing import Literal
 
 import pandas as pd
 
+import duolm.frequentist._durbin_watson as _durbin_watson
+import duolm.frequentist._tests as _tests
 from duolm._format import Summary
-from duolm.frequentist import _durbin_watson, _tests
 from duolm.frequentist._fit import OLSFit
 from duolm.frequentist._summary import ols_summary
 from duolm.frequentist._tests import DiagnosticTest

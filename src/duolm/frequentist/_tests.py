@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from duolm.core import ALIAS_TOL, SqrtStat
+from duolm.design import constant_column
 from duolm.errors import DataError
 
 if TYPE_CHECKING:
@@ -112,10 +113,6 @@ def _rows_of(fit: OLSFit, what: str) -> tuple[FloatArray, FloatArray, FloatArray
     return X, rows.y, rows.resid
 
 
-def _is_constant(col: FloatArray) -> bool:
-    return bool(col.size) and bool(np.all(col == col[0])) and bool(col[0] != 0)
-
-
 @dataclass(frozen=True)
 class _Aux:
     """An auxiliary least-squares regression: its kept-column statistic and sums of squares."""
@@ -146,12 +143,12 @@ def _aux(Z: FloatArray, v: FloatArray) -> _Aux:
     The explained sum of squares is ``||rxy||^2`` beyond the constant's
     direction, with the constant moved first (a sum of squares: no cancellation).
     """
-    stat = SqrtStat.from_data(np.ascontiguousarray(Z), v)
+    stat = SqrtStat.from_block(np.ascontiguousarray(Z), v)  # Gram when well conditioned
     kept = ~stat.aliased(ALIAS_TOL)
-    Zk = Z[:, kept]
-    consts = [j for j in range(Zk.shape[1]) if _is_constant(Zk[:, j])]
-    if consts:
-        c = consts[0]
+    Zk = Z if kept.all() else Z[:, kept]
+    c = constant_column(Zk)  # candidates from the first rows: one pass at most
+    consts = [] if c is None else [c]
+    if c is not None:
         order = np.array([c, *[j for j in range(Zk.shape[1]) if j != c]])
         st = stat.select(np.flatnonzero(kept)[order])
         ess = float(st.rxy[1:] @ st.rxy[1:])
