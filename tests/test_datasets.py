@@ -170,3 +170,50 @@ def test_tracking_accepts_a_generator() -> None:
 def test_tracking_refuses_bad_arguments(kwargs: dict[str, float], error: type[Exception]) -> None:
     with pytest.raises(error):
         datasets.tracking(**kwargs)  # type: ignore[arg-type]
+
+
+# -- the manoeuvring target ----------------------------------------------------------
+
+
+def test_manoeuvre_changes_the_acceleration_keeping_height_and_velocity() -> None:
+    T, M, v0, a, after = 30, 12, 4.0, 0.6, -1.5
+    frame = datasets.tracking(T=T, v0=v0, a=a, sigma=0.0, manoeuvre_at=M, a_after=after)
+    h = frame["height"].to_numpy()
+    s = np.arange(T, dtype=np.float64)
+    np.testing.assert_allclose(h[:M], v0 * s[:M] + a / 2 * s[:M] ** 2, rtol=1e-15, atol=0)
+    # second differences: a up to time M, a_after from then on (the kink at M mixes them)
+    second = np.diff(h, 2)
+    np.testing.assert_allclose(second[: M - 2], a, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(second[M - 1 :], after, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(second[M - 2], (a + after) / 2, rtol=1e-12, atol=1e-12)
+    # the height and velocity at M continue: one step after M, h_M + v_M + a_after / 2
+    s_m = M - 1
+    v_m = v0 + a * s_m
+    np.testing.assert_allclose(h[M], h[M - 1] + v_m + after / 2, rtol=1e-14, atol=0)
+
+
+def test_manoeuvre_keeps_the_noise_and_defaults_to_braking() -> None:
+    plain = datasets.tracking(T=60, seed=2)
+    moved = datasets.tracking(T=60, seed=2, manoeuvre_at=30)
+    pd.testing.assert_frame_equal(moved.iloc[:30], plain.iloc[:30])
+    curve = datasets.tracking(T=60, sigma=0.0, manoeuvre_at=30)["height"].to_numpy()
+    noise = plain["height"].to_numpy() - datasets.tracking(T=60, sigma=0.0)["height"].to_numpy()
+    np.testing.assert_allclose(moved["height"] - curve, noise, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.diff(curve, 2)[30:], -datasets.TRACKING_A, rtol=1e-12)
+    last = datasets.tracking(T=60, seed=2, manoeuvre_at=60)  # at the last time: no change
+    pd.testing.assert_frame_equal(last, plain)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"manoeuvre_at": 0}, ValueError),
+        ({"manoeuvre_at": 81}, ValueError),
+        ({"manoeuvre_at": 2.5}, TypeError),
+        ({"a_after": 1.0}, ValueError),
+        ({"manoeuvre_at": 10, "a_after": math.inf}, ValueError),
+    ],
+)
+def test_manoeuvre_refuses_bad_arguments(kwargs: dict[str, float], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        datasets.tracking(**kwargs)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from duolm import datasets
 from duolm._api import (
     bayes,
+    changepoints,
     compare,
     glsar,
     iter_trajectory,
@@ -26,7 +27,7 @@ from duolm._api import (
     write_trajectory,
 )
 from duolm._version import __version__
-from duolm.bayesian import NIG, BayesResults, side_by_side
+from duolm.bayesian import NIG, BayesResults, Changepoints, Online, side_by_side
 from duolm.core import SqrtStat
 from duolm.errors import (
     DataError,
@@ -44,10 +45,12 @@ from duolm.state import load_bayes, load_fit, load_posterior, save
 __all__ = [
     "NIG",
     "BayesResults",
+    "Changepoints",
     "DataError",
     "FormulaError",
     "GLSARResults",
     "OLSResults",
+    "Online",
     "PerfectFitWarning",
     "PriorError",
     "RankWarning",
@@ -57,6 +60,7 @@ __all__ = [
     "__version__",
     "anova",
     "bayes",
+    "changepoints",
     "compare",
     "datasets",
     "glsar",

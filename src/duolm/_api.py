@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -36,8 +36,12 @@ from duolm._checks import (
     check_alpha,
     check_cov_kwds,
     check_cov_type,
+    check_forget,
+    check_fraction,
     check_missing,
+    check_nonnegative_int,
     check_positive_int,
+    check_probability,
 )
 from duolm.bayesian import (
     NIG,
@@ -48,14 +52,16 @@ from duolm.bayesian import (
     compare_fits,
     posterior_path,
 )
+from duolm.bayesian._changepoints import KEEP, Changepoints
 from duolm.bayesian._comparison import Fit
 from duolm.design import as_frame, make_design
-from duolm.errors import DataError
+from duolm.errors import DataError, PriorError
 from duolm.frequentist import GLSARResults, OLSResults, check_rho, fit_glsar
 from duolm.reduction import Reduction
 
 __all__ = [
     "bayes",
+    "changepoints",
     "compare",
     "glsar",
     "iter_trajectory",
@@ -509,6 +515,8 @@ def trajectory(
     prior: NIG | None = None,
     missing: Missing = "drop",
     alpha: float = 0.05,
+    forget: float | None = None,
+    forget_toward: Literal["prior"] | None = None,
     batch_size: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
@@ -534,6 +542,18 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
+    forget : float, optional
+        Forgetting factor ``lam`` in (0, 1] for coefficients that drift: before
+        each row the posterior is discounted as by :meth:`duolm.NIG.forget`,
+        so row ``t`` describes ``post_{t-1}.forget(lam).update(x_t, y_t)`` and
+        its predictive is made from ``post_{t-1}.forget(lam)``. None (or 1):
+        no forgetting. Rows in memory only.
+    forget_toward : {None, "prior"}
+        None: exponential forgetting of the whole statistic (``xi <- lam xi``,
+        ``nu <- lam nu``; the prior fades too, ``a`` tends to
+        ``1/(2(1 - lam))``). ``"prior"``: stabilised forgetting,
+        ``xi <- lam xi + (1 - lam) xi_0`` (the prior stays, ``a`` tends to
+        ``a_0 + 1/(2(1 - lam))``). The column ``a`` follows either.
     batch_size, progress, encoding
         For streamed data (a CSV or Parquet path, an iterable of frames),
         read batch by batch, each continuing from the previous posterior; see
@@ -623,8 +643,14 @@ def trajectory(
     np.float64(0.99)
     """
     alpha = check_alpha(alpha)
+    lam, toward_prior = check_forget(forget, forget_toward)
     if _streamed(formula, data):
         assert isinstance(formula, str)
+        if lam != 1.0:
+            raise ValueError(
+                "forget= follows rows in memory: read the data into a DataFrame, or fit the "
+                "stream with duolm.Online(formula, forget=...)"
+            )
         frames = list(
             iter_trajectory(
                 formula,
@@ -645,8 +671,110 @@ def trajectory(
     _warn_dropped(design.n_dropped)
     prior = checked_prior(prior, design.spec)
     return posterior_path(
-        design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index
+        design.X,
+        design.y,
+        prior,
+        alpha=alpha,
+        terms=design.spec.terms,
+        index=design.index,
+        forget=lam,
+        toward_prior=toward_prior,
     )
+
+
+def changepoints(
+    formula: str | None = None,
+    data: object = None,
+    hazard: float = 1 / 250,
+    prior: NIG | None = None,
+    tol: float = 1e-10,
+    lag: int = 20,
+    *,
+    X: object = None,
+    y: object = None,
+    keep: float = KEEP,
+    missing: Missing = "raise",
+) -> Changepoints:
+    """Find where the regression changes: Bayesian online changepoint detection.
+
+    Adams & MacKay (2007) with the regression of each segment drawn from the
+    prior NIG (the recursion: :mod:`duolm.bayesian._changepoints`).
+
+    Parameters
+    ----------
+    formula : str, optional
+        A formula such as ``"height ~ time + I(time**2)"``, with ``data``.
+    data : DataFrame or mapping
+        The rows, in time order.
+    hazard : float
+        Probability in (0, 1) that a new segment starts at a given row: the
+        expected segment length is ``1 / hazard`` rows.
+    prior : NIG, optional
+        Prior of each segment's ``(beta, sigma^2)``; proper. Default
+        ``NIG.vague(k)``, as :func:`duolm.bayes`. A weak prior makes a new
+        segment's first rows unlikely under it, so short segments need data
+        in the prior's units.
+    tol : float
+        Run lengths whose posterior probability falls below ``tol`` are
+        dropped (and the rest renormalised): memory and time are bounded by
+        the run lengths that survive. 0 keeps them all (exact, quadratic in
+        the rows).
+    lag : int
+        :attr:`Changepoints.change_prob` at row t is conditioned on the rows
+        up to ``t + lag``.
+    X : array_like of shape (n, k), optional
+        Design matrix, used as given (instead of a formula).
+    y : array_like of shape (n,), optional
+        Response, with ``X``.
+    keep : float
+        Run-length probabilities at or above ``keep`` are stored for
+        :meth:`Changepoints.runlength_posterior` and the plot (0: all).
+    missing : {"raise", "drop"}
+        Rows with a missing value are refused (default: a gap in a series is
+        not a row to skip silently) or dropped.
+
+    Returns
+    -------
+    Changepoints
+        Per row the MAP run length and the change probability, the MAP
+        segmentation's segments with both readings, ``plot()``.
+
+    Raises
+    ------
+    PriorError
+        The prior is improper, or has another number of coefficients.
+    DataError
+        Missing or non-finite values (column and row named).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from duolm import changepoints
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.arange(60.0)
+    >>> y = np.where(x < 30, 1.0 + 0.1 * x, 12.0 - 0.2 * x) + rng.normal(0, 0.1, 60)
+    >>> cp = changepoints("y ~ x", {"x": x, "y": y}, hazard=0.01)
+    >>> cp.changes
+    (30,)
+    >>> [round(float(seg.ols.params["x"]), 2) for seg in cp.segments]
+    [0.1, -0.2]
+    """
+    hazard = check_probability(hazard, "hazard")
+    tol = check_fraction(tol, "tol")
+    keep = check_fraction(keep, "keep")
+    lag = check_nonnegative_int(lag, "lag")
+    if _streamed(formula, data):
+        raise TypeError(
+            "changepoints needs the rows in memory: a DataFrame, a mapping of columns or arrays"
+        )
+    design = make_design(formula, data, X, y, check_missing(missing))
+    prior = checked_prior(prior, design.spec)
+    if not prior.is_proper:
+        raise PriorError(
+            f"changepoints needs a proper prior (each segment's evidence), got {prior.label} "
+            f"with a = {prior.a:g}, b = {prior.b:g}"
+        )
+    return Changepoints.from_design(design, prior, hazard, tol, lag, keep)
 
 
 def iter_trajectory(

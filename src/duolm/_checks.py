@@ -24,10 +24,14 @@ __all__ = [
     "check_alpha",
     "check_cov_kwds",
     "check_cov_type",
+    "check_forget",
+    "check_fraction",
     "check_kernel",
     "check_maxlags",
     "check_missing",
+    "check_nonnegative_int",
     "check_positive_int",
+    "check_probability",
     "check_residual_rows",
 ]
 
@@ -159,6 +163,54 @@ def check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_nonnegative_int(value: object, name: str) -> int:
+    """``value`` as an int >= 0 (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def check_probability(value: object, name: str) -> float:
+    """``value`` as a float strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a probability in (0, 1), got {value!r}")
+    p = float(value)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"{name} must be a probability in (0, 1), got {value!r}")
+    return p
+
+
+def check_fraction(value: object, name: str) -> float:
+    """``value`` as a float in [0, 1) (a threshold where 0 means none)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    v = float(value)
+    if not 0.0 <= v < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return v
+
+
+def check_forget(forget: object, toward: object = None) -> tuple[float, bool]:
+    """A forgetting factor and its direction: ``(lam, toward_prior)``.
+
+    ``forget`` is None (no forgetting: 1.0) or a factor in (0, 1]; ``toward``
+    is None (exponential forgetting) or ``"prior"`` (stabilised toward the
+    prior), and needs a factor.
+    """
+    if toward not in (None, "prior"):
+        raise ValueError(f"forget_toward must be None or 'prior', got {toward!r}")
+    if forget is None:
+        if toward is not None:
+            raise ValueError("forget_toward needs a forgetting factor: give forget=lam")
+        return 1.0, False
+    if isinstance(forget, bool) or not isinstance(forget, numbers.Real):
+        raise ValueError(f"forget must be None or a factor in (0, 1], got {forget!r}")
+    lam = float(forget)
+    if not 0.0 < lam <= 1.0:
+        raise ValueError(f"forget must be None or a factor in (0, 1], got {forget!r}")
+    return lam, toward == "prior"
 
 
 def check_residual_rows(n: int, rank: int, where: str = "") -> None:

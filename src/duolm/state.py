@@ -60,9 +60,10 @@ from numpy.typing import NDArray
 
 from duolm._checks import COV_TYPES, DEPENDENT_COV_TYPES
 from duolm.bayesian import NIG, BayesResults
+from duolm.bayesian._serial import finite_float, matrix, nig_from, nig_payload, square
 from duolm.core import ResidualMoments, SqrtStat
 from duolm.design._serial import spec_from, spec_payload
-from duolm.errors import DataError, PriorError, StateFileError
+from duolm.errors import DataError, StateFileError
 from duolm.frequentist import OLSResults
 
 __all__ = [
@@ -79,92 +80,6 @@ FloatArray = NDArray[np.float64]
 
 FORMAT = "duolm-posterior"
 VERSION = 1
-
-
-# -- NIG <-> JSON ----------------------------------------------------------------------------
-
-
-def _matrix(R: Any) -> list[list[float]]:
-    return [[float(x) for x in row] for row in np.asarray(R)]
-
-
-def _nig_payload(nig: NIG) -> dict[str, Any]:
-    d = nig.data_stat
-    return {
-        "k": nig.k,
-        "label": nig.label,
-        "terms": None if nig.terms is None else list(nig.terms),
-        "nu0": nig.nu0,
-        "prior_R": _matrix(nig.prior_stat.R),
-        "data": {
-            "R": _matrix(d.R),
-            "nobs": d.nobs,
-            "y_mean": d.y_mean,
-            "y_m2": d.y_m2,
-        },
-    }
-
-
-def _finite_float(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StateFileError(f"corrupt state file: {name} is not a number")
-    x = float(value)
-    if not math.isfinite(x):
-        raise StateFileError(f"corrupt state file: {name} is not finite")
-    return x
-
-
-def _square(
-    value: Any, k: int, name: str, *, triangular: bool = True
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    ok = isinstance(value, list) and all(
-        isinstance(row, list) and all(not isinstance(x, bool) for x in row) for row in value
-    )
-    try:
-        R = np.array(value, dtype=np.float64) if ok else None
-    except (TypeError, ValueError):
-        R = None
-    if R is None or R.shape != (k + 1, k + 1):
-        raise StateFileError(f"corrupt state file: {name} is not a {k + 1} x {k + 1} matrix")
-    if not np.all(np.isfinite(R)):
-        raise StateFileError(f"corrupt state file: {name} is not finite")
-    if triangular and np.any(np.tril(R, -1) != 0):
-        raise StateFileError(f"corrupt state file: {name} is not an upper-triangular factor")
-    return R
-
-
-def _nig_from(payload: Any) -> NIG:
-    if not isinstance(payload, dict):
-        raise StateFileError("corrupt state file: a posterior entry is not an object")
-    try:
-        k = payload["k"]
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise StateFileError("corrupt state file: k is not a positive integer")
-        data = payload["data"]
-        label = payload["label"]
-        if not isinstance(label, str) or not isinstance(data, dict):
-            raise StateFileError("corrupt state file: label or data has the wrong type")
-        prior = SqrtStat(_square(payload["prior_R"], k, "prior_R"), 0.0)
-        nobs = _finite_float(data["nobs"], "nobs")
-        if nobs < 0:
-            raise StateFileError("corrupt state file: nobs is negative")
-        stat = SqrtStat(
-            _square(data["R"], k, "R"),
-            nobs,
-            _finite_float(data["y_mean"], "y_mean"),
-            _finite_float(data["y_m2"], "y_m2"),
-        )
-        terms = payload.get("terms")  # absent in files written before names were kept
-        if terms is not None and not (
-            isinstance(terms, list) and len(terms) == k and all(isinstance(t, str) for t in terms)
-        ):
-            raise StateFileError(f"corrupt state file: terms must be {k} names or null")
-        nu0 = _finite_float(payload["nu0"], "nu0")
-        return NIG.from_parts(prior, nu0, stat, label, None if terms is None else tuple(terms))
-    except KeyError as exc:
-        raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
-    except PriorError as exc:
-        raise StateFileError(f"corrupt state file: {exc}") from exc
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -201,12 +116,12 @@ def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> 
     (True, True)
     """
     if isinstance(obj, NIG):
-        kind, payload = "nig", _nig_payload(obj)
+        kind, payload = "nig", nig_payload(obj)
     elif isinstance(obj, BayesResults):
         kind = "bayes"
         payload = {
-            "posterior": _nig_payload(obj.posterior),
-            "prior": _nig_payload(obj.prior),
+            "posterior": nig_payload(obj.posterior),
+            "prior": nig_payload(obj.prior),
             "design": spec_payload(obj.spec),
         }
     elif isinstance(obj, OLSResults):
@@ -357,8 +272,8 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
         are malformed.
     """
     _, payload = _read_kind(path, ("bayes",), "load_bayes")
-    posterior = _nig_from(_entry(payload, "posterior"))
-    prior = _nig_from(_entry(payload, "prior"))
+    posterior = nig_from(_entry(payload, "posterior"))
+    prior = nig_from(_entry(payload, "prior"))
     spec = spec_from(_entry(payload, "design"))
     if len(spec.terms) != posterior.k or prior.k != posterior.k:
         raise StateFileError("corrupt state file: the design and the posterior disagree on k")
@@ -368,7 +283,7 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
 def load_posterior(path: str | os.PathLike[str]) -> NIG:
     """The posterior NIG of a file that :func:`save` wrote from an NIG or a Bayesian fit."""
     kind, payload = _read_kind(path, ("nig", "bayes"), "load_posterior")
-    return _nig_from(payload) if kind == "nig" else load_bayes(path).posterior
+    return nig_from(payload) if kind == "nig" else load_bayes(path).posterior
 
 
 def load_fit(path: str | os.PathLike[str]) -> OLSResults:
@@ -399,7 +314,7 @@ def _ols_payload(fit: OLSResults) -> dict[str, Any]:
     moments = fit.moments
     return {
         "design": spec_payload(fit.spec),
-        "stat": {"R": _matrix(stat.R), "nobs": stat.nobs, "y_mean": stat.y_mean, "y_m2": stat.y_m2},
+        "stat": {"R": matrix(stat.R), "nobs": stat.nobs, "y_mean": stat.y_mean, "y_m2": stat.y_m2},
         "kept": [bool(x) for x in fit.kept],
         "params": [float(x) for x in fit.params_kept],
         "const_col": fit.const_col,
@@ -421,13 +336,13 @@ def _json_float(x: float) -> float | str:
 def _saved_meats(fit: OLSResults) -> dict[str, list[list[float]]] | None:
     """The HC meats: a streamed fit's as accumulated, an in-memory fit's computed now."""
     if fit.meats is not None:
-        return {kind: _matrix(m) for kind, m in fit.meats.items()}
+        return {kind: matrix(m) for kind, m in fit.meats.items()}
     if fit.rows is None:
         return None
     out = {}
     for kind in ("HC0", "HC2", "HC3"):
         with contextlib.suppress(DataError):  # HC2/HC3 undefined (leverage 1): not saved
-            out[kind] = _matrix(fit._meat(kind))
+            out[kind] = matrix(fit._meat(kind))
     return out
 
 
@@ -440,21 +355,21 @@ def _ols_from(payload: Any) -> OLSResults:
         raise StateFileError("corrupt state file: kept and the design disagree on k")
     rank = sum(kept)
     raw = _entry(payload, "stat")
-    nobs = _finite_float(_entry(raw, "nobs"), "nobs")
+    nobs = finite_float(_entry(raw, "nobs"), "nobs")
     if nobs < rank + 1:
         raise StateFileError("corrupt state file: nobs leaves no residual degree of freedom")
     stat = SqrtStat(
-        _square(_entry(raw, "R"), rank, "R"),
+        square(_entry(raw, "R"), rank, "R"),
         nobs,
-        _finite_float(_entry(raw, "y_mean"), "y_mean"),
-        _finite_float(_entry(raw, "y_m2"), "y_m2"),
+        finite_float(_entry(raw, "y_mean"), "y_mean"),
+        finite_float(_entry(raw, "y_m2"), "y_m2"),
     )
     if np.any(np.diag(stat.Rxx) == 0):
         raise StateFileError("corrupt state file: the factor of the kept columns is singular")
     params = _entry(payload, "params")
     if not isinstance(params, list) or len(params) != rank:
         raise StateFileError(f"corrupt state file: params must be {rank} numbers")
-    estimate = np.array([_finite_float(v, "params") for v in params])
+    estimate = np.array([finite_float(v, "params") for v in params])
     const_col = _entry(payload, "const_col")
     if const_col is not None and (
         isinstance(const_col, bool) or not isinstance(const_col, int) or not 0 <= const_col < rank
@@ -470,7 +385,7 @@ def _ols_from(payload: Any) -> OLSResults:
     if not isinstance(method, str):
         raise StateFileError("corrupt state file: method is not a string")
     cond = _entry(payload, "scaled_condition_number")
-    scaled = float(cond) if cond in ("inf", "nan") else _finite_float(cond, "condition number")
+    scaled = float(cond) if cond in ("inf", "nan") else finite_float(cond, "condition number")
     return OLSResults(
         spec=spec,
         stat=stat,
@@ -493,7 +408,7 @@ def _moments_from(value: Any) -> ResidualMoments | None:
     names = [f.name for f in dataclasses.fields(ResidualMoments)]
     if not isinstance(value, list) or len(value) != len(names):
         raise StateFileError(f"corrupt state file: moments must be {len(names)} numbers")
-    numbers = [_finite_float(v, f"moments.{name}") for v, name in zip(value, names, strict=True)]
+    numbers = [finite_float(v, f"moments.{name}") for v, name in zip(value, names, strict=True)]
     if numbers[0] != int(numbers[0]) or numbers[0] < 0:
         raise StateFileError("corrupt state file: moments.n is not a count")
     return ResidualMoments(int(numbers[0]), *numbers[1:])
@@ -505,7 +420,7 @@ def _meats_from(value: Any, rank: int) -> dict[str, FloatArray] | None:
     if not isinstance(value, dict) or not set(value) <= {"HC0", "HC2", "HC3"}:
         raise StateFileError("corrupt state file: meats must map HC0/HC2/HC3 to matrices")
     out = {}
-    for kind, matrix in value.items():
-        M = _square(matrix, rank - 1, f"meats.{kind}", triangular=False)
+    for kind, entry in value.items():
+        M = square(entry, rank - 1, f"meats.{kind}", triangular=False)
         out[kind] = M
     return out

@@ -9,11 +9,18 @@
   Givens kernel);
 - :mod:`._comparison`: models compared by criteria and evidence, one model
   read both ways (:func:`side_by_side`);
-- :mod:`._summary`: the printed table.
+- :mod:`._summary`: the printed table;
+- :class:`Changepoints` (:mod:`._changepoints`): where the regression changes
+  (Adams & MacKay's run-length posterior over the core's recursion), each
+  segment read both ways;
+- :class:`Online` (:mod:`._online`): the fit of a stream that never ends,
+  batch by batch, with forgetting and checkpoints (NIG entries of state
+  files: :mod:`._serial`).
 """
 
 from __future__ import annotations
 
+from duolm.bayesian._changepoints import Changepoints, Segment
 from duolm.bayesian._comparison import (
     COLUMNS as COMPARE_COLUMNS,
 )
@@ -26,6 +33,7 @@ from duolm.bayesian._comparison import (
 )
 from duolm.bayesian._fit import BayesFit, check_prior_type, checked_prior, default_prior
 from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
+from duolm.bayesian._online import Online
 from duolm.bayesian._results import BayesResults
 from duolm.bayesian._trajectory import COLUMNS as TRAJECTORY_COLUMNS
 from duolm.bayesian._trajectory import posterior_path
@@ -36,7 +44,10 @@ __all__ = [
     "TRAJECTORY_COLUMNS",
     "BayesFit",
     "BayesResults",
+    "Changepoints",
+    "Online",
     "PriorFactory",
+    "Segment",
     "SideBySide",
     "check_prior_type",
     "checked_prior",

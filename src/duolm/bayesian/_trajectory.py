@@ -50,7 +50,13 @@ from scipy import special
 
 from duolm import core
 from duolm.bayesian._nig import NIG
-from duolm.core._givens import _compiled_kernel, _fill_numpy
+from duolm.core._givens import (
+    FORGET_EXP,
+    FORGET_NONE,
+    FORGET_PRIOR,
+    _compiled_kernel,
+    _fill_numpy,
+)
 
 __all__ = ["COLUMNS", "posterior_path"]
 
@@ -94,6 +100,17 @@ def _quantile_plan(alpha: float, a0: float, n: int) -> tuple[FloatArray, FloatAr
     are smaller again by about ``z**2 / nu``, so the expansion is exact to
     rounding there.
     """
+    g, nu_min = _cornish_fisher(alpha)
+    n_table = int(min(n, max(0.0, math.ceil(nu_min - 2.0 * a0))))
+    nu = 2.0 * a0 + np.arange(n_table, dtype=np.float64)
+    table = np.full(n_table, np.nan)
+    ok = nu > 0
+    table[ok] = _t_quantile(nu[ok], alpha)
+    return table, g
+
+
+def _cornish_fisher(alpha: float) -> tuple[FloatArray, float]:
+    """The Cornish-Fisher coefficients ``[z, g1, ..., g5]`` and the ``nu_min`` they hold from."""
     z = -float(special.ndtri(alpha / 2.0))  # the lower tail: 1 - alpha/2 would round
     z2 = z * z
     g = np.array(
@@ -109,12 +126,49 @@ def _quantile_plan(alpha: float, a0: float, n: int) -> tuple[FloatArray, FloatAr
         ]
     )
     nu_min = max(64.0, (abs(g[5]) / (1e-15 * z)) ** 0.2)
-    n_table = int(min(n, max(0.0, math.ceil(nu_min - 2.0 * a0))))
-    nu = 2.0 * a0 + np.arange(n_table, dtype=np.float64)
+    return g, nu_min
+
+
+def _forget_quantile_plan(
+    alpha: float, a0: float, n: int, mode: int, lam: float
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_quantile_plan` for a trajectory that forgets.
+
+    The predictive for row ``t`` has ``nu = 2 a'_t`` dof with ``a'_t`` the
+    forgotten ``a`` before the row: ``a_t = a'_t + 1/2`` and ``a'_t = lam a_{t-1}``
+    (exponential) or ``a0 + lam (a_{t-1} - a0)`` (toward the prior), so
+    ``a_t - a* = lam^t (a0 - a*)`` with the fixed point ``a* = 1/(2(1 - lam))``,
+    resp. ``a0 + 1/(2(1 - lam))``. Where the limit's ``nu`` is at least
+    ``nu_min`` the Cornish-Fisher expansion takes over once ``nu`` stays above
+    it; otherwise the table runs until ``a'_t`` has reached its limit to
+    rounding, and the quantile of the limit (``coef = [q*, 0, ..., 0]``) is
+    used from there.
+    """
+    g, nu_min = _cornish_fisher(alpha)
+    a_star = (a0 if mode == FORGET_PRIOR else 0.0) + 0.5 / (1.0 - lam)
+    ap_inf = a_star - 0.5
+    m = min(n, 4096)  # the rows until a' has settled (to rounding), found by doubling
+    while True:
+        with np.errstate(under="ignore"):
+            decay = lam ** np.arange(1, m + 1, dtype=np.float64)
+        ap = ap_inf + decay * (a0 - a_star)
+        if m == n or ap[-1] == ap_inf:
+            break
+        m = min(n, 2 * m)
+    nu = 2.0 * ap
+    if 2.0 * ap_inf >= nu_min:
+        below = np.flatnonzero(nu < nu_min)
+        n_table = int(below[-1]) + 1 if len(below) else 0
+        coef = g
+    else:
+        moving = np.flatnonzero(ap != ap_inf)
+        n_table = int(moving[-1]) + 1 if len(moving) else 0
+        q_inf = _t_quantile(np.array([2.0 * ap_inf]), alpha)[0] if ap_inf > 0 else math.nan
+        coef = np.array([q_inf, 0.0, 0.0, 0.0, 0.0, 0.0])
     table = np.full(n_table, np.nan)
-    ok = nu > 0
-    table[ok] = _t_quantile(nu[ok], alpha)
-    return table, g
+    ok = nu[:n_table] > 0
+    table[ok] = _t_quantile(nu[:n_table][ok], alpha)
+    return table, coef
 
 
 def _t_quantile(nu: FloatArray, alpha: float) -> FloatArray:
@@ -149,6 +203,8 @@ def posterior_path(
     alpha: float,
     terms: tuple[str, ...],
     index: pd.Index,
+    forget: float = 1.0,
+    toward_prior: bool = False,
 ) -> pd.DataFrame:
     """The trajectory frame of checked rows (see :func:`duolm.trajectory` for its columns).
 
@@ -166,6 +222,9 @@ def posterior_path(
         Names of the columns of ``X``.
     index : pandas.Index
         Labels of the rows.
+    forget : float
+        Checked forgetting factor in (0, 1] (1: none) applied before each row,
+        as :meth:`NIG.forget`; ``toward_prior``: stabilised toward the prior.
     """
     Xd = np.ascontiguousarray(X, dtype=np.float64)
     yd = np.ascontiguousarray(y, dtype=np.float64)
@@ -173,12 +232,33 @@ def posterior_path(
     R0 = np.array(prior.stat.R, dtype=np.float64)
     a0 = float(prior.a)
     check_rank = not bool(np.all(np.diag(R0)[:k] > 0.0))
-    qtab, qc = _quantile_plan(alpha, a0, n)
+    if forget == 1.0:
+        mode = FORGET_NONE
+        qtab, qc = _quantile_plan(alpha, a0, n)
+    else:
+        mode = FORGET_PRIOR if toward_prior else FORGET_EXP
+        qtab, qc = _forget_quantile_plan(alpha, a0, n, mode, forget)
+    R0f = math.sqrt(1.0 - forget) * R0 if mode == FORGET_PRIOR else np.zeros((k + 1, k + 1))
     out = np.empty((2 * k + len(_FLOAT_TAIL), n))
     flags = np.empty((len(_FLAGS), n), dtype=bool)
     kernel = _compiled_kernel()
     fill = _fill_numpy if kernel is None else kernel
-    fill(Xd, yd, R0, a0, check_rank, core.ALIAS_TOL, qtab, qc, out, flags, (0.0,) * (k + 1))
+    fill(
+        Xd,
+        yd,
+        R0,
+        a0,
+        check_rank,
+        core.ALIAS_TOL,
+        mode,
+        forget,
+        R0f,
+        qtab,
+        qc,
+        out,
+        flags,
+        (0.0,) * (k + 1),
+    )
     columns: dict[str, Any] = {"t": np.arange(1, n + 1, dtype=np.int64)}
     for j, term in enumerate(terms):
         columns[f"m[{term}]"] = out[j]

@@ -1,4 +1,4 @@
-"""The ``duolm`` command line: fit, compare, predict, report and the lecture's demo.
+"""The ``duolm`` command line: fit, compare, predict, report, watch and the lecture's demo.
 
 Presentation only (DESIGN.md, "Layers"): the commands read the data, call
 :func:`duolm.ols`, :func:`duolm.bayes`, :func:`duolm.compare`
@@ -543,6 +543,96 @@ def report(
     )
     Path(output).write_text(page, encoding="utf-8")
     click.echo(f"report written to {output}")
+
+
+@main.command()
+@click.argument("source", metavar="[FILE]", required=False, default="-")
+@_formula_option()
+@_prior_option
+@click.option(
+    "--forget",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help="Forgetting factor in (0, 1] applied before each row (parameters that drift).",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A state file written after every batch; when it exists, the fit resumes from "
+    "it (and a file's rows already seen are passed over).",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Print the estimates each time this many more rows have been fitted.",
+)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep reading FILE as it grows (as tail -f); stop with Ctrl-C.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(0.0, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="Seconds between looks at a FILE that has not grown (with --follow).",
+)
+def watch(
+    source: str,
+    formula: str,
+    prior: str | None,
+    forget: float | None,
+    state: str | None,
+    every: int,
+    follow: bool,
+    poll: float,
+) -> None:
+    """Fit a model to CSV rows as they arrive and print the running estimates.
+
+    Reads FILE (or standard input, '-', the default) from its header line on:
+    each lot of rows that arrives together is one update of the conjugate
+    posterior, and a line with the rows seen, each coefficient's posterior
+    mean ± sd and E[sigma²] follows. At the end of the data (or on Ctrl-C
+    with --follow) the Bayesian summary is printed.
+
+    \b
+    Examples:
+      tail -n +1 -f radar.csv | duolm watch -f 'height ~ time + I(time**2)' --every 10
+      duolm watch radar.csv -f 'height ~ time' --follow --forget 0.98 --state radar.json
+    """
+    from duolm.cli._watch import watch as run_watch
+
+    if prior is not None and prior.strip().lower().startswith("zellner"):
+        raise click.UsageError("Zellner's prior is built from the whole design: not for a stream")
+    make_prior = None
+    if prior is not None:
+        spec = prior
+
+        def make_prior(batch: dict[str, object]) -> Any:
+            return build_prior(spec, formula, pd.DataFrame(batch))
+
+    online = run_watch(
+        formula,
+        source,
+        state=state,
+        prior=make_prior,
+        forget=forget,
+        every=every,
+        follow=follow,
+        poll=poll,
+    )
+    console = new_console()
+    if online.spec is None:
+        console.out("no rows", highlight=False)
+        return
+    console.print()
+    console.out(online.bayes().summary().text, highlight=False)
+    if state is not None:
+        click.echo(f"duolm: state saved to {state}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

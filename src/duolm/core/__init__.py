@@ -7,6 +7,8 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
   updated, merged and forgotten by orthogonal transformations;
 - :func:`lstsq` (:mod:`._solver`): the refined in-memory solver;
 - :mod:`._givens`: the row-by-row Givens kernel behind :func:`duolm.trajectory`;
+- :mod:`._runlength`: the run-length recursion behind :func:`duolm.changepoints`
+  (a Givens-updated factor per run length);
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
@@ -16,6 +18,7 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 from __future__ import annotations
 
 from duolm.core._moments import ResidualMoments, pool_central
+from duolm.core._runlength import RunLengths, runlength_recursion
 from duolm.core._sandwich import (
     HC_KINDS,
     KERNELS,
@@ -44,6 +47,7 @@ __all__ = [
     "Kernel",
     "LstsqFit",
     "ResidualMoments",
+    "RunLengths",
     "SqrtStat",
     "default_maxlags",
     "hc_weights",
@@ -52,4 +56,5 @@ __all__ = [
     "meat",
     "meats",
     "pool_central",
+    "runlength_recursion",
 ]

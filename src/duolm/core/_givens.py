@@ -38,6 +38,10 @@ BoolArray = NDArray[np.bool_]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
+#: Forgetting modes of the kernels: none, exponential (``NIG.forget(lam)``),
+#: stabilised toward the prior (``NIG.forget(lam, toward="prior")``).
+FORGET_NONE, FORGET_EXP, FORGET_PRIOR = 0, 1, 2
+
 #: Rows per block of the compiled kernel (its working set stays in the L2 cache).
 _BLOCK = 2048
 
@@ -98,15 +102,45 @@ def _solve(R: Any, d: Any, m: Any, Ri: Any, k: int) -> None:
             Ri[r][j] = -acc * d[r]
 
 
+def _rotate(R: Any, d: Any, z: Any, k: int) -> None:
+    """Rotate the row ``z`` (length ``k + 1``, overwritten) into the factor ``R`` in place.
+
+    Givens rotations column by column; ``d[p]`` gets ``1 / R[p, p]`` for each
+    column rotated (zeros of ``z`` are skipped: the identity). Lists (the
+    fallback) or arrays (compiled into the kernel).
+    """
+    for p in range(k + 1):
+        zp = z[p]
+        if zp == 0.0:
+            continue
+        rpp = R[p][p]
+        big = max(abs(rpp), abs(zp))
+        rho = math.sqrt(rpp * rpp + zp * zp) if 1e-150 < big < 1e150 else math.hypot(rpp, zp)
+        R[p][p] = rho
+        if p == k:
+            break
+        inv = 1.0 / rho
+        d[p] = inv
+        c_ = rpp * inv
+        s_ = zp * inv
+        for j in range(p + 1, k + 1):
+            rpj = R[p][j]
+            zj = z[j]
+            R[p][j] = c_ * rpj + s_ * zj
+            z[j] = c_ * zj - s_ * rpj
+
+
 # ------------------------------------------------------------------ the compiled kernel
 
 #: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch(proto)`` is a
 #: ``(2 K + 3, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
 _scratch: Any = None
 
-#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank` and :func:`_solve`.
+#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`
+#: and :func:`_rotate`.
 _full_rank_c: Any = None
 _solve_c: Any = None
+_rotate_c: Any = None
 
 #: Largest ``k + 1`` whose scratch array goes on the stack (``(2 K + 3) K`` floats).
 _STACK_MAX = 48
@@ -119,6 +153,9 @@ def _kernel_source(
     a0: float,
     check_rank: bool,
     tol: float,
+    mode: int,
+    lam: float,
+    R0f: FloatArray,
     qtab: FloatArray,
     qc: FloatArray,
     out: FloatArray,
@@ -130,6 +167,11 @@ def _kernel_source(
     ``out`` rows: ``m`` (k), ``sd`` (k), then the float columns of
     :data:`duolm.bayesian.TRAJECTORY_COLUMNS` (``mean_sigma2`` to ``pred_logpdf``);
     ``flags`` rows: its four flags. Every entry is written (NaN where undefined).
+
+    ``mode`` is :data:`FORGET_NONE`, :data:`FORGET_EXP` or :data:`FORGET_PRIOR`:
+    before each row the factor is multiplied by ``sqrt(lam)`` and, toward the
+    prior, the rows of ``R0f = sqrt(1 - lam) R0`` are rotated in; ``a`` follows
+    ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the
     compiler, so the kernel is compiled (and cached) once per ``k``, with its
@@ -172,11 +214,53 @@ def _kernel_source(
     proper = full and a0 > 0.0 and b0 > 0.0
     if full:
         _solve_c(R, d, m, Ri, k)
+    forgetting = mode != FORGET_NONE
+    # With forgetting, a tends monotonically to a_limit. The branch-free rows need a > 2
+    # from there on (so a_limit > 2), and the log-gamma ratio of the predictive's a' = a - 1/2
+    # either by its series (a' >= _A_SERIES) or, when the limit is below it, as the constant
+    # of the limit once a' has settled there (from row nt on: the quantile plan's table
+    # runs until then).
+    a_limit = (a0 if mode == FORGET_PRIOR else 0.0) + 0.5 / (1.0 - lam) if forgetting else 0.0
+    ap_limit = a_limit - 0.5
+    fast_ok = not forgetting or a_limit > 2.0
+    settled_small = forgetting and ap_limit < _A_SERIES
+    corr_settled = 0.0
+    if settled_small and ap_limit > 0.0:
+        corr_settled = 0.5 * math.log(ap_limit) - (
+            math.lgamma(ap_limit + 0.5) - math.lgamma(ap_limit)
+        )
+    ilam = 1.0 / lam
+    sl = math.sqrt(lam)
+    isl = 1.0 / sl
+    ap = a0
+    a_run = a0  # a after the last row (forgetting: the recursion, kept in a register)
     g = n  # from row g on every quantity of every row exists (the flags never drop)
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         # ---- pass 1: the recursion
         for i in range(start, stop):
+            bprev = 0.0
+            if forgetting:  # the posterior before row i, forgotten
+                for p in range(K):
+                    for j in range(p, K):
+                        R[p, j] *= sl
+                if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
+                    for j in range(k):
+                        d[j] *= isl
+                else:
+                    for r in range(K):
+                        for c in range(K):
+                            z[c] = R0f[r, c]
+                        _rotate_c(R, d, z, k)
+                    for j in range(k):
+                        d[j] = 1.0 / R[j, j] if R[j, j] != 0.0 else 0.0
+                    if not full:
+                        full = _full_rank_c(R, k, tol)
+                    if full:
+                        _solve_c(R, d, m, Ri, k)
+                ap = lam * a_run if mode == FORGET_EXP else a0 + lam * (a_run - a0)
+                bprev = 0.5 * R[k, k] * R[k, k]
+                proper = full and ap > 0.0 and bprev > 0.0
             flags[3, i] = proper
             if proper:
                 mu = 0.0
@@ -189,35 +273,21 @@ def _kernel_source(
                         w += Ri[j, l] * X[i, j]
                     h += w * w
                 PM[i] = mu
-                PS[i] = h
+                if mode == FORGET_EXP:
+                    h *= ilam  # Ri is still the unforgotten factor's inverse
+                PS[i] = bprev * (1.0 + h) if forgetting else h
             for j in range(k):
                 z[j] = X[i, j]
             z[k] = y[i]
-            for p in range(k + 1):
-                zp = z[p]
-                if zp == 0.0:
-                    continue
-                rpp = R[p, p]
-                big = max(abs(rpp), abs(zp))
-                if 1e-150 < big < 1e150:
-                    rho = math.sqrt(rpp * rpp + zp * zp)
-                else:
-                    rho = math.hypot(rpp, zp)
-                R[p, p] = rho
-                if p == k:
-                    break
-                inv = 1.0 / rho
-                d[p] = inv
-                c_ = rpp * inv
-                s_ = zp * inv
-                for j in range(p + 1, k + 1):
-                    rpj = R[p, j]
-                    zj = z[j]
-                    R[p, j] = c_ * rpj + s_ * zj
-                    z[j] = c_ * zj - s_ * rpj
+            _rotate_c(R, d, z, k)
             if not full:  # sticky: the rank never drops
                 full = _full_rank_c(R, k, tol)
-            a = a0 + 0.5 * (i + 1)
+            if forgetting:
+                a = ap + 0.5
+                a_run = a
+                A[i] = a
+            else:
+                a = a0 + 0.5 * (i + 1)
             b = 0.5 * R[k, k] * R[k, k]
             proper = full and a > 0.0 and b > 0.0
             if full:
@@ -233,11 +303,12 @@ def _kernel_source(
             flags[0, i] = proper
             flags[1, i] = proper and a > 1.0
             flags[2, i] = proper and a > 2.0
-            if g == n and i >= nt and i >= 1 and flags[3, i] and flags[2, i]:
+            series = not forgetting or settled_small or ap >= _A_SERIES
+            if g == n and i >= nt and i >= 1 and flags[3, i] and flags[2, i] and fast_ok and series:
                 g = i
         # ---- pass 2, the first rows: each quantity only where it exists
         for i in range(start, min(stop, g)):
-            a = a0 + 0.5 * (i + 1)
+            a = A[i] if forgetting else a0 + 0.5 * (i + 1)
             has_mean = flags[1, i]
             s2t = B[i] / (a - 1.0) if has_mean else nan
             for j in range(k):
@@ -247,7 +318,8 @@ def _kernel_source(
             A[i] = a
             if flags[3, i]:
                 ap = a - 0.5
-                s2 = (B[i - 1] if i > 0 else b0) * (1.0 + PS[i])  # nu * scale**2 / 2
+                # nu * scale**2 / 2: with forgetting, pass 1 left it in PS
+                s2 = PS[i] if forgetting else (B[i - 1] if i > 0 else b0) * (1.0 + PS[i])
                 ia = 1.0 / ap
                 is2 = 1.0 / s2
                 scale = math.sqrt(s2 * ia)
@@ -279,13 +351,21 @@ def _kernel_source(
                 LP[i] = nan
         # ---- pass 2, the other rows: branch-free loops, unsigned indices (no wraparound)
         lo = max(start, g)
-        for i in range(lo, stop):
-            u_ = np.uint64(i)
-            a = a0 + 0.5 * (i + 1)
-            s2t = B[u_] / (a - 1.0)
-            ES[u_] = s2t
-            SDS[u_] = s2t / math.sqrt(a - 2.0)
-            A[u_] = a
+        if forgetting:  # a from pass 1
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                a = A[u_]
+                s2t = B[u_] / (a - 1.0)
+                ES[u_] = s2t
+                SDS[u_] = s2t / math.sqrt(a - 2.0)
+        else:
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                a = a0 + 0.5 * (i + 1)
+                s2t = B[u_] / (a - 1.0)
+                ES[u_] = s2t
+                SDS[u_] = s2t / math.sqrt(a - 2.0)
+                A[u_] = a
         for j in range(k):
             V = out[k + j]
             for i in range(lo, stop):
@@ -293,8 +373,12 @@ def _kernel_source(
                 V[u_] = math.sqrt(ES[u_] * V[u_])
         for i in range(lo, stop):
             u_ = np.uint64(i)
-            ap = a0 + 0.5 * i
-            s2 = B[np.uint64(i - 1)] * (1.0 + PS[u_])
+            if forgetting:  # loop-invariant: the compiler unswitches it
+                ap = A[u_] - 0.5
+                s2 = PS[u_]  # pass 1 left nu * scale**2 / 2 there
+            else:
+                ap = a0 + 0.5 * i
+                s2 = B[np.uint64(i - 1)] * (1.0 + PS[u_])
             ia = 1.0 / ap
             scale = math.sqrt(s2 * ia)
             u = 0.5 * ia
@@ -305,16 +389,23 @@ def _kernel_source(
             PL[u_] = mu - q * scale
             PU[u_] = mu + q * scale
             LP[u_] = 0.5 * e * e * (1.0 / s2)  # the argument of log1p, finished below
-        for i in range(lo, stop):
-            u_ = np.uint64(i)
-            ap = a0 + 0.5 * i
-            ia = 1.0 / ap
-            ia2 = ia * ia
-            corr = ia * (
-                _LG1 - ia2 * (_LG3 - ia2 * (_LG5 - ia2 * (_LG7 - ia2 * (_LG9 - ia2 * _LG11))))
-            )
-            tail = (ap + 0.5) * math.log1p(LP[u_])
-            LP[u_] = -math.log(PS[u_]) - corr - half_log_2pi - tail
+        if settled_small:  # a' has settled below _A_SERIES: its log-gamma ratio is a constant
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                ap = A[u_] - 0.5
+                tail = (ap + 0.5) * math.log1p(LP[u_])
+                LP[u_] = -math.log(PS[u_]) - corr_settled - half_log_2pi - tail
+        else:
+            for i in range(lo, stop):
+                u_ = np.uint64(i)
+                ap = A[u_] - 0.5 if forgetting else a0 + 0.5 * i
+                ia = 1.0 / ap
+                ia2 = ia * ia
+                corr = ia * (
+                    _LG1 - ia2 * (_LG3 - ia2 * (_LG5 - ia2 * (_LG7 - ia2 * (_LG9 - ia2 * _LG11))))
+                )
+                tail = (ap + 0.5) * math.log1p(LP[u_])
+                LP[u_] = -math.log(PS[u_]) - corr - half_log_2pi - tail
 
 
 def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - numba typing
@@ -356,7 +447,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
 
     numba is imported here, on the first trajectory, not with duolm.
     """
-    global _scratch, _full_rank_c, _solve_c
+    global _scratch, _full_rank_c, _solve_c, _rotate_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba.extending import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -369,7 +460,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
     _scratch = intrinsic(_stack_scratch_typer)
     # inlined (numba IR), not called: a call would let the stack state escape to memory
     helper = numba.njit(nogil=True, error_model="numpy", inline="always")
-    _full_rank_c, _solve_c = helper(_full_rank), helper(_solve)
+    _full_rank_c, _solve_c, _rotate_c = helper(_full_rank), helper(_solve), helper(_rotate)
     try:
         fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
             _kernel_source
@@ -392,14 +483,23 @@ def _read(R: list[list[float]], k: int) -> tuple[list[float], list[list[float]]]
 
 
 def _sequential_python(
-    X: FloatArray, y: FloatArray, R0: FloatArray, check_rank: bool, tol: float
-) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, FloatArray, FloatArray, bool]:
+    X: FloatArray,
+    y: FloatArray,
+    R0: FloatArray,
+    check_rank: bool,
+    tol: float,
+    mode: int = FORGET_NONE,
+    lam: float = 1.0,
+    R0f: FloatArray | None = None,
+) -> tuple[FloatArray, ...]:
     """The recursion itself, in Python floats: the only part that cannot be vectorised.
 
     Returns per row ``m_t`` (n, k), ``diag V_t`` (n, k), ``b_t`` (NaN where
     the factor is singular), ``full_t``, and for the predictive of row t the
     ``m_{t-1}' x_t`` and ``x_t' V_{t-1} x_t`` (NaN where ``V_{t-1}`` does not
-    exist), and whether the prior's factor is nonsingular.
+    exist), and whether the prior's factor is nonsingular; then, for the
+    predictive of row t from the forgotten posterior (with forgetting; empty
+    otherwise), its ``b``, whether its factor is nonsingular, and its ``a``.
     """
     n, k = X.shape
     nan = math.nan
@@ -413,11 +513,30 @@ def _sequential_python(
     fulls: list[bool] = []
     mus: list[float] = []
     hs: list[float] = []
+    bps: list[float] = []
+    fps: list[bool] = []
+    sl = math.sqrt(lam)
+    ilam = 1.0 / lam
+    prior_rows = [] if R0f is None else R0f.tolist()
     chunk = 8192
     for start in range(0, n, chunk):
         rows = X[start : start + chunk].tolist()
         ys = y[start : start + chunk].tolist()
         for x, yi in zip(rows, ys, strict=True):
+            if mode != FORGET_NONE:  # the posterior before the row, forgotten
+                for p in range(k + 1):
+                    row = R[p]
+                    for j in range(p, k + 1):
+                        row[j] *= sl
+                if mode != FORGET_EXP:  # exponential: m stays, x'Vx is scaled below
+                    for prior_row in prior_rows:
+                        _rotate(R, [0.0] * (k + 1), list(prior_row), k)
+                    if not full:
+                        full = _full_rank(R, k, tol)
+                    if full:
+                        m, Ri = _read(R, k)
+                bps.append(0.5 * R[k][k] * R[k][k])
+                fps.append(full)
             if full:
                 mu = 0.0
                 for j in range(k):
@@ -429,7 +548,7 @@ def _sequential_python(
                         w += Ri[j][l] * x[j]
                     h += w * w
                 mus.append(mu)
-                hs.append(h)
+                hs.append(h * ilam if mode == FORGET_EXP else h)
             else:
                 mus.append(nan)
                 hs.append(nan)
@@ -475,7 +594,9 @@ def _sequential_python(
         np.array(fulls, dtype=bool),
         np.array(mus, dtype=np.float64),
         np.array(hs, dtype=np.float64),
-        full0,
+        np.array(full0),
+        np.array(bps, dtype=np.float64),
+        np.array(fps, dtype=bool),
     )
 
 
@@ -500,6 +621,9 @@ def _fill_numpy(
     a0: float,
     check_rank: bool,
     tol: float,
+    mode: int,
+    lam: float,
+    R0f: FloatArray,
     qtab: FloatArray,
     qc: FloatArray,
     out: FloatArray,
@@ -511,16 +635,34 @@ def _fill_numpy(
     Same arguments and the same arithmetic as :func:`_kernel_source`.
     """
     n, k = X.shape
-    M, VD, b, full, mu, h, full0 = _sequential_python(X, y, R0, check_rank, tol)
-    a = a0 + 0.5 * np.arange(1, n + 1, dtype=np.float64)
+    M, VD, b, full_, mu, h, full0, bf, ff = _sequential_python(
+        X, y, R0, check_rank, tol, mode, lam, R0f
+    )
+    full = np.asarray(full_, dtype=bool)
+    b0 = 0.5 * float(R0[k, k]) * float(R0[k, k])
+    if mode == FORGET_NONE:
+        a = a0 + 0.5 * np.arange(1, n + 1, dtype=np.float64)
+        ap = a - 0.5
+        bp = np.concatenate([[b0], b[:-1]])
+    else:
+        aps = []
+        before = a0
+        for _ in range(n):  # a of the forgotten posterior before each row, as the kernel's
+            before = lam * before if mode == FORGET_EXP else a0 + lam * (before - a0)
+            aps.append(before)
+            before += 0.5
+        a = np.array(aps, dtype=np.float64) + 0.5
+        ap = a - 0.5  # as the kernel reads it back
+        bp = bf
     with np.errstate(invalid="ignore"):
         proper = full & (a > 0.0) & (b > 0.0)
     has_mean = proper & (a > 1.0)
     has_sd = proper & (a > 2.0)
-    b0 = 0.5 * float(R0[k, k]) * float(R0[k, k])
-    pred = np.concatenate([[full0 and a0 > 0.0 and b0 > 0.0], proper[:-1]])
-    ap = a - 0.5
-    bp = np.concatenate([[b0], b[:-1]])
+    if mode == FORGET_NONE:
+        pred = np.concatenate([[bool(full0) and a0 > 0.0 and b0 > 0.0], proper[:-1]])
+    else:
+        with np.errstate(invalid="ignore"):
+            pred = np.asarray(ff, dtype=bool) & (ap > 0.0) & (bp > 0.0)
     nan = math.nan
     o = 2 * k
     with np.errstate(all="ignore"):

@@ -29,6 +29,24 @@ def _read(name: str) -> pd.DataFrame:
         return pd.read_csv(fh, comment="#")
 
 
+def _check_manoeuvre(manoeuvre_at: int | None, a_after: float | None, a: float, n: int) -> float:
+    """The acceleration after the manoeuvre; refuse a time outside 1..T."""
+    if manoeuvre_at is None:
+        if a_after is not None:
+            raise ValueError("a_after is the acceleration after a manoeuvre: give manoeuvre_at")
+        return a
+    try:
+        at = operator.index(manoeuvre_at)
+    except TypeError:
+        raise TypeError(f"manoeuvre_at must be an integer time, got {manoeuvre_at!r}") from None
+    if not 1 <= at <= n:
+        raise ValueError(f"manoeuvre_at must be a time in 1..T = 1..{n}, got {at}")
+    after = -a if a_after is None else float(a_after)
+    if not math.isfinite(after):
+        raise ValueError(f"a_after must be finite, got {a_after}")
+    return after
+
+
 def longley() -> pd.DataFrame:
     """Longley's (1967) macroeconomic data, 16 years, as certified by NIST StRD.
 
@@ -85,6 +103,8 @@ def tracking(
     a: float = TRACKING_A,
     sigma: float = TRACKING_SIGMA,
     seed: int | np.random.Generator | None = TRACKING_SEED,
+    manoeuvre_at: int | None = None,
+    a_after: float | None = None,
 ) -> pd.DataFrame:
     """The lecture's rising object: heights measured by radar at t = 1..T.
 
@@ -93,6 +113,15 @@ def tracking(
     independent Gaussian noise:
 
         height_t = v0 (t - 1) + a/2 (t - 1)^2 + e_t,   e_t ~ N(0, sigma^2),  t = 1..T.
+
+    With ``manoeuvre_at = M`` the object manoeuvres: after time M it moves
+    with acceleration ``a_after`` instead, its height and velocity continuous
+    at M (``s = t - 1``, ``s_M = M - 1``):
+
+        height_t = h_M + v_M (s - s_M) + a_after/2 (s - s_M)^2 + e_t,   t > M,
+
+    with ``h_M = v0 s_M + a/2 s_M^2`` and ``v_M = v0 + a s_M``. A single
+    parabola no longer fits; forgetting and change detection follow it.
 
     Parameters
     ----------
@@ -108,6 +137,11 @@ def tracking(
         Seed of ``numpy.random.default_rng`` (None: fresh entropy). The noise
         is drawn in time order, so for one seed a longer series extends a
         shorter one.
+    manoeuvre_at : int, optional
+        The last time (1..T) of the first motion law; None: no manoeuvre.
+    a_after : float, optional
+        Acceleration after the manoeuvre (default ``-a``: the object brakes
+        as hard as it was accelerating). Only with ``manoeuvre_at``.
 
     Returns
     -------
@@ -155,6 +189,8 @@ def tracking(
     ((80, 2), [1, 80])
     >>> tracking(T=3, sigma=0.0)["height"].tolist()  # y_1 = 0, then v0 + a/2, 2 v0 + 2 a
     [0.0, 5.25, 11.0]
+    >>> tracking(T=5, sigma=0.0, manoeuvre_at=3)["height"].tolist()  # brakes after t = 3
+    [0.0, 5.25, 11.0, 16.75, 22.0]
     """
     try:
         n = operator.index(T)
@@ -167,8 +203,15 @@ def tracking(
             raise ValueError(f"{name} must be finite, got {value}")
     if not (math.isfinite(sigma) and sigma >= 0.0):
         raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
+    after = _check_manoeuvre(manoeuvre_at, a_after, a, n)
     time = np.arange(1, n + 1, dtype=np.int64)
     s = (time - 1).astype(np.float64)
     noise = np.random.default_rng(seed).normal(0.0, 1.0, n)
-    height = v0 * s + 0.5 * a * s**2 + sigma * noise
+    curve = v0 * s + 0.5 * a * s**2
+    if manoeuvre_at is not None:
+        s_m = float(manoeuvre_at - 1)
+        h_m, v_m = v0 * s_m + 0.5 * a * s_m**2, v0 + a * s_m
+        d = s - s_m
+        curve = np.where(d > 0, h_m + v_m * d + 0.5 * after * d**2, curve)
+    height = curve + sigma * noise
     return pd.DataFrame({"time": time, "height": height})

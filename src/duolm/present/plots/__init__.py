@@ -22,10 +22,14 @@ function            draws
 :func:`marginals`   posterior marginals beside the least-squares intervals
 :func:`nig_density` a Normal-inverse-gamma prior or posterior (2 panels)
 ==================  ===========================================================
+
+:func:`evolution_beside` draws two trajectories of one model (without and with
+forgetting) side by side, their panels on shared y limits.
 """
 
 from __future__ import annotations
 
+from duolm.present.plots.beside import evolution_beside
 from duolm.present.plots.fits import anscombe, band_gap, bands, residuals, scatter
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
@@ -34,6 +38,7 @@ __all__ = [
     "band_gap",
     "bands",
     "evolution",
+    "evolution_beside",
     "marginals",
     "nig_density",
     "residuals",
