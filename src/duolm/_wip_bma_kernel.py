@@ -1,0 +1,497 @@
+"""Compiled kernels of Bayesian model averaging, and their pure-Python fallback.
+
+Three kernels, written once in the subset of Python that numba compiles
+(``@njit(cache=True)``) and that also runs as plain Python when numba is
+absent or disabled (``NUMBA_DISABLE_JIT=1``):
+
+- :func:`_gray_walk` enumerates every subset of the free columns in
+  Gray-code order, adding or dropping one column of the triangular factor of
+  the centred design per step by Givens rotations (Björck, *Numerical Methods
+  for Least Squares Problems*, section 3.2: updating the QR factorisation), and
+  records each model's residual sum of squares. The state is ``T = Q^T Rc``
+  (``Rc`` the centred factor, ``Q`` the product of the rotations so far): the
+  active columns, in the order of ``order``, form an upper triangle in the
+  first ``m`` rows, and the residual of ``y`` after them lies in rows ``m:``.
+- :func:`_mc3` runs the Markov chain over models (add/drop and swap moves,
+  Madigan & York 1995; Clyde, Ghosh & Littman 2011 for the swap) with the same
+  updates and exact evidences, for designs too wide to enumerate.
+- :func:`_log_evidence` is the log Bayes factor of a model against the
+  intercept-only model under the priors of Liang, Paulo, Molina, Clyde &
+  Berger (2008, JASA) with, for the mixtures of g-priors, the posterior moments
+  ``E[g/(1+g)]`` and ``E[(g/(1+g))**2]``.
+
+The mixtures are integrated over ``s = log g`` by the trapezoid rule, which
+converges geometrically for integrands analytic in a strip (here
+``|Im s| < pi``: the singularities of ``log(1 + g)`` and ``log(1 + g u)``),
+halving the step until two successive sums agree to :data:`_QUAD_RTOL`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+#: Prior codes shared with :mod:`duolm._wip_bma`.
+G_PRIOR, HYPER_G, HYPER_G_N, ZELLNER_SIOW, EB_LOCAL = 0, 1, 2, 3, 4
+
+#: Relative agreement of two successive trapezoid sums (step h and h/2) at
+#: which the finer one is accepted. The trapezoid error falls like
+#: exp(-2 pi d / h) (d = pi, the half-width of the strip), so halving the step
+#: squares it: when the sums of steps h and h/2 agree to 1e-7, the error of
+#: the finer one is near 1e-14 (the tests hold the evidences to 1e-12).
+_QUAD_RTOL = 1e-7
+
+#: The integrand is summed where its log lies within this of its maximum:
+#: exp(-38) ~ 3e-17 at the cut, with tails decaying at least like exp(-|s|/2).
+_LOG_CUT = 38.0
+
+_LOG_PI = math.log(math.pi)
+
+
+def _softplus(x: float) -> float:
+    """``log(1 + exp(x))`` without overflow."""
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+def _log_integrand(s: float, code: int, n: float, p: float, lu: float, a: float) -> float:
+    """``log(BF_g * pi(g) * g)`` at ``g = exp(s)`` (the ``g`` is ``dg/ds``).
+
+    ``BF_g = (1+g)^((n-1-p)/2) (1+g u)^(-(n-1)/2)`` with ``u = 1 - R^2`` (Liang
+    et al. 2008, eq. 5; ``lu = log u``). Priors on g (Liang et al. sections 3.2, 3.3):
+    hyper-g ``(a-2)/2 (1+g)^(-a/2)``; hyper-g/n ``(a-2)/(2n) (1+g/n)^(-a/2)``;
+    Zellner-Siow ``g ~ InvGamma(1/2, n/2)``.
+    """
+    sp = _softplus(s)
+    val = 0.5 * (n - 1.0 - p) * sp - 0.5 * (n - 1.0) * _softplus(s + lu) + s
+    if code == HYPER_G:
+        val += math.log(0.5 * (a - 2.0)) - 0.5 * a * sp
+    elif code == HYPER_G_N:
+        val += math.log(0.5 * (a - 2.0) / n) - 0.5 * a * _softplus(s - math.log(n))
+    else:  # Zellner-Siow: sqrt(n/2)/Gamma(1/2) g^(-3/2) exp(-n/(2g))
+        val += 0.5 * math.log(0.5 * n) - 0.5 * _LOG_PI - 1.5 * s - 0.5 * n * math.exp(-s)
+    return val
+
+
+def _logistic(s: float) -> float:
+    """``g / (1 + g)`` at ``g = exp(s)``: the shrinkage factor."""
+    if s >= 0.0:
+        return 1.0 / (1.0 + math.exp(-s))
+    e = math.exp(s)
+    return e / (1.0 + e)
+
+
+def _mixture(code: int, n: float, p: float, lu: float, r2: float, a: float, out: Any) -> None:
+    """Integrate a mixture of g-priors: ``out = [log BF, E[t], E[t^2], s0, h, k_lo, k_hi]``.
+
+    ``t = g/(1+g)``; the last four entries give the final trapezoid grid
+    ``s = s0 + k h`` for ``k_lo <= k <= k_hi`` (see :func:`mixture_nodes`).
+    """
+    # coarse scan for the maximum over a range that holds every mode: the
+    # posterior of g sits below n/u times a modest factor, and the priors put
+    # negligible mass below exp(-60)
+    s_lo = -60.0
+    s_hi = 60.0 + math.log(n) - lu
+    vmax = -math.inf
+    s0 = 0.0
+    s = s_lo
+    while s <= s_hi:
+        v = _log_integrand(s, code, n, p, lu, a)
+        if v > vmax:
+            vmax = v
+            s0 = s
+        s += 1.0
+    # extent: where the integrand is within exp(-_LOG_CUT) of its maximum
+    lo = s0
+    while lo > s_lo - 60.0 and _log_integrand(lo, code, n, p, lu, a) > vmax - _LOG_CUT:
+        lo -= 0.5
+    hi = s0
+    while hi < s_hi + 60.0 and _log_integrand(hi, code, n, p, lu, a) > vmax - _LOG_CUT:
+        hi += 0.5
+    h = 0.5
+    k_lo = int(math.floor((lo - s0) / h))
+    k_hi = int(math.ceil((hi - s0) / h))
+    S0 = 0.0
+    S1 = 0.0
+    S2 = 0.0
+    for k in range(k_lo, k_hi + 1):
+        sk = s0 + k * h
+        w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax)
+        t = _logistic(sk)
+        S0 += w
+        S1 += w * t
+        S2 += w * t * t
+    prev = h * S0
+    for _level in range(12):
+        # midpoints of the current grid: the sums of step h/2 reuse those of step h
+        M0 = 0.0
+        M1 = 0.0
+        M2 = 0.0
+        for k in range(k_lo, k_hi):
+            sk = s0 + (k + 0.5) * h
+            w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax)
+            t = _logistic(sk)
+            M0 += w
+            M1 += w * t
+            M2 += w * t * t
+        S0 += M0
+        S1 += M1
+        S2 += M2
+        h *= 0.5
+        k_lo *= 2
+        k_hi *= 2
+        cur = h * S0
+        if abs(cur - prev) <= _QUAD_RTOL * cur:
+            break
+        prev = cur
+    out[0] = vmax + math.log(h * S0)
+    out[1] = S1 / S0
+    out[2] = S2 / S0
+    out[3] = s0
+    out[4] = h
+    out[5] = k_lo
+    out[6] = k_hi
+
+
+def _log_evidence(
+    code: int, n: float, p: float, u: float, g: float, a: float, out: Any
+) -> None:
+    """Log Bayes factor against the intercept-only model and ``E[t]``, ``E[t^2]``.
+
+    ``out[:3] = [log BF, E[t | y], E[t^2 | y]]`` with ``t = g/(1+g)``. A model
+    with no slopes has BF = 1; ``u = 1 - R^2``.
+    """
+    if p == 0.0:
+        out[0] = 0.0
+        out[1] = 0.0
+        out[2] = 0.0
+        return
+    if code == G_PRIOR or code == EB_LOCAL:
+        if code == EB_LOCAL:
+            # local empirical Bayes (Liang et al. eq. 9): g = max(F - 1, 0)
+            F = ((1.0 - u) / p) / (u / (n - 1.0 - p))
+            g = max(F - 1.0, 0.0)
+        # Liang et al. eq. 5 (with 1 + g u written to keep u's digits)
+        out[0] = 0.5 * (n - 1.0 - p) * math.log1p(g) - 0.5 * (n - 1.0) * math.log1p(g * u)
+        t = g / (1.0 + g)
+        out[1] = t
+        out[2] = t * t
+        return
+    _mixture(code, n, p, math.log(u), 1.0 - u, a, out)
+
+
+def _evidences(
+    code: int,
+    n: float,
+    p: Any,
+    u: Any,
+    valid: Any,
+    g: float,
+    a: float,
+    logev: Any,
+    et: Any,
+    et2: Any,
+) -> None:
+    """:func:`_log_evidence` for every model (``-inf`` where not ``valid``)."""
+    out = np.empty(7)
+    for i in range(p.shape[0]):
+        if not valid[i]:
+            logev[i] = -math.inf
+            et[i] = 0.0
+            et2[i] = 0.0
+            continue
+        _log_evidence(code, n, float(p[i]), u[i], g, a, out)
+        logev[i] = out[0]
+        et[i] = out[1]
+        et2[i] = out[2]
+
+
+# ---------------------------------------------------------------- factor updates
+
+
+def _rotate(T: Any, r1: int, r2: int, col: int) -> None:
+    """Givens rotation of rows ``r1, r2`` of ``T`` that zeroes ``T[r2, col]``."""
+    a = T[r1, col]
+    b = T[r2, col]
+    if b == 0.0:
+        return
+    rr = math.hypot(a, b)
+    c = a / rr
+    s = b / rr
+    for j in range(T.shape[1]):
+        x = T[r1, j]
+        y = T[r2, j]
+        T[r1, j] = c * x + s * y
+        T[r2, j] = c * y - s * x
+    T[r2, col] = 0.0
+
+
+def _add(T: Any, order: Any, pos: Any, m: int, j: int) -> int:
+    """Append column ``j`` to the active set; return the new count."""
+    last = T.shape[0] - 1
+    for r in range(last, m, -1):
+        _rotate(T, r - 1, r, j)
+    order[m] = j
+    pos[j] = m
+    return m + 1
+
+
+def _drop(T: Any, order: Any, pos: Any, m: int, j: int) -> int:
+    """Remove active column ``j``; restore the triangle (a Hessenberg sweep)."""
+    i = pos[j]
+    for k in range(i, m - 1):
+        col = order[k + 1]
+        order[k] = col
+        pos[col] = k
+        _rotate(T, k, k + 1, col)
+    pos[j] = -1
+    return m - 1
+
+
+def _read(T: Any, order: Any, m: int, colnorm: Any, tol: float) -> tuple[float, bool]:
+    """Residual sum of squares of ``y`` and whether the active columns are of full rank."""
+    last = T.shape[0] - 1
+    rss = 0.0
+    for r in range(m, last + 1):
+        rss += T[r, last] * T[r, last]
+    ok = True
+    for i in range(m):
+        c = order[i]
+        if not abs(T[i, c]) > tol * colnorm[c]:
+            ok = False
+    return rss, ok
+
+
+def _gray_walk(
+    Rc: Any, f: int, q: int, colnorm: Any, tol: float, rss: Any, size: Any, ok: Any
+) -> None:
+    """Visit all ``2**q`` subsets of the free columns ``f .. f+q-1`` in Gray-code order.
+
+    The model recorded at index ``i`` is the Gray code ``i ^ (i >> 1)`` (bit b:
+    free column b included); the ``f`` forced columns are always in.
+    """
+    T = Rc.copy()
+    P = T.shape[1] - 1
+    order = np.zeros(P + 1, np.int64)
+    pos = np.full(P + 1, -1, np.int64)
+    for i in range(f):
+        order[i] = i
+        pos[i] = i
+    m = f
+    r, good = _read(T, order, m, colnorm, tol)
+    rss[0] = r
+    size[0] = m
+    ok[0] = good
+    for i in range(1, 1 << q):
+        b = 0
+        while not (i >> b) & 1:
+            b += 1
+        j = f + b
+        if pos[j] >= 0:
+            m = _drop(T, order, pos, m, j)
+        else:
+            m = _add(T, order, pos, m, j)
+        r, good = _read(T, order, m, colnorm, tol)
+        rss[i] = r
+        size[i] = m
+        ok[i] = good
+
+
+def _log_model_prior(kind: int, q: int, k: int) -> float:
+    """Log prior of a model with ``k`` of the ``q`` free terms (0 uniform, 1 beta-binomial)."""
+    if kind == 0:
+        return 0.0
+    # Beta(1, 1) on the inclusion probability: P(model) = 1 / ((q + 1) C(q, k))
+    return -math.log(q + 1.0) - (math.lgamma(q + 1.0) - math.lgamma(k + 1.0) - math.lgamma(q - k + 1.0))
+
+
+def _mc3(
+    Rc: Any,
+    f: int,
+    q: int,
+    colnorm: Any,
+    tol: float,
+    code: int,
+    n: float,
+    g: float,
+    a: float,
+    kind: int,
+    tss: float,
+    uniforms: Any,
+    states: Any,
+    rss_out: Any,
+    ok_out: Any,
+) -> int:
+    """Metropolis-Hastings over models; return the number of accepted moves.
+
+    Each iteration draws from ``uniforms[i]``: the move (flip one free term, or
+    swap one in for one out; a swap from the empty or full model stays put so
+    that both proposals stay symmetric), the terms, and the acceptance. The
+    current model after iteration ``i`` goes to ``states[i]`` (0/1 per free
+    term), its residual sum of squares to ``rss_out[i]`` and whether its
+    columns are of full rank to ``ok_out[i]``.
+    """
+    T = Rc.copy()
+    P = T.shape[1] - 1
+    order = np.zeros(P + 1, np.int64)
+    pos = np.full(P + 1, -1, np.int64)
+    for i in range(f):
+        order[i] = i
+        pos[i] = i
+    m = f
+    k = 0
+    out = np.empty(7)
+    r, good = _read(T, order, m, colnorm, tol)
+    cur_rss = r
+    cur_ok = good
+    cur = -math.inf
+    if good and m < n - 1.0:
+        _log_evidence(code, n, float(m), r / tss, g, a, out)
+        cur = out[0] + _log_model_prior(kind, q, k)
+    accepted = 0
+    T2 = T.copy()
+    order2 = order.copy()
+    pos2 = pos.copy()
+    for it in range(uniforms.shape[0]):
+        u0 = uniforms[it, 0]
+        u1 = uniforms[it, 1]
+        u2 = uniforms[it, 2]
+        u3 = uniforms[it, 3]
+        move = 0 if u0 < 0.5 else 1
+        if move == 1 and (k == 0 or k == q):
+            for j in range(q):
+                states[it, j] = 1 if pos[f + j] >= 0 else 0
+            rss_out[it] = cur_rss
+            ok_out[it] = cur_ok
+            continue
+        T2[:, :] = T
+        order2[:] = order
+        pos2[:] = pos
+        m2 = m
+        k2 = k
+        if move == 0:
+            j = f + min(int(u1 * q), q - 1)
+            if pos2[j] >= 0:
+                m2 = _drop(T2, order2, pos2, m2, j)
+                k2 -= 1
+            else:
+                m2 = _add(T2, order2, pos2, m2, j)
+                k2 += 1
+        else:
+            # the ii-th included and the jj-th excluded free term
+            ii = min(int(u1 * k), k - 1)
+            jj = min(int(u2 * (q - k)), q - k - 1)
+            cin = -1
+            cout = -1
+            seen_in = 0
+            seen_out = 0
+            for j in range(f, f + q):
+                if pos2[j] >= 0:
+                    if seen_in == ii:
+                        cin = j
+                    seen_in += 1
+                else:
+                    if seen_out == jj:
+                        cout = j
+                    seen_out += 1
+            m2 = _drop(T2, order2, pos2, m2, cin)
+            m2 = _add(T2, order2, pos2, m2, cout)
+        r2, good2 = _read(T2, order2, m2, colnorm, tol)
+        prop = -math.inf
+        if good2 and m2 < n - 1.0:
+            _log_evidence(code, n, float(m2), r2 / tss, g, a, out)
+            prop = out[0] + _log_model_prior(kind, q, k2)
+        if prop > -math.inf and (prop >= cur or math.log(u3) < prop - cur):
+            T, T2 = T2, T
+            order, order2 = order2, order
+            pos, pos2 = pos2, pos
+            m = m2
+            k = k2
+            cur = prop
+            cur_rss = r2
+            cur_ok = good2
+            accepted += 1
+        for j in range(q):
+            states[it, j] = 1 if pos[f + j] >= 0 else 0
+        rss_out[it] = cur_rss
+        ok_out[it] = cur_ok
+    return accepted
+
+
+# ---------------------------------------------------------------- numpy helpers
+
+
+def mixture_nodes(
+    code: int, n: float, p: float, u: float, a: float, grid: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The trapezoid nodes of a mixture as shrinkage factors ``t`` and posterior weights.
+
+    ``grid`` is ``out[3:7]`` of :func:`_mixture` for the model; the weights are
+    the normalised trapezoid terms of the posterior density of ``s = log g``
+    (those below 1e-17 of the total are dropped and the rest renormalised).
+    """
+    s0, h, k_lo, k_hi = float(grid[0]), float(grid[1]), int(grid[2]), int(grid[3])
+    s = s0 + h * np.arange(k_lo, k_hi + 1, dtype=np.float64)
+    lu = math.log(u)
+    logf = np.array([_log_integrand(float(v), code, n, p, lu, a) for v in s])
+    w = np.exp(logf - logf.max())
+    w /= w.sum()
+    keep = w > 1e-17
+    t = 1.0 / (1.0 + np.exp(-s[keep]))
+    wk = w[keep]
+    return t, wk / wk.sum()
+
+
+@functools.cache
+def kernels() -> dict[str, Callable[..., Any]]:
+    """The kernels compiled by numba, or the same functions as plain Python.
+
+    numba is imported here, on the first model averaging, not with duolm.
+    """
+    plain: dict[str, Callable[..., Any]] = {
+        "gray_walk": _gray_walk,
+        "mc3": _mc3,
+        "evidences": _evidences,
+        "log_evidence": _log_evidence,
+    }
+    try:
+        import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return plain
+    if getattr(numba.config, "DISABLE_JIT", False):
+        return plain
+    g = globals()
+    for name in (
+        "_softplus",
+        "_log_integrand",
+        "_logistic",
+        "_mixture",
+        "_log_evidence",
+        "_evidences",
+        "_rotate",
+        "_add",
+        "_drop",
+        "_read",
+        "_gray_walk",
+        "_log_model_prior",
+        "_mc3",
+    ):
+        # the globals become dispatchers, so that the compiled callers find them
+        try:
+            g[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(g[name])
+        except RuntimeError:  # pragma: no cover - no writable cache folder
+            g[name] = numba.njit(nogil=True, error_model="numpy")(g[name])
+    return {
+        "gray_walk": g["_gray_walk"],
+        "mc3": g["_mc3"],
+        "evidences": g["_evidences"],
+        "log_evidence": g["_log_evidence"],
+    }
