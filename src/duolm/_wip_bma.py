@@ -69,8 +69,16 @@ MAX_ENUMERATE = 20
 #: variances are then off by at most this much, relatively).
 MASS_LEFT_OUT = 1e-12
 
+#: A model whose residual norm is below this fraction of the centred y's norm fits exactly.
+_EXACT_FIT = 1e-13
+
 
 # ------------------------------------------------------------------ the centred factor
+
+
+def _qr_r(M: FloatArray) -> FloatArray:
+    out: FloatArray = np.linalg.qr(M, mode="r")  # type: ignore[assignment]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,7 +118,7 @@ class CentredFactor:
         """
         n = float(stat.nobs)
         cols = np.array([const_col, *forced, *free, stat.k], dtype=np.intp)
-        R = np.linalg.qr(stat.R[:, cols], mode="r")
+        R = _qr_r(stat.R[:, cols])
         R = R * np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
         root_n = R[0, 0]
         if not abs(root_n - math.sqrt(n)) <= 1e-8 * math.sqrt(n):
@@ -144,11 +152,18 @@ class CentredFactor:
 
     def model(self, active: NDArray[np.intp]) -> tuple[FloatArray, FloatArray, float]:
         """OLS slopes, ``Rxx^-1`` and residual sum of squares of one model (active columns)."""
-        sub = np.linalg.qr(self.Rc[:, [*active.tolist(), self.P]], mode="r")
+        sub = _qr_r(self.Rc[:, [*active.tolist(), self.P]])
         m = active.size
         Rxx = sub[:m, :m]
-        beta: FloatArray = sla.solve_triangular(Rxx, sub[:m, m]) if m else np.zeros(0)
-        Rinv: FloatArray = sla.solve_triangular(Rxx, np.eye(m)) if m else np.zeros((0, 0))
+        if not m:
+            return np.zeros(0), np.zeros((0, 0)), float(sub[0, 0] ** 2)
+        # LAPACK's triangular inverse (as SqrtStat.rinv): scipy's solve_triangular costs
+        # milliseconds per call on these small factors
+        inv, info = sla.lapack.dtrtri(np.asfortranarray(Rxx), lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"triangular inverse failed (info={info})")
+        Rinv: FloatArray = np.triu(inv)
+        beta: FloatArray = Rinv @ sub[:m, m]
         return beta, Rinv, float(sub[m, m] ** 2)
 
 
@@ -260,6 +275,7 @@ class BMAResults:
     def inclusion_probabilities(self) -> pd.Series:
         """Posterior probability that each term's coefficient is nonzero."""
         p = self.probability @ self.indicators.to_numpy(dtype=np.float64)
+        p[[self.const_col, *self.forced]] = 1.0  # in every model: exactly 1, not a rounded sum
         return pd.Series(p, index=list(self.terms), name="inclusion_probability")
 
     # -- mixtures -------------------------------------------------------------------
@@ -270,13 +286,13 @@ class BMAResults:
     @cached_property
     def params(self) -> pd.Series:
         """Model-averaged posterior mean of every coefficient (zero-weighted where excluded)."""
-        mean, _ = self._mixture.moments()
+        mean, _ = self._mixture.moments
         return pd.Series(mean, index=list(self.terms), name="params")
 
     @cached_property
     def bse(self) -> pd.Series:
         """Model-averaged posterior standard deviation of every coefficient."""
-        _, sd = self._mixture.moments()
+        _, sd = self._mixture.moments
         return pd.Series(sd, index=list(self.terms), name="bse")
 
     def credible_interval(self, alpha: float = 0.05) -> pd.DataFrame:
@@ -361,9 +377,11 @@ class BMAResults:
         ]
         incl, mean, sd = self.inclusion_probabilities, self.params, self.bse
         for name in self.terms:
-            lines.append(f"{name[:20]:<20} {incl[name]:>9.4f} {mean[name]:>13.6g} {sd[name]:>12.6g}")
+            lines.append(
+                f"{name[:20]:<20} {incl[name]:>9.4f} {mean[name]:>13.6g} {sd[name]:>12.6g}"
+            )
         lines += ["", "best models:"]
-        for i, row in self.best(5).iterrows():
+        for i, (_, row) in enumerate(self.best(5).iterrows()):
             lines.append(
                 f"{i + 1:>3}. P = {row['probability']:.4f}  R2 = {row['rsquared']:.4f}  "
                 f"log BF = {row['log_evidence']:.4f}  {' + '.join(row['terms'])}"
@@ -422,7 +440,7 @@ class _Mixture:
         rinvs, actives = [], []
         comp_model, comp_t, comp_w = [], [], []
         code = PRIORS[res.prior]
-        out = np.empty(7)
+        out = np.empty(8)
         log_evidence = _kern.kernels()["log_evidence"]
         r2 = np.empty(M)
         for row, i in enumerate(carried):
@@ -440,7 +458,7 @@ class _Mixture:
                 t, w = np.array([res.et_[i]]), np.ones(1)
             else:
                 log_evidence(code, n, p, u, 0.0, HYPER_A, out)
-                t, w = _kern.mixture_nodes(code, n, p, u, HYPER_A, out[3:7].copy())
+                t, w = _kern.mixture_nodes(code, n, p, u, HYPER_A, out[3:8].copy())
             comp_model.append(np.full(t.size, row, dtype=np.intp))
             comp_t.append(t)
             comp_w.append(prob[i] * w)
@@ -474,9 +492,7 @@ class _Mixture:
         t, S = self.t, self.scale2
         if j == res.const_col:
             # intercept of the raw design: ybar - xbar' beta, t with scale S (1/n + t xbar'V xbar)
-            xb = np.array(
-                [fac.x_mean[a] @ self.beta[r, a] for r, a in enumerate(self.active)]
-            )
+            xb = np.array([fac.x_mean[a] @ self.beta[r, a] for r, a in enumerate(self.active)])
             xvx = np.array(
                 [np.sum((self.rinv[r].T @ fac.x_mean[a]) ** 2) for r, a in enumerate(self.active)]
             )
@@ -489,6 +505,7 @@ class _Mixture:
         scale = np.sqrt(S[inc] * t[inc] * self.vdiag[self.model[inc], c])
         return loc, scale, self.weight[inc], float(self.weight[~inc].sum())
 
+    @cached_property
     def moments(self) -> tuple[FloatArray, FloatArray]:
         """Mean and sd of every coefficient's model-averaged posterior (two-pass)."""
         K = len(self.res.terms)
@@ -536,6 +553,10 @@ def _mixture_quantile(
 
     if hi - lo <= 1e-15 * max(abs(lo), abs(hi), 1e-300):
         return lo
+    if w0 > 0.0:
+        below = F(-0.0) - w0  # F(0-): the continuous part only
+        if below <= 0.0 <= below + w0:
+            return 0.0  # the point mass at zero straddles q
     if F(lo) >= 0.0:
         return lo
     if F(hi) <= 0.0:
@@ -562,7 +583,7 @@ def _log_model_prior(kind: str, q: int, k: NDArray[np.int64]) -> FloatArray:
     if kind == "uniform":
         return np.zeros(k.shape)
     # P(model) = B(k + 1, q - k + 1) / B(1, 1) = 1 / ((q + 1) C(q, k))
-    out: FloatArray = special.betaln(k + 1.0, q - k + 1.0)
+    out: FloatArray = np.asarray(special.betaln(k + 1.0, q - k + 1.0), dtype=np.float64)
     return out
 
 
@@ -673,7 +694,9 @@ def average(
         sampled = True
     u = rss / fac.tss
     valid = ok & (size < n - 1.0)
-    exact = valid & (u <= 0.0)
+    # a residual within rounding of zero (relative to y's spread) is an exact fit, whose
+    # Bayes factor is infinite: the data leave nothing to average
+    exact = valid & (u <= _EXACT_FIT**2)
     if exact.any():
         i = int(np.flatnonzero(exact)[0])
         names = [terms[fac.columns[c]] for c in range(f)] + [

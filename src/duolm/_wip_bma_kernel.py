@@ -89,42 +89,98 @@ def _logistic(s: float) -> float:
     return e / (1.0 + e)
 
 
-def _mixture(code: int, n: float, p: float, lu: float, r2: float, a: float, out: Any) -> None:
-    """Integrate a mixture of g-priors: ``out = [log BF, E[t], E[t^2], s0, h, k_lo, k_hi]``.
+def _dlog_integrand(s: float, code: int, n: float, p: float, lu: float, a: float) -> Any:
+    """First and second derivatives of :func:`_log_integrand` in ``s``."""
+    s1 = _logistic(s)
+    s2 = _logistic(s + lu)
+    d1 = 0.5 * (n - 1.0 - p) * s1 - 0.5 * (n - 1.0) * s2 + 1.0
+    d2 = 0.5 * (n - 1.0 - p) * s1 * (1.0 - s1) - 0.5 * (n - 1.0) * s2 * (1.0 - s2)
+    if code == HYPER_G:
+        d1 -= 0.5 * a * s1
+        d2 -= 0.5 * a * s1 * (1.0 - s1)
+    elif code == HYPER_G_N:
+        s3 = _logistic(s - math.log(n))
+        d1 -= 0.5 * a * s3
+        d2 -= 0.5 * a * s3 * (1.0 - s3)
+    else:
+        e = 0.5 * n * math.exp(-s)
+        d1 += e - 1.5
+        d2 -= e
+    return d1, d2
 
-    ``t = g/(1+g)``; the last four entries give the final trapezoid grid
-    ``s = s0 + k h`` for ``k_lo <= k <= k_hi`` (see :func:`mixture_nodes`).
+
+def _mode(code: int, n: float, p: float, lu: float, a: float) -> float:
+    """The maximum of the integrand over ``s``: the root of its derivative.
+
+    The derivative is positive far left and negative far right, and in
+    between the sum of one rising and one or two falling logistic curves
+    (LPMCB's priors add a falling one, or a decreasing exponential), which
+    cross zero once; a safeguarded Newton iteration (bisection whenever a step
+    leaves the bracket) finds it.
     """
-    # coarse scan for the maximum over a range that holds every mode: the
-    # posterior of g sits below n/u times a modest factor, and the priors put
-    # negligible mass below exp(-60)
-    s_lo = -60.0
-    s_hi = 60.0 + math.log(n) - lu
-    vmax = -math.inf
-    s0 = 0.0
-    s = s_lo
-    while s <= s_hi:
-        v = _log_integrand(s, code, n, p, lu, a)
-        if v > vmax:
-            vmax = v
-            s0 = s
-        s += 1.0
-    # extent: where the integrand is within exp(-_LOG_CUT) of its maximum
-    lo = s0
-    while lo > s_lo - 60.0 and _log_integrand(lo, code, n, p, lu, a) > vmax - _LOG_CUT:
-        lo -= 0.5
-    hi = s0
-    while hi < s_hi + 60.0 and _log_integrand(hi, code, n, p, lu, a) > vmax - _LOG_CUT:
-        hi += 0.5
+    lo = -60.0
+    hi = 60.0 + math.log(n) - lu
+    while _dlog_integrand(lo, code, n, p, lu, a)[0] <= 0.0:
+        lo -= 60.0
+    while _dlog_integrand(hi, code, n, p, lu, a)[0] >= 0.0:
+        hi += 60.0
+    s = 0.5 * (lo + hi)
+    for _ in range(200):
+        d1, d2 = _dlog_integrand(s, code, n, p, lu, a)
+        if d1 > 0.0:
+            lo = s
+        else:
+            hi = s
+        step = -d1 / d2 if d2 < 0.0 else math.inf
+        nxt = s + step
+        if not (lo < nxt < hi):
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - s) <= 1e-10 * (1.0 + abs(s)) or hi - lo <= 1e-10 * (1.0 + abs(s)):
+            return nxt
+        s = nxt
+    return s
+
+
+def _mixture(code: int, n: float, p: float, lu: float, r2: float, a: float, out: Any) -> None:
+    """Integrate a mixture of g-priors: ``out = [log BF, E[t], E[t^2], s0, sd, h, k_lo, k_hi]``.
+
+    ``t = g/(1+g)``. With the mode ``s0`` of the integrand in ``s = log g`` and
+    its curvature ``-1/sd^2`` there, the trapezoid rule runs in ``z`` with
+    ``s = s0 + sd sinh(z)`` (nodes ``z = k h``, ``k_lo <= k <= k_hi``): the
+    integrand's exponential tails in ``s`` become double-exponential in ``z``,
+    so a few dozen nodes carry it (see :func:`mixture_nodes`).
+    """
+    s0 = _mode(code, n, p, lu, a)
+    d2 = _dlog_integrand(s0, code, n, p, lu, a)[1]
+    sd = 1.0 / math.sqrt(-d2) if d2 < 0.0 else 1.0
+    vmax = _log_integrand(s0, code, n, p, lu, a)
     h = 0.5
-    k_lo = int(math.floor((lo - s0) / h))
-    k_hi = int(math.ceil((hi - s0) / h))
+    # extent in z: where the integrand (with the Jacobian) is within exp(-_LOG_CUT) of its peak
+    k_lo = 0
+    while True:
+        z = (k_lo - 1) * h
+        sk = s0 + sd * math.sinh(z)
+        lf = _log_integrand(sk, code, n, p, lu, a) + math.log(math.cosh(z))
+        if lf < vmax - _LOG_CUT or k_lo < -400:
+            break
+        k_lo -= 1
+    k_hi = 0
+    while True:
+        z = (k_hi + 1) * h
+        sk = s0 + sd * math.sinh(z)
+        lf = _log_integrand(sk, code, n, p, lu, a) + math.log(math.cosh(z))
+        if lf < vmax - _LOG_CUT or k_hi > 400:
+            break
+        k_hi += 1
+    k_lo -= 1
+    k_hi += 1
     S0 = 0.0
     S1 = 0.0
     S2 = 0.0
     for k in range(k_lo, k_hi + 1):
-        sk = s0 + k * h
-        w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax)
+        z = k * h
+        sk = s0 + sd * math.sinh(z)
+        w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax) * math.cosh(z)
         t = _logistic(sk)
         S0 += w
         S1 += w * t
@@ -136,8 +192,9 @@ def _mixture(code: int, n: float, p: float, lu: float, r2: float, a: float, out:
         M1 = 0.0
         M2 = 0.0
         for k in range(k_lo, k_hi):
-            sk = s0 + (k + 0.5) * h
-            w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax)
+            z = (k + 0.5) * h
+            sk = s0 + sd * math.sinh(z)
+            w = math.exp(_log_integrand(sk, code, n, p, lu, a) - vmax) * math.cosh(z)
             t = _logistic(sk)
             M0 += w
             M1 += w * t
@@ -152,18 +209,17 @@ def _mixture(code: int, n: float, p: float, lu: float, r2: float, a: float, out:
         if abs(cur - prev) <= _QUAD_RTOL * cur:
             break
         prev = cur
-    out[0] = vmax + math.log(h * S0)
+    out[0] = vmax + math.log(h * sd * S0)
     out[1] = S1 / S0
     out[2] = S2 / S0
     out[3] = s0
-    out[4] = h
-    out[5] = k_lo
-    out[6] = k_hi
+    out[4] = sd
+    out[5] = h
+    out[6] = k_lo
+    out[7] = k_hi
 
 
-def _log_evidence(
-    code: int, n: float, p: float, u: float, g: float, a: float, out: Any
-) -> None:
+def _log_evidence(code: int, n: float, p: float, u: float, g: float, a: float, out: Any) -> None:
     """Log Bayes factor against the intercept-only model and ``E[t]``, ``E[t^2]``.
 
     ``out[:3] = [log BF, E[t | y], E[t^2 | y]]`` with ``t = g/(1+g)``. A model
@@ -174,7 +230,7 @@ def _log_evidence(
         out[1] = 0.0
         out[2] = 0.0
         return
-    if code == G_PRIOR or code == EB_LOCAL:
+    if code in (G_PRIOR, EB_LOCAL):
         if code == EB_LOCAL:
             # local empirical Bayes (Liang et al. eq. 9): g = max(F - 1, 0)
             F = ((1.0 - u) / p) / (u / (n - 1.0 - p))
@@ -201,7 +257,7 @@ def _evidences(
     et2: Any,
 ) -> None:
     """:func:`_log_evidence` for every model (``-inf`` where not ``valid``)."""
-    out = np.empty(7)
+    out = np.empty(8)
     for i in range(p.shape[0]):
         if not valid[i]:
             logev[i] = -math.inf
@@ -295,10 +351,7 @@ def _gray_walk(
         while not (i >> b) & 1:
             b += 1
         j = f + b
-        if pos[j] >= 0:
-            m = _drop(T, order, pos, m, j)
-        else:
-            m = _add(T, order, pos, m, j)
+        m = _drop(T, order, pos, m, j) if pos[j] >= 0 else _add(T, order, pos, m, j)
         r, good = _read(T, order, m, colnorm, tol)
         rss[i] = r
         size[i] = m
@@ -310,7 +363,9 @@ def _log_model_prior(kind: int, q: int, k: int) -> float:
     if kind == 0:
         return 0.0
     # Beta(1, 1) on the inclusion probability: P(model) = 1 / ((q + 1) C(q, k))
-    return -math.log(q + 1.0) - (math.lgamma(q + 1.0) - math.lgamma(k + 1.0) - math.lgamma(q - k + 1.0))
+    return -math.log(q + 1.0) - (
+        math.lgamma(q + 1.0) - math.lgamma(k + 1.0) - math.lgamma(q - k + 1.0)
+    )
 
 
 def _mc3(
@@ -348,7 +403,7 @@ def _mc3(
         pos[i] = i
     m = f
     k = 0
-    out = np.empty(7)
+    out = np.empty(8)
     r, good = _read(T, order, m, colnorm, tol)
     cur_rss = r
     cur_ok = good
@@ -429,19 +484,35 @@ def _mc3(
 # ---------------------------------------------------------------- numpy helpers
 
 
+def _log_integrand_np(
+    s: FloatArray, code: int, n: float, p: float, lu: float, a: float
+) -> FloatArray:
+    """:func:`_log_integrand` on an array of ``s`` (numpy's ``logaddexp(0, x)`` is softplus)."""
+    sp = np.logaddexp(0.0, s)
+    val = 0.5 * (n - 1.0 - p) * sp - 0.5 * (n - 1.0) * np.logaddexp(0.0, s + lu) + s
+    if code == HYPER_G:
+        val += math.log(0.5 * (a - 2.0)) - 0.5 * a * sp
+    elif code == HYPER_G_N:
+        val += math.log(0.5 * (a - 2.0) / n) - 0.5 * a * np.logaddexp(0.0, s - math.log(n))
+    else:
+        val += 0.5 * math.log(0.5 * n) - 0.5 * _LOG_PI - 1.5 * s - 0.5 * n * np.exp(-s)
+    out: FloatArray = val
+    return out
+
+
 def mixture_nodes(
     code: int, n: float, p: float, u: float, a: float, grid: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """The trapezoid nodes of a mixture as shrinkage factors ``t`` and posterior weights.
 
-    ``grid`` is ``out[3:7]`` of :func:`_mixture` for the model; the weights are
-    the normalised trapezoid terms of the posterior density of ``s = log g``
-    (those below 1e-17 of the total are dropped and the rest renormalised).
+    ``grid`` is ``out[3:8]`` of :func:`_mixture` for the model; the weights are
+    the normalised trapezoid terms of the posterior of ``s = log g`` (those
+    below 1e-17 of the total are dropped and the rest renormalised).
     """
-    s0, h, k_lo, k_hi = float(grid[0]), float(grid[1]), int(grid[2]), int(grid[3])
-    s = s0 + h * np.arange(k_lo, k_hi + 1, dtype=np.float64)
-    lu = math.log(u)
-    logf = np.array([_log_integrand(float(v), code, n, p, lu, a) for v in s])
+    s0, sd, h = float(grid[0]), float(grid[1]), float(grid[2])
+    z = h * np.arange(int(grid[3]), int(grid[4]) + 1, dtype=np.float64)
+    s = s0 + sd * np.sinh(z)
+    logf = _log_integrand_np(s, code, n, p, math.log(u), a) + np.log(np.cosh(z))
     w = np.exp(logf - logf.max())
     w /= w.sum()
     keep = w > 1e-17
@@ -473,6 +544,8 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "_softplus",
         "_log_integrand",
         "_logistic",
+        "_dlog_integrand",
+        "_mode",
         "_mixture",
         "_log_evidence",
         "_evidences",
