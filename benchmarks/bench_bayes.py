@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 import duolm
-from duolm.bayes import NIG
+from duolm import NIG
 
 M0 = np.zeros(3)
 V0 = 100.0 * np.eye(3)
@@ -215,7 +215,7 @@ _COMPILE_PROBE = """
 import time, numpy as np
 t0 = time.perf_counter()
 import duolm
-from duolm.bayes import NIG
+from duolm import NIG
 t1 = time.perf_counter()
 X = np.column_stack([np.ones(50), np.arange(50.0), np.arange(50.0) ** 0.5])
 duolm.trajectory(X=X, y=np.arange(50.0), prior=NIG(np.zeros(3), np.eye(3), 2.5, 2.0))

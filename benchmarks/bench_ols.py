@@ -46,7 +46,6 @@ import contextlib
 import cProfile
 import dataclasses
 import gc
-import importlib.util
 import io
 import os
 import platform
@@ -63,16 +62,7 @@ import numpy as np
 import scipy
 
 from duolm import core
-
-try:
-    from duolm.ols import ols as duolm_ols
-except ImportError as exc:  # another module (e.g. duolm.design) is not there yet
-    duolm_ols = None
-    OLS_IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
-else:
-    OLS_IMPORT_ERROR = ""
-
-HAS_SUMMARY = importlib.util.find_spec("duolm.summary") is not None
+from duolm import ols as duolm_ols
 
 
 @dataclass
@@ -180,19 +170,10 @@ def build(X: np.ndarray, y: np.ndarray, X_ill: np.ndarray) -> tuple[list[Candida
         fit = core.lstsq(A, y, const_col=0)  # column 0 is the intercept, as ols() finds it
         solve = lambda A=A: core.lstsq(A, y, const_col=0)  # noqa: E731
         cands.append(Candidate(f"{tag}duolm core.lstsq", solve, fit.method))
-        if duolm_ols is None:
-            continue
         cands.append(Candidate(f"{tag}duolm complete", duolm_complete(A, y, False), fit.method))
-        if HAS_SUMMARY:
-            cands.append(
-                Candidate(f"{tag}duolm complete + summary", duolm_complete(A, y, True), fit.method)
-            )
-    if duolm_ols is None:
-        notes.append(
-            f"duolm.ols cannot be imported ({OLS_IMPORT_ERROR}): only duolm.core.lstsq is timed"
+        cands.append(
+            Candidate(f"{tag}duolm complete + summary", duolm_complete(A, y, True), fit.method)
         )
-    elif not HAS_SUMMARY:
-        notes.append("duolm.summary does not exist: the summary string is not timed")
     return cands, notes
 
 
@@ -289,14 +270,12 @@ def phases(X: np.ndarray, y: np.ndarray, repeat: int) -> list[tuple[str, float]]
     property's cost is charged to the first phase that reads it. Rows marked
     ``(part)`` time a piece of the result's construction again on its own.
     """
-    ols_mod = importlib.import_module("duolm.ols")  # the module, not duolm.ols the function
-    from duolm.design import from_arrays
-    from duolm.diagnostics import ResidualMoments
+    from duolm import OLSResults
+    from duolm.core import ResidualMoments
+    from duolm.design import constant_column, from_arrays
 
     def make_result(design: Any, fit: Any) -> Any:
-        if hasattr(ols_mod.OLSResults, "from_fit"):
-            return ols_mod.OLSResults.from_fit(design, fit)
-        return ols_mod.OLSResults(design=design, fit=fit)
+        return OLSResults.from_fit(design, fit)
 
     def one_round() -> list[tuple[str, float]]:
         out = []
@@ -314,13 +293,11 @@ def phases(X: np.ndarray, y: np.ndarray, repeat: int) -> list[tuple[str, float]]
         moments = ResidualMoments.from_residuals
         timed("(part) ResidualMoments.from_residuals", lambda: moments(fit.resid))
         timed("(part) design.X[:, kept] copy", lambda: design.X[:, fit.kept])
-        if hasattr(ols_mod, "constant_column"):
-            timed("(part) constant_column(X)", lambda: ols_mod.constant_column(design.X))
+        timed("(part) constant_column(X)", lambda: constant_column(design.X))
         timed("k_constant (intercept detection)", lambda: res.k_constant)
         timed("params, bse, t, p, conf_int, cov, R², F, llf...", lambda: force_inference(res))
         timed("diagnostics", lambda: res.diagnostics)
-        if HAS_SUMMARY:
-            timed("str(summary()) (all else forced)", lambda: str(res.summary()))
+        timed("str(summary()) (all else forced)", lambda: str(res.summary()))
         return out
 
     with warnings.catch_warnings():
@@ -389,10 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, sec in [*rows, ("sum of phases (parts excluded)", total)]:
             print(f"  {name:48s} {sec:8.4f} s {sec / fb:7.2f} x floor")
     if args.profile:
-        if duolm_ols is None:
-            target, what = (lambda: core.lstsq(X, y)), "duolm.core.lstsq"
-        else:
-            target, what = duolm_complete(X, y, HAS_SUMMARY), "duolm complete fit"
+        target, what = duolm_complete(X, y, True), "duolm complete fit"
         print(f"\ncProfile of one {what} (well-conditioned), by cumulative time:")
         print(profile(target, 30))
     return 0

@@ -30,18 +30,18 @@ Dask rows run ``--repeat`` times in one process per cluster. Rows:
   ``x buffered`` divides by it); and with pyarrow's default ``pre_buffer=True``;
 - ``in memory``: ``pandas.read_parquet`` of the whole file, then
   ``duolm.ols(formula, frame)`` with the whole summary printed;
-- ``stream 1-pass``: ``duolm.stream.ols(..., diagnostics=False)``, coefficients
+- ``stream 1-pass``: ``duolm.ols(..., diagnostics=False)``, coefficients
   and full (nonrobust) inference forced: params, bse, t, p, intervals, F, R²;
-- ``stream complete``: ``duolm.stream.ols(...)``, both passes, then
+- ``stream complete``: ``duolm.ols(...)``, both passes, then
   ``str(fit.summary())`` (every diagnostic of the summary; a nonrobust fit
   skips the leverages and HC meats);
 - ``stream complete, HC3``: the same with ``cov_type="HC3"`` (the second pass
   also takes every leverage and the HC0, HC2 and HC3 meats);
-- ``stream bayes``: ``duolm.stream.bayes(...)`` and its summary (one pass);
+- ``stream bayes``: ``duolm.bayes(...)`` and its summary (one pass);
 - the two stream rows again on the quarter-size file (peak memory flat);
 - CSV: bare chunked ``pandas.read_csv`` and pyarrow's streaming reader
-  (``pyarrow.csv.open_csv``), then ``duolm.stream.ols`` on the CSV (both passes);
-- Dask: ``duolm.dask.ols`` on ``dask.dataframe.read_parquet(split_row_groups=True)``
+  (``pyarrow.csv.open_csv``), then ``duolm.ols`` on the CSV (both passes);
+- Dask: ``duolm.ols`` on ``dask.dataframe.read_parquet(split_row_groups=True)``
   on a ``LocalCluster`` of 1 and 2 worker processes (one thread each), one pass
   and complete, and Dask's own floor: every partition read on the workers and
   reduced to its column sums; the cluster's start is not timed, peak memory is
@@ -130,35 +130,35 @@ def _inference(fit: Any) -> None:
 
 
 def _stream_one(path: str) -> int:
-    from duolm import stream
+    import duolm
 
-    fit = stream.ols(FORMULA, path, diagnostics=False)
+    fit = duolm.ols(FORMULA, path, diagnostics=False)
     _inference(fit)
     return fit.nobs
 
 
 def _stream_complete(path: str) -> int:
-    from duolm import stream
+    import duolm
 
-    fit = stream.ols(FORMULA, path)
+    fit = duolm.ols(FORMULA, path)
     _inference(fit)
     str(fit.summary())
     return fit.nobs
 
 
 def _stream_hc3(path: str) -> int:
-    from duolm import stream
+    import duolm
 
-    fit = stream.ols(FORMULA, path, cov_type="HC3")
+    fit = duolm.ols(FORMULA, path, cov_type="HC3")
     _inference(fit)
     str(fit.summary())
     return fit.nobs
 
 
 def _stream_bayes(path: str) -> int:
-    from duolm import stream
+    import duolm
 
-    fit = stream.bayes(FORMULA, path)
+    fit = duolm.bayes(FORMULA, path)
     str(fit.summary())
     return fit.nobs
 
@@ -203,7 +203,7 @@ def _child_dask(path: str, workers: int, repeat: int, mode: str) -> dict[str, An
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
 
-    from duolm import dask as duolm_dask
+    import duolm
 
     with (
         LocalCluster(
@@ -223,7 +223,7 @@ def _child_dask(path: str, workers: int, repeat: int, mode: str) -> dict[str, An
                 (ddf.sum() + run).compute()
                 rows = fit_rows
             else:
-                fit = duolm_dask.ols(FORMULA, ddf, diagnostics=mode == "complete")
+                fit = duolm.ols(FORMULA, ddf, diagnostics=mode == "complete")
                 _inference(fit)
                 if mode == "complete":
                     str(fit.summary())
@@ -321,11 +321,11 @@ def profile(path: Path) -> None:
     import cProfile
     import pstats
 
-    from duolm import stream
+    import duolm
 
     profiler = cProfile.Profile()
     profiler.enable()
-    stream.ols(FORMULA, path).summary()
+    duolm.ols(FORMULA, path).summary()
     profiler.disable()
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 

@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 
 import duolm
-from duolm import datasets
-from duolm.bayes import NIG, bayes
+from duolm import NIG, bayes, datasets
 
 PARABOLA = "height ~ I(time**2)"
 LINE = "height ~ time"

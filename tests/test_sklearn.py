@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import duolm
-from duolm.bayes import NIG, bayes
+from duolm import NIG, bayes
 from duolm.errors import DataError, PriorError, RankWarning
 from duolm.sklearn import BayesRegressor, OLSRegressor
 

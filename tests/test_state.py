@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duolm import state
-from duolm.bayes import NIG, BayesResults, bayes
+from duolm import NIG, BayesResults, bayes, state
 from duolm.errors import DataError, StateFileError
 
 
@@ -35,7 +34,7 @@ def _posterior(seed: int) -> NIG:
 def test_nig_round_trip_is_exact(tmp_path: Path) -> None:
     for nig in (_posterior(0), NIG.reference(3), _posterior(1).forget(0.37), NIG.vague(2)):
         state.save(nig, tmp_path / "p.json")
-        back = state.load(tmp_path / "p.json")
+        back = state.load_posterior(tmp_path / "p.json")
         assert isinstance(back, NIG)
         _same_nig(back, nig)
     post = _posterior(2)
@@ -61,7 +60,7 @@ def test_array_fit_round_trip(tmp_path: Path) -> None:
     X = np.column_stack([np.ones(30), rng.normal(size=(30, 2))])
     fit = bayes(X=X, y=X @ [1.0, 2.0, -1.0] + rng.normal(size=30))
     state.save(fit, tmp_path / "fit.json")
-    back = state.load(tmp_path / "fit.json")
+    back = state.load_bayes(tmp_path / "fit.json")
     assert isinstance(back, BayesResults) and back.design is None
     assert back.terms == fit.terms and back.spec == fit.spec
     _same_nig(back.posterior, fit.posterior)
@@ -91,7 +90,7 @@ def test_formula_fit_rebuilds_its_columns(tmp_path: Path) -> None:
     )
     fit = bayes(formula, data)
     state.save(fit, tmp_path / "fit.json")
-    back = state.load(tmp_path / "fit.json")
+    back = state.load_bayes(tmp_path / "fit.json")
     assert isinstance(back, BayesResults)
     assert back.terms == fit.terms and back.spec.formula == formula
     new = pd.DataFrame(
@@ -146,7 +145,7 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
         bad = tmp_path / f"{name}.json"
         bad.write_bytes(content)
         with pytest.raises(StateFileError, match=match):
-            state.load(bad)
+            state.load_posterior(bad)
     edits = {
         "future": (lambda d: d.update(version=2), "newer duolm"),
         "version": (lambda d: d.update(version="1"), "bad version"),
@@ -166,12 +165,12 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
         bad.write_bytes(good)
         _rewrite(bad, edit)
         with pytest.raises(StateFileError, match=match):
-            state.load(bad)
+            state.load_posterior(bad)
     nan = tmp_path / "nan.json"
     nan.write_text(good.decode().replace('"nu0": ', '"nu0": NaN, "x": ', 1))
     with pytest.raises(StateFileError, match="not valid JSON"):
-        state.load(nan)
+        state.load_posterior(nan)
     with pytest.raises(StateFileError, match="cannot read"):
-        state.load(tmp_path / "absent.json")
-    with pytest.raises(TypeError, match="NIG or a BayesResults"):
+        state.load_posterior(tmp_path / "absent.json")
+    with pytest.raises(TypeError, match="NIG, a BayesResults or an OLSResults"):
         state.save("not a posterior", path)  # type: ignore[arg-type]

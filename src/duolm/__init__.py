@@ -1,26 +1,29 @@
 """duolm: linear regression read two ways on one exact square-root core.
 
 The frequentist reading, :func:`ols`, and the Bayesian one, :func:`bayes`
-with the conjugate prior :class:`NIG`, are computed from the same
-square-root sufficient statistic (:class:`SqrtStat`).
+with the conjugate prior :class:`NIG`, are read off the same square-root
+sufficient statistic (:class:`SqrtStat`); :func:`reduce` makes the
+:class:`Reduction` both are read from, in one pass over data of any kind.
 
-Note that the functions ``bayes``, ``compare`` and ``trajectory`` share their
-names with the modules that define them; import other names from those
-modules with ``from duolm.bayes import ...``.
+The package's folders are its layers (DESIGN.md, "Layers"): ``core/`` (the
+statistic and everything that factors), ``design/`` (formulas and columns),
+``frequentist/`` and ``bayesian/`` (the two readings and their results),
+``reduction`` (what a pass leaves), ``_stream/`` and ``dask`` (adapters that
+feed the core), ``_api`` (the entry functions), ``present/`` and ``cli/``.
 """
 
 from __future__ import annotations
 
 from duolm import datasets
-from duolm.bayes import NIG, BayesResults, bayes
-from duolm.compare import compare, side_by_side
+from duolm._api import bayes, compare, iter_trajectory, ols, reduce, trajectory, write_trajectory
+from duolm._version import __version__
+from duolm.bayesian import NIG, BayesResults, side_by_side
 from duolm.core import SqrtStat
 from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
-from duolm.ols import OLSResults, ols
-from duolm.state import load, save
-from duolm.trajectory import trajectory
-
-__version__ = "0.1.0"
+from duolm.frequentist import OLSResults
+from duolm.present import plots
+from duolm.reduction import Reduction
+from duolm.state import load_bayes, load_fit, load_posterior, save
 
 __all__ = [
     "NIG",
@@ -30,15 +33,22 @@ __all__ = [
     "OLSResults",
     "PriorError",
     "RankWarning",
+    "Reduction",
     "SqrtStat",
     "StateFileError",
     "__version__",
     "bayes",
     "compare",
     "datasets",
-    "load",
+    "iter_trajectory",
+    "load_bayes",
+    "load_fit",
+    "load_posterior",
     "ols",
+    "plots",
+    "reduce",
     "save",
     "side_by_side",
     "trajectory",
+    "write_trajectory",
 ]

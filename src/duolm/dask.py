@@ -1,6 +1,6 @@
-"""Distributed fits of Dask DataFrames: one core state per partition, merged in order.
+"""Dask DataFrames reduced where they live: one core state per partition, merged in order.
 
-An adapter of DESIGN.md ("Layers"), the distributed twin of :mod:`duolm.stream`
+An adapter of DESIGN.md ("Layers"), the distributed twin of :mod:`duolm._stream`
 and built from the same pieces. The design spec is fixed on the client from
 the first partition with a complete row; each partition is then reduced on a
 worker to the core's square-root statistic (``R = triu(qr([X y]))`` with the
@@ -8,8 +8,9 @@ moments of ``y``), and the partial states are merged by a binary tree that
 keeps the partitions in order: ``merge(merge(p0, p1), merge(p2, p3))``. Only
 ``(k + 1) x (k + 1)`` matrices travel between workers. The frequentist second
 pass reduces each partition to its residual moments and HC meats, merged the
-same way (in order, as Durbin-Watson needs); the Bayesian fit adds the prior
-once, after the merge.
+same way (in order, as Durbin-Watson needs). :func:`reduce` returns the
+:class:`~duolm.reduction.Reduction`; the readings are built from it (the
+Bayesian one adds the prior once, after the merge).
 
 Nothing here depends on the scheduler: the graphs are computed with
 ``dask.compute``, so a ``dask.distributed.Client`` in scope runs them on its
@@ -34,32 +35,23 @@ import pandas as pd
 from dask.base import compute as _dask_compute
 from dask.delayed import delayed
 
-from duolm._columns import is_real_dtype
-from duolm._reduction import (
-    Missing,
-    _bayes_results,
+from duolm._checks import Missing
+from duolm._stream._batch import (
     _Builder,
-    _check_cov_type,
     _check_formula,
     _design_or_none,
-    _Fit,
-    _fit,
-    _ols_results,
-    _Part,
-    _Reduced,
     _refuse_lag,
-    _Resid,
     _used_columns,
 )
-from duolm._sources import _Batch
-from duolm.bayes import NIG, BayesResults
+from duolm._stream._sources import _Batch
 from duolm.core import ALIAS_TOL
+from duolm.design import is_real_dtype
 from duolm.errors import DataError
-from duolm.ols import CovType, OLSResults
+from duolm.reduction import Estimate, Pass1, Pass2, Reduction
 
-__all__ = ["ONE_PARTITION_ROWS", "bayes", "ols"]
+__all__ = ["ONE_PARTITION_ROWS", "reduce"]
 
-_T = TypeVar("_T", _Part, _Resid)
+_T = TypeVar("_T", Pass1, Pass2)
 
 #: A single partition with more rows than this is reported: nothing was distributed.
 ONE_PARTITION_ROWS = 1_000_000
@@ -82,14 +74,14 @@ def _label(number: int) -> str:
     return f"partition {number}"
 
 
-def _part_of(builder: _Builder, frame: pd.DataFrame, number: int) -> _Part:
+def _part_of(builder: _Builder, frame: pd.DataFrame, number: int) -> Pass1:
     """Pass 1 of one partition (runs on a worker)."""
-    empty = _Part.empty(len(builder.spec.terms))
+    empty = Pass1.empty(len(builder.spec.terms))
     part, _ = builder.part(empty, _Batch(0, frame), _label(number))
     return part
 
 
-def _resid_of(builder: _Builder, fit: _Fit, frame: pd.DataFrame, number: int) -> _Resid:
+def _resid_of(builder: _Builder, fit: Estimate, frame: pd.DataFrame, number: int) -> Pass2:
     """Pass 2 of one partition (runs on a worker)."""
     resid, _ = builder.resid(fit, _Batch(0, frame), _label(number))
     return resid
@@ -148,7 +140,7 @@ def _head(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
     return frame.iloc[:rows]
 
 
-def _pass1(builder: _Builder, parts: list[Any]) -> _Part:
+def _pass1(builder: _Builder, parts: list[Any]) -> Pass1:
     spec = delayed(builder, traverse=False)
     leaves = [delayed(_part_of, pure=True)(spec, p, i) for i, p in enumerate(parts)]
     (part,) = _compute(_tree(leaves))
@@ -166,76 +158,58 @@ def _pass1(builder: _Builder, parts: list[Any]) -> _Part:
             UserWarning,
             stacklevel=3,
         )
-    result: _Part = part
+    result: Pass1 = part
     return result
 
 
-def _pass2(builder: _Builder, fit: _Fit, parts: list[Any]) -> _Resid:
+def _pass2(builder: _Builder, fit: Estimate, parts: list[Any]) -> Pass2:
     spec = delayed(builder, traverse=False)
     state = delayed(fit, traverse=False)
     leaves = [delayed(_resid_of, pure=True)(spec, state, p, i) for i, p in enumerate(parts)]
     (resid,) = _compute(_tree(leaves))
-    result: _Resid = resid
+    result: Pass2 = resid
     return result
 
 
-def ols(
+def reduce(
     formula: str,
     ddf: object,
     *,
     missing: Missing = "drop",
-    cov_type: CovType = "nonrobust",
     alias_tol: float = ALIAS_TOL,
-    diagnostics: bool = True,
-) -> OLSResults:
-    """Least squares on a Dask DataFrame, partitions reduced where they live.
+    diagnostics: bool = False,
+    robust: bool = False,
+) -> Reduction:
+    """Reduce a Dask DataFrame where its partitions live: a :class:`~duolm.reduction.Reduction`.
 
     Parameters
     ----------
     formula : str
         As for :func:`duolm.ols` (``lag()`` is refused; stateful transforms
-        keep the state of the first partition, as in :mod:`duolm.stream`).
+        keep the state of the first partition, as in a streamed fit).
     ddf : dask.dataframe.DataFrame
         Its partitions in order are the rows in order (for Durbin-Watson).
-    missing, cov_type, alias_tol, diagnostics
-        As for :func:`duolm.stream.ols`; ``diagnostics=True`` computes the
-        partitions a second time for the residual diagnostics and HC meats.
+    missing, alias_tol
+        As for :func:`duolm.reduce` (checked there).
+    diagnostics : bool
+        Compute the partitions a second time for the residual moments.
+    robust : bool
+        The second pass also accumulates the leverages and HC meats.
 
     Returns
     -------
-    OLSResults
-        Equal to the in-memory fit of ``ddf.compute()`` to rounding;
-        ``method == "stream"``, ``rows`` is None.
+    Reduction
+        Its readings equal those of ``ddf.compute()`` in memory to rounding.
     """
-    _check_cov_type(cov_type, diagnostics)
     builder, parts = _prepare(formula, ddf, missing)
     part = _pass1(builder, parts)
-    fit = _fit(part, alias_tol, robust=cov_type != "nonrobust")
+    fit = part.estimate(alias_tol, robust)
     resid = _pass2(builder, fit, parts) if diagnostics else None
-    return _ols_results(_Reduced(builder.spec, part, builder, resid), fit, cov_type, "dask")
-
-
-def bayes(
-    formula: str,
-    ddf: object,
-    *,
-    prior: NIG | None = None,
-    missing: Missing = "drop",
-) -> BayesResults:
-    """The conjugate posterior of a Dask DataFrame: partitions reduced, the prior added once.
-
-    Parameters
-    ----------
-    formula, ddf, missing
-        As for :func:`ols`.
-    prior : NIG, optional
-        As for :func:`duolm.bayes` (default ``NIG.vague(k)``).
-
-    Returns
-    -------
-    BayesResults
-        ``design`` is None (no rows are kept).
-    """
-    builder, parts = _prepare(formula, ddf, missing)
-    part = _pass1(builder, parts)
-    return _bayes_results(builder.spec, part.stat, prior)
+    return Reduction(
+        spec=builder.spec,
+        first=part,
+        pass2=resid,
+        alias_tol=alias_tol,
+        robust=robust and diagnostics,
+        label="dask",
+    )

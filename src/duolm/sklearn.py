@@ -4,7 +4,7 @@ Adapters only (DESIGN.md, "Layers"): they validate input the scikit-learn way
 (``validate_data``: NaN, inf, sparse input, wrong widths and feature names are
 refused with scikit-learn's standard messages), put the intercept column in
 front when ``fit_intercept`` is true, and hand the rows to :func:`duolm.ols`,
-:func:`duolm.bayes` or :meth:`duolm.bayes.NIG.update`. Every number comes from
+:func:`duolm.bayes` or :meth:`duolm.NIG.update`. Every number comes from
 the duolm result each estimator keeps as ``result_``; nothing here computes
 statistics of its own.
 
@@ -38,10 +38,12 @@ from sklearn.utils.validation import (
 )
 
 from duolm import core
-from duolm.bayes import NIG, BayesResults, bayes
+from duolm._api import bayes, ols
+from duolm._checks import CovType
+from duolm.bayesian import NIG, BayesResults
 from duolm.design import from_arrays
 from duolm.errors import PriorError, RankWarning
-from duolm.ols import CovType, OLSResults, ols
+from duolm.frequentist import OLSResults
 
 __all__ = ["BayesRegressor", "OLSRegressor"]
 

@@ -1,33 +1,39 @@
-"""Saving and loading posteriors: a documented, versioned JSON format, never pickle.
+"""Saving and loading fits and posteriors: a documented, versioned JSON format, never pickle.
 
 The file is UTF-8 JSON::
 
     {
       "format": "duolm-posterior",
       "version": 1,
-      "kind": "nig" | "bayes",
+      "kind": "nig" | "bayes" | "ols",
       "payload": {...},
       "sha256": "<hex SHA-256 of {"kind": ..., "payload": ...} as canonical JSON>"
     }
 
-An ``"nig"`` payload is one :class:`~duolm.bayes.NIG` in its square-root
+An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root
 form: ``k``, ``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper
 factor, order ``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``,
 ``y_m2`` of the data part). A ``"bayes"`` payload holds the ``posterior`` and
-the ``prior`` of a :class:`~duolm.bayes.BayesResults` and its ``design``:
-``response``, ``terms``, ``has_intercept``, ``formula``, ``missing``, and for
-formula fits the data columns with their kinds and formulaic's state of each
-side (``ensure_full_rank``, each factor's encoder state such as the
-categorical levels, and the state of stateful transforms such as the mean of
-``center(x)`` or the knots of ``bs(x)``). Numbers are JSON numbers written by
-``repr``, so every float comes back bit for bit; dictionaries with non-string
-keys, tuples and arrays are tagged (``{"__dict__": [[key, value], ...]}``,
-``{"__tuple__": [...]}``).
+the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
+design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
+is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
+``design``, ``stat`` (the square-root statistic of the kept columns: ``R``,
+``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column),
+``const_col``, ``n_dropped``, ``cov_type``, ``method``,
+``scaled_condition_number``, ``moments`` (the residuals' moments, the fields
+of :class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the
+HC meats by name, or null). Numbers are JSON numbers written by ``repr``, so
+every float comes back bit for bit.
 
 What is not restored: the fitted rows (a loaded ``BayesResults`` has
-``design=None``, so ``predict()`` needs data and it cannot enter
-:func:`duolm.compare`), and the contrast objects of categorical factors,
-which formulaic rebuilds from the formula and the saved levels.
+``design=None`` and a loaded ``OLSResults`` ``rows=None``, so ``predict()``
+needs data and per-row diagnostics are not available).
+
+Loading is typed: :func:`load_posterior` gives the posterior :class:`NIG` of
+an ``"nig"`` or ``"bayes"`` file, :func:`load_bayes` the
+:class:`~duolm.BayesResults` of a ``"bayes"`` file, :func:`load_fit` the
+:class:`~duolm.OLSResults` of an ``"ols"`` file; each refuses a file of
+another kind, saying what it holds.
 
 Writes are atomic: a temporary file in the target directory, flushed and
 synced, then ``os.replace``. Loading a file that is not JSON, is truncated,
@@ -38,6 +44,7 @@ contents raises :class:`~duolm.errors.StateFileError`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -47,66 +54,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from duolm.bayes import NIG, BayesResults
-from duolm.core import SqrtStat
-from duolm.design import DesignSpec
-from duolm.errors import DataError, FormulaError, PriorError, StateFileError
+from duolm._checks import COV_TYPES
+from duolm.bayesian import NIG, BayesResults
+from duolm.core import ResidualMoments, SqrtStat
+from duolm.design._serial import spec_from, spec_payload
+from duolm.errors import DataError, PriorError, StateFileError
+from duolm.frequentist import OLSResults
 
-__all__ = ["FORMAT", "VERSION", "load", "load_posterior", "save"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "load_bayes",
+    "load_fit",
+    "load_posterior",
+    "save",
+    "saved_kind",
+]
+
+FloatArray = NDArray[np.float64]
 
 FORMAT = "duolm-posterior"
 VERSION = 1
-
-_KINDS = ("numeric", "categorical", "asis")
-
-
-# -- tagged values ---------------------------------------------------------------------------
-
-
-def _encode(value: Any, where: str) -> Any:
-    """A formulaic state value as JSON (tags for what JSON cannot say)."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        if not math.isfinite(x):
-            return {"__float__": repr(x)}
-        return x
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return {"__ndarray__": _encode(value.tolist(), where), "dtype": str(value.dtype)}
-    if isinstance(value, list):
-        return [_encode(v, where) for v in value]
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, where) for v in value]}
-    if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
-    raise StateFileError(
-        f"cannot save the design: the state of {where!r} holds a {type(value).__name__}, "
-        "which the file format cannot store"
-    )
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {_hashable(_decode(k)): _decode(v) for k, v in value["__dict__"]}
-        if "__ndarray__" in value:
-            return np.array(_decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"]))
-        if "__float__" in value:
-            return float(value["__float__"])
-        raise ValueError(f"unknown tagged value with keys {sorted(value)}")
-    return value
-
-
-def _hashable(key: Any) -> Any:
-    return tuple(key) if isinstance(key, list) else key
 
 
 # -- NIG <-> JSON ----------------------------------------------------------------------------
@@ -141,7 +111,9 @@ def _finite_float(value: Any, name: str) -> float:
     return x
 
 
-def _square(value: Any, k: int, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _square(
+    value: Any, k: int, name: str, *, triangular: bool = True
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     ok = isinstance(value, list) and all(
         isinstance(row, list) and all(not isinstance(x, bool) for x in row) for row in value
     )
@@ -151,8 +123,10 @@ def _square(value: Any, k: int, name: str) -> np.ndarray[Any, np.dtype[np.float6
         R = None
     if R is None or R.shape != (k + 1, k + 1):
         raise StateFileError(f"corrupt state file: {name} is not a {k + 1} x {k + 1} matrix")
-    if not np.all(np.isfinite(R)) or np.any(np.tril(R, -1) != 0):
-        raise StateFileError(f"corrupt state file: {name} is not a finite upper-triangular factor")
+    if not np.all(np.isfinite(R)):
+        raise StateFileError(f"corrupt state file: {name} is not finite")
+    if triangular and np.any(np.tril(R, -1) != 0):
+        raise StateFileError(f"corrupt state file: {name} is not an upper-triangular factor")
     return R
 
 
@@ -184,132 +158,6 @@ def _nig_from(payload: Any) -> NIG:
         raise StateFileError(f"corrupt state file: {exc}") from exc
 
 
-# -- DesignSpec <-> JSON ---------------------------------------------------------------------
-
-
-def _side(spec: Any) -> dict[str, Any]:
-    encoder = {
-        expr: [kind.value, _encode({k: v for k, v in st.items() if k != "contrasts"}, expr)]
-        for expr, (kind, st) in spec.encoder_state.items()
-    }
-    structure = [
-        {
-            "term": str(row.term),
-            "scoped_terms": [
-                {
-                    "factors": [[sf.factor.expr, bool(sf.reduced)] for sf in scoped.factors],
-                    "scale": _encode(scoped.scale, str(row.term)),
-                }
-                for scoped in row.scoped_terms
-            ],
-            "columns": [str(c) for c in row.columns],
-        }
-        for row in spec.structure
-    ]
-    return {
-        "ensure_full_rank": bool(spec.ensure_full_rank),
-        "encoder_state": encoder,
-        "transform_state": _encode(dict(spec.transform_state), "transforms"),
-        "structure": structure,
-    }
-
-
-def _spec_payload(spec: DesignSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "response": spec.response,
-        "terms": list(spec.terms),
-        "has_intercept": spec.has_intercept,
-        "formula": spec.formula,
-        "missing": spec._missing,
-    }
-    if spec.formula is not None:
-        out["kinds"] = dict(spec._kinds)
-        out["rhs"] = _side(spec._rhs_spec)
-        out["lhs"] = _side(spec._lhs_spec)
-    return out
-
-
-def _model_spec(formula: Any, side: dict[str, Any]) -> Any:
-    """formulaic's ModelSpec of one side, its column structure included.
-
-    The structure (which columns each term makes, which factors are reduced
-    in rank) is what formulaic records after materialising; its factors are
-    stored by expression and rebuilt without values, as formulaic itself
-    stores them (``ScopedTerm.copy(without_values=True)``).
-    """
-    from formulaic import ModelSpec
-    from formulaic.materializers.base import EncodedTermStructure
-    from formulaic.materializers.types import EvaluatedFactor, ScopedFactor, ScopedTerm
-    from formulaic.parser.types import Factor
-
-    encoder = {
-        expr: (Factor.Kind(kind), _decode(state))
-        for expr, (kind, state) in side["encoder_state"].items()
-    }
-    terms = {str(term): term for term in formula}
-    factors = {f.expr: f for term in formula for f in term.factors}
-    structure = [
-        EncodedTermStructure(
-            terms[row["term"]],
-            [
-                ScopedTerm(
-                    [
-                        ScopedFactor(EvaluatedFactor(factors[expr], None), reduced=bool(red))
-                        for expr, red in scoped["factors"]
-                    ],
-                    scale=_decode(scoped["scale"]),
-                )
-                for scoped in row["scoped_terms"]
-            ],
-            [str(c) for c in row["columns"]],
-        )
-        for row in side["structure"]
-    ]
-    return ModelSpec(
-        structure=structure,
-        formula=formula,
-        materializer="pandas",
-        ensure_full_rank=bool(side["ensure_full_rank"]),
-        na_action="ignore",
-        output="numpy",
-        encoder_state=encoder,
-        transform_state=_decode(side["transform_state"]),
-    )
-
-
-def _spec_from(payload: Any) -> DesignSpec:
-    from duolm._safe_formula import parse_formula
-
-    try:
-        terms = tuple(payload["terms"])
-        if not all(isinstance(t, str) for t in terms) or not isinstance(payload["response"], str):
-            raise StateFileError("corrupt state file: design names are not strings")
-        missing = payload["missing"]
-        if missing not in ("drop", "raise"):
-            raise StateFileError(f"corrupt state file: missing policy {missing!r}")
-        formula = payload["formula"]
-        base = {
-            "response": payload["response"],
-            "terms": terms,
-            "has_intercept": bool(payload["has_intercept"]),
-            "formula": formula,
-            "_missing": missing,
-        }
-        if formula is None:
-            return DesignSpec(**base)
-        kinds = dict(payload["kinds"])
-        if any(v not in _KINDS for v in kinds.values()):
-            raise StateFileError("corrupt state file: unknown column kind")
-        parsed = parse_formula(formula, list(kinds))
-        rhs = _model_spec(parsed.formula.rhs, payload["rhs"])
-        lhs = _model_spec(parsed.formula.lhs, payload["lhs"])
-        return DesignSpec(**base, _parsed=parsed, _rhs_spec=rhs, _lhs_spec=lhs, _kinds=kinds)
-    except StateFileError:
-        raise
-    except (KeyError, TypeError, ValueError, FormulaError, DataError) as exc:
-        raise StateFileError(f"corrupt state file: cannot rebuild the design: {exc}") from exc
-
-
 # -- files -----------------------------------------------------------------------------------
 
 
@@ -322,14 +170,14 @@ def _digest(kind: Any, payload: Any) -> str:
     return hashlib.sha256(_canonical({"kind": kind, "payload": payload})).hexdigest()
 
 
-def save(obj: NIG | BayesResults, path: str | os.PathLike[str]) -> None:
-    """Write a posterior (an :class:`NIG` or a :class:`BayesResults`) to ``path`` atomically.
+def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> None:
+    """Write a posterior or a fit to ``path`` atomically (versioned JSON, never pickle).
 
     Parameters
     ----------
-    obj : NIG or BayesResults
-        A results object is saved with its prior, posterior and design spec
-        (not the fitted rows).
+    obj : NIG, BayesResults or OLSResults
+        A results object is saved with its design spec and statistics (a
+        Bayesian one with its prior and posterior), not the fitted rows.
     path : str or path-like
         The file to write (replaced atomically if it exists).
 
@@ -350,10 +198,14 @@ def save(obj: NIG | BayesResults, path: str | os.PathLike[str]) -> None:
         payload = {
             "posterior": _nig_payload(obj.posterior),
             "prior": _nig_payload(obj.prior),
-            "design": _spec_payload(obj.spec),
+            "design": spec_payload(obj.spec),
         }
+    elif isinstance(obj, OLSResults):
+        kind, payload = "ols", _ols_payload(obj)
     else:
-        raise TypeError(f"can save an NIG or a BayesResults, got {type(obj).__name__}")
+        raise TypeError(
+            f"can save an NIG, a BayesResults or an OLSResults, got {type(obj).__name__}"
+        )
     digest = _digest(kind, payload)
     document = {
         "format": FORMAT,
@@ -412,34 +264,190 @@ def _read(path: str | os.PathLike[str]) -> tuple[str, Any]:
         raise StateFileError(f"corrupt state file: {exc}") from exc
     if digest != document.get("sha256"):
         raise StateFileError(f"corrupt state file {os.fspath(path)!r}: checksum mismatch")
-    if kind not in ("nig", "bayes") or not isinstance(payload, dict):
+    if kind not in _KIND_NAMES or not isinstance(payload, dict):
         raise StateFileError(f"corrupt state file: unknown kind {kind!r}")
     return kind, payload
 
 
-def load(path: str | os.PathLike[str]) -> NIG | BayesResults:
-    """Read what :func:`save` wrote: an NIG, or a BayesResults with ``design=None``.
+_KIND_NAMES = {"nig": "a posterior (NIG)", "bayes": "a Bayesian fit", "ols": "a least-squares fit"}
+
+
+def _read_kind(
+    path: str | os.PathLike[str], wanted: tuple[str, ...], loader: str
+) -> tuple[str, Any]:
+    kind, payload = _read(path)
+    if kind not in wanted:
+        raise StateFileError(
+            f"{os.fspath(path)!r} holds {_KIND_NAMES[kind]}, which {loader}() does not read; "
+            + {"nig": "use load_posterior()", "bayes": "use load_bayes()", "ols": "use load_fit()"}[
+                kind
+            ]
+        )
+    return kind, payload
+
+
+def _entry(payload: Any, name: str) -> Any:
+    try:
+        return payload[name]
+    except (KeyError, TypeError) as exc:
+        raise StateFileError(f"corrupt state file: missing entry {name!r}") from exc
+
+
+def saved_kind(path: str | os.PathLike[str]) -> str:
+    """What a state file holds: ``"nig"``, ``"bayes"`` or ``"ols"`` (the file is checked)."""
+    return _read(path)[0]
+
+
+def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
+    """The Bayesian fit that :func:`save` wrote (``design=None``: no rows are kept).
 
     Raises
     ------
     StateFileError
-        The file is not JSON, is truncated, fails its checksum, is of another
-        format or a newer version, or its contents are malformed.
+        The file holds something else, is not JSON, is truncated, fails its
+        checksum, is of another format or a newer version, or its contents
+        are malformed.
     """
-    kind, payload = _read(path)
-    if kind == "nig":
-        return _nig_from(payload)
-    try:
-        posterior, prior = _nig_from(payload["posterior"]), _nig_from(payload["prior"])
-        spec = _spec_from(payload["design"])
-    except KeyError as exc:
-        raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
+    _, payload = _read_kind(path, ("bayes",), "load_bayes")
+    posterior = _nig_from(_entry(payload, "posterior"))
+    prior = _nig_from(_entry(payload, "prior"))
+    spec = spec_from(_entry(payload, "design"))
     if len(spec.terms) != posterior.k or prior.k != posterior.k:
         raise StateFileError("corrupt state file: the design and the posterior disagree on k")
     return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None)
 
 
 def load_posterior(path: str | os.PathLike[str]) -> NIG:
-    """The posterior NIG of a state file, whichever kind was saved."""
-    obj = load(path)
-    return obj if isinstance(obj, NIG) else obj.posterior
+    """The posterior NIG of a file that :func:`save` wrote from an NIG or a Bayesian fit."""
+    kind, payload = _read_kind(path, ("nig", "bayes"), "load_posterior")
+    return _nig_from(payload) if kind == "nig" else load_bayes(path).posterior
+
+
+def load_fit(path: str | os.PathLike[str]) -> OLSResults:
+    """The least-squares fit that :func:`save` wrote (``rows=None``: no rows are kept).
+
+    Its estimates, inference, residual diagnostics and ``predict(new_data)``
+    are those of the saved fit, bit for bit.
+
+    Raises
+    ------
+    StateFileError
+        As :func:`load_bayes`.
+    """
+    _, payload = _read_kind(path, ("ols",), "load_fit")
+    return _ols_from(payload)
+
+
+# -- OLSResults <-> JSON ---------------------------------------------------------------------
+
+
+def _ols_payload(fit: OLSResults) -> dict[str, Any]:
+    stat = fit.stat
+    moments = fit.moments
+    return {
+        "design": spec_payload(fit.spec),
+        "stat": {"R": _matrix(stat.R), "nobs": stat.nobs, "y_mean": stat.y_mean, "y_m2": stat.y_m2},
+        "kept": [bool(x) for x in fit.kept],
+        "const_col": fit.const_col,
+        "n_dropped": int(fit.n_dropped),
+        "cov_type": fit.cov_type,
+        "method": fit.method,
+        "scaled_condition_number": _json_float(fit.scaled_condition_number),
+        "moments": None
+        if moments is None
+        else [float(getattr(moments, f.name)) for f in dataclasses.fields(moments)],
+        "meats": _saved_meats(fit),
+    }
+
+
+def _json_float(x: float) -> float | str:
+    return x if math.isfinite(x) else repr(float(x))
+
+
+def _saved_meats(fit: OLSResults) -> dict[str, list[list[float]]] | None:
+    """The HC meats: a streamed fit's as accumulated, an in-memory fit's computed now."""
+    if fit.meats is not None:
+        return {kind: _matrix(m) for kind, m in fit.meats.items()}
+    if fit.rows is None:
+        return None
+    out = {}
+    for kind in ("HC0", "HC2", "HC3"):
+        with contextlib.suppress(DataError):  # HC2/HC3 undefined (leverage 1): not saved
+            out[kind] = _matrix(fit._meat(kind))
+    return out
+
+
+def _ols_from(payload: Any) -> OLSResults:
+    spec = spec_from(_entry(payload, "design"))
+    kept = _entry(payload, "kept")
+    if not (isinstance(kept, list) and kept and all(isinstance(x, bool) for x in kept)):
+        raise StateFileError("corrupt state file: kept is not a list of booleans")
+    if len(kept) != len(spec.terms):
+        raise StateFileError("corrupt state file: kept and the design disagree on k")
+    rank = sum(kept)
+    raw = _entry(payload, "stat")
+    nobs = _finite_float(_entry(raw, "nobs"), "nobs")
+    if nobs < rank + 1:
+        raise StateFileError("corrupt state file: nobs leaves no residual degree of freedom")
+    stat = SqrtStat(
+        _square(_entry(raw, "R"), rank, "R"),
+        nobs,
+        _finite_float(_entry(raw, "y_mean"), "y_mean"),
+        _finite_float(_entry(raw, "y_m2"), "y_m2"),
+    )
+    if np.any(np.diag(stat.Rxx) == 0):
+        raise StateFileError("corrupt state file: the factor of the kept columns is singular")
+    const_col = _entry(payload, "const_col")
+    if const_col is not None and (
+        isinstance(const_col, bool) or not isinstance(const_col, int) or not 0 <= const_col < rank
+    ):
+        raise StateFileError(f"corrupt state file: const_col {const_col!r}")
+    n_dropped = _entry(payload, "n_dropped")
+    if isinstance(n_dropped, bool) or not isinstance(n_dropped, int) or n_dropped < 0:
+        raise StateFileError(f"corrupt state file: n_dropped {n_dropped!r}")
+    cov_type = _entry(payload, "cov_type")
+    if cov_type not in COV_TYPES:
+        raise StateFileError(f"corrupt state file: cov_type {cov_type!r}")
+    method = _entry(payload, "method")
+    if not isinstance(method, str):
+        raise StateFileError("corrupt state file: method is not a string")
+    cond = _entry(payload, "scaled_condition_number")
+    scaled = float(cond) if cond in ("inf", "nan") else _finite_float(cond, "condition number")
+    return OLSResults(
+        spec=spec,
+        stat=stat,
+        kept=np.array(kept, dtype=bool),
+        params_kept=stat.solve(),
+        moments=_moments_from(_entry(payload, "moments")),
+        const_col=const_col,
+        n_dropped=n_dropped,
+        cov_type=cov_type,
+        method=method,
+        scaled_condition_number=scaled,
+        rows=None,
+        meats=_meats_from(_entry(payload, "meats"), rank),
+    )
+
+
+def _moments_from(value: Any) -> ResidualMoments | None:
+    if value is None:
+        return None
+    names = [f.name for f in dataclasses.fields(ResidualMoments)]
+    if not isinstance(value, list) or len(value) != len(names):
+        raise StateFileError(f"corrupt state file: moments must be {len(names)} numbers")
+    numbers = [_finite_float(v, f"moments.{name}") for v, name in zip(value, names, strict=True)]
+    if numbers[0] != int(numbers[0]) or numbers[0] < 0:
+        raise StateFileError("corrupt state file: moments.n is not a count")
+    return ResidualMoments(int(numbers[0]), *numbers[1:])
+
+
+def _meats_from(value: Any, rank: int) -> dict[str, FloatArray] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not set(value) <= {"HC0", "HC2", "HC3"}:
+        raise StateFileError("corrupt state file: meats must map HC0/HC2/HC3 to matrices")
+    out = {}
+    for kind, matrix in value.items():
+        M = _square(matrix, rank - 1, f"meats.{kind}", triangular=False)
+        out[kind] = M
+    return out

@@ -1,0 +1,664 @@
+"""The entry functions: check the arguments once, route the data by kind, read the result.
+
+Every public fit starts here (DESIGN.md, "Layers"). Arguments are checked at
+the door (:mod:`duolm._checks`, :func:`duolm.bayesian.checked_prior`) and
+carried down as checked values; the data go by kind:
+
+- in memory (a DataFrame, a mapping of columns, arrays ``X=``/``y=``): the
+  design (:mod:`duolm.design`) and a :class:`~duolm.reduction.Reduction`
+  holding its rows;
+- a CSV or Parquet path, or an iterable of frames: the streaming wing
+  (:mod:`duolm._stream`), batch by batch;
+- a Dask DataFrame: :mod:`duolm.dask`, partition by partition.
+
+Each returns a :class:`~duolm.reduction.Reduction`, and the readings are built
+from it by the result classes: :func:`ols` and :func:`bayes` are
+``reduce(...).ols()`` and ``reduce(...).bayes()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from duolm import _stream, core
+from duolm._checks import (
+    CovType,
+    Missing,
+    check_alias_tol,
+    check_alpha,
+    check_cov_type,
+    check_missing,
+    check_positive_int,
+)
+from duolm.bayesian import (
+    NIG,
+    BayesResults,
+    PriorFactory,
+    checked_prior,
+    compare_fits,
+    posterior_path,
+)
+from duolm.bayesian._comparison import Fit
+from duolm.design import make_design
+from duolm.frequentist import OLSResults
+from duolm.reduction import Reduction
+
+__all__ = [
+    "bayes",
+    "compare",
+    "iter_trajectory",
+    "ols",
+    "reduce",
+    "trajectory",
+    "write_trajectory",
+]
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How to read data that are not in memory (refused for data in memory).
+
+    Attributes
+    ----------
+    batch_size : int or None
+        Rows per batch (None: the streaming wing's default).
+    checkpoint : path or None
+        File where the reduction state is saved atomically, to resume a
+        killed run with the same arguments (files only).
+    checkpoint_every : int or None
+        Batches between checkpoints (None: the streaming wing's default).
+    progress : bool
+        Show a progress bar.
+    """
+
+    batch_size: int | None = None
+    checkpoint: str | os.PathLike[str] | None = None
+    checkpoint_every: int | None = None
+    progress: bool = False
+
+    @classmethod
+    def checked(
+        cls,
+        batch_size: object,
+        checkpoint: str | os.PathLike[str] | None,
+        checkpoint_every: object,
+        progress: bool,
+    ) -> StreamOptions:
+        return cls(
+            None if batch_size is None else check_positive_int(batch_size, "batch_size"),
+            checkpoint,
+            None
+            if checkpoint_every is None
+            else check_positive_int(checkpoint_every, "checkpoint_every"),
+            bool(progress),
+        )
+
+    def refuse(self, why: str) -> None:
+        """Refuse the options that were given, saying ``why`` they do not apply."""
+        if self != StreamOptions():
+            raise TypeError(f"batch_size, checkpoint, checkpoint_every and progress {why}")
+
+
+def _streamed(formula: object, data: object) -> bool:
+    return isinstance(formula, str) and data is not None and _stream.is_source(data)
+
+
+def reduce(
+    formula: str | None = None,
+    data: object = None,
+    *,
+    X: object = None,
+    y: object = None,
+    missing: Missing = "drop",
+    alias_tol: float = core.ALIAS_TOL,
+    diagnostics: bool = False,
+    robust: bool = False,
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> Reduction:
+    """Reduce data of any kind to what both readings need, in one pass (two if asked).
+
+    Parameters
+    ----------
+    formula, data, X, y, missing, alias_tol
+        As for :func:`ols`: data in memory, a CSV or Parquet path, an iterable
+        of frames, or a Dask DataFrame.
+    diagnostics : bool
+        For data not in memory: make the second pass over the residuals (their
+        moments, for the diagnostics). Rows in memory are kept instead, so the
+        frequentist reading has everything.
+    robust : bool
+        The second pass also accumulates the leverages and HC meats, for
+        ``reduction.ols(cov_type="HC0".."HC3")``.
+    batch_size, checkpoint, checkpoint_every, progress
+        For files and iterables of frames only: rows per batch, a file to
+        resume a killed run from, batches between checkpoints, a progress bar.
+
+    Returns
+    -------
+    Reduction
+        Read it with ``.ols(cov_type=...)``, ``.bayes(prior=...)``, or give it
+        to :func:`compare`; merge it with the reduction of other rows by
+        ``.merge(other)``.
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [1.1, 1.9, 3.2, 3.9, 5.1]}
+    >>> red = duolm.reduce("y ~ x", data)
+    >>> red.ols().params.round(4).tolist()
+    [0.04, 1.0]
+    >>> red.bayes(duolm.NIG.reference(2)).params.round(4).tolist()
+    [0.04, 1.0]
+    """
+    missing = check_missing(missing)
+    alias_tol = check_alias_tol(alias_tol)
+    opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress)
+    if _streamed(formula, data):
+        assert isinstance(formula, str)
+        if _stream.is_dask(data):
+            from duolm import dask
+
+            opts.refuse("do not apply to a Dask DataFrame: Dask reads its own partitions")
+            return dask.reduce(
+                formula,
+                data,
+                missing=missing,
+                alias_tol=alias_tol,
+                diagnostics=diagnostics,
+                robust=robust,
+            )
+        return _stream.reduce(
+            formula,
+            data,
+            missing=missing,
+            alias_tol=alias_tol,
+            diagnostics=diagnostics,
+            robust=robust,
+            batch_size=opts.batch_size,
+            checkpoint=opts.checkpoint,
+            checkpoint_every=opts.checkpoint_every,
+            progress=opts.progress,
+        )
+    opts.refuse(
+        "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
+        "a Dask DataFrame)"
+    )
+    design = make_design(formula, data, X, y, missing)
+    return Reduction.of_design(design, alias_tol)
+
+
+def ols(
+    formula: str | None = None,
+    data: object = None,
+    *,
+    X: object = None,
+    y: object = None,
+    missing: Missing = "drop",
+    cov_type: CovType = "nonrobust",
+    alias_tol: float = core.ALIAS_TOL,
+    diagnostics: bool = True,
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> OLSResults:
+    """Fit a linear model by least squares.
+
+    Parameters
+    ----------
+    formula : str, optional
+        A formulaic formula such as ``"height ~ I(time**2)"``.
+    data : DataFrame, polars DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data the formula refers to. A CSV or Parquet path or an iterable
+        of frames is streamed in batches (memory bounded by the batch size),
+        a Dask DataFrame reduced partition by partition; the result is the
+        in-memory fit's to rounding, without the per-row values.
+    X : array_like of shape (n, k), optional
+        Design matrix, used as given (no intercept is added).
+    y : array_like of shape (n,), optional
+        Response.
+    missing : {"drop", "raise"}
+        Rows with missing values in a used column are dropped (and counted in
+        the summary) or raise an error naming the column and rows.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+        Covariance of the estimates; robust types change ``bse``, t, p, the
+        intervals and the F test.
+    alias_tol : float
+        Relative tolerance in (0, 1) below which a column counts as a
+        combination of earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
+    diagnostics : bool
+        For streamed data: make the second pass over the residuals that the
+        diagnostics and robust covariances need (in memory they are at hand).
+        A one-pass fit raises :class:`~duolm.errors.DataError` when asked for
+        the residual diagnostics or a robust covariance, never NaN.
+    batch_size, checkpoint, checkpoint_every, progress
+        For streamed data only (see :func:`reduce`): rows per batch, a file
+        to resume a killed run from, batches between checkpoints, and a
+        progress bar.
+
+    Returns
+    -------
+    OLSResults
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [1.1, 1.9, 3.2, 3.9, 5.1]}
+    >>> fit = duolm.ols("y ~ x", data)
+    >>> fit.params.round(4).tolist()
+    [0.04, 1.0]
+    >>> round(fit.rsquared, 4)
+    0.9929
+    """
+    cov_type = check_cov_type(cov_type, residuals=diagnostics or not _streamed(formula, data))
+    reduction = reduce(
+        formula,
+        data,
+        X=X,
+        y=y,
+        missing=missing,
+        alias_tol=alias_tol,
+        diagnostics=diagnostics,
+        robust=cov_type != "nonrobust",
+        batch_size=batch_size,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    return reduction.ols(cov_type)
+
+
+def bayes(
+    formula: str | None = None,
+    data: object = None,
+    *,
+    X: object = None,
+    y: object = None,
+    prior: NIG | None = None,
+    missing: Missing = "drop",
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> BayesResults:
+    """Fit a linear model by the exact conjugate Bayesian update.
+
+    Parameters
+    ----------
+    formula : str, optional
+        A formulaic formula, as for :func:`duolm.ols`.
+    data : DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data the formula refers to; files, iterables of frames and Dask
+        DataFrames are streamed as for :func:`duolm.ols`.
+    X : array_like of shape (n, k), optional
+        Design matrix, used as given.
+    y : array_like of shape (n,), optional
+        Response.
+    prior : NIG, optional
+        Prior with one coefficient per column of the design. Default
+        ``NIG.vague(k)``: ``m = 0``, ``V = 10^6 I``, ``a = b = 0.001``, weak
+        for data of order one (see :meth:`NIG.vague`). ``NIG.reference(k)``
+        reproduces the OLS intervals. A posterior may serve as the prior of
+        new data.
+    missing : {"drop", "raise"}
+        As for :func:`duolm.ols`.
+    batch_size, checkpoint, checkpoint_every, progress
+        For streamed data only, as for :func:`duolm.ols`.
+
+    Returns
+    -------
+    BayesResults
+
+    Examples
+    --------
+    >>> data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [1.1, 1.9, 3.2, 3.9, 5.1]}
+    >>> fit = bayes("y ~ x", data, prior=NIG.reference(2))
+    >>> fit.params.round(4).tolist()
+    [0.04, 1.0]
+    >>> fit.credible_interval().round(3).to_numpy().tolist()
+    [[-0.477, 0.557], [0.844, 1.156]]
+    """
+    if prior is not None and not isinstance(prior, NIG):
+        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    reduction = reduce(
+        formula,
+        data,
+        X=X,
+        y=y,
+        missing=missing,
+        batch_size=batch_size,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    return reduction.bayes(prior)
+
+
+def trajectory(
+    formula: str | None = None,
+    data: object = None,
+    *,
+    X: object = None,
+    y: object = None,
+    prior: NIG | None = None,
+    missing: Missing = "drop",
+    alpha: float = 0.05,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """The posterior after each observation ``t = 1..n``, and the prediction made before it.
+
+    Rows are taken in the order given (after missing rows are dropped); row
+    ``t`` describes the NIG posterior of (beta, sigma²) after the first ``t``
+    rows (DESIGN.md, "Bayesian results", with ``k`` = number of columns of X)
+    and the one-step-ahead predictive for row ``t`` made from the posterior
+    after ``t - 1`` rows (the prior for ``t = 1``).
+
+    Parameters
+    ----------
+    formula, data, X, y, missing
+        The design, exactly as for :func:`duolm.ols`.
+    prior : NIG, optional
+        A :class:`duolm.NIG`, read exactly from its square-root factor (the
+        reference prior ``NIG.reference(k)``, ``V^-1 = 0``, ``a = -k/2``,
+        ``b = 0``, included; a posterior continues from where it stands),
+        checked as :func:`duolm.bayes` checks it. Default: the vague proper
+        prior of :func:`duolm.bayes`, ``NIG.vague(k)``.
+    alpha : float
+        The predictive interval has level ``1 - alpha`` (equal tails). The
+        column names do not depend on it.
+    batch_size, progress
+        For streamed data (a CSV or Parquet path, an iterable of frames),
+        read batch by batch, each continuing from the previous posterior; see
+        :func:`iter_trajectory` to keep memory bounded as well.
+
+    Returns
+    -------
+    DataFrame
+        Index: the labels of the rows used (as in ``design.index``). Columns,
+        in order (``term`` runs over the design's column names):
+
+        ==================  ===========================================================
+        ``t``               number of observations seen, 1..n
+        ``m[term]``         location ``m_t`` of beta (its posterior median and mode; its
+                            mean when ``a_t > 1/2``). NaN iff not ``proper``.
+        ``sd[term]``        posterior sd of beta, ``sqrt(b_t/(a_t - 1) V_t[jj])``.
+                            NaN iff not ``has_mean_sigma2`` (needs ``a_t > 1``).
+        ``mean_sigma2``     ``E[sigma²] = b_t/(a_t - 1)``. NaN iff not ``has_mean_sigma2``.
+        ``sd_sigma2``       sd of sigma², ``b_t / ((a_t - 1) sqrt(a_t - 2))``.
+                            NaN iff not ``has_sd_sigma2`` (needs ``a_t > 2``).
+        ``a``               ``a_t = a_0 + t/2``; always given.
+        ``b``               ``b_t = ryy²/2``; NaN only while the factor is singular
+                            (flat prior, fewer independent rows than coefficients;
+                            ``proper`` is False then).
+        ``pred_mean``       ``m_{t-1}' x_t``, location of the predictive t for ``y_t``.
+        ``pred_scale``      its scale, ``sqrt(b_{t-1}/a_{t-1} (1 + x_t' V_{t-1} x_t))``;
+                            the dof are ``2 a_{t-1} = 2 a_t - 1``.
+        ``pred_lower``      lower end of the ``1 - alpha`` predictive interval;
+                            ``-inf`` when the quantile exceeds the float64 range
+                            (``a_{t-1}`` below about 0.01, e.g. the first row under
+                            the default prior, ``a_0 = 0.001``).
+        ``pred_upper``      upper end (``+inf`` likewise).
+        ``pred_logpdf``     log predictive density of the observed ``y_t``.
+                            The five ``pred_*`` are NaN iff not ``pred_proper``.
+        ``proper``          the posterior after ``t`` rows is a proper NIG: its factor
+                            is nonsingular, ``a_t > 0`` and ``b_t > 0``. Always True
+                            with a proper prior; under the reference prior it is
+                            False for ``t <= k`` (and while the rows seen leave some
+                            coefficient undetermined).
+        ``has_mean_sigma2`` ``proper`` and ``a_t > 1``: sigma² has a mean and beta a
+                            variance.
+        ``has_sd_sigma2``   ``proper`` and ``a_t > 2``: sigma² has a variance.
+        ``pred_proper``     the posterior after ``t - 1`` rows is proper, so the
+                            predictive for row ``t`` exists.
+        ==================  ===========================================================
+
+        ``sum(pred_logpdf)`` over all rows is the log evidence of the data
+        when the prior is proper.
+
+    Raises
+    ------
+    DataError
+        As :func:`duolm.ols` (missing or infinite values, text, no rows...).
+    PriorError
+        The prior's dimension differs from the design's, or its
+        hyperparameters are invalid.
+
+    Notes
+    -----
+    The update is the core's square-root form (see the module docstring):
+    Givens rotations of each row into the factor, posterior read off by
+    triangular solves. With a flat prior a coefficient counts as determined
+    once the factor's diagonal entry is at least ``duolm.core.ALIAS_TOL``
+    times its column's norm (as for aliasing in :func:`duolm.ols` and
+    ``NIG.beta_proper``); exactly collinear columns leave the whole
+    trajectory improper.
+
+    Speed: with numba, about 15 million rows per second for the compiled
+    kernel and about 7 million for the whole call (the design checks shared
+    with :func:`duolm.ols` take about 40% of it) with three regressors on two
+    cores; the first call for each number of columns compiles the kernel
+    (about 3 s, once: numba caches it on disk). Without numba about 75,000
+    rows per second.
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {"x": [0.0, 1.0, 2.0, 3.0, 4.0], "y": [0.1, 0.9, 2.2, 2.8, 4.1]}
+    >>> traj = duolm.trajectory("y ~ x", data, prior=duolm.NIG.reference(2))
+    >>> list(traj.columns[:5])
+    ['t', 'm[Intercept]', 'm[x]', 'sd[Intercept]', 'sd[x]']
+    >>> traj["proper"].tolist(), traj["pred_proper"].tolist()
+    ([False, False, True, True, True], [False, False, False, True, True])
+    >>> traj["m[x]"].round(3).tolist()[2:]
+    [1.05, 0.94, 0.99]
+    >>> duolm.ols("y ~ x", data).params["x"].round(3)  # the reference prior's m is OLS
+    np.float64(0.99)
+    """
+    alpha = check_alpha(alpha)
+    if _streamed(formula, data):
+        assert isinstance(formula, str)
+        frames = list(
+            iter_trajectory(
+                formula,
+                data,
+                prior=prior,
+                missing=missing,
+                alpha=alpha,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        )
+        return pd.concat(frames) if len(frames) > 1 else frames[0]
+    StreamOptions.checked(batch_size, None, None, progress).refuse(
+        "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames)"
+    )
+    design = make_design(formula, data, X, y, check_missing(missing))
+    prior = checked_prior(prior, design.spec)
+    return posterior_path(
+        design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index
+    )
+
+
+def iter_trajectory(
+    formula: str,
+    source: object,
+    *,
+    prior: NIG | None = None,
+    missing: Missing = "drop",
+    alpha: float = 0.05,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> Iterator[pd.DataFrame]:
+    """The posterior after every observation of streamed data, one frame per batch, in one pass.
+
+    Each batch runs :func:`trajectory` from the posterior of all the rows
+    before it (the NIG's own square-root factor, so nothing is lost between
+    batches); memory is bounded by the batch size. The frames concatenated are
+    the in-memory ``duolm.trajectory(formula, whole_frame, prior=prior)`` to
+    rounding: same columns (``m[term]`` by the formula's terms), ``t`` counting
+    from the first row of the source, the index the row numbers (rows counted
+    from 0 below a CSV header; a frame's own labels for an iterable of frames).
+
+    Parameters
+    ----------
+    formula, source, missing, batch_size, progress
+        As for :func:`ols`; a one-shot iterator of frames is fine (one pass).
+    prior : NIG, optional
+        Default ``NIG.vague(k)``, as :func:`bayes`.
+    alpha : float
+        As for :func:`trajectory`.
+
+    Yields
+    ------
+    DataFrame
+        The trajectory rows of one batch (batches without a complete row yield
+        nothing).
+    """
+    if prior is not None and not isinstance(prior, NIG):
+        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    if _stream.is_dask(source):
+        raise TypeError(
+            "a trajectory follows the rows in order: read the Dask DataFrame's partitions "
+            "in order (ddf.to_delayed()) and pass them as an iterable of frames"
+        )
+    alpha = check_alpha(alpha)
+    missing = check_missing(missing)
+    opts = StreamOptions.checked(batch_size, None, None, progress)
+    designs = _stream.designs(
+        formula, source, missing=missing, batch_size=opts.batch_size, progress=opts.progress
+    )
+    return _trajectory_frames(designs, prior, alpha)
+
+
+def _trajectory_frames(
+    designs: Iterator[Any], prior: NIG | None, alpha: float
+) -> Iterator[pd.DataFrame]:
+    posterior: NIG | None = None
+    seen = 0
+    for design in designs:
+        if posterior is None:
+            posterior = checked_prior(prior, design.spec)
+        frame = posterior_path(
+            design.X, design.y, posterior, alpha=alpha, terms=design.spec.terms, index=design.index
+        )
+        frame["t"] += seen
+        seen += len(design.y)
+        posterior = posterior.update(design.X, design.y)
+        yield frame
+
+
+def write_trajectory(
+    formula: str,
+    source: object,
+    out: str | os.PathLike[str],
+    *,
+    prior: NIG | None = None,
+    missing: Missing = "drop",
+    alpha: float = 0.05,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> int:
+    """Write :func:`iter_trajectory` to a Parquet file batch by batch, in bounded memory.
+
+    The index is written as the column ``row``. The file appears complete or
+    not at all (written to a temporary file, then renamed).
+
+    Returns
+    -------
+    int
+        Number of rows written.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frames = iter_trajectory(
+        formula,
+        source,
+        prior=prior,
+        missing=missing,
+        alpha=alpha,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    rows = 0
+    writer: Any = None
+    try:
+        for frame in frames:
+            table = pa.Table.from_pandas(frame.rename_axis("row"), preserve_index=True)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows += len(frame)
+        if writer is not None:
+            writer.close()
+            writer = None
+        os.replace(tmp, target)
+    finally:
+        if writer is not None:
+            writer.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return rows
+
+
+def compare(
+    *fits: Fit | Reduction | Mapping[str, Fit | Reduction], prior: PriorFactory | None = None
+) -> pd.DataFrame:
+    """Compare models fitted to the same observations.
+
+    Parameters
+    ----------
+    *fits : OLSResults, BayesResults, (OLSResults, BayesResults) or Reduction
+        Two or more models, or one mapping of name -> model (a Reduction is
+        read as its least-squares fit). Without a
+        mapping, models are named by their formula (else ``model i``).
+    prior : callable, optional
+        ``prior(ols_fit) -> NIG`` for the evidence of least-squares fits (one
+        coefficient per column); default :func:`duolm.bayesian.unit_information_prior`.
+
+    Returns
+    -------
+    DataFrame
+        One row per model, columns :data:`duolm.bayesian.COMPARE_COLUMNS`: ``nobs``, ``k`` (number
+        of estimable coefficients), ``rsquared``, ``rsquared_adj``, ``aic``,
+        ``bic`` (least squares; NaN when there are no residual degrees of
+        freedom), ``log_evidence`` (``log p(y | model)``), ``bayes_factor``
+        (``p(y | model) / p(y | best model)``, 1 for the best),
+        ``posterior_prob`` (equal prior model probabilities) and ``prior``.
+
+    Raises
+    ------
+    DataError
+        The models were not fitted to the same response values.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> data = pd.DataFrame({"x": np.arange(20.0), "z": rng.normal(size=20)})
+    >>> data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=20)
+    >>> table = compare(ols("y ~ x", data), ols("y ~ x + z", data))
+    >>> table["posterior_prob"].round(3).tolist()
+    [0.821, 0.179]
+    """
+
+    def read(fit: object) -> object:
+        return fit.ols() if isinstance(fit, Reduction) else fit
+
+    if len(fits) == 1 and isinstance(fits[0], Mapping):
+        named = {name: read(fit) for name, fit in fits[0].items()}
+        return compare_fits(named, prior=prior)  # type: ignore[arg-type]
+    return compare_fits(*[read(fit) for fit in fits], prior=prior)  # type: ignore[arg-type]

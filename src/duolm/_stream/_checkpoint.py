@@ -1,0 +1,166 @@
+"""Checkpoints of a streamed fit: the fingerprint of a run and the atomic ``.npz`` file.
+
+:func:`_save` writes a :class:`_Saved` reduction state (pass, batches done,
+the pass-1 :class:`~duolm.reduction.Pass1` and the pass-2
+:class:`~duolm.reduction.Pass2`) to a temporary file in the same folder,
+flushes it to disk and renames it over the checkpoint (``os.replace``,
+atomic); :func:`_load` reads it back with ``allow_pickle=False`` and refuses a
+checkpoint whose :func:`_fingerprint` (formula, file path, size and
+modification time, batch size, missing policy) differs from this run's, naming
+the differences. :func:`_remove` deletes it, with the temporary files of killed
+writes, once the fit completes. The entries of the file are listed in the
+docstring of :mod:`duolm._stream`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from duolm._checks import Missing
+from duolm._stream._sources import _Source
+from duolm.core import ResidualMoments, SqrtStat
+from duolm.errors import StateFileError
+from duolm.reduction import ConstantColumns, Pass1, Pass2
+
+_FORMAT = "duolm.stream.checkpoint"
+_VERSION = 1
+_MOMENT_FIELDS = ("n", "mean", "m2", "m3", "m4", "ss", "dw_num", "first", "last", "unit")
+
+
+@dataclass(frozen=True, eq=False)
+class _Saved:
+    """A checkpoint's content (the file format is in the docstring of :mod:`duolm._stream`)."""
+
+    pass_: int
+    batches: int
+    spec_batch: int
+    fast: bool
+    part: Pass1
+    resid: Pass2 | None
+    refused: bool = False  # the direct column path failed its check: formulaic throughout
+
+
+def _fingerprint(
+    source: _Source, formula: str, size: int, missing: Missing, robust: bool = True
+) -> dict[str, Any]:
+    assert source.path is not None
+    path = source.path.resolve()
+    info = path.stat()
+    return {
+        "formula": formula,
+        "path": str(path),
+        "size": int(info.st_size),
+        "mtime_ns": int(info.st_mtime_ns),
+        "batch_size": int(size),
+        "missing": missing,
+        "robust": bool(robust),  # pass 2 accumulates the HC meats or not
+    }
+
+
+def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
+    """Write the checkpoint atomically: temporary file, fsync, ``os.replace``."""
+    part = saved.part
+    k = part.stat.k
+    const = part.const
+    arrays: dict[str, Any] = {
+        "format": np.array(_FORMAT),
+        "version": np.array(_VERSION),
+        "fingerprint": np.array(json.dumps(dict(fingerprint), sort_keys=True)),
+        "pass_": np.array(saved.pass_),
+        "batches": np.array(saved.batches),
+        "spec_batch": np.array(saved.spec_batch),
+        "fast": np.array(saved.fast),
+        "plain_refused": np.array(saved.refused),
+        "rows": np.array(part.rows),
+        "n_dropped": np.array(part.n_dropped),
+        "R": part.stat.R,
+        "nobs": np.array(part.stat.nobs),
+        "y_mean": np.array(part.stat.y_mean),
+        "y_m2": np.array(part.stat.y_m2),
+        "const_first": np.full(k, np.nan) if const.first is None else const.first,
+        "const_mask": np.zeros(k, bool) if const.mask is None else const.mask,
+        "const_seen": np.array(const.first is not None),
+    }
+    if saved.resid is not None:
+        mom = saved.resid.moments
+        arrays["moments"] = np.array([float(getattr(mom, name)) for name in _MOMENT_FIELDS])
+        arrays["meats"] = saved.resid.meats
+        arrays["lev_one"] = np.array(saved.resid.lev_one)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
+    """Read a checkpoint; None when there is none; StateFileError when it does not fit."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {name: z[name] for name in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise StateFileError(f"checkpoint {path} is not readable: {exc}") from exc
+    try:
+        if str(data["format"]) != _FORMAT or int(data["version"]) != _VERSION:
+            raise StateFileError(f"{path} is not a duolm stream checkpoint of version {_VERSION}")
+        theirs = json.loads(str(data["fingerprint"]))
+        if theirs != dict(fingerprint):
+            diff = [
+                f"{key}: {theirs.get(key)!r} there, {fingerprint.get(key)!r} now"
+                for key in sorted(set(theirs) | set(fingerprint))
+                if theirs.get(key) != fingerprint.get(key)
+            ]
+            raise StateFileError(
+                f"checkpoint {path} belongs to another run ({'; '.join(diff)}); delete it "
+                "or give another checkpoint path to start afresh"
+            )
+        stat = SqrtStat(data["R"], float(data["nobs"]), float(data["y_mean"]), float(data["y_m2"]))
+        seen = bool(data["const_seen"])
+        const = (
+            ConstantColumns(np.array(data["const_first"]), np.array(data["const_mask"], dtype=bool))
+            if seen
+            else ConstantColumns()
+        )
+        part = Pass1(stat, int(data["rows"]), int(data["n_dropped"]), const)
+        resid = None
+        if "moments" in data:
+            values = [float(v) for v in data["moments"]]
+            moments = ResidualMoments(int(values[0]), *values[1:])
+            resid = Pass2(moments, np.array(data["meats"]), bool(data["lev_one"]))
+        return _Saved(
+            int(data["pass_"]),
+            int(data["batches"]),
+            int(data["spec_batch"]),
+            bool(data["fast"]),
+            part,
+            resid,
+            bool(data["plain_refused"]) if "plain_refused" in data else False,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, StateFileError):
+            raise
+        raise StateFileError(f"checkpoint {path} is corrupt: {exc}") from exc
+
+
+def _remove(path: Path) -> None:
+    """Delete the checkpoint of a completed fit, and the temporary files of killed writes."""
+    stale = path.parent.glob(f".{path.name}.*.tmp")
+    for name in [path, *stale]:
+        with contextlib.suppress(FileNotFoundError):
+            name.unlink()

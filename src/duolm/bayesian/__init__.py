@@ -1,0 +1,49 @@
+"""The Bayesian reading: the exact conjugate Normal-inverse-gamma posterior.
+
+- :class:`NIG` (:mod:`._nig`): prior and posterior, updated, merged and
+  forgotten through the core's square-root statistic, with its evidence;
+- :class:`BayesResults` (:mod:`._results`): what is read off a posterior,
+  built from a core state by class methods; :func:`checked_prior` is the one
+  check of a prior against a design;
+- :mod:`._trajectory`: the posterior after every row (over the core's
+  Givens kernel);
+- :mod:`._comparison`: models compared by criteria and evidence, one model
+  read both ways (:func:`side_by_side`);
+- :mod:`._summary`: the printed table.
+"""
+
+from __future__ import annotations
+
+from duolm.bayesian._comparison import (
+    COLUMNS as COMPARE_COLUMNS,
+)
+from duolm.bayesian._comparison import (
+    PriorFactory,
+    SideBySide,
+    compare_fits,
+    side_by_side,
+    unit_information_prior,
+)
+from duolm.bayesian._fit import BayesFit, checked_prior, default_prior
+from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
+from duolm.bayesian._results import BayesResults
+from duolm.bayesian._trajectory import COLUMNS as TRAJECTORY_COLUMNS
+from duolm.bayesian._trajectory import posterior_path
+
+__all__ = [
+    "COMPARE_COLUMNS",
+    "NIG",
+    "TRAJECTORY_COLUMNS",
+    "BayesFit",
+    "BayesResults",
+    "PriorFactory",
+    "SideBySide",
+    "checked_prior",
+    "compare_fits",
+    "default_prior",
+    "log_evidence_between",
+    "posterior_path",
+    "precision_factor",
+    "side_by_side",
+    "unit_information_prior",
+]

@@ -1,0 +1,191 @@
+"""The posterior after every observation: the lecture's evolution figures, fast and exact.
+
+:func:`duolm.trajectory` runs the conjugate update of DESIGN.md ("Bayesian
+results") one row at a time and records, after each row, everything the
+lecture plots: the location and spread of beta, the estimate of sigma² and
+its spread, the hyperparameters ``a_t, b_t``, and the one-step-ahead
+predictive for the row made *before* the row was seen, with its log density
+at the observed value.
+
+How it is computed
+------------------
+The state is the core's square-root statistic (DESIGN.md, "One core, two
+readings"): an upper-triangular ``R`` of size ``(k + 1) x (k + 1)``, columns
+``[x..., y]``, with ``R^T R = xi``. The prior ``NIG(m0, V0, a0, b0)`` is the
+initial factor ``Rxx0 = chol(V0^-1)^T``, ``rxy0 = Rxx0 m0``,
+``ryy0 = sqrt(2 b0)``; the reference prior is ``R0 = 0``. Each row
+``[x_t, y_t]`` is rotated into ``R`` by ``k + 1`` Givens rotations
+(orthogonal, so backward stable whatever the order or scale of the data),
+then the posterior is read off the factor:
+
+- ``m_t`` solves ``Rxx m_t = rxy`` (back-substitution),
+- ``V_t = Rxx^-1 Rxx^-T``: its diagonal is the squared row norms of ``Rxx^-1``,
+- ``b_t = ryy**2 / 2`` and ``a_t = a0 + t / 2``.
+
+Nothing is ever formed as ``X^T X`` and ``V`` is never updated by
+Sherman-Morrison, the two roads to cancellation.
+
+With numba installed the whole loop, quantiles and log densities included,
+is one compiled kernel (``@njit(cache=True)``), specialised to the number of
+columns ``k``: compiled on the first call for each ``k`` (about 3 s), then
+loaded from numba's cache in ``__pycache__``. For three regressors the kernel
+runs at about 15 million rows per second, every column included, and the
+whole call (design checks and DataFrame too) at about 7 million on two
+cores. Without numba, the same rotations run as a Python loop on Python
+floats (about 75,000 rows per second) and the per-row formulas are
+vectorised with numpy; the two paths agree to rounding (the tests hold them
+to 1e-12). Both live in :mod:`duolm.core._givens`; this module plans the
+quantiles and assembles the frame; :mod:`duolm._api` checks the arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import special
+
+from duolm import core
+from duolm.bayesian._nig import NIG
+from duolm.core._givens import _compiled_kernel, _fill_numpy
+
+__all__ = ["COLUMNS", "posterior_path"]
+
+FloatArray = NDArray[np.float64]
+
+#: Columns of the result besides the per-coefficient ``m[term]`` and ``sd[term]``
+#: (which come right after ``t``), in order.
+COLUMNS: tuple[str, ...] = (
+    "t",
+    "mean_sigma2",
+    "sd_sigma2",
+    "a",
+    "b",
+    "pred_mean",
+    "pred_scale",
+    "pred_lower",
+    "pred_upper",
+    "pred_logpdf",
+    "proper",
+    "has_mean_sigma2",
+    "has_sd_sigma2",
+    "pred_proper",
+)
+
+_FLOAT_TAIL = COLUMNS[1:10]
+_FLAGS = COLUMNS[10:]
+
+
+# ------------------------------------------------------------------ Student t quantiles
+
+
+def _quantile_plan(alpha: float, a0: float, n: int) -> tuple[FloatArray, FloatArray]:
+    """Quantiles ``q_t`` of the predictive t at ``1 - alpha/2``, dof ``nu = 2 a0 + t - 1``.
+
+    Returns ``(table, coef)``: for rows ``i < len(table)`` the quantile is
+    ``table[i]`` (scipy's ``stdtrit``; NaN where ``nu <= 0``); beyond, where
+    ``nu >= nu_min``, it is the Cornish-Fisher expansion in ``1/nu`` (Fisher
+    and Cornish 1960; Abramowitz and Stegun 26.7.5 with one more term)
+    ``q = z + g1/nu + ... + g5/nu^5``, ``coef = [z, g1, ..., g5]``. ``nu_min``
+    is chosen so that the last term is below 1e-15 of ``z``; the omitted terms
+    are smaller again by about ``z**2 / nu``, so the expansion is exact to
+    rounding there.
+    """
+    z = -float(special.ndtri(alpha / 2.0))  # the lower tail: 1 - alpha/2 would round
+    z2 = z * z
+    g = np.array(
+        [
+            z,
+            (z2 + 1.0) * z / 4.0,
+            ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0,
+            (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0,
+            ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0,
+            (((((27.0 * z2 + 339.0) * z2 + 930.0) * z2 - 1782.0) * z2 - 765.0) * z2 + 17955.0)
+            * z
+            / 368640.0,
+        ]
+    )
+    nu_min = max(64.0, (abs(g[5]) / (1e-15 * z)) ** 0.2)
+    n_table = int(min(n, max(0.0, math.ceil(nu_min - 2.0 * a0))))
+    nu = 2.0 * a0 + np.arange(n_table, dtype=np.float64)
+    table = np.full(n_table, np.nan)
+    ok = nu > 0
+    table[ok] = _t_quantile(nu[ok], alpha)
+    return table, g
+
+
+def _t_quantile(nu: FloatArray, alpha: float) -> FloatArray:
+    """Upper ``alpha/2`` quantile of Student's t with ``nu > 0`` dof (``inf`` beyond float64).
+
+    ``P(|T| > q) = I_x(nu/2, 1/2)`` with ``x = nu / (nu + q**2)``. scipy's
+    ``stdtrit`` is asked for the lower quantile at ``alpha/2`` (``1 - alpha/2``
+    would round off the digits of a small ``alpha``) and is exact to rounding
+    until ``x`` underflows (``q`` beyond about ``sqrt(nu) 1e154``, which happens
+    for ``nu`` below about 0.02, e.g. the first prediction from the vague prior
+    with ``a0 = 1e-3``), where it returns a wrong finite value. There the
+    leading term of the incomplete beta function,
+    ``I_x(a, 1/2) = x^a / (a B(a, 1/2)) (1 + O(x))``, gives ``log x`` and
+    ``log q = (log nu - log x) / 2`` to rounding; ``q`` overflows to
+    ``inf`` when the true quantile exceeds the float64 range.
+    """
+    q = -np.asarray(special.stdtrit(nu, alpha / 2.0), dtype=np.float64)  # by symmetry
+    half = 0.5 * nu
+    log_x = (math.log(alpha) + np.log(half) + special.betaln(half, 0.5)) / half
+    tiny = log_x < math.log(1e-290)
+    if np.any(tiny):
+        with np.errstate(over="ignore"):
+            q[tiny] = np.exp(0.5 * (np.log(nu[tiny]) - log_x[tiny]))
+    return q
+
+
+def posterior_path(
+    X: FloatArray,
+    y: FloatArray,
+    prior: NIG,
+    *,
+    alpha: float,
+    terms: tuple[str, ...],
+    index: pd.Index,
+) -> pd.DataFrame:
+    """The trajectory frame of checked rows (see :func:`duolm.trajectory` for its columns).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, k)
+        Finite rows, in the order they arrive.
+    y : ndarray of shape (n,)
+    prior : NIG
+        Checked against the design (:func:`checked_prior`); its own
+        square-root factor is the initial state, exactly.
+    alpha : float
+        Checked significance level of the predictive intervals.
+    terms : tuple of str
+        Names of the columns of ``X``.
+    index : pandas.Index
+        Labels of the rows.
+    """
+    Xd = np.ascontiguousarray(X, dtype=np.float64)
+    yd = np.ascontiguousarray(y, dtype=np.float64)
+    n, k = Xd.shape
+    R0 = np.array(prior.stat.R, dtype=np.float64)
+    a0 = float(prior.a)
+    check_rank = not bool(np.all(np.diag(R0)[:k] > 0.0))
+    qtab, qc = _quantile_plan(alpha, a0, n)
+    out = np.empty((2 * k + len(_FLOAT_TAIL), n))
+    flags = np.empty((len(_FLAGS), n), dtype=bool)
+    kernel = _compiled_kernel()
+    fill = _fill_numpy if kernel is None else kernel
+    fill(Xd, yd, R0, a0, check_rank, core.ALIAS_TOL, qtab, qc, out, flags, (0.0,) * (k + 1))
+    columns: dict[str, Any] = {"t": np.arange(1, n + 1, dtype=np.int64)}
+    for j, term in enumerate(terms):
+        columns[f"m[{term}]"] = out[j]
+    for j, term in enumerate(terms):
+        columns[f"sd[{term}]"] = out[k + j]
+    for c, name in enumerate(_FLOAT_TAIL):
+        columns[name] = out[2 * k + c]
+    for c, name in enumerate(_FLAGS):
+        columns[name] = flags[c]
+    return pd.DataFrame(columns, index=index, copy=False)

@@ -1,0 +1,36 @@
+"""The core: the square-root sufficient statistic and everything that factors.
+
+The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
+"One core, two readings"); nothing here imports from a layer above.
+
+- :class:`SqrtStat` (:mod:`._sqrtstat`): ``R`` with ``R^T R = [X y]^T [X y]``,
+  updated, merged and forgotten by orthogonal transformations;
+- :func:`lstsq` (:mod:`._solver`): the refined in-memory solver;
+- :mod:`._givens`: the row-by-row Givens kernel behind :func:`duolm.trajectory`;
+- :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
+- :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
+  residuals, and :mod:`._sandwich`: the HC meats.
+"""
+
+from __future__ import annotations
+
+from duolm.core._moments import ResidualMoments, pool_central
+from duolm.core._sandwich import HC_KINDS, LEVERAGE_ONE, hc_weights, meat, meats
+from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
+from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
+
+__all__ = [
+    "ALIAS_TOL",
+    "FAST_MAX_COND",
+    "FAST_MIN_ROWS",
+    "HC_KINDS",
+    "LEVERAGE_ONE",
+    "LstsqFit",
+    "ResidualMoments",
+    "SqrtStat",
+    "hc_weights",
+    "lstsq",
+    "meat",
+    "meats",
+    "pool_central",
+]

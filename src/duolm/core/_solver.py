@@ -1,0 +1,255 @@
+"""Least squares for data in memory, as accurate as the float64 data allow.
+
+The core's refined solver (DESIGN.md, "Layers"): the factorisation is chosen
+by the measured conditioning of the design. For many rows of a
+well-conditioned design, the Cholesky factor of the Gram matrix with one
+corrected semi-normal step; otherwise Householder QR of the column-scaled
+design, refined from the rows themselves (Björck's augmented-system
+refinement with residuals in double-double precision), which is what lets
+duolm reproduce the NIST StRD certified values to the digits the float64 data
+can carry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import NDArray
+
+import duolm.core._xprec as _xprec
+from duolm._checks import check_alias_tol
+from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, _triangularize, _y_moments
+from duolm.errors import DataError
+
+__all__ = ["FAST_MIN_ROWS", "LstsqFit", "lstsq"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: Fewer rows than this always take the Householder path with refinement:
+#: the extra cost is negligible and the answer is the most accurate one.
+FAST_MIN_ROWS = 20_000
+
+_MAX_REFINE = 8
+
+
+@dataclass(frozen=True, eq=False)
+class LstsqFit:
+    """An in-memory least-squares solution.
+
+    Attributes
+    ----------
+    stat : SqrtStat
+        Square-root statistic of ``[X[:, kept] y]``; its ``ryy`` is the norm of
+        the refined residuals.
+    params : ndarray of shape (k_kept,)
+        Refined estimate for the kept columns.
+    resid : ndarray of shape (n,)
+        ``y - X[:, kept] @ params``.
+    kept : ndarray of bool, shape (k,)
+        False for aliased columns.
+    method : {"householder", "cholesky"}
+        The factorisation chosen by the measured conditioning.
+    scaled_cond : float
+        Condition number of the design with unit-norm columns.
+    """
+
+    stat: SqrtStat
+    params: FloatArray
+    resid: FloatArray
+    kept: BoolArray
+    method: str
+    scaled_cond: float
+
+
+def _pow2(scale: FloatArray) -> FloatArray:
+    """Nearest powers of two (exact scaling); 1 where the scale is zero."""
+    with np.errstate(divide="ignore"):
+        e = np.where(scale > 0, np.round(np.log2(np.where(scale > 0, scale, 1.0))), 0.0)
+    out: FloatArray = np.exp2(e)
+    return out
+
+
+def lstsq(
+    X: FloatArray, y: FloatArray, *, tol: float = ALIAS_TOL, const_col: int | None = None
+) -> LstsqFit:
+    """Least squares for data in memory, as accurate as the float64 data allow.
+
+    The factorisation is chosen by the measured conditioning: for many rows
+    of a well-conditioned design, the Cholesky factor of the Gram matrix (one
+    pass over the data) with a corrected semi-normal step; otherwise
+    Householder QR of the column-scaled design, then Björck's refinement of
+    the augmented system ``[I A; A^T 0][r; x] = [y; 0]`` with residuals in
+    double-double precision until the correction is below rounding.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, k)
+        Finite values.
+    y : ndarray of shape (n,)
+        Finite values.
+    tol : float
+        Aliasing tolerance, see :meth:`SqrtStat.aliased`.
+    const_col : int, optional
+        Position of a constant column (the intercept). When the Gram matrix of
+        X is too ill-conditioned, that of X with the other columns centred is
+        tried next: the same model, reparametrised, and well conditioned when
+        the trouble is columns far from zero (a year, a temperature in kelvin).
+
+    Examples
+    --------
+    >>> x = np.arange(1.0, 6.0)
+    >>> fit = lstsq(np.column_stack([np.ones(5), x, 2 * x]), 1 + 3 * x)
+    >>> fit.kept.tolist(), fit.params.round(12).tolist()
+    ([True, True, False], [1.0, 3.0])
+    """
+    tol = check_alias_tol(tol)
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, _k = X.shape
+    if n == 0:
+        raise DataError("no rows to fit")
+    if n >= FAST_MIN_ROWS:
+        fit = _lstsq_gram(X, y)
+        if fit is None and const_col is not None:
+            fit = _lstsq_gram_centred(X, y, const_col)
+        if fit is not None:
+            return fit
+    return _lstsq_householder(X, y, tol)
+
+
+def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
+    """Normal equations through the Cholesky factor; None when not trustworthy."""
+    n, k = X.shape
+    Xty = X.T @ y
+    G = np.empty((k + 1, k + 1))
+    G[:k, :k] = X.T @ X
+    G[:k, k] = G[k, :k] = Xty
+    G[k, k] = y @ y
+    if not np.all(np.isfinite(G)):
+        return None
+    try:
+        U = sla.cholesky(G[:k, :k], lower=False)
+    except np.linalg.LinAlgError:
+        return None
+    norms = np.sqrt(np.diag(G[:k, :k]))
+    if np.any(norms == 0):
+        return None
+    sv = np.linalg.svd(U / norms, compute_uv=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
+    if not cond <= FAST_MAX_COND:
+        return None
+    b = sla.cho_solve((U, False), Xty)
+    # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
+    b = b + sla.cho_solve((U, False), X.T @ (y - X @ b))
+    resid = y - X @ b
+    ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
+    R = np.zeros((k + 1, k + 1))
+    R[:k, :k] = U
+    R[:k, k] = U @ b
+    R[k, k] = math.sqrt(ssr)
+    mean, m2 = _y_moments(y)
+    stat = SqrtStat(R, float(n), mean, m2)
+    return LstsqFit(stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond)
+
+
+def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
+    """Normal equations of X with every column but the constant one centred.
+
+    With ``v`` the constant's value and ``w = mu / v`` (``w_c = 0``), the centred
+    design is ``Xc = X M^-1`` for ``M = I + e_c w^T``: the same column space, so
+    the same residuals, and ``b = M^-1 b_c`` changes only the intercept,
+    ``b[c] = b_c[c] - w . b_c``. The factor of X is ``R_c M``, re-triangularised.
+    Centring rounds each entry relative to its centred value: a perturbation far
+    below the data's own representation error when the columns sit far from 0.
+    """
+    k = X.shape[1]
+    mu = X.mean(axis=0)
+    mu[c] = 0.0
+    fit = _lstsq_gram(X - mu, y)
+    if fit is None:
+        return None
+    w = mu / X[0, c]
+    b = fit.params.copy()
+    b[c] -= w @ fit.params
+    M = np.eye(k)
+    M[c] += w
+    R = fit.stat.R.copy()
+    R[:k, :k] = R[:k, :k] @ M
+    stat = SqrtStat(_triangularize(R), fit.stat.nobs, fit.stat.y_mean, fit.stat.y_m2)
+    return LstsqFit(stat, b, fit.resid, fit.kept, "cholesky-centred", fit.scaled_cond)
+
+
+def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float) -> LstsqFit:
+    n, k = X.shape
+    col_scale = _pow2(np.max(np.abs(X), axis=0) if n else np.ones(k))
+    y_scale = float(_pow2(np.array([np.max(np.abs(y))]))[0])
+    A_all = X / col_scale  # exact: powers of two
+    b = y / y_scale
+    if n < k:  # pad with zero rows: same solution and R, and R comes out square
+        A_all = np.vstack([A_all, np.zeros((k - n, k))])
+        b = np.concatenate([b, np.zeros(k - n)])
+    kept = np.ones(k, dtype=bool)
+    while True:
+        A = np.asfortranarray(A_all[:, kept])
+        Q, R = np.linalg.qr(A)
+        signs = np.where(np.diag(R) < 0, -1.0, 1.0)
+        R, Q = R * signs[:, None], Q * signs
+        col_norms = np.sqrt(np.sum(R**2, axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios = np.where(col_norms > 0, np.abs(np.diag(R)) / col_norms, 0.0)
+        bad = np.flatnonzero(ratios < tol)
+        if bad.size == 0:
+            break
+        kept[np.flatnonzero(kept)[bad[0]]] = False
+    x, _r = _refine(A, b, Q, R)
+    resid_scaled = _xprec.residual(b, A, x)[:n]
+    params = x * y_scale / col_scale[kept]
+    with np.errstate(over="ignore"):
+        resid = resid_scaled * y_scale
+        ssr = float(resid @ resid)
+    if not math.isfinite(ssr):
+        raise DataError(
+            "the residual sum of squares overflows float64: rescale y (its magnitude is "
+            f"{np.max(np.abs(y)):.3g})"
+        )
+    kk = int(kept.sum())
+    Rfull = np.zeros((kk + 1, kk + 1))
+    Rfull[:kk, :kk] = R * col_scale[kept]
+    Rfull[:kk, kk] = (R @ x) * y_scale
+    Rfull[kk, kk] = math.sqrt(ssr)
+    mean, m2 = _y_moments(y)
+    stat = SqrtStat(Rfull, float(n), mean, m2)
+    sv = np.linalg.svd(R / np.where(col_norms > 0, col_norms, 1.0), compute_uv=False)
+    cond = float(sv[0] / sv[-1]) if sv.size and sv[-1] > 0 else math.inf
+    return LstsqFit(stat, params, resid, kept, "householder", cond)
+
+
+def _refine(
+    A: FloatArray, b: FloatArray, Q: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Björck's iterative refinement of the augmented system, residuals in double-double.
+
+    Solves ``r + A x = b, A^T r = 0``. Each step computes the residuals
+    ``f = b - r - A x`` and ``g = -A^T r`` in extended precision and the
+    corrections from the QR factors: ``h = R^-T g``, ``dx = R^-1 (Q^T f - h)``,
+    ``dr = Q h + (I - Q Q^T) f`` (Björck 1967; Björck 1996, sec. 2.9.3).
+    """
+    x = sla.solve_triangular(R, Q.T @ b)
+    r = b - A @ x
+    eps = np.finfo(np.float64).eps
+    for _ in range(_MAX_REFINE):
+        f = _xprec.residual(b, A, x, r)
+        g = -_xprec.cross(A, r)
+        h = sla.solve_triangular(R, g, trans="T")
+        d1 = Q.T @ f
+        dx = sla.solve_triangular(R, d1 - h)
+        dr = Q @ h + (f - Q @ d1)
+        x = x + dx
+        r = r + dr
+        if np.linalg.norm(dx) <= eps * np.linalg.norm(x):
+            break
+    return x, r

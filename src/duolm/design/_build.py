@@ -1,0 +1,609 @@
+"""Design matrices: formula or arrays -> (X, y) with term names and a missing-data policy.
+
+This is the first layer of duolm (DESIGN.md, "Layers"). Formulas are parsed
+with formulaic after the safety check of :mod:`duolm.design._formula`; arrays are
+used as given. Whatever comes out is float64, C-contiguous and finite: missing
+rows are dropped (and counted) or refused, infinite inputs and non-finite
+results of transforms are refused with the column (or term) and row named.
+
+The :class:`DesignSpec` remembers how a design was built (categorical levels,
+the state of stateful transforms such as ``center(x)``) so that new data for
+predictions, or later batches of a streamed fit, get exactly the same columns.
+
+This module holds the public :class:`Design`, :class:`DesignSpec`,
+:func:`from_formula`, :func:`from_arrays` and :func:`constant_column`, and the
+formulaic plumbing (evaluation, unseen levels, ``lag()`` rows, non-finite
+transforms). Turning frames, mappings, Series and arrays into float columns
+(text read as numbers, polars converted, missing and infinite values found
+and reported) is :mod:`duolm.design._columns`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.errors import DataMismatchWarning
+
+from duolm._checks import check_missing
+from duolm.design._columns import (
+    FloatArray,
+    Kind,
+    Missing,
+    as_frame,
+    check_inf,
+    column_kind,
+    missing_message,
+    one_column,
+    prepare,
+    row_label,
+    to_float,
+    x_array,
+    y_array,
+)
+from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.errors import DataError, FormulaError
+
+__all__ = [
+    "Design",
+    "DesignSpec",
+    "constant_column",
+    "from_arrays",
+    "from_formula",
+    "make_design",
+]
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """How a design was built, to rebuild its columns for new data.
+
+    Attributes
+    ----------
+    response : str
+        Name of y: the formula's left-hand side, the Series name, or ``"y"``.
+    terms : tuple of str
+        Column names of X in order (formulaic's names for formula fits, e.g.
+        ``"Intercept"``, ``"I(x ** 2)"``, ``"C(g)[T.b]"``; the frame's columns
+        or ``x0, x1, ...`` for array fits).
+    has_intercept : bool
+        The formula has an intercept term, or (arrays) some column of the fit
+        is constant and nonzero.
+    formula : str or None
+        The formula, or None for ``X=``/``y=`` fits.
+    """
+
+    response: str
+    terms: tuple[str, ...]
+    has_intercept: bool
+    formula: str | None
+    _missing: Missing = field(default="drop", repr=False)
+    _parsed: ParsedFormula | None = field(default=None, repr=False, compare=False, hash=False)
+    _rhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
+    _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
+    _kinds: Mapping[str, Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    def plain_columns(self) -> tuple[str | None, ...] | None:
+        """The data column each column of ``[X y]`` copies (None: the intercept), or None.
+
+        Not None only for a formula whose terms and response are all plain
+        numeric columns (and the intercept): such a design depends on no value
+        of the data, and its columns can be copied from it directly.
+        """
+        if self._parsed is None or "Intercept" in self._kinds:  # a data column of that name
+            return None
+        plain: list[str | None] = []
+        for term in (*self.terms, self.response):
+            if term == "Intercept" and self.has_intercept:
+                plain.append(None)
+            elif self._kinds.get(term) == "numeric":
+                plain.append(term)
+            else:
+                return None
+        return tuple(plain)
+
+    def build_x(self, data: object) -> FloatArray:
+        """Build the design matrix for new data, with the same columns as the fit.
+
+        Parameters
+        ----------
+        data : DataFrame, polars DataFrame, mapping or array-like
+            Formula fits: columns by name (the response is not needed).
+            Array fits: rows of shape (m, k); a 1-D array of length k is one
+            row (when k == 1, a 1-D array of length m is m rows).
+
+        Returns
+        -------
+        X : ndarray of shape (m, k)
+            float64, C-contiguous, finite.
+
+        Raises
+        ------
+        DataError
+            Missing or infinite values (column and row named), a categorical
+            level not seen in the fit, text in a numeric column, wrong width.
+        """
+        if self._parsed is None:
+            X, names, index = x_array(data, self.terms)
+            _check_width(X, self.terms)
+            missing = np.isnan(X)
+            if missing.any():
+                row, col = np.argwhere(missing)[0]
+                raise DataError(
+                    f"X column {names[col]!r} is missing (NaN) at row {row_label(index, row)}"
+                )
+            for col, name in enumerate(names):
+                check_inf(X[:, col], f"X column {name!r}", index)
+            return np.ascontiguousarray(X)
+        frame = as_frame(data)
+        clean, _ = self._clean(frame, self._parsed.rhs_columns, "raise")
+        if len(clean) == 0:
+            return np.zeros((0, len(self.terms)))
+        X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
+        return _finite(X, self._rhs_spec, self._parsed, clean, frame.index, "term")
+
+    def build_xy(self, data: object) -> tuple[FloatArray, FloatArray, int]:
+        """Build (X, y) for a later batch of a streamed fit.
+
+        Parameters
+        ----------
+        data : DataFrame, polars DataFrame or mapping (formula fits); a pair
+            ``(X, y)`` of arrays (array fits).
+
+        Returns
+        -------
+        X : ndarray of shape (m, k)
+        y : ndarray of shape (m,)
+        n_dropped : int
+            Rows dropped for missing values, by the fit's missing policy. A
+            batch may be empty; that is not an error here.
+        """
+        if self._parsed is None:
+            if not (isinstance(data, tuple) and len(data) == 2):
+                raise DataError("an array fit's build_xy needs a pair (X, y)")
+            design = _arrays(data[0], data[1], self._missing, allow_empty=True)
+            _check_width(design.X, self.terms)
+            return design.X, design.y, design.n_dropped
+        frame = as_frame(data)
+        parsed = self._parsed
+        columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+        clean, keep = self._clean(frame, columns, self._missing)
+        n_dropped = int(len(keep) - keep.sum())
+        if len(clean) == 0:
+            return np.zeros((0, len(self.terms))), np.zeros(0), n_dropped
+        raw = [_materialize(s.get_model_matrix, clean, fitting=False) for s in self._specs]
+        X, y, _, n_lagged = _xy(self, raw, clean, frame.index[keep], self._missing)
+        return X, y, n_dropped + n_lagged
+
+    def _clean(
+        self, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+    ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
+        assert self._parsed is not None
+        for name in columns:
+            if name not in frame.columns:
+                raise DataError(f"column {name!r} used by the formula is not in the data")
+        clean, keep = prepare(frame, columns, self._kinds, missing)
+        _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
+        return clean, keep
+
+    @property
+    def _specs(self) -> tuple[Any, Any]:
+        return self._rhs_spec, self._lhs_spec
+
+
+@dataclass(frozen=True)
+class Design:
+    """A design matrix and response ready for the core.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, k)
+        float64, C-contiguous, all finite.
+    y : ndarray of shape (n,)
+        float64, all finite.
+    spec : DesignSpec
+        How to rebuild X for new data.
+    n_dropped : int
+        Rows dropped because of missing values.
+    index : pandas.Index
+        Labels of the rows kept (positions for arrays).
+    """
+
+    X: FloatArray
+    y: FloatArray
+    spec: DesignSpec
+    n_dropped: int
+    index: pd.Index
+
+    @cached_property
+    def const_col(self) -> int | None:
+        """Position of the first constant, nonzero column of X (the intercept), if any."""
+        return constant_column(self.X)
+
+
+def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> Design:
+    """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"response ~ terms"`` in formulaic's syntax: ``x - 1`` or ``0 + x``
+        drop the intercept, ``a:b`` and ``a*b`` are interactions, ``C(g)``,
+        ``center(x)``, ``poly(x, 3)``, ``bs(x, df=4)`` and numeric functions
+        (``log(x)``, ``np.log(x)``, ``sqrt``, ...) may be used. Only a safe
+        whitelist of code is accepted (see :mod:`duolm.design._formula`).
+    data : pandas DataFrame, polars DataFrame or mapping of name -> array
+        Text columns used as plain terms are categorical; boolean columns are 0/1.
+    missing : {"drop", "raise"}
+        Rows with a missing value in a column the formula uses are dropped and
+        counted in ``n_dropped``, or refused.
+
+    Returns
+    -------
+    Design
+        X of shape (n, k), y of shape (n,).
+
+    Raises
+    ------
+    FormulaError
+        Malformed formula, unknown name, or code outside the whitelist.
+    DataError
+        No rows, infinite values, text in a numeric column, a non-numeric
+        response, a transform giving a non-finite value, missing values with
+        ``missing="raise"``.
+
+    Notes
+    -----
+    As in R, ``x**2`` in the formula language is an interaction power
+    (``(a + b)**2`` = ``a + b + a:b``); write ``I(x**2)`` for the square.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [1.1, 1.9, 3.2, 3.9]})
+    >>> design = from_formula("y ~ x + I(x**2)", data)
+    >>> design.spec.terms
+    ('Intercept', 'x', 'I(x ** 2)')
+    >>> design.X[:2]
+    array([[1., 1., 1.],
+           [1., 2., 4.]])
+    """
+    check_missing(missing)
+    frame = as_frame(data)
+    parsed = parse_formula(formula, [str(name) for name in frame.columns])
+    if len(frame) == 0:
+        raise DataError("the data has no rows")
+    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    kinds = {name: column_kind(one_column(frame, name), name, parsed) for name in columns}
+    for name in parsed.lhs_columns:
+        if kinds[name] != "numeric":
+            dtype = one_column(frame, name).dtype
+            raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
+    if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
+        direct = _direct_design(formula, frame, columns, missing)
+        if direct is not None:
+            return direct
+    clean, keep = prepare(frame, columns, kinds, missing)
+    n_dropped = int(len(keep) - keep.sum())
+    if len(clean) == 0:
+        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+    index = frame.index[keep]
+    matrices = _materialize(lambda data, **kw: model_matrix(parsed.formula, data, **kw), clean)
+    rhs, lhs = matrices.rhs.model_spec, matrices.lhs.model_spec
+    if len(lhs.column_names) != 1:
+        raise DataError(
+            f"the response {parsed.response!r} must be one numeric column, "
+            f"got {len(lhs.column_names)} columns {list(lhs.column_names)}"
+        )
+    if not rhs.column_names:
+        raise FormulaError(f"formula {formula!r} has no terms (no columns in X)")
+    spec = DesignSpec(
+        response=parsed.response,
+        terms=tuple(str(name) for name in rhs.column_names),
+        has_intercept=any(str(term) == "1" for term in rhs.terms),
+        formula=formula,
+        _missing=missing,
+        _parsed=parsed,
+        _rhs_spec=rhs,
+        _lhs_spec=lhs,
+        _kinds=kinds,
+    )
+    X, y, index, n_lagged = _xy(spec, [matrices.rhs, matrices.lhs], clean, index, missing)
+    if len(y) == 0:
+        raise DataError(
+            f"no rows left after dropping {n_dropped + n_lagged} rows with missing values"
+        )
+    return Design(X=X, y=y, spec=spec, n_dropped=n_dropped + n_lagged, index=index)
+
+
+#: Rows of a large frame on which formulaic builds the design of a formula of plain
+#: numeric columns, to fix its spec and verify the columns copied for all rows.
+HEAD_ROWS = 256
+
+
+def _direct_design(
+    formula: str, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+) -> Design | None:
+    """The design of a large frame copied from its columns, or None.
+
+    For a formula of plain numeric columns (:attr:`ParsedFormula.plain`)
+    whose used values are all finite: formulaic builds the design of the first
+    :data:`HEAD_ROWS` rows, which fixes the spec
+    (:meth:`DesignSpec.plain_columns`), and when the columns copied for those
+    rows equal formulaic's design value for value, the whole design is the
+    columns copied (several times faster and lighter than materialising it
+    through formulaic and pandas). Otherwise None: the caller builds it as any
+    other design, with the errors that name rows and counts over all rows.
+    """
+    values: dict[str, FloatArray] = {}
+    try:
+        for name in columns:  # converted as the formulaic path converts them
+            values[name] = to_float(one_column(frame, name), f"column {name!r}")
+            if not np.isfinite(values[name]).all():
+                return None
+        head = from_formula(formula, frame.iloc[:HEAD_ROWS], missing=missing)
+    except DataError:  # the whole frame reports it, with every row counted
+        return None
+    plain = head.spec.plain_columns()
+    if plain is None or head.n_dropped:
+        return None
+    X = np.empty((len(frame), len(plain) - 1))
+    for j, term in enumerate(plain[:-1]):
+        X[:, j] = 1.0 if term is None else values[term]
+    response = plain[-1]
+    assert response is not None
+    y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
+    if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
+        return None
+    return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
+
+
+def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
+    """Build a design from a matrix X and a response y, used as given.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, k) or (n,), pandas or polars DataFrame
+        No intercept is added. Column names come from a frame, else ``x0, x1, ...``.
+    y : array-like of shape (n,) or (n, 1), pandas or polars Series
+        The Series name (default ``"y"``) becomes ``spec.response``.
+    missing : {"drop", "raise"}
+        Rows with NaN in X or y are dropped and counted, or refused.
+
+    Returns
+    -------
+    Design
+        ``spec.has_intercept`` is True when some column is constant and nonzero.
+
+    Raises
+    ------
+    DataError
+        Wrong shapes or lengths, non-numeric values, infinite values, no rows,
+        missing values with ``missing="raise"``.
+    """
+    check_missing(missing)
+    return _arrays(X, y, missing, allow_empty=False)
+
+
+# ---------------------------------------------------------------- arrays
+
+
+def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Design:
+    _check_aligned(X, y)
+    Xa, names, index = x_array(X)
+    ya, response = y_array(y)
+    if len(ya) != len(Xa):
+        raise DataError(f"X has {len(Xa)} rows but y has {len(ya)}")
+    if len(Xa) == 0 and not allow_empty:
+        raise DataError("X and y have no rows")
+    # The common case, in one pass and no temporary: a sum is finite only if every term
+    # is (an overflowing sum merely sends us to the detailed checks below).
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(Xa.sum(axis=0)).all() and np.isfinite(ya.sum())
+    if finite:
+        return _array_design(np.ascontiguousarray(Xa), ya, response, names, missing, 0, index)
+    for col, name in enumerate(names):
+        check_inf(Xa[:, col], f"X column {name!r}", index)
+    check_inf(ya, "y", index)
+    lacking = np.isnan(Xa).any(axis=1) | np.isnan(ya)
+    if lacking.any() and missing == "raise":
+        bad = [name for col, name in enumerate(names) if np.isnan(Xa[:, col]).any()]
+        bad += ["y"] if np.isnan(ya).any() else []
+        raise DataError(missing_message(bad, index[lacking]))
+    keep = ~lacking
+    n_dropped = int(lacking.sum())
+    if n_dropped == len(Xa) and not allow_empty:
+        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+    Xk = np.ascontiguousarray(Xa[keep])
+    return _array_design(Xk, ya[keep].copy(), response, names, missing, n_dropped, index[keep])
+
+
+def _check_aligned(X: object, y: object) -> None:
+    """pandas X and y must label their rows alike: pairing them by position would be a guess."""
+    if not (isinstance(X, pd.DataFrame | pd.Series) and isinstance(y, pd.Series | pd.DataFrame)):
+        return
+    if len(X.index) != len(y.index) or X.index.equals(y.index):
+        return  # a length mismatch gets its own message
+    at = int(np.flatnonzero(X.index.to_numpy() != y.index.to_numpy())[0])
+    x_label, y_label = X.index.to_list()[at], y.index.to_list()[at]
+    raise DataError(
+        f"X and y have different row labels (row {at}: {x_label!r} in X, "
+        f"{y_label!r} in y): align them, e.g. y.reindex(X.index), or pass arrays"
+    )
+
+
+def _array_design(
+    X: FloatArray,
+    y: FloatArray,
+    response: str,
+    names: Sequence[str],
+    missing: Missing,
+    n_dropped: int,
+    index: pd.Index,
+) -> Design:
+    """The design of an array fit from its finite rows."""
+    const = constant_column(X)
+    spec = DesignSpec(
+        response=response,
+        terms=tuple(names),
+        has_intercept=const is not None,
+        formula=None,
+        _missing=missing,
+    )
+    design = Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
+    design.__dict__["const_col"] = const  # the cached_property, already known
+    return design
+
+
+def constant_column(X: FloatArray) -> int | None:
+    """Position of the first constant, nonzero column of ``X`` (the intercept), if any.
+
+    Candidates are found on the first rows, so only they cost a pass over the data.
+
+    Examples
+    --------
+    >>> constant_column(np.array([[2.0, 1.0, 3.0], [5.0, 1.0, 3.0]]))
+    1
+    """
+    if len(X) == 0:
+        return None
+    head = X[:64]
+    candidates = np.flatnonzero((head == head[0]).all(axis=0) & (head[0] != 0))
+    for j in candidates:
+        if np.all(X[:, j] == X[0, j]):
+            return int(j)
+    return None
+
+
+def _check_width(X: FloatArray, terms: tuple[str, ...]) -> None:
+    if X.shape[1] != len(terms):
+        raise DataError(
+            f"X has {X.shape[1]} columns but the fit had {len(terms)} ({', '.join(terms)})"
+        )
+
+
+# ---------------------------------------------------------------- formulaic
+
+
+def _materialize(build: Any, clean: pd.DataFrame, *, fitting: bool = True) -> Any:
+    """Run formulaic in the restricted namespace; translate its errors and warnings."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("error", DataMismatchWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return build(clean, context=evaluation_context(), na_action="ignore", output="numpy")
+    except DataMismatchWarning as exc:
+        raise DataError(f"categorical data does not match the fit: {exc}") from exc
+    except Exception as exc:
+        cause = exc.__cause__
+        if isinstance(cause, FormulaError | DataError):
+            raise cause from exc
+        error = FormulaError if fitting else DataError
+        raise error(f"cannot evaluate the formula on this data: {exc}") from exc
+
+
+def _check_levels(
+    spec: Any,
+    parsed: ParsedFormula,
+    kinds: Mapping[str, Kind],
+    clean: pd.DataFrame,
+    index: pd.Index,
+) -> None:
+    """Refuse categorical levels of new data that the fit did not see."""
+    for expr, (kind, state) in spec.encoder_state.items():
+        columns = parsed.factor_columns.get(expr, ())
+        if kind.value != "categorical" or "categories" not in state or len(columns) != 1:
+            continue
+        name = columns[0]
+        if kinds.get(name) == "numeric":  # a transform of a number, e.g. C(np.floor(x))
+            continue
+        levels = state["categories"]
+        unseen = np.flatnonzero(~clean[name].isin(levels).to_numpy())
+        if len(unseen):
+            row = unseen[0]
+            raise DataError(
+                f"column {name!r} has level {clean[name].iloc[row]!r} at row "
+                f"{row_label(index, row)} that the fit did not see (levels: "
+                f"{', '.join(repr(level) for level in levels)})"
+            )
+
+
+def _xy(
+    spec: DesignSpec, raw: Sequence[Any], clean: pd.DataFrame, index: pd.Index, missing: Missing
+) -> tuple[FloatArray, FloatArray, pd.Index, int]:
+    """Checked X and y from formulaic's matrices; rows that lag() left empty are missing."""
+    rhs, lhs = spec._specs
+    assert spec._parsed is not None
+    X = np.asarray(raw[0], dtype=np.float64)
+    lag_terms = {
+        str(term): part
+        for term, part in rhs.term_slices.items()
+        if any("lag(" in factor.expr for factor in term.factors)
+    }
+    lag_columns = [i for part in lag_terms.values() for i in range(part.start, part.stop)]
+    lagged = np.asarray(np.isnan(X[:, lag_columns]).any(axis=1), dtype=bool)
+    if lagged.any() and missing == "raise":
+        raise DataError(missing_message(list(lag_terms), index[lagged]))
+    rows = np.flatnonzero(~lagged)
+    clean, index = clean.iloc[rows].reset_index(drop=True), index[rows]
+    X = _finite(X[rows], rhs, spec._parsed, clean, index, "term")
+    Y = _finite(
+        np.asarray(raw[1], dtype=np.float64)[rows], lhs, spec._parsed, clean, index, "response"
+    )
+    return X, Y[:, 0].copy(), index, int(lagged.sum())
+
+
+def _finite(
+    matrix: Any, spec: Any, parsed: ParsedFormula, clean: pd.DataFrame, index: pd.Index, what: str
+) -> FloatArray:
+    """Matrix as float64 C-contiguous; a NaN or inf made by a transform is an error."""
+    array = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64))
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad) == 0:
+        return array
+    row, col = (int(i) for i in bad[0])
+    term = next(t for t, s in spec.term_slices.items() if s.start <= col < s.stop)
+    used = dict.fromkeys(c for f in term.factors for c in parsed.factor_columns.get(f.expr, ()))
+    inputs = ", ".join(f"{name} = {_value(clean[name].iloc[row])}" for name in used)
+    raise DataError(
+        f"{what} {spec.column_names[col]!r} is {array[row, col]} at row {row_label(index, row)}"
+        + (f" ({inputs})" if inputs else "")
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        text = repr(float(value))  # shortest round-trip form
+        return text.removesuffix(".0")
+    return repr(value)
+
+
+def make_design(
+    formula: str | None,
+    data: object,
+    X: object,
+    y: object,
+    missing: Missing,
+) -> Design:
+    """Build the design from either ``(formula, data)`` or ``(X=, y=)``."""
+    if formula is not None and not isinstance(formula, str):
+        raise TypeError(
+            f"the first argument is a formula string, got {type(formula).__name__}; "
+            "pass arrays as X=..., y=..."
+        )
+    check_missing(missing)
+    if formula is not None:
+        if X is not None or y is not None:
+            raise TypeError("give either a formula with data, or X= and y=, not both")
+        if data is None:
+            raise TypeError("a formula needs data (a DataFrame or a mapping of columns)")
+        return from_formula(formula, data, missing=missing)
+    if X is None or y is None:
+        raise TypeError("give a formula and data, or both X= and y=")
+    return from_arrays(X, y, missing=missing)

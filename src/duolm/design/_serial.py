@@ -1,0 +1,195 @@
+"""A design spec to and from JSON-ready values, for saved fits and posteriors.
+
+A spec is saved as ``response``, ``terms``, ``has_intercept``, ``formula``,
+``missing``, and for formula fits the data columns with their kinds and
+formulaic's state of each side (``ensure_full_rank``, each factor's encoder
+state such as the categorical levels, and the state of stateful transforms
+such as the mean of ``center(x)`` or the knots of ``bs(x)``). Numbers are
+JSON numbers written by ``repr``, so every float comes back bit for bit;
+dictionaries with non-string keys, tuples and arrays are tagged
+(``{"__dict__": [[key, value], ...]}``, ``{"__tuple__": [...]}``). The
+contrast objects of categorical factors are not saved: formulaic rebuilds
+them from the formula and the saved levels. The file around it is
+:mod:`duolm.state`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from duolm.design._build import DesignSpec
+from duolm.design._formula import parse_formula
+from duolm.errors import DataError, FormulaError, StateFileError
+
+__all__ = ["decode", "encode", "spec_from", "spec_payload"]
+
+_KINDS = ("numeric", "categorical", "asis")
+
+
+def encode(value: Any, where: str) -> Any:
+    """A formulaic state value as JSON (tags for what JSON cannot say)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if not math.isfinite(x):
+            return {"__float__": repr(x)}
+        return x
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"__ndarray__": encode(value.tolist(), where), "dtype": str(value.dtype)}
+    if isinstance(value, list):
+        return [encode(v, where) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v, where) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k, where), encode(v, where)] for k, v in value.items()]}
+    raise StateFileError(
+        f"cannot save the design: the state of {where!r} holds a {type(value).__name__}, "
+        "which the file format cannot store"
+    )
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(decode(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {_hashable(decode(k)): decode(v) for k, v in value["__dict__"]}
+        if "__ndarray__" in value:
+            return np.array(decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"]))
+        if "__float__" in value:
+            return float(value["__float__"])
+        raise ValueError(f"unknown tagged value with keys {sorted(value)}")
+    return value
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _side(spec: Any) -> dict[str, Any]:
+    encoder = {
+        expr: [kind.value, encode({k: v for k, v in st.items() if k != "contrasts"}, expr)]
+        for expr, (kind, st) in spec.encoder_state.items()
+    }
+    structure = [
+        {
+            "term": str(row.term),
+            "scoped_terms": [
+                {
+                    "factors": [[sf.factor.expr, bool(sf.reduced)] for sf in scoped.factors],
+                    "scale": encode(scoped.scale, str(row.term)),
+                }
+                for scoped in row.scoped_terms
+            ],
+            "columns": [str(c) for c in row.columns],
+        }
+        for row in spec.structure
+    ]
+    return {
+        "ensure_full_rank": bool(spec.ensure_full_rank),
+        "encoder_state": encoder,
+        "transform_state": encode(dict(spec.transform_state), "transforms"),
+        "structure": structure,
+    }
+
+
+def spec_payload(spec: DesignSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "response": spec.response,
+        "terms": list(spec.terms),
+        "has_intercept": spec.has_intercept,
+        "formula": spec.formula,
+        "missing": spec._missing,
+    }
+    if spec.formula is not None:
+        out["kinds"] = dict(spec._kinds)
+        out["rhs"] = _side(spec._rhs_spec)
+        out["lhs"] = _side(spec._lhs_spec)
+    return out
+
+
+def _model_spec(formula: Any, side: dict[str, Any]) -> Any:
+    """formulaic's ModelSpec of one side, its column structure included.
+
+    The structure (which columns each term makes, which factors are reduced
+    in rank) is what formulaic records after materialising; its factors are
+    stored by expression and rebuilt without values, as formulaic itself
+    stores them (``ScopedTerm.copy(without_values=True)``).
+    """
+    from formulaic import ModelSpec
+    from formulaic.materializers.base import EncodedTermStructure
+    from formulaic.materializers.types import EvaluatedFactor, ScopedFactor, ScopedTerm
+    from formulaic.parser.types import Factor
+
+    encoder = {
+        expr: (Factor.Kind(kind), decode(state))
+        for expr, (kind, state) in side["encoder_state"].items()
+    }
+    terms = {str(term): term for term in formula}
+    factors = {f.expr: f for term in formula for f in term.factors}
+    structure = [
+        EncodedTermStructure(
+            terms[row["term"]],
+            [
+                ScopedTerm(
+                    [
+                        ScopedFactor(EvaluatedFactor(factors[expr], None), reduced=bool(red))
+                        for expr, red in scoped["factors"]
+                    ],
+                    scale=decode(scoped["scale"]),
+                )
+                for scoped in row["scoped_terms"]
+            ],
+            [str(c) for c in row["columns"]],
+        )
+        for row in side["structure"]
+    ]
+    return ModelSpec(
+        structure=structure,
+        formula=formula,
+        materializer="pandas",
+        ensure_full_rank=bool(side["ensure_full_rank"]),
+        na_action="ignore",
+        output="numpy",
+        encoder_state=encoder,
+        transform_state=decode(side["transform_state"]),
+    )
+
+
+def spec_from(payload: Any) -> DesignSpec:
+    try:
+        terms = tuple(payload["terms"])
+        if not all(isinstance(t, str) for t in terms) or not isinstance(payload["response"], str):
+            raise StateFileError("corrupt state file: design names are not strings")
+        missing = payload["missing"]
+        if missing not in ("drop", "raise"):
+            raise StateFileError(f"corrupt state file: missing policy {missing!r}")
+        formula = payload["formula"]
+        base = {
+            "response": payload["response"],
+            "terms": terms,
+            "has_intercept": bool(payload["has_intercept"]),
+            "formula": formula,
+            "_missing": missing,
+        }
+        if formula is None:
+            return DesignSpec(**base)
+        kinds = dict(payload["kinds"])
+        if any(v not in _KINDS for v in kinds.values()):
+            raise StateFileError("corrupt state file: unknown column kind")
+        parsed = parse_formula(formula, list(kinds))
+        rhs = _model_spec(parsed.formula.rhs, payload["rhs"])
+        lhs = _model_spec(parsed.formula.lhs, payload["lhs"])
+        return DesignSpec(**base, _parsed=parsed, _rhs_spec=rhs, _lhs_spec=lhs, _kinds=kinds)
+    except StateFileError:
+        raise
+    except (KeyError, TypeError, ValueError, FormulaError, DataError) as exc:
+        raise StateFileError(f"corrupt state file: cannot rebuild the design: {exc}") from exc

@@ -1,0 +1,232 @@
+"""The OLS summary: statsmodels' table line for line, and duolm's plain-word notes.
+
+Presentation of the frequentist reading: every number is read from the
+:class:`~duolm.frequentist.OLSResults`, nothing is estimated here, and nothing
+is written back to it. The table machinery is :mod:`duolm._format`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from duolm._checks import check_alpha
+from duolm._format import (
+    CoefTable,
+    Field,
+    KeyValueBlock,
+    Summary,
+    coef_column,
+    format_coef,
+    format_int,
+    format_pvalue,
+    format_stat,
+    number_field,
+)
+from duolm.frequentist._diagnostics import OMNIBUS_MIN_NOBS
+from duolm.frequentist._fit import OLSFit
+
+__all__ = ["DW_RANGE", "LARGE_CONDITION", "NORMALITY_ALPHA", "ols_summary"]
+
+#: Condition number above which the design counts as ill-conditioned (as statsmodels).
+LARGE_CONDITION = 1000.0
+
+#: Durbin-Watson values outside this range mean strongly autocorrelated residuals.
+DW_RANGE = (1.0, 3.0)
+
+#: Significance level of the residual normality tests that triggers a note.
+NORMALITY_ALPHA = 0.05
+
+
+def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
+    """The statsmodels-style summary of a least-squares fit.
+
+    The text matches statsmodels' ``OLSResults.summary().as_text()`` line for
+    line (Date and Time are those of this call). duolm adds a
+    ``Dropped (missing):`` line when rows were dropped, prints aliased
+    coefficients as ``(aliased)``/``NA`` rows, and appends plain-word notes
+    when the diagnostics show a problem. The result is not modified.
+
+    Parameters
+    ----------
+    result : OLSResults
+        A fit from :func:`duolm.ols`.
+    alpha : float
+        Significance level of the printed confidence intervals.
+
+    Returns
+    -------
+    Summary
+    """
+    alpha = check_alpha(alpha)
+    now = time.localtime()
+    uncentered = "" if result.k_constant else " (uncentered)"
+
+    left = [
+        Field("Dep. Variable:", str(result.spec.response), result.spec.response),
+        Field("Model:", "OLS", "OLS"),
+        Field("Method:", "Least Squares", "Least Squares"),
+        Field("Date:", time.strftime("%a, %d %b %Y", now), time.strftime("%Y-%m-%d", now)),
+        Field("Time:", time.strftime("%H:%M:%S", now), time.strftime("%H:%M:%S", now)),
+        Field("No. Observations:", format_int(result.nobs), result.nobs),
+    ]
+    if result.n_dropped:
+        left.append(Field("Dropped (missing):", format_int(result.n_dropped), result.n_dropped))
+    left += [
+        Field("Df Residuals:", format_int(result.df_resid), result.df_resid),
+        Field("Df Model:", format_int(result.df_model), result.df_model),
+        Field("Covariance Type:", result.cov_type, result.cov_type),
+    ]
+    right = [
+        number_field(f"R-squared{uncentered}:", result.rsquared, "#8.3f"),
+        number_field(f"Adj. R-squared{uncentered}:", result.rsquared_adj, "#8.3f"),
+        number_field("F-statistic:", result.fvalue, "#8.4g"),
+        number_field("Prob (F-statistic):", result.f_pvalue, "#6.3g"),
+        number_field("Log-Likelihood:", result.llf, "#8.5g"),
+        number_field("AIC:", result.aic, "#8.4g"),
+        number_field("BIC:", result.bic, "#8.4g"),
+    ]
+    header = KeyValueBlock(tuple(left), tuple(right))
+
+    ci = result.conf_int(alpha)
+    coefficients = CoefTable(
+        names=tuple(str(n) for n in result.params.index),
+        columns=(
+            coef_column("coef", result.params, format_coef),
+            coef_column("std err", result.bse, format_stat),
+            coef_column("t", result.tvalues, format_stat),
+            coef_column("P>|t|", result.pvalues, format_pvalue),
+            coef_column(f"[{alpha / 2}", ci["lower"], format_stat, min_width=11),
+            coef_column(f"{1 - alpha / 2}]", ci["upper"], format_stat, min_width=11),
+        ),
+        unestimable=tuple(result.aliased),
+    )
+
+    if result.moments is None:  # a one-pass streamed fit: no residuals were seen
+        return Summary.build(
+            "OLS Regression Results", header, coefficients, None, _ols_notes(result)
+        )
+    d = result.diagnostics
+    diagnostics = KeyValueBlock(
+        left=(
+            number_field("Omnibus:", d.omnibus, "#6.3f"),
+            number_field("Prob(Omnibus):", d.omnibus_pvalue, "#6.3f"),
+            number_field("Skew:", d.skew, "#6.3f"),
+            number_field("Kurtosis:", d.kurtosis, "#6.3f"),
+        ),
+        right=(
+            number_field("Durbin-Watson:", d.durbin_watson, "#8.3f"),
+            number_field("Jarque-Bera (JB):", d.jarque_bera, "#8.3f"),
+            number_field("Prob(JB):", d.jarque_bera_pvalue, "#8.3g"),
+            number_field("Cond. No.", d.condition_number, "#8.3g"),
+        ),
+    )
+    return Summary.build(
+        "OLS Regression Results", header, coefficients, diagnostics, _ols_notes(result)
+    )
+
+
+_COV_NOTES = {
+    "nonrobust": "Standard Errors assume that the covariance matrix of the errors is correctly "
+    "specified.",
+    **{
+        hc: f"Standard Errors are heteroscedasticity robust ({hc})"
+        for hc in ("HC0", "HC1", "HC2", "HC3")
+    },
+}
+
+
+def _ols_notes(result: OLSFit) -> list[str]:
+    """statsmodels' notes, then duolm's plain-word warnings about the fit."""
+    notes = []
+    if not result.k_constant:
+        notes.append(
+            "R² is computed without centering (uncentered) since the model does not "
+            "contain a constant."
+        )
+    notes.append(_COV_NOTES[result.cov_type])
+
+    cond = result.stat.condition_number()
+    if cond > LARGE_CONDITION:
+        note = (
+            f"The condition number is large, {cond:.3g}: some columns of the design are "
+            "nearly linear combinations of others (multicollinearity) or are on very "
+            "different scales. The standard errors of the affected coefficients are large "
+            "and the estimates are sensitive to small changes in the data. duolm refines "
+            "its estimates, so the printed numbers themselves are accurate; the "
+            "uncertainty comes from the data, not from rounding."
+        )
+        scaled = result.scaled_condition_number
+        if scaled <= LARGE_CONDITION:
+            note += (
+                f" With every column scaled to unit length it is only {scaled:.3g}, so the "
+                "large value is mostly a matter of units: centring or rescaling the "
+                "regressors would lower it."
+            )
+        notes.append(note)
+
+    if result.aliased:
+        names = ", ".join(result.aliased)
+        notes.append(
+            f"Aliased column(s): {names}. Each is a linear combination of earlier columns, "
+            "so its coefficient cannot be estimated; it is shown as NA and left out of the "
+            "fit (the other coefficients are those of the model without it)."
+        )
+
+    if result.n_dropped:
+        rows = "row" if result.n_dropped == 1 else "rows"
+        notes.append(
+            f"{result.n_dropped} {rows} with missing values dropped; the fit uses the "
+            f"remaining {result.nobs}."
+        )
+
+    if result.moments is None:
+        notes.append(
+            "Residual diagnostics (Omnibus, Jarque-Bera, skew, kurtosis, Durbin-Watson) were "
+            "not computed: this fit made one pass over the data. Fit with diagnostics=True "
+            f"for the second pass. Cond. No. {cond:.3g}."
+        )
+        return notes
+    d = result.diagnostics
+    dw = d.durbin_watson
+    if dw < DW_RANGE[0]:
+        notes.append(
+            f"The residuals are strongly positively autocorrelated (Durbin-Watson "
+            f"{dw:.2f}, far below 2): the errors are not independent; standard errors and "
+            "p values are too optimistic; the model may be missing a trend (e.g. a "
+            "quadratic term)."
+        )
+    elif dw > DW_RANGE[1]:
+        notes.append(
+            f"The residuals are strongly negatively autocorrelated (Durbin-Watson "
+            f"{dw:.2f}, far above 2): consecutive residuals tend to alternate in sign, so "
+            "the errors are not independent and the standard errors and p values cannot "
+            "be trusted; this often comes from over-differenced data."
+        )
+
+    tests = []
+    if d.omnibus_pvalue is not None and d.omnibus_pvalue < NORMALITY_ALPHA:
+        tests.append(f"Omnibus p = {d.omnibus_pvalue:.3g}")
+    if d.jarque_bera_pvalue < NORMALITY_ALPHA:
+        tests.append(f"Jarque-Bera p = {d.jarque_bera_pvalue:.3g}")
+    if tests:
+        notes.append(
+            f"The residuals do not look normal ({', '.join(tests)}; skew "
+            f"{d.skew:.2f}, kurtosis {d.kurtosis:.2f}, 0 and 3 for normal errors): the t and "
+            "F tests and the intervals assume normal errors, so with few observations "
+            "their p values and coverage may be off, and prediction intervals may be "
+            "wrong at any sample size. Look for outliers or a skewed response."
+        )
+
+    if d.omnibus is None and result.nobs >= OMNIBUS_MIN_NOBS:
+        notes.append(
+            "The fit is exact: every residual is 0, so the residual tests (Omnibus, "
+            "Durbin-Watson) are undefined and shown as nan, and every standard error is 0."
+            if result.ssr == 0
+            else "Every residual is the same, so the Omnibus test is undefined (shown as nan)."
+        )
+    elif d.omnibus is None:
+        notes.append(
+            f"The Omnibus normality test needs at least 8 observations ({result.nobs} "
+            "here), so it is shown as nan; Jarque-Bera is unreliable this small."
+        )
+    return notes

@@ -1,0 +1,39 @@
+"""Figures of duolm fits (matplotlib): the lecture's pictures, drawn from results.
+
+Every function draws on a given ``ax`` (one-panel figures) or an empty
+``fig`` (several panels), or on a new pyplot figure when none is given, and
+returns that Axes or Figure. Nothing is shown: call ``plt.show()``, save with
+``fig.savefig(...)``, and close figures you no longer need
+(``plt.close(fig)``). matplotlib is imported by the functions, not by
+``import duolm``. The functions only draw: every number comes from the
+result objects (``predict``, ``conf_int``, ``credible_interval``, the
+marginals) or from a :func:`duolm.trajectory` frame.
+
+==================  ===========================================================
+function            draws
+==================  ===========================================================
+:func:`scatter`     the data, before any model
+:func:`bands`       fitted curve, band of the mean and of a new observation;
+                    least squares, Bayes, or both on one axes
+:func:`residuals`   residual diagnostics of a least-squares fit (6 panels)
+:func:`anscombe`    Anscombe's quartet with its one regression line (4 panels)
+:func:`evolution`   the posterior after each observation (k + 1 panels)
+:func:`marginals`   posterior marginals beside the least-squares intervals
+:func:`nig_density` a Normal-inverse-gamma prior or posterior (2 panels)
+==================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from duolm.present.plots.fits import anscombe, bands, residuals, scatter
+from duolm.present.plots.posterior import evolution, marginals, nig_density
+
+__all__ = [
+    "anscombe",
+    "bands",
+    "evolution",
+    "marginals",
+    "nig_density",
+    "residuals",
+    "scatter",
+]

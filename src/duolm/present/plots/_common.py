@@ -1,0 +1,101 @@
+"""Helpers shared by the plot functions: figures, labels, colours, grids."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from duolm.bayesian import BayesResults
+from duolm.design import parse_formula
+from duolm.frequentist import OLSResults
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+FloatArray = NDArray[np.float64]
+Fit = OLSResults | BayesResults
+
+#: Colours: the frequentist reading, the Bayesian one, the data, references.
+OLS_COLOR = "C0"
+BAYES_COLOR = "C1"
+DATA_COLOR = "0.25"
+REF_COLOR = "0.45"
+
+
+def new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
+    """``ax``, or the one Axes of a new pyplot figure (shown only when the caller asks)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize)
+    return fig.add_subplot()
+
+
+def new_grid(
+    fig: Figure | None,
+    nrows: int,
+    ncols: int,
+    figsize: tuple[float, float],
+    **subplot_kw: Any,
+) -> tuple[Figure, list[Axes]]:
+    """A ``nrows x ncols`` grid of Axes on ``fig`` (a new pyplot figure when None)."""
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=figsize, layout="constrained")
+    elif fig.axes:
+        raise ValueError("fig must be an empty Figure (it already has Axes)")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    return fig, list(axes.ravel())
+
+
+def level(alpha: float) -> str:
+    """``"95%"`` for ``alpha = 0.05``."""
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
+    return f"{100.0 * (1.0 - alpha):.4g}%"
+
+
+def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:
+    """The one data column the right-hand side of ``fit``'s formula reads."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if x is not None:
+        if x not in data.columns:
+            raise ValueError(f"x={x!r} is not a column of data {list(data.columns)}")
+        return x
+    formula = fit.spec.formula
+    if formula is None:
+        raise ValueError("the fit was given X= and y=, not a formula: curves need a formula fit")
+    columns = parse_formula(formula, [str(c) for c in data.columns]).rhs_columns
+    if len(columns) != 1:
+        raise ValueError(
+            f"the formula {formula!r} reads {len(columns)} input column(s) {list(columns)}; "
+            "curves need exactly one (pass x= when the others are constant)"
+        )
+    return columns[0]
+
+
+def numeric(frame: pd.DataFrame, column: str) -> FloatArray:
+    """A column as float64 (NaN where missing)."""
+    if column not in frame.columns:
+        raise ValueError(f"{column!r} is not a column of data {list(frame.columns)}")
+    values: FloatArray = pd.to_numeric(frame[column], errors="raise").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    return values
+
+
+def is_bayes(fit: object) -> bool:
+    """True for a Bayesian result, False for a least-squares one."""
+    if isinstance(fit, BayesResults):
+        return True
+    if isinstance(fit, OLSResults):
+        return False
+    raise TypeError(f"expected an OLSResults or a BayesResults, got {type(fit).__name__}")

@@ -1,0 +1,419 @@
+"""What one pass over the data leaves, and both readings of it.
+
+A :class:`Reduction` is the design spec, the square-root statistic of
+``[X y]`` with its bookkeeping (:class:`Pass1`) and, when a second pass was
+asked for, the residuals' moments and the HC meats (:class:`Pass2`). The
+frequentist fit (:meth:`Reduction.ols`), the posterior under any prior
+(:meth:`Reduction.bayes`) and model comparison are read off it without
+touching the data again; :func:`duolm.reduce` makes one from data of any kind.
+
+Both passes are mergeable (DESIGN.md, "One core, two readings"): pass 1
+merges by ``R <- triu(qr([R1; R2]))``, exactly, whatever the order; pass 2
+merges in row order, for consecutive batches of one fit. Reductions of
+disjoint data (another file, another day) merge exactly with
+:meth:`Reduction.merge`; the merged one has no second pass, because residuals
+are measured from the estimate of all the data, which neither part had.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from duolm import core
+from duolm._checks import CovType, check_alias_tol, check_cov_type, check_residual_rows
+from duolm.bayesian import NIG, BayesResults
+from duolm.design import Design, DesignSpec
+from duolm.errors import DataError
+from duolm.frequentist import OLSResults
+
+__all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+class ColumnBlock(Protocol):
+    """Rows of ``X`` given column by column (a batch's columns, never stacked)."""
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def k(self) -> int: ...
+
+    @property
+    def icpt(self) -> int | None: ...
+
+    def column(self, j: int) -> FloatArray: ...
+
+
+def _access(block: FloatArray | ColumnBlock) -> tuple[int, int, int | None, ColumnGetter]:
+    if isinstance(block, np.ndarray):
+        return block.shape[0], block.shape[1], None, lambda j: block[:, j]
+    return block.n, block.k, block.icpt, block.column
+
+
+class ColumnGetter(Protocol):
+    def __call__(self, j: int) -> FloatArray: ...
+
+
+def _equals(block: FloatArray | ColumnBlock, j: int, value: float) -> bool:
+    """Every value of column ``j`` equals ``value`` (a block's intercept is ones by
+    construction: not compared element by element)."""
+    _, _, icpt, column = _access(block)
+    if j == icpt:
+        return bool(value == 1.0)
+    return bool(np.all(column(j) == value))
+
+
+@dataclass(frozen=True, eq=False)
+class ConstantColumns:
+    """Which columns of X are constant and nonzero (for the intercept), mergeable.
+
+    ``first`` is the first row of X (None before any row); ``mask`` marks the
+    columns equal to it in every row so far and nonzero.
+    """
+
+    first: FloatArray | None = None
+    mask: BoolArray | None = None
+
+    @classmethod
+    def of(cls, block: FloatArray | ColumnBlock) -> ConstantColumns:
+        n, k, _, column = _access(block)
+        if n == 0:
+            return cls()
+        first = np.array([column(j)[0] for j in range(k)], dtype=np.float64)
+        mask = [_equals(block, j, first[j]) and first[j] != 0 for j in range(k)]
+        return cls(first, np.array(mask, dtype=bool))
+
+    def extend(self, block: FloatArray | ColumnBlock) -> ConstantColumns:
+        """``self.merge(ConstantColumns.of(block))``, testing only the columns still constant."""
+        if self.first is None or self.mask is None:
+            return ConstantColumns.of(block)
+        mask = self.mask.copy()
+        for j in np.flatnonzero(mask):
+            mask[j] = _equals(block, int(j), self.first[j])
+        return ConstantColumns(self.first, mask)
+
+    def merge(self, later: ConstantColumns) -> ConstantColumns:
+        if self.first is None or self.mask is None:
+            return later
+        if later.first is None or later.mask is None:
+            return self
+        return ConstantColumns(self.first, self.mask & later.mask & (later.first == self.first))
+
+    def position(self, kept: BoolArray) -> int | None:
+        """Position among the kept columns of the first constant one (``constant_column``)."""
+        if self.mask is None:
+            return None
+        hits = np.flatnonzero(self.mask[kept])
+        return int(hits[0]) if hits.size else None
+
+
+@dataclass(frozen=True, eq=False)
+class Pass1:
+    """Pass 1 of some rows: their square-root statistic and bookkeeping."""
+
+    stat: core.SqrtStat
+    rows: int  # rows read, dropped ones included
+    n_dropped: int
+    const: ConstantColumns
+
+    @classmethod
+    def empty(cls, k: int) -> Pass1:
+        return cls(core.SqrtStat.empty(k), 0, 0, ConstantColumns())
+
+    @classmethod
+    def of(cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
+        k = X.shape[1]
+        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(k)
+        return cls(stat, rows, n_dropped, ConstantColumns.of(X))
+
+    def add(self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
+        """The next rows in order (as ``merge(Pass1.of(...))``, with a cheaper constant test)."""
+        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(X.shape[1])
+        merged = self.merge(Pass1(stat, rows, n_dropped, ConstantColumns()))
+        return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+
+    def merge(self, later: Pass1) -> Pass1:
+        if later.stat.nobs == 0 and not np.any(later.stat.R):
+            stat = self.stat
+        elif self.stat.nobs == 0 and not np.any(self.stat.R):
+            stat = later.stat
+        else:
+            stat = self.stat.merge(later.stat)
+        return Pass1(
+            stat,
+            self.rows + later.rows,
+            self.n_dropped + later.n_dropped,
+            self.const.merge(later.const),
+        )
+
+    def estimate(self, alias_tol: float, robust: bool) -> Estimate:
+        """The estimate of pass 1, aliased columns dropped (what pass 2 needs)."""
+        stat = self.stat
+        kept = ~stat.aliased(alias_tol)
+        if not kept.all():
+            stat = stat.select(kept)
+        return Estimate(kept, stat, stat.solve(), robust)
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """What pass 2 needs from pass 1: the kept columns, their statistic and estimate.
+
+    ``robust``: pass 2 also accumulates the leverages and the HC meats.
+    """
+
+    kept: BoolArray
+    stat: core.SqrtStat
+    params: FloatArray
+    robust: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class Pass2:
+    """Pass 2 of some rows: residual moments (in row order) and the HC meats."""
+
+    moments: core.ResidualMoments
+    meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3 (zeros unless robust)
+    lev_one: bool
+
+    @classmethod
+    def empty(cls, rank: int) -> Pass2:
+        zero = core.ResidualMoments.from_residuals(np.zeros(0))
+        return cls(zero, np.zeros((3, rank, rank)), False)
+
+    @classmethod
+    def of(cls, fit: Estimate, X: FloatArray, y: FloatArray, block: int = 16_384) -> Pass2:
+        """The residual sums of rows, in blocks of ``block`` rows merged in order.
+
+        Blocks that stay in cache make the several passes over each block (residuals,
+        ``W``, leverages, three weighted products, moments) cheap; the split is fixed
+        by the rows, so the result does not depend on timing.
+        """
+        out = cls.empty(fit.params.shape[0])
+        for lo in range(0, len(y), block):
+            part = cls._block(fit, X[lo : lo + block], y[lo : lo + block])
+            out = part if lo == 0 else out.merge(part)
+        return out
+
+    @classmethod
+    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> Pass2:
+        Xk = X if fit.kept.all() else X[:, fit.kept]
+        e = y - Xk @ fit.params
+        moments = core.ResidualMoments.from_residuals(e)
+        if not fit.robust:  # the moments only: no leverages, no meats
+            rank = fit.params.shape[0]
+            return cls(moments, np.zeros((3, rank, rank)), False)
+        W = fit.stat.whiten(Xk)  # rows of the thin Q factor
+        meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
+        return cls(moments, meats, lev_one)
+
+    def merge(self, later: Pass2) -> Pass2:
+        return Pass2(
+            self.moments.merge(later.moments),
+            self.meats + later.meats,
+            self.lev_one or later.lev_one,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Reduction:
+    """One pass (or two) over the data: everything both readings need.
+
+    Made by :func:`duolm.reduce` (data of any kind); read with :meth:`ols`,
+    :meth:`bayes`, or :func:`duolm.compare`; merged with another of disjoint
+    data by :meth:`merge`.
+
+    Attributes
+    ----------
+    spec : DesignSpec
+        How the columns were built (terms, response, formula).
+    first : Pass1 or None
+        The square-root statistic of ``[X y]`` (all columns), rows read and
+        dropped, the constant columns; None for rows in memory, whose
+        :attr:`pass1` is computed when first asked for.
+    pass2 : Pass2 or None
+        Residual moments (and HC meats when ``robust``) of a second pass; None
+        when only one pass was made or after a merge.
+    alias_tol : float
+        The aliasing tolerance the second pass was made with.
+    robust : bool
+        The second pass accumulated the HC meats.
+    label : str
+        What the data were ("data", a file name, "dask"), for messages.
+    design : Design or None
+        The rows themselves, for data reduced in memory: the frequentist
+        reading then refines its estimate from them and keeps the per-row
+        diagnostics (leverage, residuals).
+    """
+
+    spec: DesignSpec
+    first: Pass1 | None
+    pass2: Pass2 | None = None
+    alias_tol: float = core.ALIAS_TOL
+    robust: bool = False
+    label: str = "data"
+    design: Design | None = field(default=None, repr=False)
+
+    @classmethod
+    def of_design(cls, design: Design, alias_tol: float = core.ALIAS_TOL) -> Reduction:
+        """The reduction of rows in memory (pass 1 on demand; pass 2 is at hand)."""
+        return cls(
+            spec=design.spec,
+            first=None,
+            pass2=None,
+            alias_tol=check_alias_tol(alias_tol),
+            robust=True,
+            label="data",
+            design=design,
+        )
+
+    # -- what it holds ---------------------------------------------------------------
+    @cached_property
+    def pass1(self) -> Pass1:
+        """Pass 1: the statistic of ``[X y]``, rows read and dropped, the constant columns."""
+        if self.first is not None:
+            return self.first
+        assert self.design is not None, "a Reduction holds pass 1 or the rows"
+        d = self.design
+        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Column names of the design."""
+        return self.spec.terms
+
+    @property
+    def stat(self) -> core.SqrtStat:
+        """The square-root statistic of ``[X y]``, every column."""
+        return self.pass1.stat
+
+    @property
+    def nobs(self) -> int:
+        """Rows used (missing ones dropped)."""
+        return round(self.pass1.stat.nobs)
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.pass1.n_dropped
+
+    @property
+    def passes(self) -> int:
+        """1, or 2 when the residuals' moments are at hand (always for rows in memory)."""
+        return 2 if self.pass2 is not None or self.design is not None else 1
+
+    @cached_property
+    def estimate(self) -> Estimate:
+        """Pass 1's estimate with the aliased columns dropped."""
+        return self.pass1.estimate(self.alias_tol, self.robust)
+
+    # -- the two readings ------------------------------------------------------------
+    def ols(self, cov_type: CovType = "nonrobust") -> OLSResults:
+        """The least-squares fit.
+
+        Rows in memory give the refined in-memory fit with every per-row
+        diagnostic; a streamed reduction gives the same numbers to rounding,
+        with the residual diagnostics and robust covariances of its second
+        pass (a one-pass reduction raises :class:`~duolm.errors.DataError`
+        when asked for them, never NaN).
+        """
+        if self.design is not None:
+            cov_type = check_cov_type(cov_type)
+            check_residual_rows(*self.design.X.shape)  # refused before any factorisation
+            fit = core.lstsq(
+                self.design.X, self.design.y, tol=self.alias_tol, const_col=self.design.const_col
+            )
+            return OLSResults.from_fit(self.design, fit, cov_type)
+        cov_type = check_cov_type(cov_type, residuals=self.pass2 is not None)
+        if cov_type != "nonrobust" and not self.robust:
+            raise ValueError(
+                f"cov_type={cov_type!r} needs the HC meats, which this reduction's second pass "
+                "did not accumulate: reduce with robust=True"
+            )
+        est = self.estimate
+        second = self.pass2
+        return OLSResults.from_state(
+            self.spec,
+            est.stat,
+            kept=est.kept,
+            const_col=self.pass1.const.position(est.kept),
+            n_dropped=self.n_dropped,
+            moments=second.moments if second is not None else None,
+            meats=second.meats if second is not None and self.robust else None,
+            lev_one=second.lev_one if second is not None else False,
+            cov_type=cov_type,
+            label=self.label,
+        )
+
+    def bayes(self, prior: NIG | None = None) -> BayesResults:
+        """The conjugate posterior of ``prior`` (default ``NIG.vague(k)``) given these data."""
+        if self.design is not None:
+            return BayesResults.from_design(self.design, prior)
+        return BayesResults.from_state(self.spec, self.stat, prior)
+
+    # -- merging ---------------------------------------------------------------------
+    def merge(self, other: Reduction) -> Reduction:
+        """The reduction of both data sets (disjoint rows), exact.
+
+        Both must have the same design columns; the rows of ``other`` come
+        after those of ``self`` for the constant-column check. The result has
+        no second pass and keeps no rows (see the module docstring).
+
+        Raises
+        ------
+        DataError
+            The designs differ (other columns or another formula).
+        """
+        if not isinstance(other, Reduction):
+            raise TypeError(f"can merge a Reduction only with a Reduction, got {type(other)!r}")
+        if self.spec.terms != other.spec.terms or self.spec.formula != other.spec.formula:
+            raise DataError(
+                f"cannot merge reductions of different designs: {self._what()} and {other._what()}"
+            )
+        return Reduction(
+            spec=self.spec,
+            first=self.pass1.merge(other.pass1),
+            pass2=None,
+            alias_tol=self.alias_tol,
+            robust=False,
+            label=self.label if self.label == other.label else f"{self.label} + {other.label}",
+        )
+
+    def _what(self) -> str:
+        formula = self.spec.formula or "arrays"
+        return f"{formula!r} with columns {list(self.spec.terms)}"
+
+    # -- display ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        passes = "two passes" if self.passes == 2 else "one pass"
+        return (
+            f"<Reduction of {self._what()}: {self.nobs} rows ({self.n_dropped} dropped), "
+            f"{passes}, from {self.label}>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("formula", self.spec.formula or "(arrays)"),
+            ("columns", ", ".join(self.spec.terms)),
+            ("rows used", f"{self.nobs}"),
+            ("rows dropped (missing)", f"{self.n_dropped}"),
+            ("passes", f"{self.passes}"),
+            ("source", self.label),
+            ("ssr of the full design", f"{self.stat.ssr:.6g}" if self.nobs else "nan"),
+            ("condition number", f"{self.stat.condition_number():.4g}"),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table class='duolm-reduction'><caption>duolm Reduction</caption>{body}</table>"

@@ -1,0 +1,40 @@
+"""Double-double kernels against exact rational arithmetic."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from duolm.core import _xprec
+
+
+def _exact_residual(y: np.ndarray, A: np.ndarray, x: np.ndarray) -> list[float]:
+    out = []
+    for i in range(len(y)):
+        s = Fraction(float(y[i])) - sum(
+            Fraction(float(A[i, j])) * Fraction(float(x[j])) for j in range(A.shape[1])
+        )
+        out.append(float(s))
+    return out
+
+
+def test_residual_is_correctly_rounded_under_cancellation() -> None:
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(200, 6))
+    x = rng.normal(size=6)
+    y = A @ x + rng.normal(size=200) * 1e-13  # residuals 1e3 below rounding of A @ x
+    got = _xprec.residual(y, np.asfortranarray(A), x)
+    np.testing.assert_allclose(got, _exact_residual(y, A, x), rtol=1e-15, atol=1e-300)
+
+
+def test_cross_is_correctly_rounded_under_cancellation() -> None:
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(301, 3))
+    r = rng.normal(size=301)
+    r -= A @ np.linalg.lstsq(A, r, rcond=None)[0]  # A^T r ~ 1e-14: all cancellation
+    exact = [
+        float(sum(Fraction(float(A[i, j])) * Fraction(float(r[i])) for i in range(301)))
+        for j in range(3)
+    ]
+    np.testing.assert_allclose(_xprec.cross(A, r), exact, rtol=1e-14, atol=1e-300)
