@@ -15,9 +15,18 @@ feed the core), ``_api`` (the entry functions), ``present/`` and ``cli/``.
 from __future__ import annotations
 
 from duolm import datasets
-from duolm._api import bayes, compare, iter_trajectory, ols, reduce, trajectory, write_trajectory
+from duolm._api import (
+    bayes,
+    bma,
+    compare,
+    iter_trajectory,
+    ols,
+    reduce,
+    trajectory,
+    write_trajectory,
+)
 from duolm._version import __version__
-from duolm.bayesian import NIG, BayesResults, side_by_side
+from duolm.bayesian import NIG, BayesResults, BMAResults, side_by_side
 from duolm.core import SqrtStat
 from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
 from duolm.frequentist import OLSResults
@@ -27,6 +36,7 @@ from duolm.state import load_bayes, load_fit, load_posterior, save
 
 __all__ = [
     "NIG",
+    "BMAResults",
     "BayesResults",
     "DataError",
     "FormulaError",
@@ -38,6 +48,7 @@ __all__ = [
     "StateFileError",
     "__version__",
     "bayes",
+    "bma",
     "compare",
     "datasets",
     "iter_trajectory",

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from duolm import _stream, core
@@ -40,18 +41,23 @@ from duolm._checks import (
 from duolm.bayesian import (
     NIG,
     BayesResults,
+    BMAResults,
     PriorFactory,
+    average,
     checked_prior,
     compare_fits,
     posterior_path,
 )
+from duolm.bayesian._averaging import MAX_ENUMERATE, ModelPrior, Prior
 from duolm.bayesian._comparison import Fit
 from duolm.design import make_design
+from duolm.errors import DataError
 from duolm.frequentist import OLSResults
 from duolm.reduction import Reduction
 
 __all__ = [
     "bayes",
+    "bma",
     "compare",
     "iter_trajectory",
     "ols",
@@ -662,3 +668,113 @@ def compare(
         named = {name: read(fit) for name, fit in fits[0].items()}
         return compare_fits(named, prior=prior)  # type: ignore[arg-type]
     return compare_fits(*[read(fit) for fit in fits], prior=prior)  # type: ignore[arg-type]
+
+
+def bma(
+    formula: str,
+    data: object,
+    prior: Prior = "g-prior",
+    g: float | None = None,
+    model_prior: ModelPrior = "uniform",
+    include: Sequence[str] = (),
+    max_enumerate: int = MAX_ENUMERATE,
+    *,
+    iterations: int | None = None,
+    seed: int | None = None,
+    missing: Missing = "drop",
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> BMAResults:
+    """Bayesian model averaging over every subset of a formula's terms.
+
+    One pass over the data (:func:`reduce`) gives the square-root statistic
+    of the full design; the ``R^2`` of every subset, its evidence and the
+    averaged posterior are read off it (Liang, Paulo, Molina, Clyde & Berger
+    2008, JASA), never touching the data again.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ terms"``; the intercept is in every model (and required).
+    data : DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data, of any kind :func:`ols` takes (files and iterables are
+        streamed, Dask reduced partition by partition).
+    prior : {"g-prior", "hyper-g", "hyper-g/n", "zellner-siow", "eb-local"}
+        Prior on the slopes of the centred design: Zellner's g-prior with
+        fixed ``g``; its mixtures over g (hyper-g and hyper-g/n with a = 3,
+        Zellner-Siow's g ~ InvGamma(1/2, n/2)); or g set per model to its local
+        empirical Bayes estimate ``max(F - 1, 0)``. The intercept is flat and
+        ``p(sigma^2) ∝ 1/sigma^2``.
+    g : float, optional
+        The fixed g of ``"g-prior"`` (default: the number of observations).
+    model_prior : {"uniform", "beta-binomial"}
+        Equal probabilities for all models, or a Beta(1, 1) prior on the
+        inclusion probability (uniform on the model size).
+    include : sequence of str
+        Terms in every model.
+    max_enumerate : int
+        Enumerate all ``2**q`` models of the ``q`` free terms when
+        ``q <= max_enumerate``; otherwise visit them by MC3 (add/drop and swap
+        moves with the same exact evidences), and say so in every output.
+    iterations, seed : int, optional
+        MC3's length (default 100,000) and the seed of its random numbers.
+    missing, batch_size, checkpoint, checkpoint_every, progress
+        As for :func:`ols`.
+
+    Returns
+    -------
+    BMAResults
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {
+    ...     "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    ...     "z": [0.3, -0.1, 0.4, 0.0, -0.2, 0.1],
+    ...     "y": [1.1, 1.9, 3.2, 3.9, 5.1, 5.8],
+    ... }
+    >>> res = duolm.bma("y ~ x + z", data)
+    >>> res.models["terms"].iloc[0]
+    ('Intercept', 'x')
+    >>> round(float(res.inclusion_probabilities["x"]), 4)
+    0.9761
+    """
+    if not isinstance(formula, str):
+        raise TypeError(f"the first argument is a formula string, got {type(formula).__name__}")
+    reduction = reduce(
+        formula,
+        data,
+        missing=missing,
+        batch_size=batch_size,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    terms = reduction.terms
+    const_col = reduction.pass1.const.position(np.ones(len(terms), dtype=bool))
+    if const_col is None:
+        raise DataError(
+            f"bma needs an intercept (the priors leave it flat); formula {formula!r} has none"
+        )
+    if isinstance(include, str):
+        include = (include,)
+    cols = []
+    for name in include:
+        if name not in terms:
+            raise ValueError(f"include names {name!r}, which is not a term of {list(terms)}")
+        cols.append(terms.index(name))
+    return average(
+        reduction.stat,
+        terms,
+        const_col,
+        cols,
+        prior=prior,
+        g=g,
+        model_prior=model_prior,
+        max_enumerate=max_enumerate,
+        iterations=iterations,
+        seed=seed,
+        spec=reduction.spec,
+    )

@@ -1,4 +1,4 @@
-"""Bayesian model averaging (duolm._wip_bma): evidences, enumeration, MC3, mixtures.
+"""Bayesian model averaging (duolm.bma): evidences, enumeration, MC3, mixtures, data kinds.
 
 References, none written here: every model fitted on its own (numpy lstsq) and
 Liang et al. (2008) eq. 5 for the g-prior; mpmath's 2F1 (LPMCB eq. 17) for
@@ -25,12 +25,13 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import integrate, special, stats
 
-from duolm import _wip_bma as bm
-from duolm import _wip_bma_kernel as bk
+import duolm
+from duolm.bayesian import _averaging as bm
+from duolm.bayesian import _averaging_kernel as bk
 from duolm.core import SqrtStat
 from duolm.errors import DataError, PriorError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TERMS15 = ["M", "So", "Ed", "Po1", "Po2", "LF", "M_F", "Pop", "NW", "U1", "U2"]
 TERMS15 += ["GDP", "Ineq", "Prob", "Time"]
 FORMULA15 = "y ~ " + " + ".join(TERMS15)
@@ -80,7 +81,7 @@ def g_prior_log_bf(n: int, p: int, r2: float, g: float) -> float:
 
 def test_every_model_matches_its_own_fit() -> None:
     frame, formula = small_problem(n=40, q=6)
-    res = bm.bma(formula, frame, prior="g-prior", g=25.0)
+    res = duolm.bma(formula, frame, prior="g-prior", g=25.0)
     ref = brute_force(frame, 6)
     assert res.n_models == 64 and not res.sampled
     models = res.models
@@ -102,7 +103,7 @@ def test_every_model_matches_its_own_fit() -> None:
 
 def test_include_keeps_terms_in_every_model_and_default_g_is_n() -> None:
     frame, formula = small_problem(n=30, q=4)
-    res = bm.bma(formula, frame, include=["x3"])
+    res = duolm.bma(formula, frame, include=["x3"])
     assert res.g == 30.0 and res.n_models == 8
     assert all("x3" in t and "Intercept" in t for t in res.models["terms"])
     ref = brute_force(frame, 4)
@@ -117,7 +118,7 @@ def test_include_keeps_terms_in_every_model_and_default_g_is_n() -> None:
 
 def test_beta_binomial_model_prior() -> None:
     frame, formula = small_problem(n=30, q=5)
-    res = bm.bma(formula, frame, model_prior="beta-binomial")
+    res = duolm.bma(formula, frame, model_prior="beta-binomial")
     m = res.models
     k = m["k"].to_numpy() - 1
     # Beta(1, 1) on the inclusion probability: P(model) = 1 / ((q + 1) C(q, k))
@@ -134,14 +135,14 @@ def test_compiled_and_python_kernels_agree(tmp_path: Path) -> None:
     frame = pd.read_csv(path)
     code = (
         "import json, sys, pandas as pd, numpy as np\n"
-        "from duolm import _wip_bma as bm\n"
+        "import duolm\n"
         f"frame = pd.read_csv({str(path)!r})\n"
         "out = {}\n"
         "for prior in ('g-prior', 'hyper-g', 'zellner-siow', 'hyper-g/n', 'eb-local'):\n"
-        f"    r = bm.bma({formula!r}, frame, prior=prior)\n"
+        f"    r = duolm.bma({formula!r}, frame, prior=prior)\n"
         "    out[prior] = [r.models['log_evidence'].tolist(), r.models['rsquared'].tolist(),\n"
         "                  [list(t) for t in r.models['terms']]]\n"
-        f"r = bm.bma({formula!r}, frame, max_enumerate=0, iterations=300, seed=5)\n"
+        f"r = duolm.bma({formula!r}, frame, max_enumerate=0, iterations=300, seed=5)\n"
         "out['mc3'] = [r.models['log_evidence'].tolist(), r.visits.tolist()]\n"
         "print(json.dumps(out))\n"
     )
@@ -155,11 +156,11 @@ def test_compiled_and_python_kernels_agree(tmp_path: Path) -> None:
     )
     plain = json.loads(proc.stdout)
     for prior in ("g-prior", "hyper-g", "zellner-siow", "hyper-g/n", "eb-local"):
-        r = bm.bma(formula, frame, prior=prior)
+        r = duolm.bma(formula, frame, prior=prior)
         assert [list(t) for t in r.models["terms"]] == plain[prior][2]
         assert_allclose(r.models["log_evidence"], plain[prior][0], rtol=1e-12, atol=1e-12)
         assert_allclose(r.models["rsquared"], plain[prior][1], rtol=1e-12, atol=1e-14)
-    r = bm.bma(formula, frame, max_enumerate=0, iterations=300, seed=5)
+    r = duolm.bma(formula, frame, max_enumerate=0, iterations=300, seed=5)
     assert_allclose(r.models["log_evidence"], plain["mc3"][0], rtol=1e-12, atol=1e-12)
     assert r.visits.tolist() == plain["mc3"][1]
 
@@ -324,7 +325,7 @@ BLMA_BIC = [
 ]
 
 
-def _bic_inclusion(res: bm.BMAResults, model_prior: str) -> np.ndarray:
+def _bic_inclusion(res: duolm.BMAResults, model_prior: str) -> np.ndarray:
     """Inclusion probabilities with BIC's evidence, -(n log(1 - R^2) + k log n)/2, from our R^2."""
     m = res.models
     n, k = res.nobs, m["k"].to_numpy()
@@ -336,11 +337,11 @@ def _bic_inclusion(res: bm.BMAResults, model_prior: str) -> np.ndarray:
 
 
 def test_uscrime_rsquared_against_bas_and_blma_bic() -> None:
-    res = bm.bma(FORMULA15, uscrime(log_y=True))
+    res = duolm.bma(FORMULA15, uscrime(log_y=True))
     assert res.n_models == 2**15
     # BAS prints 7 digits
     assert_allclose(_bic_inclusion(res, "beta-binomial")[1:], BAS_BIC, rtol=0, atol=6e-8)
-    res = bm.bma(FORMULA15, uscrime(log_y=False))
+    res = duolm.bma(FORMULA15, uscrime(log_y=False))
     assert_allclose(_bic_inclusion(res, "uniform")[1:], BLMA_BIC, rtol=0, atol=1e-11)
 
 
@@ -351,7 +352,7 @@ def test_uscrime_inclusion_probabilities_against_blma(prior: str, atol: float) -
     # blma's hyper-g/n (Appell F1) and Zellner-Siow (Gauss-Laguerre) hold about 1e-9: its
     # own trapezoid hyper-g/n differs from its Appell one by 3e-7; our quadratures are
     # checked to 1e-12 against mpmath above.
-    res = bm.bma(FORMULA15, uscrime(log_y=False), prior=prior)
+    res = duolm.bma(FORMULA15, uscrime(log_y=False), prior=prior)
     got = res.inclusion_probabilities
     assert got["Intercept"] == 1.0
     assert_allclose(got[TERMS15].to_numpy(), BLMA[prior], rtol=0, atol=atol)
@@ -367,8 +368,8 @@ def test_mc3_converges_to_the_enumeration_on_15_terms() -> None:
     """UScrime's posterior is diffuse (the best of 2^15 models holds 2%): at 300,000 steps
     the chain has visited models holding ~99% of the probability."""
     data = uscrime(log_y=True)
-    exact = bm.bma(FORMULA15, data, prior="hyper-g")
-    chain = bm.bma(FORMULA15, data, prior="hyper-g", max_enumerate=10, iterations=ITER, seed=11)
+    exact = duolm.bma(FORMULA15, data, prior="hyper-g")
+    chain = duolm.bma(FORMULA15, data, prior="hyper-g", max_enumerate=10, iterations=ITER, seed=11)
     assert chain.sampled and chain.iterations == ITER
     assert int(chain.visits.sum()) == ITER
     assert 100 < chain.n_models < 2**15
@@ -415,7 +416,7 @@ def _nig_model(frame: pd.DataFrame, cols: tuple[int, ...], t: float):
 def test_params_bse_and_intervals_of_the_fixed_g_mixture() -> None:
     frame, formula = small_problem(n=30, q=3, seed=7)
     g = 12.0
-    res = bm.bma(formula, frame, g=g)
+    res = duolm.bma(formula, frame, g=g)
     t = g / (1 + g)
     loc = {name: [] for name in res.terms}
     scale = {name: [] for name in res.terms}
@@ -456,7 +457,7 @@ def test_params_bse_and_intervals_of_the_fixed_g_mixture() -> None:
 def test_prediction_of_a_single_model_is_the_nig_predictive() -> None:
     frame, formula = small_problem(n=30, q=2, seed=2)
     g = 30.0
-    res = bm.bma(formula, frame, g=g, include=["x0", "x1"])
+    res = duolm.bma(formula, frame, g=g, include=["x0", "x1"])
     assert res.n_models == 1
     new = pd.DataFrame({"x0": [0.3, -1.0], "x1": [2.0, 0.1]}, index=["a", "b"])
     pred = res.predict(new, alpha=0.2)
@@ -485,7 +486,7 @@ def test_prediction_of_a_single_model_is_the_nig_predictive() -> None:
 def test_mixture_params_average_the_posterior_shrinkage() -> None:
     """Under hyper-g the slopes' posterior mean is E[g/(1+g) | model] times OLS (LPMCB eq. 19)."""
     frame, formula = small_problem(n=25, q=2, seed=4)
-    res = bm.bma(formula, frame, prior="hyper-g")
+    res = duolm.bma(formula, frame, prior="hyper-g")
     ref = brute_force(frame, 2)
     n = 25
     mean = np.zeros(2)
@@ -522,7 +523,7 @@ def test_mixture_params_average_the_posterior_shrinkage() -> None:
 
 def test_best_summary_and_frames() -> None:
     frame, formula = small_problem(n=30, q=3)
-    res = bm.bma(formula, frame, prior="zellner-siow")
+    res = duolm.bma(formula, frame, prior="zellner-siow")
     assert list(res.models.columns) == ["terms", "log_evidence", "probability", "rsquared", "k"]
     assert res.best(2).equals(res.models.head(2))
     assert list(res.indicators.columns) == list(res.terms)
@@ -539,26 +540,26 @@ def test_best_summary_and_frames() -> None:
 def test_bad_input_is_refused_by_name() -> None:
     frame, formula = small_problem(n=30, q=2)
     with pytest.raises(PriorError, match="prior must be one of"):
-        bm.bma(formula, frame, prior="hyperg")  # type: ignore[arg-type]
+        duolm.bma(formula, frame, prior="hyperg")  # type: ignore[arg-type]
     with pytest.raises(PriorError, match="takes no g"):
-        bm.bma(formula, frame, prior="hyper-g", g=3.0)
+        duolm.bma(formula, frame, prior="hyper-g", g=3.0)
     with pytest.raises(PriorError, match="g must be a positive"):
-        bm.bma(formula, frame, g=-1.0)
+        duolm.bma(formula, frame, g=-1.0)
     with pytest.raises(PriorError, match="model_prior"):
-        bm.bma(formula, frame, model_prior="poisson")  # type: ignore[arg-type]
+        duolm.bma(formula, frame, model_prior="poisson")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'x9'"):
-        bm.bma(formula, frame, include=["x9"])
+        duolm.bma(formula, frame, include=["x9"])
     with pytest.raises(DataError, match="needs an intercept"):
-        bm.bma("y ~ x0 + x1 - 1", frame)
+        duolm.bma("y ~ x0 + x1 - 1", frame)
     exact = frame.assign(y=1.0 + 2.0 * frame["x0"])
     with pytest.raises(DataError, match="fits y exactly"):
-        bm.bma(formula, exact)
+        duolm.bma(formula, exact)
 
 
 def test_aliased_terms_get_no_probability() -> None:
     frame, _ = small_problem(n=30, q=2)
     frame = frame.assign(x2=2.0 * frame["x0"] - frame["x1"])
-    res = bm.bma("y ~ x0 + x1 + x2", frame)
+    res = duolm.bma("y ~ x0 + x1 + x2", frame)
     m = res.models
     full = m[m["k"] == 4]
     assert full["probability"].item() == 0.0 and full["log_evidence"].item() == -math.inf
@@ -588,3 +589,38 @@ def test_twenty_terms_enumerate_in_seconds() -> None:
         Xc = X[:, cols] - X[:, cols].mean(axis=0)
         r = ys - Xc @ np.linalg.lstsq(Xc, ys, rcond=None)[0] if cols else ys
         assert_allclose(res.models["rsquared"][i], 1 - (r @ r) / (ys @ ys), rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- data of any kind, one pass
+
+
+def test_streamed_and_in_memory_data_give_the_same_averages(tmp_path: Path) -> None:
+    data, formula = small_problem(n=80, q=6, seed=5)
+    memory = duolm.bma(formula, data, prior="hyper-g")
+    path = tmp_path / "data.csv"
+    data.to_csv(path, index=False, float_format="%.17g")
+    chunks = [data.iloc[i : i + 25] for i in range(0, len(data), 25)]
+    for other in (
+        duolm.bma(formula, path, prior="hyper-g", batch_size=12),
+        duolm.bma(formula, iter(chunks), prior="hyper-g"),
+    ):
+        assert list(other.models["terms"]) == list(memory.models["terms"])
+        assert_allclose(
+            other.models["log_evidence"], memory.models["log_evidence"], rtol=1e-10, atol=1e-10
+        )
+        assert_allclose(
+            other.inclusion_probabilities, memory.inclusion_probabilities, rtol=1e-10, atol=1e-12
+        )
+        assert_allclose(other.params, memory.params, rtol=1e-10, atol=1e-12)
+        assert_allclose(other.bse, memory.bse, rtol=1e-10, atol=0)
+
+
+def test_a_dask_dataframe_is_averaged_from_its_partitions() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    frame, formula = small_problem(n=60, q=4, seed=9)
+    memory = duolm.bma(formula, frame, prior="zellner-siow")
+    dask = duolm.bma(formula, dd.from_pandas(frame, npartitions=3), prior="zellner-siow")
+    assert_allclose(
+        dask.models["log_evidence"], memory.models["log_evidence"], rtol=1e-10, atol=1e-10
+    )
+    assert_allclose(dask.bse, memory.bse, rtol=1e-9, atol=0)

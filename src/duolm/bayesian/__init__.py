@@ -7,6 +7,8 @@
   check of a prior against a design;
 - :mod:`._trajectory`: the posterior after every row (over the core's
   Givens kernel);
+- :mod:`._averaging`: Bayesian model averaging over subsets of the terms
+  (:class:`BMAResults`, :func:`average`; its kernels in :mod:`._averaging_kernel`);
 - :mod:`._comparison`: models compared by criteria and evidence, one model
   read both ways (:func:`side_by_side`);
 - :mod:`._summary`: the printed table.
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+from duolm.bayesian._averaging import BMAResults, average
 from duolm.bayesian._comparison import (
     COLUMNS as COMPARE_COLUMNS,
 )
@@ -34,10 +37,12 @@ __all__ = [
     "COMPARE_COLUMNS",
     "NIG",
     "TRAJECTORY_COLUMNS",
+    "BMAResults",
     "BayesFit",
     "BayesResults",
     "PriorFactory",
     "SideBySide",
+    "average",
     "checked_prior",
     "compare_fits",
     "default_prior",

@@ -20,7 +20,7 @@ with location ``ybar`` and scale ``S_g / n``, independent of the slopes
 The ``R^2`` of every model comes from the triangular factor of the centred
 design, obtained once from the statistic of ``[X y]`` (the intercept column
 factored first: the rows below it are the factor of the centred columns), and
-then updated one column at a time along a Gray code (:mod:`duolm._wip_bma_kernel`).
+then updated one column at a time along a Gray code (:mod:`duolm.core._subsets`).
 """
 
 from __future__ import annotations
@@ -33,15 +33,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as sla
 from numpy.typing import NDArray
 from scipy import optimize, special
 
-from duolm import _wip_bma_kernel as _kern
-from duolm.core import ALIAS_TOL, SqrtStat
+from duolm.bayesian import _averaging_kernel as _kern
+from duolm.core import ALIAS_TOL, CentredFactor, SqrtStat
 from duolm.errors import DataError, PriorError
 
-__all__ = ["BMAResults", "average", "bma"]
+__all__ = ["MAX_ENUMERATE", "BMAResults", "ModelPrior", "Prior", "average"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -71,100 +70,6 @@ MASS_LEFT_OUT = 1e-12
 
 #: A model whose residual norm is below this fraction of the centred y's norm fits exactly.
 _EXACT_FIT = 1e-13
-
-
-# ------------------------------------------------------------------ the centred factor
-
-
-def _qr_r(M: FloatArray) -> FloatArray:
-    out: FloatArray = np.linalg.qr(M, mode="r")  # type: ignore[assignment]
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class CentredFactor:
-    """The statistic of the centred design, columns reordered ``[forced, free, y]``.
-
-    Attributes
-    ----------
-    Rc : ndarray of shape (P + 1, P + 1)
-        Upper triangular, ``Rc^T Rc = [Xc yc]^T [Xc yc]`` for the centred slopes'
-        columns ``Xc`` (the ``f`` forced ones first, then the ``q`` free ones).
-    columns : ndarray of shape (P,)
-        Position in the original design of each column of ``Rc`` (``y`` excluded).
-    nobs, y_mean, tss : float
-        Number of rows, mean of y, centred total sum of squares.
-    x_mean : ndarray of shape (P,)
-        Column means.
-    """
-
-    Rc: FloatArray
-    columns: NDArray[np.intp]
-    f: int
-    nobs: float
-    y_mean: float
-    x_mean: FloatArray
-    tss: float
-
-    @classmethod
-    def from_stat(
-        cls, stat: SqrtStat, const_col: int, forced: Sequence[int], free: Sequence[int]
-    ) -> CentredFactor:
-        """Reorder ``[X y]``'s factor as ``[1, forced, free, y]`` and split off the intercept.
-
-        With the constant column first, ``R[0, 0] = sqrt(n)`` and
-        ``R[0, j] = sqrt(n) mean(x_j)``; the block below is the factor of the
-        centred columns, since the first Householder step projects out ``1``.
-        """
-        n = float(stat.nobs)
-        cols = np.array([const_col, *forced, *free, stat.k], dtype=np.intp)
-        R = _qr_r(stat.R[:, cols])
-        R = R * np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
-        root_n = R[0, 0]
-        if not abs(root_n - math.sqrt(n)) <= 1e-8 * math.sqrt(n):
-            raise DataError(
-                "the intercept column must hold ones: the sum of its squares is "
-                f"{root_n**2:.6g}, not the number of rows {n:.6g}"
-            )
-        Rc = np.triu(R[1:, 1:])
-        means = R[0, 1:] / root_n
-        tss = float(np.sum(Rc[:, -1] ** 2))
-        return cls(
-            Rc=Rc,
-            columns=cols[1:-1],
-            f=len(forced),
-            nobs=n,
-            y_mean=float(means[-1]),
-            x_mean=means[:-1],
-            tss=tss,
-        )
-
-    @property
-    def P(self) -> int:
-        """Number of slope columns (forced and free)."""
-        return int(self.Rc.shape[0] - 1)
-
-    @cached_property
-    def colnorm(self) -> FloatArray:
-        """Norms of the centred columns (for the alias test)."""
-        out: FloatArray = np.sqrt(np.sum(self.Rc**2, axis=0))
-        return out
-
-    def model(self, active: NDArray[np.intp]) -> tuple[FloatArray, FloatArray, float]:
-        """OLS slopes, ``Rxx^-1`` and residual sum of squares of one model (active columns)."""
-        sub = _qr_r(self.Rc[:, [*active.tolist(), self.P]])
-        m = active.size
-        Rxx = sub[:m, :m]
-        if not m:
-            return np.zeros(0), np.zeros((0, 0)), float(sub[0, 0] ** 2)
-        # LAPACK's triangular inverse (as SqrtStat.rinv): scipy's solve_triangular costs
-        # milliseconds per call on these small factors
-        inv, info = sla.lapack.dtrtri(np.asfortranarray(Rxx), lower=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"triangular inverse failed (info={info})")
-        Rinv: FloatArray = np.triu(inv)
-        beta: FloatArray = Rinv @ sub[:m, m]
-        return beta, Rinv, float(sub[m, m] ** 2)
 
 
 # ------------------------------------------------------------------ results
@@ -614,7 +519,7 @@ def average(
     include : sequence of int
         Columns always in the model (besides the intercept).
     prior, g, model_prior, max_enumerate, iterations, seed
-        See :func:`bma`.
+        See :func:`duolm.bma`.
     spec : optional
         The design spec that rebuilds X for :meth:`BMAResults.predict`.
     """
@@ -731,81 +636,4 @@ def average(
         iterations=iters,
         visits=visits[order],
         spec=spec,
-    )
-
-
-def bma(
-    formula: str,
-    data: object,
-    prior: Prior = "g-prior",
-    g: float | None = None,
-    model_prior: ModelPrior = "uniform",
-    include: Sequence[str] = (),
-    max_enumerate: int = MAX_ENUMERATE,
-    *,
-    iterations: int | None = None,
-    seed: int | None = None,
-) -> BMAResults:
-    """Bayesian model averaging over every subset of a formula's terms.
-
-    Parameters
-    ----------
-    formula : str
-        ``"y ~ terms"``; the intercept is always in (it is required).
-    data : DataFrame or mapping
-        The data (in memory).
-    prior : {"g-prior", "hyper-g", "hyper-g/n", "zellner-siow", "eb-local"}
-        Prior on the slopes of the centred design (Liang et al. 2008): Zellner's
-        g-prior with fixed ``g``; its mixtures over g (hyper-g and hyper-g/n with
-        a = 3, Zellner-Siow's g ~ InvGamma(1/2, n/2)); or g set per model to its
-        local empirical Bayes estimate ``max(F - 1, 0)``.
-    g : float, optional
-        The fixed g of ``"g-prior"`` (default: the number of observations).
-    model_prior : {"uniform", "beta-binomial"}
-        Equal probabilities for all models, or a Beta(1, 1) prior on the
-        inclusion probability (uniform on the model size).
-    include : sequence of str
-        Terms in every model.
-    max_enumerate : int
-        Enumerate all ``2**q`` models of the ``q`` free terms when
-        ``q <= max_enumerate``; otherwise sample them by MC3.
-    iterations, seed : int, optional
-        MC3's length (default 100,000) and seed.
-
-    Returns
-    -------
-    BMAResults
-    """
-    from duolm import ols
-
-    if not isinstance(formula, str):
-        raise TypeError(f"the first argument is a formula string, got {type(formula).__name__}")
-    fit = ols(formula, data)
-    if fit.rows is None:
-        raise TypeError("bma takes data in memory (a frame or a mapping of columns)")
-    terms = tuple(fit.spec.terms)
-    if fit.const_col is None:
-        raise DataError(
-            f"bma needs an intercept (the priors leave it flat); formula {formula!r} has none"
-        )
-    if isinstance(include, str):
-        include = (include,)
-    cols = []
-    for name in include:
-        if name not in terms:
-            raise ValueError(f"include names {name!r}, which is not a term of {list(terms)}")
-        cols.append(terms.index(name))
-    stat = SqrtStat.from_data(fit.rows.X, fit.rows.y)
-    return average(
-        stat,
-        terms,
-        int(fit.const_col),
-        cols,
-        prior=prior,
-        g=g,
-        model_prior=model_prior,
-        max_enumerate=max_enumerate,
-        iterations=iterations,
-        seed=seed,
-        spec=fit.spec,
     )

@@ -1,24 +1,18 @@
 """Compiled kernels of Bayesian model averaging, and their pure-Python fallback.
 
-Three kernels, written once in the subset of Python that numba compiles
-(``@njit(cache=True)``) and that also runs as plain Python when numba is
-absent or disabled (``NUMBA_DISABLE_JIT=1``):
+Written once in the subset of Python that numba compiles (``@njit(cache=True)``)
+and that also runs as plain Python when numba is absent or disabled
+(``NUMBA_DISABLE_JIT=1``):
 
-- :func:`_gray_walk` enumerates every subset of the free columns in
-  Gray-code order, adding or dropping one column of the triangular factor of
-  the centred design per step by Givens rotations (Björck, *Numerical Methods
-  for Least Squares Problems*, section 3.2: updating the QR factorisation), and
-  records each model's residual sum of squares. The state is ``T = Q^T Rc``
-  (``Rc`` the centred factor, ``Q`` the product of the rotations so far): the
-  active columns, in the order of ``order``, form an upper triangle in the
-  first ``m`` rows, and the residual of ``y`` after them lies in rows ``m:``.
-- :func:`_mc3` runs the Markov chain over models (add/drop and swap moves,
-  Madigan & York 1995; Clyde, Ghosh & Littman 2011 for the swap) with the same
-  updates and exact evidences, for designs too wide to enumerate.
 - :func:`_log_evidence` is the log Bayes factor of a model against the
   intercept-only model under the priors of Liang, Paulo, Molina, Clyde &
-  Berger (2008, JASA) with, for the mixtures of g-priors, the posterior moments
-  ``E[g/(1+g)]`` and ``E[(g/(1+g))**2]``.
+  Berger (2008, JASA; LPMCB) with, for the mixtures of g-priors, the posterior
+  moments ``E[g/(1+g)]`` and ``E[(g/(1+g))**2]``; :func:`_evidences` runs it
+  over every model.
+- :func:`_mc3` runs the Markov chain over models (add/drop and swap moves,
+  Madigan & York 1995; Clyde, Ghosh & Littman 2011 for the swap) with the
+  core's column updates (:mod:`duolm.core._subsets`) and the same exact
+  evidences, for designs too wide to enumerate.
 
 The mixtures are integrated over ``s = log g`` by the trapezoid rule, which
 converges geometrically for integrands analytic in a strip (here
@@ -35,6 +29,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from duolm.core import _subsets
+from duolm.core._subsets import add_column, drop_column, read_state
 
 FloatArray = NDArray[np.float64]
 
@@ -270,94 +267,6 @@ def _evidences(
         et2[i] = out[2]
 
 
-# ---------------------------------------------------------------- factor updates
-
-
-def _rotate(T: Any, r1: int, r2: int, col: int) -> None:
-    """Givens rotation of rows ``r1, r2`` of ``T`` that zeroes ``T[r2, col]``."""
-    a = T[r1, col]
-    b = T[r2, col]
-    if b == 0.0:
-        return
-    rr = math.hypot(a, b)
-    c = a / rr
-    s = b / rr
-    for j in range(T.shape[1]):
-        x = T[r1, j]
-        y = T[r2, j]
-        T[r1, j] = c * x + s * y
-        T[r2, j] = c * y - s * x
-    T[r2, col] = 0.0
-
-
-def _add(T: Any, order: Any, pos: Any, m: int, j: int) -> int:
-    """Append column ``j`` to the active set; return the new count."""
-    last = T.shape[0] - 1
-    for r in range(last, m, -1):
-        _rotate(T, r - 1, r, j)
-    order[m] = j
-    pos[j] = m
-    return m + 1
-
-
-def _drop(T: Any, order: Any, pos: Any, m: int, j: int) -> int:
-    """Remove active column ``j``; restore the triangle (a Hessenberg sweep)."""
-    i = pos[j]
-    for k in range(i, m - 1):
-        col = order[k + 1]
-        order[k] = col
-        pos[col] = k
-        _rotate(T, k, k + 1, col)
-    pos[j] = -1
-    return m - 1
-
-
-def _read(T: Any, order: Any, m: int, colnorm: Any, tol: float) -> tuple[float, bool]:
-    """Residual sum of squares of ``y`` and whether the active columns are of full rank."""
-    last = T.shape[0] - 1
-    rss = 0.0
-    for r in range(m, last + 1):
-        rss += T[r, last] * T[r, last]
-    ok = True
-    for i in range(m):
-        c = order[i]
-        if not abs(T[i, c]) > tol * colnorm[c]:
-            ok = False
-    return rss, ok
-
-
-def _gray_walk(
-    Rc: Any, f: int, q: int, colnorm: Any, tol: float, rss: Any, size: Any, ok: Any
-) -> None:
-    """Visit all ``2**q`` subsets of the free columns ``f .. f+q-1`` in Gray-code order.
-
-    The model recorded at index ``i`` is the Gray code ``i ^ (i >> 1)`` (bit b:
-    free column b included); the ``f`` forced columns are always in.
-    """
-    T = Rc.copy()
-    P = T.shape[1] - 1
-    order = np.zeros(P + 1, np.int64)
-    pos = np.full(P + 1, -1, np.int64)
-    for i in range(f):
-        order[i] = i
-        pos[i] = i
-    m = f
-    r, good = _read(T, order, m, colnorm, tol)
-    rss[0] = r
-    size[0] = m
-    ok[0] = good
-    for i in range(1, 1 << q):
-        b = 0
-        while not (i >> b) & 1:
-            b += 1
-        j = f + b
-        m = _drop(T, order, pos, m, j) if pos[j] >= 0 else _add(T, order, pos, m, j)
-        r, good = _read(T, order, m, colnorm, tol)
-        rss[i] = r
-        size[i] = m
-        ok[i] = good
-
-
 def _log_model_prior(kind: int, q: int, k: int) -> float:
     """Log prior of a model with ``k`` of the ``q`` free terms (0 uniform, 1 beta-binomial)."""
     if kind == 0:
@@ -404,7 +313,7 @@ def _mc3(
     m = f
     k = 0
     out = np.empty(8)
-    r, good = _read(T, order, m, colnorm, tol)
+    r, good = read_state(T, order, m, colnorm, tol)
     cur_rss = r
     cur_ok = good
     cur = -math.inf
@@ -435,10 +344,10 @@ def _mc3(
         if move == 0:
             j = f + min(int(u1 * q), q - 1)
             if pos2[j] >= 0:
-                m2 = _drop(T2, order2, pos2, m2, j)
+                m2 = drop_column(T2, order2, pos2, m2, j)
                 k2 -= 1
             else:
-                m2 = _add(T2, order2, pos2, m2, j)
+                m2 = add_column(T2, order2, pos2, m2, j)
                 k2 += 1
         else:
             # the ii-th included and the jj-th excluded free term
@@ -457,9 +366,9 @@ def _mc3(
                     if seen_out == jj:
                         cout = j
                     seen_out += 1
-            m2 = _drop(T2, order2, pos2, m2, cin)
-            m2 = _add(T2, order2, pos2, m2, cout)
-        r2, good2 = _read(T2, order2, m2, colnorm, tol)
+            m2 = drop_column(T2, order2, pos2, m2, cin)
+            m2 = add_column(T2, order2, pos2, m2, cout)
+        r2, good2 = read_state(T2, order2, m2, colnorm, tol)
         prop = -math.inf
         if good2 and m2 < n - 1.0:
             _log_evidence(code, n, float(m2), r2 / tss, g, a, out)
@@ -525,10 +434,14 @@ def mixture_nodes(
 def kernels() -> dict[str, Callable[..., Any]]:
     """The kernels compiled by numba, or the same functions as plain Python.
 
-    numba is imported here, on the first model averaging, not with duolm.
+    numba is imported here, on the first model averaging, not with duolm. The
+    core's column updates are compiled first (:func:`duolm.core._subsets.compiled`)
+    and bound here, so that the compiled chain calls compiled updates.
     """
-    plain: dict[str, Callable[..., Any]] = {
-        "gray_walk": _gray_walk,
+    core = _subsets.compiled()
+    g = globals()
+    names: dict[str, Callable[..., Any]] = {
+        "gray_walk": core["gray_walk"],
         "mc3": _mc3,
         "evidences": _evidences,
         "log_evidence": _log_evidence,
@@ -536,10 +449,11 @@ def kernels() -> dict[str, Callable[..., Any]]:
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:  # pragma: no cover - numba is a dependency
-        return plain
+        return names
     if getattr(numba.config, "DISABLE_JIT", False):
-        return plain
-    g = globals()
+        return names
+    for name in ("add_column", "drop_column", "read_state"):
+        g[name] = core[name]
     for name in (
         "_softplus",
         "_log_integrand",
@@ -549,11 +463,6 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "_mixture",
         "_log_evidence",
         "_evidences",
-        "_rotate",
-        "_add",
-        "_drop",
-        "_read",
-        "_gray_walk",
         "_log_model_prior",
         "_mc3",
     ):
@@ -563,7 +472,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
         except RuntimeError:  # pragma: no cover - no writable cache folder
             g[name] = numba.njit(nogil=True, error_model="numpy")(g[name])
     return {
-        "gray_walk": g["_gray_walk"],
+        "gray_walk": core["gray_walk"],
         "mc3": g["_mc3"],
         "evidences": g["_evidences"],
         "log_evidence": g["_log_evidence"],

@@ -18,6 +18,7 @@ from duolm.core._moments import ResidualMoments, pool_central
 from duolm.core._sandwich import HC_KINDS, LEVERAGE_ONE, hc_weights, meat, meats
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
+from duolm.core._subsets import CentredFactor
 
 __all__ = [
     "ALIAS_TOL",
@@ -25,6 +26,7 @@ __all__ = [
     "FAST_MIN_ROWS",
     "HC_KINDS",
     "LEVERAGE_ONE",
+    "CentredFactor",
     "LstsqFit",
     "ResidualMoments",
     "SqrtStat",
