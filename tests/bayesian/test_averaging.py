@@ -624,3 +624,34 @@ def test_a_dask_dataframe_is_averaged_from_its_partitions() -> None:
         dask.models["log_evidence"], memory.models["log_evidence"], rtol=1e-10, atol=1e-10
     )
     assert_allclose(dask.bse, memory.bse, rtol=1e-9, atol=0)
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def test_model_space_and_inclusion_plots() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame, formula = small_problem(n=40, q=4, seed=1)
+    res = duolm.bma(formula, frame, prior="hyper-g")
+    odds = res.log_posterior_odds
+    assert odds[0] == 0.0
+    assert_allclose(
+        np.exp(odds), res.models["probability"] / res.models["probability"][0], rtol=1e-12, atol=0
+    )
+    ax = duolm.plots.model_space(res, top=6)
+    cells = ax.images[0].get_array()
+    assert cells.shape == (6, 4)
+    assert_allclose(
+        cells.filled(np.nan)[0][res.indicators.iloc[0, 1:].to_numpy()], 0.0, rtol=0, atol=0
+    )
+    assert np.all(cells.mask == ~res.indicators.iloc[:6, 1:].to_numpy())
+    ax2 = duolm.plots.inclusion(res)
+    widths = [p.get_width() for p in ax2.patches]
+    assert_allclose(widths, res.inclusion_probabilities.iloc[1:], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        duolm.plots.model_space(res, top=0)
+    plt.close("all")

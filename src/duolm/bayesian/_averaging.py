@@ -170,6 +170,16 @@ class BMAResults:
             }
         )
 
+    @cached_property
+    def log_posterior_odds(self) -> pd.Series:
+        """Log posterior odds of each model against the best one (0 first, then <= 0).
+
+        From the log evidences and log model priors, so they stay finite where
+        the probabilities underflow to zero (``-inf`` only for excluded models).
+        """
+        lp = self.log_evidence_ + self.log_prior_
+        return pd.Series(lp - lp[0], name="log_posterior_odds")
+
     def best(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` most probable models (rows of :attr:`models`)."""
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:

@@ -20,11 +20,15 @@ function            draws
 :func:`evolution`   the posterior after each observation (k + 1 panels)
 :func:`marginals`   posterior marginals beside the least-squares intervals
 :func:`nig_density` a Normal-inverse-gamma prior or posterior (2 panels)
+:func:`model_space` the best models of a model averaging against the terms
+                    (BAS's ``image``)
+:func:`inclusion`   posterior inclusion probabilities of a model averaging
 ==================  ===========================================================
 """
 
 from __future__ import annotations
 
+from duolm.present.plots.averaging import inclusion, model_space
 from duolm.present.plots.fits import anscombe, bands, residuals, scatter
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
@@ -32,7 +36,9 @@ __all__ = [
     "anscombe",
     "bands",
     "evolution",
+    "inclusion",
     "marginals",
+    "model_space",
     "nig_density",
     "residuals",
     "scatter",
