@@ -575,7 +575,7 @@ def test_alias_tol_outside_zero_one_is_refused(alias_tol: float) -> None:
     # a NaN or non-positive tolerance let x and 2x through (coefficients near 1e17),
     # a tolerance above 1 crashed in LAPACK
     data = frame().assign(w=lambda d: 2.0 * d.x)
-    with pytest.raises(ValueError, match=r"alias_tol must be a number in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"alias_tol is a relative tolerance in \(0, 1\)"):
         duolm.ols("y ~ x + w", data, alias_tol=alias_tol)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import duolm
 from duolm import NIG, BayesResults, bayes, state
 from duolm.errors import DataError, StateFileError
 
@@ -174,3 +176,116 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
         state.load_posterior(tmp_path / "absent.json")
     with pytest.raises(TypeError, match="NIG, a BayesResults or an OLSResults"):
         state.save("not a posterior", path)  # type: ignore[arg-type]
+
+
+# -- least-squares fits ---------------------------------------------------------------------
+
+
+def _ols_frame(seed: int, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame(
+        {"x": rng.uniform(0, 10, n), "g": rng.choice(["a", "b", "c"], n), "z": rng.normal(size=n)}
+    )
+    data["y"] = 1 + 0.5 * data["x"] + (data["g"] == "b") + rng.normal(size=n) * (1 + data["x"])
+    return data
+
+
+def _same_fit_numbers(back: duolm.OLSResults, fit: duolm.OLSResults) -> None:
+    for name in ("params", "bse", "tvalues", "pvalues"):
+        pd.testing.assert_series_equal(getattr(back, name), getattr(fit, name), rtol=0, atol=0)
+    pd.testing.assert_frame_equal(back.cov_params(), fit.cov_params(), rtol=0, atol=0)
+    for name in ("rsquared", "rsquared_adj", "fvalue", "f_pvalue", "llf", "aic", "bic", "scale"):
+        assert getattr(back, name) == getattr(fit, name), name
+    assert (back.nobs, back.df_model, back.n_dropped, back.k_constant) == (
+        fit.nobs,
+        fit.df_model,
+        fit.n_dropped,
+        fit.k_constant,
+    )
+    assert back.diagnostics == fit.diagnostics
+    lines = [str(r.summary()).splitlines() for r in (back, fit)]
+    keep = [[x for x in ls if "Date:" not in x and "Time:" not in x] for ls in lines]
+    assert keep[0] == keep[1]
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "HC3"])
+def test_least_squares_fit_round_trip_is_exact(tmp_path: Path, cov_type: str) -> None:
+    data = _ols_frame(7)
+    data.loc[3, "z"] = np.nan  # a dropped row travels as a count
+    fit = duolm.ols("y ~ x + C(g) + center(z)", data, cov_type=cov_type)  # type: ignore[arg-type]
+    state.save(fit, tmp_path / "ols.json")
+    assert state.saved_kind(tmp_path / "ols.json") == "ols"
+    back = state.load_fit(tmp_path / "ols.json")
+    assert isinstance(back, duolm.OLSResults) and back.rows is None
+    _same_fit_numbers(back, fit)
+    new = pd.DataFrame({"x": [2.0, 11.0], "g": ["c", "b"], "z": [0.3, -2.0]}, index=[5, 8])
+    pd.testing.assert_frame_equal(back.predict(new), fit.predict(new), rtol=0, atol=0)
+    for other in ("HC0", "HC2", "nonrobust"):  # every robust meat is saved
+        pd.testing.assert_series_equal(
+            back.with_cov_type(other).bse, fit.with_cov_type(other).bse, rtol=0, atol=0
+        )
+    with pytest.raises(DataError, match="keeps no rows"):
+        _ = back.leverage
+
+
+def test_streamed_and_aliased_fits_round_trip(tmp_path: Path) -> None:
+    data = _ols_frame(8, n=300)
+    data["x2"] = 2.0 * data["x"]  # aliased: NaN coefficient, kept mask saved
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    with pytest.warns(duolm.RankWarning):
+        fit = duolm.ols("y ~ x + x2 + z", path, batch_size=64, cov_type="HC2")
+    state.save(fit, tmp_path / "s.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading says nothing: the aliasing was said at fit time
+        back = state.load_fit(tmp_path / "s.json")
+    _same_fit_numbers(back, fit)
+    assert back.aliased == ("x2",)
+    one_pass = duolm.ols("y ~ x + z", path, diagnostics=False)
+    state.save(one_pass, tmp_path / "one.json")
+    back = state.load_fit(tmp_path / "one.json")
+    with pytest.raises(DataError, match="one pass"):
+        _ = back.diagnostics
+    pd.testing.assert_series_equal(back.bse, one_pass.bse, rtol=0, atol=0)
+
+
+def test_loading_is_typed(tmp_path: Path) -> None:
+    data = _ols_frame(9)
+    state.save(duolm.ols("y ~ x", data), tmp_path / "ols.json")
+    state.save(bayes("y ~ x", data), tmp_path / "bayes.json")
+    state.save(NIG.vague(2), tmp_path / "nig.json")
+    with pytest.raises(StateFileError, match=r"holds a least-squares fit.*use load_fit"):
+        state.load_posterior(tmp_path / "ols.json")
+    with pytest.raises(StateFileError, match=r"holds a Bayesian fit.*use load_bayes"):
+        state.load_fit(tmp_path / "bayes.json")
+    with pytest.raises(StateFileError, match=r"holds a posterior \(NIG\).*use load_posterior"):
+        state.load_bayes(tmp_path / "nig.json")
+    assert isinstance(state.load_posterior(tmp_path / "bayes.json"), NIG)
+    assert duolm.load_fit is state.load_fit and duolm.load_bayes is state.load_bayes
+
+
+def test_tampered_least_squares_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ols.json"
+    state.save(duolm.ols("y ~ x + z", _ols_frame(10), cov_type="HC3"), path)
+    good = path.read_bytes()
+    edits = {
+        "kept": (lambda d: d["payload"].update(kept=[True, 1, True]), "kept"),
+        "k": (lambda d: d["payload"].update(kept=[True, True]), "disagree"),
+        "cov": (lambda d: d["payload"].update(cov_type="HC9"), "cov_type"),
+        "nobs": (lambda d: d["payload"]["stat"].update(nobs=2), "degree of freedom"),
+        "moments": (lambda d: d["payload"].update(moments=[1.0]), "moments"),
+        "meat": (lambda d: d["payload"]["meats"].update(HC0=[[1.0]]), "meats.HC0"),
+        "const": (lambda d: d["payload"].update(const_col=7), "const_col"),
+        "singular": (
+            lambda d: d["payload"]["stat"]["R"][1].__setitem__(1, 0.0),
+            "singular",
+        ),
+        "missing": (lambda d: d["payload"].pop("method"), "missing entry 'method'"),
+        "params": (lambda d: d["payload"].update(params=[1.0]), "params must be 3 numbers"),
+    }
+    for name, (edit, match) in edits.items():
+        bad = tmp_path / f"{name}.json"
+        bad.write_bytes(good)
+        _rewrite(bad, lambda d, edit=edit: (edit(d), _resign(d)))
+        with pytest.raises(StateFileError, match=match):
+            state.load_fit(bad)

@@ -44,6 +44,7 @@ from duolm.bayesian import (
     BMAResults,
     PriorFactory,
     average,
+    check_prior_type,
     checked_prior,
     compare_fits,
     posterior_path,
@@ -334,8 +335,7 @@ def bayes(
     >>> fit.credible_interval().round(3).to_numpy().tolist()
     [[-0.477, 0.557], [0.844, 1.156]]
     """
-    if prior is not None and not isinstance(prior, NIG):
-        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    check_prior_type(prior)
     reduction = reduce(
         formula,
         data,
@@ -531,8 +531,7 @@ def iter_trajectory(
         The trajectory rows of one batch (batches without a complete row yield
         nothing).
     """
-    if prior is not None and not isinstance(prior, NIG):
-        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    check_prior_type(prior)
     if _stream.is_dask(source):
         raise TypeError(
             "a trajectory follows the rows in order: read the Dask DataFrame's partitions "

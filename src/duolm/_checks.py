@@ -32,14 +32,19 @@ CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"]
 COV_TYPES: tuple[str, ...] = get_args(CovType)
 
 
+def _in_open_unit(value: object, name: str, what: str) -> float:
+    """``value`` as a float strictly between 0 and 1 (a bool or a string is refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} is {what} in (0, 1), got {value!r}")
+    number = float(value)
+    if not 0.0 < number < 1.0:  # NaN fails too
+        raise ValueError(f"{name} is {what} in (0, 1), got {value!r}")
+    return number
+
+
 def check_alpha(alpha: object) -> float:
     """``alpha`` as a float: a significance level in (0, 1), and nothing else."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha!r}")
-    value = float(alpha)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha!r}")
-    return value
+    return _in_open_unit(alpha, "alpha", "a significance level")
 
 
 def check_alias_tol(tol: object) -> float:
@@ -48,12 +53,7 @@ def check_alias_tol(tol: object) -> float:
     A NaN or non-positive tolerance would keep exactly collinear columns (and
     divide by their rounding errors); one of 1 or more would alias every column.
     """
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise ValueError(f"alias_tol must be a number in (0, 1), got {tol!r}")
-    value = float(tol)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"alias_tol must be a number in (0, 1), got {tol!r}")
-    return value
+    return _in_open_unit(tol, "alias_tol", "a relative tolerance")
 
 
 def check_missing(missing: object) -> Missing:

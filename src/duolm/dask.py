@@ -205,11 +205,6 @@ def reduce(
     part = _pass1(builder, parts)
     fit = part.estimate(alias_tol, robust)
     resid = _pass2(builder, fit, parts) if diagnostics else None
-    return Reduction(
-        spec=builder.spec,
-        first=part,
-        pass2=resid,
-        alias_tol=alias_tol,
-        robust=robust and diagnostics,
-        label="dask",
+    return Reduction.of_passes(
+        builder.spec, part, resid, alias_tol=alias_tol, robust=robust, label="dask"
     )

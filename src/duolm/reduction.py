@@ -276,6 +276,30 @@ class Reduction:
             design=design,
         )
 
+    @classmethod
+    def of_passes(
+        cls,
+        spec: DesignSpec,
+        pass1: Pass1,
+        pass2: Pass2 | None,
+        *,
+        alias_tol: float,
+        robust: bool,
+        label: str,
+    ) -> Reduction:
+        """The reduction of data read in passes (a file, an iterable, a Dask DataFrame).
+
+        ``robust``: pass 2 was asked to accumulate the HC meats (it did if it was made).
+        """
+        return cls(
+            spec=spec,
+            first=pass1,
+            pass2=pass2,
+            alias_tol=alias_tol,
+            robust=robust and pass2 is not None,
+            label=label,
+        )
+
     # -- what it holds ---------------------------------------------------------------
     @cached_property
     def pass1(self) -> Pass1:

@@ -40,7 +40,7 @@ from sklearn.utils.validation import (
 from duolm import core
 from duolm._api import bayes, ols
 from duolm._checks import CovType
-from duolm.bayesian import NIG, BayesResults
+from duolm.bayesian import NIG, BayesResults, checked_prior
 from duolm.design import from_arrays
 from duolm.errors import PriorError, RankWarning
 from duolm.frequentist import OLSResults
@@ -347,7 +347,7 @@ class BayesRegressor(_LinearAdapter):
         Xv, yv = self._validate_xy(X, y, reset=first)
         if first:
             design = from_arrays(self._design_frame(Xv), yv)
-            prior = self._resolve_prior(design.X.shape[1])
+            prior = checked_prior(self.prior, design.spec)  # the one prior check
             result = BayesResults(
                 spec=design.spec, prior=prior, posterior=prior.update(design.X, design.y)
             )
@@ -356,19 +356,6 @@ class BayesRegressor(_LinearAdapter):
             result = dataclasses.replace(self.result_, posterior=posterior, design=None)
         self._set_state(result)
         return self
-
-    def _resolve_prior(self, k: int) -> NIG:
-        """``prior``, or the vague default, checked against the ``k`` columns of the design."""
-        if self.prior is None:
-            return NIG.vague(k)
-        if not isinstance(self.prior, NIG):
-            raise TypeError(f"prior must be an NIG, got {type(self.prior).__name__}")
-        if self.prior.k != k:
-            raise PriorError(
-                f"the prior has {self.prior.k} coefficient(s) but the design has {k} columns "
-                f"{self._terms()}"
-            )
-        return self.prior
 
     def _set_state(self, result: BayesResults) -> None:
         post = result.posterior

@@ -18,7 +18,8 @@ the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
 design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
 is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
 ``design``, ``stat`` (the square-root statistic of the kept columns: ``R``,
-``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column),
+``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column), ``params``
+(the estimate of the kept columns, as refined from the rows),
 ``const_col``, ``n_dropped``, ``cov_type``, ``method``,
 ``scaled_condition_number``, ``moments`` (the residuals' moments, the fields
 of :class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the
@@ -348,6 +349,7 @@ def _ols_payload(fit: OLSResults) -> dict[str, Any]:
         "design": spec_payload(fit.spec),
         "stat": {"R": _matrix(stat.R), "nobs": stat.nobs, "y_mean": stat.y_mean, "y_m2": stat.y_m2},
         "kept": [bool(x) for x in fit.kept],
+        "params": [float(x) for x in fit.params_kept],
         "const_col": fit.const_col,
         "n_dropped": int(fit.n_dropped),
         "cov_type": fit.cov_type,
@@ -397,6 +399,10 @@ def _ols_from(payload: Any) -> OLSResults:
     )
     if np.any(np.diag(stat.Rxx) == 0):
         raise StateFileError("corrupt state file: the factor of the kept columns is singular")
+    params = _entry(payload, "params")
+    if not isinstance(params, list) or len(params) != rank:
+        raise StateFileError(f"corrupt state file: params must be {rank} numbers")
+    estimate = np.array([_finite_float(v, "params") for v in params])
     const_col = _entry(payload, "const_col")
     if const_col is not None and (
         isinstance(const_col, bool) or not isinstance(const_col, int) or not 0 <= const_col < rank
@@ -417,7 +423,7 @@ def _ols_from(payload: Any) -> OLSResults:
         spec=spec,
         stat=stat,
         kept=np.array(kept, dtype=bool),
-        params_kept=stat.solve(),
+        params_kept=estimate,  # the refined estimate, bit for bit (not re-solved from R)
         moments=_moments_from(_entry(payload, "moments")),
         const_col=const_col,
         n_dropped=n_dropped,

@@ -17,9 +17,11 @@ not already define, and no result is built: :func:`reduce` returns a
   ``W = X Rxx^-1`` and ``w = e², e²/(1-h), e²/(1-h)²``; the summary of a file
   of any length is then as complete as that of an in-memory fit.
 
-The result equals the in-memory fit of the whole table to rounding. Without
-the second pass (``diagnostics=False``) the estimate and its nonrobust
-inference are complete and the residual diagnostics are NaN.
+The readings of the result equal the in-memory fit of the whole table to
+rounding. Without the second pass (``diagnostics=False``) the estimate and its
+nonrobust inference are complete; asking for the residual diagnostics or a
+robust covariance then raises :class:`~duolm.errors.DataError` naming the
+second pass, never NaN (the printed summary says they were not computed).
 
 Speed: a reader thread decodes batch i + 1 while batch i is reduced (pyarrow,
 pandas' parser and LAPACK release the GIL), and, when threadpoolctl is

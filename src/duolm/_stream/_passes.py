@@ -295,13 +295,8 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
                     write(2, done, resid)
     if job.checkpoint is not None:  # done
         _remove(job.checkpoint)
-    return Reduction(
-        spec=builder.spec,
-        first=part,
-        pass2=resid,
-        alias_tol=alias_tol,
-        robust=robust and diagnostics,
-        label=label,
+    return Reduction.of_passes(
+        builder.spec, part, resid, alias_tol=alias_tol, robust=robust, label=label
     )
 
 

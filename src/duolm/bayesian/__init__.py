@@ -27,7 +27,7 @@ from duolm.bayesian._comparison import (
     side_by_side,
     unit_information_prior,
 )
-from duolm.bayesian._fit import BayesFit, checked_prior, default_prior
+from duolm.bayesian._fit import BayesFit, check_prior_type, checked_prior, default_prior
 from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
 from duolm.bayesian._results import BayesResults
 from duolm.bayesian._trajectory import COLUMNS as TRAJECTORY_COLUMNS
@@ -43,6 +43,7 @@ __all__ = [
     "PriorFactory",
     "SideBySide",
     "average",
+    "check_prior_type",
     "checked_prior",
     "compare_fits",
     "default_prior",

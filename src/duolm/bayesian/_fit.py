@@ -35,7 +35,7 @@ from duolm.bayesian._nig import NIG, log_evidence_between
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError, PriorError
 
-__all__ = ["BayesFit", "checked_prior", "default_prior"]
+__all__ = ["BayesFit", "check_prior_type", "checked_prior", "default_prior"]
 
 FloatArray = NDArray[np.float64]
 
@@ -43,6 +43,14 @@ FloatArray = NDArray[np.float64]
 def default_prior(k: int) -> NIG:
     """The prior :func:`bayes` uses when none is given: ``NIG.vague(k)``."""
     return NIG.vague(k)
+
+
+def check_prior_type(prior: object) -> NIG | None:
+    """``prior`` when it is an :class:`NIG` or None (the default), checked before any data are
+    read; its dimension is checked against the design by :func:`checked_prior`."""
+    if prior is not None and not isinstance(prior, NIG):
+        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    return prior
 
 
 def checked_prior(prior: NIG | None, spec: DesignSpec) -> NIG:
@@ -56,9 +64,7 @@ def checked_prior(prior: NIG | None, spec: DesignSpec) -> NIG:
         Its number of coefficients differs from the design's columns.
     """
     k = len(spec.terms)
-    prior = default_prior(k) if prior is None else prior
-    if not isinstance(prior, NIG):
-        raise TypeError(f"prior must be an NIG, got {type(prior).__name__}")
+    prior = check_prior_type(prior) or default_prior(k)
     if prior.k != k:
         raise PriorError(
             f"the prior has {prior.k} coefficient(s) but the design has {k} columns "

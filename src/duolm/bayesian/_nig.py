@@ -502,6 +502,25 @@ class NIG:
         """
         return log_evidence_between(self.prior, self)
 
+    def beta_given_sigma2(
+        self, sigma2: float, columns: list[int] | None = None
+    ) -> stats._multivariate.multivariate_normal_frozen:
+        """The conditional ``beta | sigma² ~ N(m, sigma² V)`` of the chosen coefficients.
+
+        Parameters
+        ----------
+        sigma2 : float
+            A value of sigma², finite and > 0.
+        columns : list of int, optional
+            Positions of the coefficients (default all).
+        """
+        self._need_beta("the conditional of beta")
+        s2 = float(sigma2)
+        if not (math.isfinite(s2) and s2 > 0):
+            raise ValueError(f"sigma2 must be finite and > 0, got {sigma2!r}")
+        idx = list(range(self.k)) if columns is None else [int(j) for j in columns]
+        return stats.multivariate_normal(self.m[idx], s2 * self.V[np.ix_(idx, idx)])
+
     def predictive_logpdf(self, X: object, y: object) -> FloatArray:
         """Log density of each new ``(x, y)`` under the posterior predictive, shape (n,).
 
@@ -518,6 +537,23 @@ class NIG:
             f"NIG(k={self.k}, a={self.a:.6g}, b={self.b:.6g}, nobs={self.nobs:g}, "
             f"prior={self.label})"
         )
+
+    def _repr_html_(self) -> str:
+        """The hyperparameters as a table: ``m``, ``sqrt(diag V)``, ``a`` and ``b``."""
+        import html
+
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not self.beta_proper:
+            return head + "<p>V^-1 is singular (a flat direction): m and V are undefined.</p>"
+        rows = "".join(
+            f"<tr><th>beta_{j}</th><td>{m:.6g}</td><td>{math.sqrt(v):.6g}</td></tr>"
+            for j, (m, v) in enumerate(zip(self.m, np.diag(self.V), strict=True))
+        )
+        table = (
+            "<table class='duolm-nig'><tr><th></th><th>m</th><th>sqrt(V_jj)</th></tr>"
+            f"{rows}</table>"
+        )
+        return head + table + f"<p>a = {self.a:.6g}, b = {self.b:.6g}</p>"
 
 
 def log_evidence_between(start: NIG, end: NIG) -> float:

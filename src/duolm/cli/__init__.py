@@ -26,7 +26,7 @@ import pandas as pd
 
 from duolm._api import bayes, ols, reduce
 from duolm._api import compare as compare_models
-from duolm._checks import CovType
+from duolm._checks import COV_TYPES, CovType
 from duolm._format import Summary
 from duolm.bayesian import BayesResults, side_by_side
 from duolm.cli._io import (
@@ -60,7 +60,6 @@ STREAM_BYTES = 256 * 2**20
 Mode = Literal["ols", "bayes", "both"]
 Format = Literal["text", "json", "csv"]
 
-_COV_CHOICES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 _FORMATS = ("text", "json", "csv")
 
 
@@ -103,7 +102,7 @@ def _mode_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def _cov_type_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--cov-type",
-        type=click.Choice(_COV_CHOICES),
+        type=click.Choice(COV_TYPES),
         default="nonrobust",
         show_default=True,
         help="Covariance of the least-squares estimates (HC0-HC3: heteroscedasticity robust).",

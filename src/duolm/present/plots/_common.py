@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm._checks import check_alpha
 from duolm.bayesian import BayesResults
 from duolm.design import parse_formula
 from duolm.frequentist import OLSResults
@@ -56,10 +57,7 @@ def new_grid(
 
 def level(alpha: float) -> str:
     """``"95%"`` for ``alpha = 0.05``."""
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha}")
-    return f"{100.0 * (1.0 - alpha):.4g}%"
+    return f"{100.0 * (1.0 - check_alpha(alpha)):.4g}%"
 
 
 def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:

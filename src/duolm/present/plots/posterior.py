@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as sla
 from scipy import stats
 
 from duolm.bayesian import NIG, BayesResults
@@ -364,25 +363,25 @@ def nig_density(
     if not (math.isfinite(s2) and s2 > 0):
         raise ValueError(f"sigma2 must be finite and > 0, got {sigma2}")
     fig, (ax_beta, ax_s2) = new_grid(fig, 1, 2, (11.0, 4.5))
-    m, V = dist.m, dist.V
+    m = dist.m
     if k == 1:
-        sd = math.sqrt(s2 * V[0, 0])
+        cond = dist.beta_given_sigma2(s2)
+        sd = math.sqrt(float(cond.cov[0, 0]))
         xg = np.linspace(m[0] - 4.0 * sd, m[0] + 4.0 * sd, 400)
-        ax_beta.plot(xg, stats.norm.pdf(xg, m[0], sd), color=BAYES_COLOR, lw=2, gid="beta-density")
+        ax_beta.plot(xg, cond.pdf(xg), color=BAYES_COLOR, lw=2, gid="beta-density")
         ax_beta.set(xlabel=labels[0], ylabel="density")
     else:
         i, j = pair
         if not (0 <= i < k and 0 <= j < k and i != j):
             raise ValueError(f"pair must name two different coefficients of {k}, got {pair}")
-        S = s2 * V[np.ix_([i, j], [i, j])]
-        L = np.linalg.cholesky(S)
-        half = 3.6 * np.sqrt(np.diag(S))
+        cond = dist.beta_given_sigma2(s2, [i, j])
+        half = 3.6 * np.sqrt(np.diag(cond.cov))
         gx = np.linspace(m[i] - half[0], m[i] + half[0], 201)
         gy = np.linspace(m[j] - half[1], m[j] + half[1], 201)
         GX, GY = np.meshgrid(gx, gy)
-        Z = np.vstack([GX.ravel() - m[i], GY.ravel() - m[j]])
-        W = sla.solve_triangular(L, Z, lower=True)  # Mahalanobis distance without S^-1
-        D = np.sqrt(np.sum(W * W, axis=0)).reshape(GX.shape)
+        # the distance from the mean in sds, read off the density: 2 (log p(m) - log p(x))
+        drop = cond.logpdf(cond.mean) - cond.logpdf(np.dstack([GX, GY]))
+        D = np.sqrt(np.maximum(2.0 * drop, 0.0))
         cs = ax_beta.contour(GX, GY, D, levels=list(CONTOUR_SDS), colors=BAYES_COLOR)
         cs.set_gid("beta-contours")
         ax_beta.clabel(cs, fmt={c: f"{c:g} sd" for c in CONTOUR_SDS}, fontsize="small")
