@@ -364,6 +364,7 @@ def test_uscrime_inclusion_probabilities_against_blma(prior: str, atol: float) -
 ITER = 300_000
 
 
+@pytest.mark.slow
 def test_mc3_converges_to_the_enumeration_on_15_terms() -> None:
     """UScrime's posterior is diffuse (the best of 2^15 models holds 2%): at 300,000 steps
     the chain has visited models holding ~99% of the probability."""
@@ -481,6 +482,17 @@ def test_prediction_of_a_single_model_is_the_nig_predictive() -> None:
     obs = np.sqrt(se_scale**2 + s2)
     assert_allclose(pred["obs_ci_lower"], X0 @ m - q * obs, rtol=1e-11, atol=0)
     assert t > 0  # the shrinkage enters through prec (Xc^T Xc / g)
+
+
+@pytest.mark.parametrize("prior", ["g-prior", "hyper-g", "zellner-siow", "hyper-g/n", "eb-local"])
+def test_walked_moments_equal_the_mixture_components(prior: str) -> None:
+    """params/bse of an enumeration come from a second Gray-code walk (every model); the
+    components behind the intervals (models and nodes of g) must give the same moments."""
+    frame, formula = small_problem(n=40, q=6, seed=2)
+    res = duolm.bma(formula, frame, prior=prior, include=["x5"])
+    walked, mixed = res._moments, res._mixture.moments
+    assert_allclose(walked[0], mixed[0], rtol=0, atol=1e-13 * float(np.max(mixed[1])))
+    assert_allclose(walked[1], mixed[1], rtol=1e-13, atol=0)
 
 
 def test_mixture_params_average_the_posterior_shrinkage() -> None:

@@ -113,6 +113,7 @@ class BMAResults:
     sampled: bool
     iterations: int
     visits: NDArray[np.int64]
+    walk_index_: NDArray[np.int64] | None = field(default=None, repr=False)
     spec: Any = field(default=None, repr=False)
 
     # -- models ------------------------------------------------------------------
@@ -199,15 +200,64 @@ class BMAResults:
         return _Mixture.build(self)
 
     @cached_property
+    def _moments(self) -> tuple[FloatArray, FloatArray]:
+        """Mean and sd of every coefficient's model-averaged posterior (term order).
+
+        Enumerated models are walked again in Gray-code order by a compiled
+        kernel that adds each model's moments (every model, from E[t] and
+        E[t^2] of its posterior of g); sampled ones are few, and their
+        components (:class:`_Mixture`) give the same sums.
+        """
+        if self.walk_index_ is None:
+            return self._mixture.moments
+        fac = self.factor
+        P = fac.P
+        N = self.walk_index_.size
+        w, et, et2, u = (np.zeros(N) for _ in range(4))
+        idx = self.walk_index_
+        w[idx], et[idx], et2[idx], u[idx] = self.probability, self.et_, self.et2_, self.u_
+        # the shift: the best model's posterior means
+        c = np.zeros(P + 1)
+        act = self._included(0)
+        b, _, _ = fac.model(act)
+        c[act] = self.et_[0] * b
+        c[P] = fac.y_mean - self.et_[0] * float(fac.x_mean[act] @ b)
+        acc_d, acc_2 = np.zeros(P + 1), np.zeros(P + 1)
+        _kern.kernels()["moment_walk"](
+            fac.Rc,
+            fac.f,
+            len(self.free),
+            w,
+            et,
+            et2,
+            u,
+            fac.x_mean,
+            fac.y_mean,
+            fac.nobs,
+            fac.tss,
+            c,
+            acc_d,
+            acc_2,
+        )
+        shift = acc_d / w.sum()
+        mean_e = c + shift
+        sd_e = np.sqrt(np.maximum(acc_2 / w.sum() - shift**2, 0.0))
+        K = len(self.terms)
+        mean, sd = np.empty(K), np.empty(K)
+        mean[fac.columns], sd[fac.columns] = mean_e[:P], sd_e[:P]
+        mean[self.const_col], sd[self.const_col] = mean_e[P], sd_e[P]
+        return mean, sd
+
+    @cached_property
     def params(self) -> pd.Series:
         """Model-averaged posterior mean of every coefficient (zero-weighted where excluded)."""
-        mean, _ = self._mixture.moments
+        mean, _ = self._moments
         return pd.Series(mean, index=list(self.terms), name="params")
 
     @cached_property
     def bse(self) -> pd.Series:
         """Model-averaged posterior standard deviation of every coefficient."""
-        _, sd = self._mixture.moments
+        _, sd = self._moments
         return pd.Series(sd, index=list(self.terms), name="bse")
 
     def credible_interval(self, alpha: float = 0.05) -> pd.DataFrame:
@@ -574,6 +624,7 @@ def average(
         codes = idx ^ (idx >> 1)
         ind = ((codes[:, None] >> np.arange(q)) & 1).astype(bool)
         visits = np.ones(N, dtype=np.int64)
+        walk: NDArray[np.int64] | None = np.arange(N, dtype=np.int64)
         sampled, iters = False, 0
     else:
         iters = 100_000 if iterations is None else int(iterations)
@@ -606,6 +657,7 @@ def average(
         ind = states[first].astype(bool)
         rss, ok, visits = rss_all[first], ok_all[first], counts.astype(np.int64)
         size = f + ind.sum(axis=1).astype(np.int64)
+        walk = None
         sampled = True
     u = rss / fac.tss
     valid = ok & (size < n - 1.0)
@@ -645,5 +697,6 @@ def average(
         sampled=sampled,
         iterations=iters,
         visits=visits[order],
+        walk_index_=walk[order] if walk is not None else None,
         spec=spec,
     )

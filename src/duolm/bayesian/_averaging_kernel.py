@@ -267,6 +267,159 @@ def _evidences(
         et2[i] = out[2]
 
 
+def _accumulate(
+    T: Any,
+    order: Any,
+    m: int,
+    w: float,
+    et: float,
+    et2: float,
+    r2: float,
+    xbar: Any,
+    ybar: float,
+    nobs: float,
+    scale: float,
+    vf: float,
+    c: Any,
+    beta: Any,
+    Rinv: Any,
+    acc_d: Any,
+    acc_2: Any,
+) -> None:
+    """Add one model's share to the shifted first and second moments of every coefficient.
+
+    Given g the slopes are t with location ``t beta_hat`` and variance
+    ``vf S_g t V_jj`` (``S_g = TSS (1 - t R^2)/(n - 1)``, ``vf = nu/(nu - 2)``);
+    over g, ``E[S_g t] = TSS/(n-1) (E[t] - R^2 E[t^2])``. The intercept of the raw
+    design is ``ybar - t xbar' beta_hat`` with variance ``vf S_g (1/n + t xbar'V xbar)``.
+    Sums are kept about the shift ``c`` (a value near the mean) so that the
+    variance is not a difference of large numbers.
+    """
+    P = T.shape[1] - 1
+    n_cols = c.shape[0] - 1
+    # beta_hat in the active order: back substitution on the triangle
+    for i in range(m - 1, -1, -1):
+        acc = T[i, P]
+        for k in range(i + 1, m):
+            acc -= T[i, order[k]] * beta[k]
+        beta[i] = acc / T[i, order[i]]
+    # Rinv, upper triangular, column by column
+    for k in range(m):
+        Rinv[k, k] = 1.0 / T[k, order[k]]
+        for i in range(k - 1, -1, -1):
+            acc = 0.0
+            for l in range(i + 1, k + 1):
+                acc += T[i, order[l]] * Rinv[l, k]
+            Rinv[i, k] = -acc / T[i, order[i]]
+    var_t = max(et2 - et * et, 0.0)
+    est = scale * (et - r2 * et2)  # E[S_g t]
+    incl = np.zeros(n_cols, np.bool_)
+    xb = 0.0
+    for i in range(m):
+        j = order[i]
+        incl[j] = True
+        xb += xbar[j] * beta[i]
+        vjj = 0.0
+        for k in range(i, m):
+            vjj += Rinv[i, k] * Rinv[i, k]
+        d = et * beta[i] - c[j]
+        acc_d[j] += w * d
+        acc_2[j] += w * (d * d + var_t * beta[i] * beta[i] + vf * est * vjj)
+    for j in range(n_cols):
+        if not incl[j]:
+            acc_d[j] -= w * c[j]
+            acc_2[j] += w * c[j] * c[j]
+    # xbar' V xbar = || Rinv^T xbar_S ||^2
+    xvx = 0.0
+    for k in range(m):
+        v = 0.0
+        for i in range(k + 1):
+            v += Rinv[i, k] * xbar[order[i]]
+        xvx += v * v
+    d = ybar - et * xb - c[n_cols]
+    var0 = vf * ((1.0 - et * r2) * scale / nobs + est * xvx)
+    acc_d[n_cols] += w * d
+    acc_2[n_cols] += w * (d * d + var_t * xb * xb + var0)
+
+
+def _moment_walk(
+    Rc: Any,
+    f: int,
+    q: int,
+    w: Any,
+    et: Any,
+    et2: Any,
+    u: Any,
+    xbar: Any,
+    ybar: float,
+    nobs: float,
+    tss: float,
+    c: Any,
+    acc_d: Any,
+    acc_2: Any,
+) -> None:
+    """The Gray-code walk of :func:`duolm.core._subsets.gray_walk` again, now adding each
+    model's weighted moments (:func:`_accumulate`); ``w`` etc. are in the walk's order."""
+    T = Rc.copy()
+    P = T.shape[1] - 1
+    order = np.zeros(P + 1, np.int64)
+    pos = np.full(P + 1, -1, np.int64)
+    beta = np.zeros(P + 1)
+    Rinv = np.zeros((P + 1, P + 1))
+    scale = tss / (nobs - 1.0)
+    vf = (nobs - 1.0) / (nobs - 3.0)
+    for i in range(f):
+        order[i] = i
+        pos[i] = i
+    m = f
+    if w[0] > 0.0:
+        _accumulate(
+            T,
+            order,
+            m,
+            w[0],
+            et[0],
+            et2[0],
+            1.0 - u[0],
+            xbar,
+            ybar,
+            nobs,
+            scale,
+            vf,
+            c,
+            beta,
+            Rinv,
+            acc_d,
+            acc_2,
+        )
+    for i in range(1, 1 << q):
+        b = 0
+        while not (i >> b) & 1:
+            b += 1
+        j = f + b
+        m = drop_column(T, order, pos, m, j) if pos[j] >= 0 else add_column(T, order, pos, m, j)
+        if w[i] > 0.0:
+            _accumulate(
+                T,
+                order,
+                m,
+                w[i],
+                et[i],
+                et2[i],
+                1.0 - u[i],
+                xbar,
+                ybar,
+                nobs,
+                scale,
+                vf,
+                c,
+                beta,
+                Rinv,
+                acc_d,
+                acc_2,
+            )
+
+
 def _log_model_prior(kind: int, q: int, k: int) -> float:
     """Log prior of a model with ``k`` of the ``q`` free terms (0 uniform, 1 beta-binomial)."""
     if kind == 0:
@@ -443,6 +596,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
     names: dict[str, Callable[..., Any]] = {
         "gray_walk": core["gray_walk"],
         "mc3": _mc3,
+        "moment_walk": _moment_walk,
         "evidences": _evidences,
         "log_evidence": _log_evidence,
     }
@@ -465,6 +619,8 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "_evidences",
         "_log_model_prior",
         "_mc3",
+        "_accumulate",
+        "_moment_walk",
     ):
         # the globals become dispatchers, so that the compiled callers find them
         try:
@@ -474,6 +630,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
     return {
         "gray_walk": core["gray_walk"],
         "mc3": g["_mc3"],
+        "moment_walk": g["_moment_walk"],
         "evidences": g["_evidences"],
         "log_evidence": g["_log_evidence"],
     }
