@@ -141,7 +141,8 @@ def test_compiled_and_python_kernels_agree(tmp_path: Path) -> None:
         "for prior in ('g-prior', 'hyper-g', 'zellner-siow', 'hyper-g/n', 'eb-local'):\n"
         f"    r = duolm.bma({formula!r}, frame, prior=prior)\n"
         "    out[prior] = [r.models['log_evidence'].tolist(), r.models['rsquared'].tolist(),\n"
-        "                  [list(t) for t in r.models['terms']]]\n"
+        "                  [list(t) for t in r.models['terms']], r.params.tolist(),\n"
+        "                  r.bse.tolist()]\n"
         f"r = duolm.bma({formula!r}, frame, max_enumerate=0, iterations=300, seed=5)\n"
         "out['mc3'] = [r.models['log_evidence'].tolist(), r.visits.tolist()]\n"
         "print(json.dumps(out))\n"
@@ -160,6 +161,8 @@ def test_compiled_and_python_kernels_agree(tmp_path: Path) -> None:
         assert [list(t) for t in r.models["terms"]] == plain[prior][2]
         assert_allclose(r.models["log_evidence"], plain[prior][0], rtol=1e-12, atol=1e-12)
         assert_allclose(r.models["rsquared"], plain[prior][1], rtol=1e-12, atol=1e-14)
+        assert_allclose(r.params, plain[prior][3], rtol=1e-12, atol=1e-14)
+        assert_allclose(r.bse, plain[prior][4], rtol=1e-12, atol=0)
     r = duolm.bma(formula, frame, max_enumerate=0, iterations=300, seed=5)
     assert_allclose(r.models["log_evidence"], plain["mc3"][0], rtol=1e-12, atol=1e-12)
     assert r.visits.tolist() == plain["mc3"][1]
