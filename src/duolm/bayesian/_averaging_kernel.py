@@ -51,6 +51,9 @@ _LOG_CUT = 38.0
 
 _LOG_PI = math.log(math.pi)
 
+#: ``range``, replaced by ``numba.prange`` when the kernels are compiled.
+prange = range
+
 
 def _softplus(x: float) -> float:
     """``log(1 + exp(x))`` without overflow."""
@@ -253,9 +256,12 @@ def _evidences(
     et: Any,
     et2: Any,
 ) -> None:
-    """:func:`_log_evidence` for every model (``-inf`` where not ``valid``)."""
-    out = np.empty(8)
-    for i in range(p.shape[0]):
+    """:func:`_log_evidence` for every model (``-inf`` where not ``valid``).
+
+    The models are independent: compiled, the loop runs in parallel threads.
+    """
+    for i in prange(p.shape[0]):
+        out = np.empty(8)
         if not valid[i]:
             logev[i] = -math.inf
             et[i] = 0.0
@@ -608,6 +614,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
         return names
     for name in ("add_column", "drop_column", "read_state"):
         g[name] = core[name]
+    g["prange"] = numba.prange
     for name in (
         "_softplus",
         "_log_integrand",
@@ -623,10 +630,13 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "_moment_walk",
     ):
         # the globals become dispatchers, so that the compiled callers find them
+        parallel = name == "_evidences"
         try:
-            g[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(g[name])
+            g[name] = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=parallel)(
+                g[name]
+            )
         except RuntimeError:  # pragma: no cover - no writable cache folder
-            g[name] = numba.njit(nogil=True, error_model="numpy")(g[name])
+            g[name] = numba.njit(nogil=True, error_model="numpy", parallel=parallel)(g[name])
     return {
         "gray_walk": core["gray_walk"],
         "mc3": g["_mc3"],
