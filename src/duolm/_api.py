@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,7 @@ from duolm.bayesian import (
     check_prior_type,
     checked_prior,
     compare_fits,
+    empirical_prior,
     posterior_path,
 )
 from duolm.bayesian._averaging import MAX_ENUMERATE, ModelPrior, Prior
@@ -291,7 +292,7 @@ def bayes(
     *,
     X: object = None,
     y: object = None,
-    prior: NIG | None = None,
+    prior: NIG | Literal["empirical"] | None = None,
     missing: Missing = "drop",
     batch_size: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -316,7 +317,10 @@ def bayes(
         ``NIG.vague(k)``: ``m = 0``, ``V = 10^6 I``, ``a = b = 0.001``, weak
         for data of order one (see :meth:`NIG.vague`). ``NIG.reference(k)``
         reproduces the OLS intervals. A posterior may serve as the prior of
-        new data.
+        new data. ``"empirical"``: the intercept flat, the standardised slopes
+        ``N(0, tau^2 sigma^2)``, ``p(sigma^2) ∝ 1/sigma^2``, with tau^2 chosen
+        to maximise the evidence (:func:`duolm.bayesian.empirical_prior`); the
+        prior's label, shown by the summary, gives tau^2.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress
@@ -335,7 +339,9 @@ def bayes(
     >>> fit.credible_interval().round(3).to_numpy().tolist()
     [[-0.477, 0.557], [0.844, 1.156]]
     """
-    check_prior_type(prior)
+    empirical = isinstance(prior, str) and prior == "empirical"
+    if not empirical:
+        check_prior_type(prior)
     reduction = reduce(
         formula,
         data,
@@ -347,6 +353,12 @@ def bayes(
         checkpoint_every=checkpoint_every,
         progress=progress,
     )
+    if empirical:
+        const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
+        if const_col is None:
+            raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")
+        return reduction.bayes(empirical_prior(reduction.stat, const_col).prior)
+    assert not isinstance(prior, str)
     return reduction.bayes(prior)
 
 

@@ -9,6 +9,7 @@
   Givens kernel);
 - :mod:`._averaging`: Bayesian model averaging over subsets of the terms
   (:class:`BMAResults`, :func:`average`; its kernels in :mod:`._averaging_kernel`);
+- :mod:`._empirical`: the empirical Bayes prior scale (:func:`empirical_prior`);
 - :mod:`._comparison`: models compared by criteria and evidence, one model
   read both ways (:func:`side_by_side`);
 - :mod:`._summary`: the printed table.
@@ -27,6 +28,7 @@ from duolm.bayesian._comparison import (
     side_by_side,
     unit_information_prior,
 )
+from duolm.bayesian._empirical import EmpiricalPrior, empirical_prior
 from duolm.bayesian._fit import BayesFit, check_prior_type, checked_prior, default_prior
 from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
 from duolm.bayesian._results import BayesResults
@@ -40,6 +42,7 @@ __all__ = [
     "BMAResults",
     "BayesFit",
     "BayesResults",
+    "EmpiricalPrior",
     "PriorFactory",
     "SideBySide",
     "average",
@@ -47,6 +50,7 @@ __all__ = [
     "checked_prior",
     "compare_fits",
     "default_prior",
+    "empirical_prior",
     "log_evidence_between",
     "posterior_path",
     "precision_factor",
