@@ -10,6 +10,7 @@
 - :mod:`._averaging`: Bayesian model averaging over subsets of the terms
   (:class:`BMAResults`, :func:`average`; its kernels in :mod:`._averaging_kernel`);
 - :mod:`._empirical`: the empirical Bayes prior scale (:func:`empirical_prior`);
+- :mod:`._ppc`: posterior predictive checks (:meth:`BayesResults.ppc`, :class:`PPCResult`);
 - :mod:`._comparison`: models compared by criteria and evidence, one model
   read both ways (:func:`side_by_side`);
 - :mod:`._summary`: the printed table.
@@ -31,6 +32,7 @@ from duolm.bayesian._comparison import (
 from duolm.bayesian._empirical import EmpiricalPrior, empirical_prior
 from duolm.bayesian._fit import BayesFit, check_prior_type, checked_prior, default_prior
 from duolm.bayesian._nig import NIG, log_evidence_between, precision_factor
+from duolm.bayesian._ppc import PPCResult
 from duolm.bayesian._results import BayesResults
 from duolm.bayesian._trajectory import COLUMNS as TRAJECTORY_COLUMNS
 from duolm.bayesian._trajectory import posterior_path
@@ -43,6 +45,7 @@ __all__ = [
     "BayesFit",
     "BayesResults",
     "EmpiricalPrior",
+    "PPCResult",
     "PriorFactory",
     "SideBySide",
     "average",

@@ -23,12 +23,14 @@ function            draws
 :func:`model_space` the best models of a model averaging against the terms
                     (BAS's ``image``)
 :func:`inclusion`   posterior inclusion probabilities of a model averaging
+:func:`ppc`         a posterior predictive check: replicated against observed
 ==================  ===========================================================
 """
 
 from __future__ import annotations
 
 from duolm.present.plots.averaging import inclusion, model_space
+from duolm.present.plots.checks import ppc
 from duolm.present.plots.fits import anscombe, bands, residuals, scatter
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
@@ -40,6 +42,7 @@ __all__ = [
     "marginals",
     "model_space",
     "nig_density",
+    "ppc",
     "residuals",
     "scatter",
 ]
