@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import optimize, special
+from scipy import special
 
 from duolm.bayesian import _averaging_kernel as _kern
 from duolm.core import ALIAS_TOL, CentredFactor, SqrtStat
@@ -385,6 +385,7 @@ class _Mixture:
     vdiag: FloatArray  # (models carried, P) diag of (X^T X)^-1, 0 where excluded
     inc: BoolArray  # (models carried, P)
     rinv: tuple[FloatArray, ...]
+    rinv_pad: FloatArray | None  # (models carried, P, P) zero-padded, when small enough
     active: tuple[NDArray[np.intp], ...]
     r2: FloatArray  # per model carried
     df: float
@@ -438,10 +439,21 @@ class _Mixture:
             vdiag=vdiag,
             inc=inc,
             rinv=tuple(rinvs),
+            rinv_pad=_pad(rinvs, actives, P) if M * P * P <= _PAD_MAX else None,
             active=tuple(actives),
             r2=r2,
             df=df,
             var_factor=df / (df - 2.0) if df > 2.0 else math.inf,
+        )
+
+    def _quad(self, d: FloatArray) -> FloatArray:
+        """``d_S' V_S d_S = ||Rinv_S^T d_S||^2`` for every model carried."""
+        if self.rinv_pad is not None:
+            v = np.einsum("mij,i->mj", self.rinv_pad, d)
+            out: FloatArray = np.einsum("mj,mj->m", v, v)
+            return out
+        return np.array(
+            [np.sum((R.T @ d[a]) ** 2) for R, a in zip(self.rinv, self.active, strict=True)]
         )
 
     @cached_property
@@ -458,9 +470,7 @@ class _Mixture:
         if j == res.const_col:
             # intercept of the raw design: ybar - xbar' beta, t with scale S (1/n + t xbar'V xbar)
             xb = np.array([fac.x_mean[a] @ self.beta[r, a] for r, a in enumerate(self.active)])
-            xvx = np.array(
-                [np.sum((self.rinv[r].T @ fac.x_mean[a]) ** 2) for r, a in enumerate(self.active)]
-            )
+            xvx = self._quad(fac.x_mean)
             loc = fac.y_mean - t * xb[self.model]
             scale = np.sqrt(S * (1.0 / fac.nobs + t * xvx[self.model]))
             return loc, scale, self.weight, 0.0
@@ -487,12 +497,23 @@ class _Mixture:
         """Components at one centred row ``d``: locations, scales of the mean and of a new
         observation, weights."""
         fac = self.res.factor
-        db = np.array([d[a] @ self.beta[r, a] for r, a in enumerate(self.active)])
-        dvd = np.array([np.sum((self.rinv[r].T @ d[a]) ** 2) for r, a in enumerate(self.active)])
+        db = self.beta @ d
+        dvd = self._quad(d)
         t, S = self.t, self.scale2
         loc = fac.y_mean + t * db[self.model]
         s2_mean = S * (1.0 / fac.nobs + t * dvd[self.model])
         return loc, np.sqrt(s2_mean), np.sqrt(s2_mean + S), self.weight
+
+
+#: Largest number of entries of the zero-padded stack of the models' ``Rinv``.
+_PAD_MAX = 20_000_000
+
+
+def _pad(rinvs: list[FloatArray], actives: list[NDArray[np.intp]], P: int) -> FloatArray:
+    out = np.zeros((len(rinvs), P, P))
+    for r, (R, a) in enumerate(zip(rinvs, actives, strict=True)):
+        out[r][np.ix_(a, a)] = R
+    return out
 
 
 def _mixture_quantile(
@@ -501,9 +522,11 @@ def _mixture_quantile(
     """The ``q`` quantile of ``sum w_k t_df(loc_k, scale_k) + w0 delta_0`` (weights sum to 1).
 
     The quantile lies between the smallest and the largest of the components'
-    own ``q`` quantiles (the mixture CDF is their weighted mean), which bracket
-    Brent's root of ``F(x) = q``; a jump of the point mass across ``q`` is
-    found at zero.
+    own ``q`` quantiles (the mixture CDF is their weighted mean): that bracket
+    keeps Newton's iteration on ``F(x) = q`` (with the mixture density), which
+    falls back to bisection whenever a step leaves it; the iteration stops when
+    a step is below 1e-13 relative. A jump of the point mass across ``q`` puts
+    the quantile at zero.
     """
     z = special.stdtrit(df, q)
     comp = loc + scale * z
@@ -511,10 +534,17 @@ def _mixture_quantile(
     hi = float(np.max(comp)) if comp.size else 0.0
     if w0 > 0.0:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
+    log_c = (
+        special.gammaln(0.5 * (df + 1.0)) - special.gammaln(0.5 * df) - 0.5 * math.log(df * math.pi)
+    )
 
     def F(x: float) -> float:
         val = float(w @ special.stdtr(df, (x - loc) / scale)) if loc.size else 0.0
         return val + (w0 if x >= 0.0 else 0.0) - q
+
+    def dens(x: float) -> float:
+        u = (x - loc) / scale
+        return float(w @ (np.exp(log_c - 0.5 * (df + 1.0) * np.log1p(u * u / df)) / scale))
 
     if hi - lo <= 1e-15 * max(abs(lo), abs(hi), 1e-300):
         return lo
@@ -522,13 +552,30 @@ def _mixture_quantile(
         below = F(-0.0) - w0  # F(0-): the continuous part only
         if below <= 0.0 <= below + w0:
             return 0.0  # the point mass at zero straddles q
-    if F(lo) >= 0.0:
+    f_lo, f_hi = F(lo), F(hi)
+    if f_lo >= 0.0:
         return lo
-    if F(hi) <= 0.0:
+    if f_hi <= 0.0:
         return hi
-    xtol = 1e-14 * max(abs(lo), abs(hi))
-    root: float = optimize.brentq(F, lo, hi, xtol=xtol, rtol=1e-13, maxiter=500)
-    return root
+    x = float(np.clip((w @ comp) / max(float(w.sum()), 1e-300), lo, hi)) if comp.size else 0.0
+    for _ in range(200):
+        fx = F(x)
+        if fx == 0.0:
+            return x
+        if fx < 0.0:
+            lo = x
+        else:
+            hi = x
+        d = dens(x)
+        nxt = x - fx / d if d > 0.0 else math.nan
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - x) <= 1e-13 * max(abs(nxt), 1e-300) or hi - lo <= 1e-13 * max(
+            abs(lo), abs(hi)
+        ):
+            return nxt
+        x = nxt
+    return x
 
 
 def _check_alpha(alpha: float) -> float:
