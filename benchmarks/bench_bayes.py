@@ -87,12 +87,14 @@ def run_duolm(X: np.ndarray, y: np.ndarray, repeat: int) -> tuple[float, float, 
 
 
 def run_kernel(X: np.ndarray, y: np.ndarray, repeat: int) -> tuple[float, float, Any]:
-    traj = sys.modules["duolm.trajectory"]
+    from duolm.bayesian import _trajectory as traj
+
     kernel = traj._compiled_kernel()
     if kernel is None:
         return float("nan"), float("nan"), None
     n, k = X.shape
-    R0, a0 = traj._prior_factor(NIG(M0, V0, A0, B0), k, ("x0", "x1", "x2"))
+    prior = NIG(M0, V0, A0, B0)
+    R0, a0 = np.array(prior.stat.R), float(prior.a)
     qtab, qc = traj._quantile_plan(0.05, a0, n)
     out = np.empty((2 * k + len(traj._FLOAT_TAIL), n))
     flags = np.empty((len(traj._FLAGS), n), dtype=bool)

@@ -4,7 +4,8 @@ no import that goes up a layer (DESIGN.md, "Layers").
 Every ``import`` and ``from ... import`` counts, at module level or inside a function,
 ``if TYPE_CHECKING:`` blocks included: a typing-only import that closes a circle still
 makes two modules that cannot be read apart. ``from package import module`` is an edge to
-the module; ``from package import name`` an edge to the package.
+the module and to the package (its ``__init__`` runs first), except for the root package
+``duolm``, whose ``__init__`` only re-exports.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ def _imports(name: str, path: Path) -> set[str]:
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parts, base] if base else parts)
-            subs = [f"{base}.{alias.name}" for alias in node.names]
-            names = [sub for sub in subs if sub in MODULES] or [base]
-            names += [base] if len(names) < len(subs) else []
+            # the package is imported too, except the root's __init__ (public names only)
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            if base == "duolm":
+                names = names[1:]
         else:
             continue
         for target in names:

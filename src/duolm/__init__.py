@@ -19,6 +19,7 @@ from duolm._api import (
     bayes,
     bma,
     compare,
+    glsar,
     iter_trajectory,
     ols,
     reduce,
@@ -28,8 +29,15 @@ from duolm._api import (
 from duolm._version import __version__
 from duolm.bayesian import NIG, BayesResults, BMAResults, side_by_side
 from duolm.core import SqrtStat
-from duolm.errors import DataError, FormulaError, PriorError, RankWarning, StateFileError
-from duolm.frequentist import OLSResults
+from duolm.errors import (
+    DataError,
+    FormulaError,
+    PerfectFitWarning,
+    PriorError,
+    RankWarning,
+    StateFileError,
+)
+from duolm.frequentist import GLSARResults, OLSResults, anova
 from duolm.present import plots
 from duolm.reduction import Reduction
 from duolm.state import load_bayes, load_fit, load_posterior, save
@@ -40,17 +48,21 @@ __all__ = [
     "BayesResults",
     "DataError",
     "FormulaError",
+    "GLSARResults",
     "OLSResults",
+    "PerfectFitWarning",
     "PriorError",
     "RankWarning",
     "Reduction",
     "SqrtStat",
     "StateFileError",
     "__version__",
+    "anova",
     "bayes",
     "bma",
     "compare",
     "datasets",
+    "glsar",
     "iter_trajectory",
     "load_bayes",
     "load_fit",

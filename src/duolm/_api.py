@@ -30,10 +30,12 @@ import pandas as pd
 
 from duolm import _stream, core
 from duolm._checks import (
+    DEPENDENT_COV_TYPES,
     CovType,
     Missing,
     check_alias_tol,
     check_alpha,
+    check_cov_kwds,
     check_cov_type,
     check_missing,
     check_positive_int,
@@ -52,15 +54,16 @@ from duolm.bayesian import (
 )
 from duolm.bayesian._averaging import MAX_ENUMERATE, ModelPrior, Prior
 from duolm.bayesian._comparison import Fit
-from duolm.design import make_design
+from duolm.design import as_frame, make_design
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults
+from duolm.frequentist import GLSARResults, OLSResults, check_rho, fit_glsar
 from duolm.reduction import Reduction
 
 __all__ = [
     "bayes",
     "bma",
     "compare",
+    "glsar",
     "iter_trajectory",
     "ols",
     "reduce",
@@ -84,12 +87,15 @@ class StreamOptions:
         Batches between checkpoints (None: the streaming wing's default).
     progress : bool
         Show a progress bar.
+    encoding : str or None
+        Text encoding of a CSV file (None: UTF-8).
     """
 
     batch_size: int | None = None
     checkpoint: str | os.PathLike[str] | None = None
     checkpoint_every: int | None = None
     progress: bool = False
+    encoding: str | None = None
 
     @classmethod
     def checked(
@@ -98,6 +104,7 @@ class StreamOptions:
         checkpoint: str | os.PathLike[str] | None,
         checkpoint_every: object,
         progress: bool,
+        encoding: str | None = None,
     ) -> StreamOptions:
         return cls(
             None if batch_size is None else check_positive_int(batch_size, "batch_size"),
@@ -106,12 +113,30 @@ class StreamOptions:
             if checkpoint_every is None
             else check_positive_int(checkpoint_every, "checkpoint_every"),
             bool(progress),
+            _check_encoding(encoding),
         )
 
     def refuse(self, why: str) -> None:
         """Refuse the options that were given, saying ``why`` they do not apply."""
         if self != StreamOptions():
-            raise TypeError(f"batch_size, checkpoint, checkpoint_every and progress {why}")
+            raise TypeError(
+                f"batch_size, checkpoint, checkpoint_every, progress and encoding {why}"
+            )
+
+
+def _check_encoding(encoding: object) -> str | None:
+    """A text encoding Python knows, or None (UTF-8)."""
+    if encoding is None:
+        return None
+    import codecs
+
+    if not isinstance(encoding, str):
+        raise TypeError(f"encoding must be a string such as 'latin-1', got {encoding!r}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"encoding: unknown encoding {encoding!r}") from None
+    return encoding
 
 
 def _streamed(formula: object, data: object) -> bool:
@@ -132,6 +157,8 @@ def reduce(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
+    narrow: bool = False,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -147,9 +174,14 @@ def reduce(
     robust : bool
         The second pass also accumulates the leverages and HC meats, for
         ``reduction.ols(cov_type="HC0".."HC3")``.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For files and iterables of frames only: rows per batch, a file to
-        resume a killed run from, batches between checkpoints, a progress bar.
+        resume a killed run from, batches between checkpoints, a progress bar,
+        the text encoding of a CSV file (default UTF-8).
+    narrow : bool
+        Refuse, before building it, an in-memory formula design with at least
+        as many columns as rows, as least squares needs (:func:`ols` sets it;
+        the Bayesian reading can take wider designs).
 
     Returns
     -------
@@ -170,14 +202,14 @@ def reduce(
     """
     missing = check_missing(missing)
     alias_tol = check_alias_tol(alias_tol)
-    opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress)
+    opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
     if _streamed(formula, data):
         assert isinstance(formula, str)
         if _stream.is_dask(data):
             from duolm import dask
 
             opts.refuse("do not apply to a Dask DataFrame: Dask reads its own partitions")
-            return dask.reduce(
+            streamed = dask.reduce(
                 formula,
                 data,
                 missing=missing,
@@ -185,7 +217,9 @@ def reduce(
                 diagnostics=diagnostics,
                 robust=robust,
             )
-        return _stream.reduce(
+            _warn_dropped(streamed.n_dropped)
+            return streamed
+        streamed = _stream.reduce(
             formula,
             data,
             missing=missing,
@@ -196,13 +230,33 @@ def reduce(
             checkpoint=opts.checkpoint,
             checkpoint_every=opts.checkpoint_every,
             progress=opts.progress,
+            encoding=opts.encoding,
         )
+        _warn_dropped(streamed.n_dropped)
+        return streamed
     opts.refuse(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
-    design = make_design(formula, data, X, y, missing)
-    return Reduction.of_design(design, alias_tol)
+    design = make_design(formula, data, X, y, missing, narrow=narrow)
+    reduction = Reduction.of_design(design, alias_tol)
+    _warn_dropped(reduction.n_dropped)
+    return reduction
+
+
+def _warn_dropped(n: int) -> None:
+    """Say once per fit how many rows ``missing="drop"`` left out (the summary says it too)."""
+    if n:
+        import warnings
+
+        from duolm.errors import MissingValuesWarning
+
+        warnings.warn(
+            f"{n} row(s) with missing values dropped (missing='drop'); pass missing='raise' "
+            "to refuse them instead",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
 
 
 def ols(
@@ -213,12 +267,14 @@ def ols(
     y: object = None,
     missing: Missing = "drop",
     cov_type: CovType = "nonrobust",
+    cov_kwds: Mapping[str, Any] | None = None,
     alias_tol: float = core.ALIAS_TOL,
     diagnostics: bool = True,
     batch_size: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -238,9 +294,20 @@ def ols(
     missing : {"drop", "raise"}
         Rows with missing values in a used column are dropped (and counted in
         the summary) or raise an error naming the column and rows.
-    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"}
         Covariance of the estimates; robust types change ``bse``, t, p, the
-        intervals and the F test.
+        intervals and the F test. "HAC" (Newey-West) and "cluster" are
+        statsmodels' and are computed for data in memory.
+    cov_kwds : dict, optional
+        statsmodels' keywords. "HAC": ``maxlags`` (default
+        ``floor(4 (n / 100)^(2/9))``, Newey & West's rule, as statsmodels),
+        ``kernel`` ("bartlett" or "uniform"), ``use_correction`` (``n / (n - k)``,
+        default False). "cluster": ``groups`` (a column name, one label per
+        row, or two of either for two-way clustering) and ``use_correction``
+        (``G / (G - 1) (n - 1) / (n - k)``, default True). As for HC0-HC3, the
+        t statistics, p values and intervals use ``df_resid`` degrees of
+        freedom (statsmodels reads robust fits with the normal distribution
+        unless ``use_t=True``, and then clusters with ``G - 1``).
     alias_tol : float
         Relative tolerance in (0, 1) below which a column counts as a
         combination of earlier ones (see :meth:`duolm.core.SqrtStat.aliased`).
@@ -249,10 +316,11 @@ def ols(
         diagnostics and robust covariances need (in memory they are at hand).
         A one-pass fit raises :class:`~duolm.errors.DataError` when asked for
         the residual diagnostics or a robust covariance, never NaN.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only (see :func:`reduce`): rows per batch, a file
-        to resume a killed run from, batches between checkpoints, and a
-        progress bar.
+        to resume a killed run from, batches between checkpoints, a progress
+        bar, and the text encoding of a CSV file (default UTF-8; a file that
+        does not decode is a DataError saying what it looks like).
 
     Returns
     -------
@@ -268,7 +336,16 @@ def ols(
     >>> round(fit.rsquared, 4)
     0.9929
     """
-    cov_type = check_cov_type(cov_type, residuals=diagnostics or not _streamed(formula, data))
+    streamed = _streamed(formula, data)
+    cov_type = check_cov_type(cov_type, residuals=diagnostics or not streamed)
+    kwds = check_cov_kwds(cov_type, cov_kwds)
+    if cov_type in DEPENDENT_COV_TYPES and streamed:
+        raise ValueError(
+            f"cov_type={cov_type!r} is computed for data in memory; streamed and Dask fits "
+            "offer HC0-HC3 (their second pass does not accumulate lag products or group sums)"
+        )
+    if kwds is not None and cov_type == "cluster" and data is not None:
+        kwds["groups"] = _group_columns_of(data, kwds["groups"])
     reduction = reduce(
         formula,
         data,
@@ -282,8 +359,84 @@ def ols(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
         progress=progress,
+        encoding=encoding,
+        narrow=True,
     )
-    return reduction.ols(cov_type)
+    return reduction.ols(cov_type, kwds)
+
+
+def _group_columns_of(data: object, groups: object) -> object:
+    """``groups`` with column names replaced by the data's columns (labels pass through)."""
+    names = [groups] if isinstance(groups, str) else groups
+    if not (
+        isinstance(names, (list, tuple))
+        and 1 <= len(names) <= 2
+        and all(isinstance(g, str) for g in names)
+    ):
+        return groups
+    frame = as_frame(data)
+    for name in names:
+        if name not in frame.columns:
+            raise DataError(f"cov_kwds 'groups': column {name!r} is not in the data")
+    return frame[list(names)]
+
+
+def glsar(
+    formula: str | None = None,
+    data: object = None,
+    rho: int | object = 1,
+    *,
+    X: object = None,
+    y: object = None,
+    maxiter: int = 100,
+    rtol: float = 1e-10,
+    missing: Missing = "drop",
+    alias_tol: float = core.ALIAS_TOL,
+) -> GLSARResults:
+    """Feasible GLS with AR(p) errors, iterated to convergence (statsmodels' GLSAR).
+
+    The remedy for autocorrelated errors that the Durbin-Watson note names:
+    ``duolm.glsar("y ~ x", data, rho=1)``.
+
+    Parameters
+    ----------
+    formula, data, X, y, missing, alias_tol
+        As :func:`ols`, for data in memory with the rows in time order.
+    rho : int or array_like
+        An int p: AR(p) errors, starting from rho = 0 (statsmodels' ``rho=p``);
+        an array: the starting AR coefficients.
+    maxiter : int
+        Most fits (statsmodels' ``iterative_fit(maxiter=...)``, whose default is 3).
+    rtol : float
+        Stop when ``max |b_new - b_old| / |b_old| < rtol``.
+
+    Returns
+    -------
+    GLSARResults
+        ``params``, ``bse`` (of the whitened regression), ``rho``,
+        ``iterations``, ``converged``, ``resid`` and the ``whitened`` fit.
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = duolm.datasets.longley()
+    >>> fit = duolm.glsar("employed ~ gnp + population", data, rho=1)
+    >>> fit.converged, fit.rho.shape
+    (True, (1,))
+    """
+    r = check_rho(rho)
+    maxiter = check_positive_int(maxiter, "maxiter")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
+        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    missing = check_missing(missing)
+    alias_tol = check_alias_tol(alias_tol)
+    if _streamed(formula, data):
+        raise ValueError(
+            "glsar fits data in memory: its iterations refit every row (read the file into "
+            "a DataFrame first)"
+        )
+    design = make_design(formula, data, X, y, missing)
+    return fit_glsar(design, r, maxiter, float(rtol), alias_tol)
 
 
 def bayes(
@@ -298,6 +451,7 @@ def bayes(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -323,7 +477,7 @@ def bayes(
         prior's label, shown by the summary, gives tau^2.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
-    batch_size, checkpoint, checkpoint_every, progress
+    batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
 
     Returns
@@ -352,6 +506,7 @@ def bayes(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
         progress=progress,
+        encoding=encoding,
     )
     if empirical:
         const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
@@ -373,6 +528,7 @@ def trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """The posterior after each observation ``t = 1..n``, and the prediction made before it.
 
@@ -395,7 +551,7 @@ def trajectory(
     alpha : float
         The predictive interval has level ``1 - alpha`` (equal tails). The
         column names do not depend on it.
-    batch_size, progress
+    batch_size, progress, encoding
         For streamed data (a CSV or Parquet path, an iterable of frames),
         read batch by batch, each continuing from the previous posterior; see
         :func:`iter_trajectory` to keep memory bounded as well.
@@ -495,13 +651,15 @@ def trajectory(
                 alpha=alpha,
                 batch_size=batch_size,
                 progress=progress,
+                encoding=encoding,
             )
         )
         return pd.concat(frames) if len(frames) > 1 else frames[0]
-    StreamOptions.checked(batch_size, None, None, progress).refuse(
+    StreamOptions.checked(batch_size, None, None, progress, encoding).refuse(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames)"
     )
     design = make_design(formula, data, X, y, check_missing(missing))
+    _warn_dropped(design.n_dropped)
     prior = checked_prior(prior, design.spec)
     return posterior_path(
         design.X, design.y, prior, alpha=alpha, terms=design.spec.terms, index=design.index
@@ -517,6 +675,7 @@ def iter_trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The posterior after every observation of streamed data, one frame per batch, in one pass.
 
@@ -530,7 +689,7 @@ def iter_trajectory(
 
     Parameters
     ----------
-    formula, source, missing, batch_size, progress
+    formula, source, missing, batch_size, progress, encoding
         As for :func:`ols`; a one-shot iterator of frames is fine (one pass).
     prior : NIG, optional
         Default ``NIG.vague(k)``, as :func:`bayes`.
@@ -551,9 +710,14 @@ def iter_trajectory(
         )
     alpha = check_alpha(alpha)
     missing = check_missing(missing)
-    opts = StreamOptions.checked(batch_size, None, None, progress)
+    opts = StreamOptions.checked(batch_size, None, None, progress, encoding)
     designs = _stream.designs(
-        formula, source, missing=missing, batch_size=opts.batch_size, progress=opts.progress
+        formula,
+        source,
+        missing=missing,
+        batch_size=opts.batch_size,
+        progress=opts.progress,
+        encoding=opts.encoding,
     )
     return _trajectory_frames(designs, prior, alpha)
 
@@ -585,6 +749,7 @@ def write_trajectory(
     alpha: float = 0.05,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> int:
     """Write :func:`iter_trajectory` to a Parquet file batch by batch, in bounded memory.
 
@@ -607,6 +772,7 @@ def write_trajectory(
         alpha=alpha,
         batch_size=batch_size,
         progress=progress,
+        encoding=encoding,
     )
     target = Path(out)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -789,3 +955,43 @@ def bma(
         seed=seed,
         spec=reduction.spec,
     )
+
+
+def read_frame(
+    source: Path | bytes,
+    label: str,
+    *,
+    nrows: int | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """A data file (or the bytes of CSV text) in memory, checked as the streaming readers
+    check it: each column named once, every CSV row with the header's fields, text that
+    decodes (else a DataError naming ``label`` and what the bytes look like).
+
+    Parameters
+    ----------
+    source : Path or bytes
+        A CSV (compressed by its suffix, as pandas) or Parquet (``.parquet``,
+        ``.pq``) path, or CSV bytes (stdin).
+    label : str
+        The name errors give the file.
+    nrows : int, optional
+        Read only the first rows.
+    encoding : str, optional
+        Of CSV text (default UTF-8).
+    """
+    from duolm._stream._sources import parquet_names, read_csv_frame
+
+    encoding = _check_encoding(encoding)
+    if isinstance(source, Path) and source.name.lower().endswith((".parquet", ".pq")):
+        parquet_names(source)
+        if nrows is None:
+            return pd.read_parquet(source)
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(source).iter_batches(batch_size=nrows), None)
+        head: pd.DataFrame = (
+            batch.to_pandas() if batch is not None else pd.read_parquet(source).head(0)
+        )
+        return head
+    return read_csv_frame(source, label, nrows=nrows, encoding=encoding)

@@ -8,17 +8,24 @@ the parameter and what it accepts.
 from __future__ import annotations
 
 import numbers
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from duolm.errors import DataError
 
 __all__ = [
     "COV_TYPES",
+    "DEPENDENT_COV_TYPES",
+    "KERNELS",
     "CovType",
+    "Kernel",
     "Missing",
     "check_alias_tol",
     "check_alpha",
+    "check_cov_kwds",
     "check_cov_type",
+    "check_kernel",
+    "check_maxlags",
     "check_missing",
     "check_positive_int",
     "check_residual_rows",
@@ -28,8 +35,21 @@ __all__ = [
 Missing = Literal["drop", "raise"]
 
 #: Covariances of the least-squares estimate (robust ones need the residuals).
-CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"]
+CovType = Literal["nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"]
 COV_TYPES: tuple[str, ...] = get_args(CovType)
+
+#: Covariances of dependent errors: computed from the fitted rows (in memory).
+DEPENDENT_COV_TYPES = ("HAC", "cluster")
+
+#: Kernels of the HAC lag weights (statsmodels' ``weights_bartlett``, ``weights_uniform``).
+Kernel = Literal["bartlett", "uniform"]
+KERNELS: tuple[str, ...] = get_args(Kernel)
+
+#: The ``cov_kwds`` each covariance type takes (statsmodels' names) and their defaults.
+_COV_KWDS: dict[str, dict[str, Any]] = {
+    "HAC": {"maxlags": None, "kernel": "bartlett", "use_correction": False},
+    "cluster": {"groups": None, "use_correction": True},
+}
 
 
 def _in_open_unit(value: object, name: str, what: str) -> float:
@@ -75,6 +95,63 @@ def check_cov_type(cov_type: object, *, residuals: bool = True) -> CovType:
         )
     checked: CovType = cov_type  # type: ignore[assignment]
     return checked
+
+
+def check_maxlags(maxlags: object) -> int:
+    """HAC's ``maxlags`` as an int >= 0 (a bool is not a count)."""
+    if isinstance(maxlags, bool) or not isinstance(maxlags, numbers.Integral) or maxlags < 0:
+        raise ValueError(f"cov_kwds 'maxlags' must be a non-negative integer, got {maxlags!r}")
+    return int(maxlags)
+
+
+def check_kernel(kernel: object) -> Kernel:
+    """HAC's ``kernel``: "bartlett" (Newey-West) or "uniform"."""
+    if kernel not in KERNELS:
+        raise ValueError(f"cov_kwds 'kernel' must be one of {KERNELS}, got {kernel!r}")
+    return kernel  # type: ignore[return-value]
+
+
+def check_cov_kwds(cov_type: CovType, cov_kwds: object) -> dict[str, Any] | None:
+    """statsmodels' ``cov_kwds`` of ``cov_type``, checked, with their defaults filled in.
+
+    "HAC": ``maxlags`` (None: the rule of :func:`duolm.core.default_maxlags`),
+    ``kernel`` ("bartlett" or "uniform"), ``use_correction`` (False);
+    "cluster": ``groups`` (required: a column name, one label per row, or two of
+    either for two-way clustering), ``use_correction`` (True). The other
+    covariance types take none (None is returned).
+    """
+    if cov_type not in _COV_KWDS:
+        if cov_kwds:
+            raise ValueError(
+                f"cov_kwds apply to cov_type 'HAC' and 'cluster', not {cov_type!r}; "
+                f"got {cov_kwds!r}"
+            )
+        return None
+    if cov_kwds is None:
+        cov_kwds = {}
+    if not isinstance(cov_kwds, Mapping):
+        raise ValueError(f"cov_kwds must be a mapping (dict), got {type(cov_kwds).__name__}")
+    allowed = _COV_KWDS[cov_type]
+    unknown = sorted(str(key) for key in cov_kwds if key not in allowed)
+    if unknown:
+        raise ValueError(
+            f"cov_kwds for cov_type={cov_type!r} takes {list(allowed)}; unknown: {unknown}"
+        )
+    out = {**allowed, **cov_kwds}
+    if not isinstance(out["use_correction"], bool):
+        raise ValueError(
+            f"cov_kwds 'use_correction' must be True or False, got {out['use_correction']!r}"
+        )
+    if cov_type == "HAC":
+        if out["maxlags"] is not None:
+            out["maxlags"] = check_maxlags(out["maxlags"])
+        out["kernel"] = check_kernel(out["kernel"])
+    elif out["groups"] is None:
+        raise ValueError(
+            "cov_type='cluster' needs cov_kwds={'groups': ...}: a column name, one label per "
+            "row, or two of either for two-way clustering"
+        )
+    return out
 
 
 def check_positive_int(value: object, name: str) -> int:

@@ -6,7 +6,15 @@ user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "FormulaError", "PriorError", "RankWarning", "StateFileError"]
+__all__ = [
+    "DataError",
+    "FormulaError",
+    "MissingValuesWarning",
+    "PerfectFitWarning",
+    "PriorError",
+    "RankWarning",
+    "StateFileError",
+]
 
 
 class DataError(ValueError):
@@ -25,5 +33,15 @@ class StateFileError(ValueError):
     """A saved state file is corrupt, foreign, or of an unsupported version."""
 
 
+class MissingValuesWarning(UserWarning):
+    """Rows with missing values were dropped (``missing="drop"``, the default); the
+    count is in the message and in the summary."""
+
+
 class RankWarning(UserWarning):
     """Some columns of the design are linear combinations of others (aliased)."""
+
+
+class PerfectFitWarning(UserWarning):
+    """The residuals are at rounding level: t, F and p values are undefined where they
+    would only divide rounding errors (R's "essentially perfect fit")."""

@@ -18,15 +18,23 @@ are measured from the estimate of all the data, which neither part had.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from duolm import core
-from duolm._checks import CovType, check_alias_tol, check_cov_type, check_residual_rows
+from duolm._checks import (
+    DEPENDENT_COV_TYPES,
+    CovType,
+    check_alias_tol,
+    check_cov_kwds,
+    check_cov_type,
+    check_residual_rows,
+)
 from duolm.bayesian import NIG, BayesResults
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
@@ -341,7 +349,9 @@ class Reduction:
         return self.pass1.estimate(self.alias_tol, self.robust)
 
     # -- the two readings ------------------------------------------------------------
-    def ols(self, cov_type: CovType = "nonrobust") -> OLSResults:
+    def ols(
+        self, cov_type: CovType = "nonrobust", cov_kwds: Mapping[str, Any] | None = None
+    ) -> OLSResults:
         """The least-squares fit.
 
         Rows in memory give the refined in-memory fit with every per-row
@@ -352,12 +362,20 @@ class Reduction:
         """
         if self.design is not None:
             cov_type = check_cov_type(cov_type)
+            kwds = check_cov_kwds(cov_type, cov_kwds)
             check_residual_rows(*self.design.X.shape)  # refused before any factorisation
             fit = core.lstsq(
                 self.design.X, self.design.y, tol=self.alias_tol, const_col=self.design.const_col
             )
-            return OLSResults.from_fit(self.design, fit, cov_type)
+            if kwds is None:
+                return OLSResults.from_fit(self.design, fit, cov_type)
+            return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)
         cov_type = check_cov_type(cov_type, residuals=self.pass2 is not None)
+        if cov_type in DEPENDENT_COV_TYPES:
+            raise ValueError(
+                f"cov_type={cov_type!r} needs the fitted rows; this reduction of {self.label} "
+                "keeps none (HC0-HC3 are available from its second pass)"
+            )
         if cov_type != "nonrobust" and not self.robust:
             raise ValueError(
                 f"cov_type={cov_type!r} needs the HC meats, which this reduction's second pass "

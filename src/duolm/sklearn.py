@@ -348,9 +348,8 @@ class BayesRegressor(_LinearAdapter):
         if first:
             design = from_arrays(self._design_frame(Xv), yv)
             prior = checked_prior(self.prior, design.spec)  # the one prior check
-            result = BayesResults(
-                spec=design.spec, prior=prior, posterior=prior.update(design.X, design.y)
-            )
+            posterior = prior.update(design.X, design.y).named(design.spec.terms)
+            result = BayesResults(spec=design.spec, prior=prior, posterior=posterior)
         else:
             posterior = self.posterior_.update(self._design(Xv), yv)
             result = dataclasses.replace(self.result_, posterior=posterior, design=None)

@@ -13,7 +13,8 @@ The file is UTF-8 JSON::
 An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root
 form: ``k``, ``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper
 factor, order ``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``,
-``y_m2`` of the data part). A ``"bayes"`` payload holds the ``posterior`` and
+``y_m2`` of the data part) and ``terms`` (the coefficients' names of a fit's
+posterior, or null). A ``"bayes"`` payload holds the ``posterior`` and
 the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
 design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
 is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
@@ -57,7 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from duolm._checks import COV_TYPES
+from duolm._checks import COV_TYPES, DEPENDENT_COV_TYPES
 from duolm.bayesian import NIG, BayesResults
 from duolm.core import ResidualMoments, SqrtStat
 from duolm.design._serial import spec_from, spec_payload
@@ -92,6 +93,7 @@ def _nig_payload(nig: NIG) -> dict[str, Any]:
     return {
         "k": nig.k,
         "label": nig.label,
+        "terms": None if nig.terms is None else list(nig.terms),
         "nu0": nig.nu0,
         "prior_R": _matrix(nig.prior_stat.R),
         "data": {
@@ -152,7 +154,13 @@ def _nig_from(payload: Any) -> NIG:
             _finite_float(data["y_mean"], "y_mean"),
             _finite_float(data["y_m2"], "y_m2"),
         )
-        return NIG.from_parts(prior, _finite_float(payload["nu0"], "nu0"), stat, label)
+        terms = payload.get("terms")  # absent in files written before names were kept
+        if terms is not None and not (
+            isinstance(terms, list) and len(terms) == k and all(isinstance(t, str) for t in terms)
+        ):
+            raise StateFileError(f"corrupt state file: terms must be {k} names or null")
+        nu0 = _finite_float(payload["nu0"], "nu0")
+        return NIG.from_parts(prior, nu0, stat, label, None if terms is None else tuple(terms))
     except KeyError as exc:
         raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
     except PriorError as exc:
@@ -236,18 +244,57 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+#: Deepest nesting of arrays and objects a state or prior file may have (saved files
+#: nest at most a dozen levels: formulaic's states inside tags inside the payload).
+MAX_DEPTH = 64
+
+
+def loads(raw: bytes, label: str, what: str = "a duolm state file") -> Any:
+    """Parse JSON bytes of a state or prior file, refusing deep nesting before parsing.
+
+    Python's parser recurses once per level: a "JSON bomb" of nested brackets
+    would raise RecursionError (or exhaust the stack). The nesting is measured
+    on the text first, strings left out.
+
+    Raises
+    ------
+    StateFileError
+        Not UTF-8, not JSON, NaN or infinities, or nested deeper than :data:`MAX_DEPTH`.
+    """
+    import re
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateFileError(
+            f"{label} is not {what} (not valid JSON: not UTF-8 text: {exc})"
+        ) from None
+    brackets = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                raise StateFileError(
+                    f"{label} is not {what}: its JSON nests deeper than {MAX_DEPTH} levels"
+                )
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise StateFileError(
+            f"{label} is not {what} (not valid JSON; truncated or corrupt?): {exc}"
+        ) from None
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[str, Any]:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise StateFileError(f"cannot read state file {os.fspath(path)!r}: {exc}") from exc
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise StateFileError(
-            f"{os.fspath(path)!r} is not a duolm state file (not valid JSON; truncated or "
-            f"corrupt?): {exc}"
-        ) from exc
+    document = loads(raw, repr(os.fspath(path)))
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateFileError(f"{os.fspath(path)!r} is not a duolm state file (format {FORMAT!r})")
     version = document.get("version")
@@ -343,6 +390,11 @@ def load_fit(path: str | os.PathLike[str]) -> OLSResults:
 
 
 def _ols_payload(fit: OLSResults) -> dict[str, Any]:
+    if fit.cov_type in ("HAC", "cluster"):
+        raise DataError(
+            f"a fit with cov_type={fit.cov_type!r} is read from its residual rows, which a "
+            "saved fit does not keep: save fit.with_cov_type('nonrobust') (or an HC type)"
+        )
     stat = fit.stat
     moments = fit.moments
     return {
@@ -412,7 +464,7 @@ def _ols_from(payload: Any) -> OLSResults:
     if isinstance(n_dropped, bool) or not isinstance(n_dropped, int) or n_dropped < 0:
         raise StateFileError(f"corrupt state file: n_dropped {n_dropped!r}")
     cov_type = _entry(payload, "cov_type")
-    if cov_type not in COV_TYPES:
+    if cov_type not in COV_TYPES or cov_type in DEPENDENT_COV_TYPES:  # never saved
         raise StateFileError(f"corrupt state file: cov_type {cov_type!r}")
     method = _entry(payload, "method")
     if not isinstance(method, str):

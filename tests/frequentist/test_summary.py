@@ -207,7 +207,7 @@ def test_durbin_watson_low_note():
     assert dw < 1
     (note,) = [n for n in fit.summary().notes if "Durbin-Watson" in n]
     assert f"positively autocorrelated (Durbin-Watson {dw:.2f}, far below 2)" in note
-    assert "quadratic term" in note
+    assert "missing a trend" in note and "duolm.glsar('y ~ t', data, rho=1)" in note
 
 
 def test_durbin_watson_high_note():
@@ -422,3 +422,49 @@ def test_exact_fit_note_does_not_blame_the_sample_size() -> None:
     text = str(fit.summary())
     assert "at least 8 observations" not in text
     assert "every residual is 0" in text
+
+
+# -- notes that point to the remedy (issue 10, item 7) ----------------------------------------
+
+
+def test_autocorrelation_note_writes_out_calls_that_run() -> None:
+    data = duolm.datasets.tracking()
+    fit = duolm.ols("height ~ time", data)  # the lecture's line: Durbin-Watson 0.10
+    (note,) = [n for n in fit.summary().notes if "autocorrelated" in n]
+    assert 'fit.with_cov_type("HAC", cov_kwds={"maxlags": 3})' in note
+    assert "duolm.glsar('height ~ time', data, rho=1)" in note
+    assert "a quadratic term" in note  # a straight line may lack the curve (not so a parabola)
+    hac = eval('fit.with_cov_type("HAC", cov_kwds={"maxlags": 3})')  # the calls it names run
+    assert hac.bse["time"] > fit.bse["time"]
+    assert eval("duolm.glsar('height ~ time', data, rho=1)").rho.shape == (1,)
+    (hac_note,) = [n for n in hac.summary().notes if "autocorrelated" in n]
+    assert "which the HAC standard errors above allow for" in hac_note
+
+
+def test_heteroskedasticity_note_names_hc3_only_when_it_applies() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 10, 300)
+    spread = pd.DataFrame({"x": x, "y": 1 + x + rng.normal(size=300) * x})
+    fit = duolm.ols("y ~ x", spread)
+    test = fit.het_breuschpagan()
+    (note,) = [n for n in fit.summary().notes if "Breusch-Pagan" in n]
+    assert f"p = {test.pvalue:.3g}" in note and 'with_cov_type("HC3")' in note
+    robust = fit.with_cov_type("HC3")
+    assert not [n for n in robust.summary().notes if "Breusch-Pagan" in n]
+    even = pd.DataFrame({"x": x, "y": 1 + x + rng.normal(size=300)})
+    assert not [n for n in duolm.ols("y ~ x", even).summary().notes if "Breusch-Pagan" in n]
+    streamed = duolm.ols("y ~ x", [spread.iloc[:150], spread.iloc[150:]])  # keeps no rows
+    assert not [n for n in streamed.summary().notes if "Breusch-Pagan" in n]
+
+
+def test_vif_note_names_the_inflated_terms() -> None:
+    data = longley()
+    fit = duolm.ols(
+        "employed ~ gnp_deflator + gnp + unemployed + armed_forces + population + year", data
+    )
+    (note,) = [n for n in fit.summary().notes if "Variance inflation" in n]
+    vif = fit.vif()
+    assert note.index("gnp (") < note.index("year (")  # largest first
+    for name in vif[vif > 10].index:
+        assert f"{name} ({vif[name]:.3g})" in note
+    assert "armed_forces" not in note  # VIF 3.6

@@ -6,6 +6,7 @@ scatter offsets) and compare them with the results' own numbers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -245,8 +246,9 @@ def test_residuals(data: pd.DataFrame) -> None:
         np.testing.assert_allclose(
             np.asarray(leverage.collections[0].get_offsets())[:, 0], fit.leverage, rtol=1e-12
         )
-        labels = leverage.get_legend_handles_labels()[1]
-        assert labels == ["Cook's distance 0.5", "Cook's distance 1"]
+        # no row is influential here: both contours lie beyond the panel, and say so
+        assert leverage.get_legend_handles_labels()[1] == []
+        assert [t.get_gid() for t in leverage.texts] == ["cook-beyond"]
     finally:
         plt.close(fig)
 
@@ -421,8 +423,8 @@ def test_marginals_without_ols(bayes_fit: BayesResults) -> None:
 def test_nig_density_lecture_prior(lecture_prior: NIG) -> None:
     fig = plots.nig_density(lecture_prior, names=["Intercept", T2])
     try:
-        assert len(plt.get_fignums()) == 1 and len(fig.axes) == 2
-        beta, sigma2 = fig.axes
+        assert len(plt.get_fignums()) == 1 and len(fig.axes) == 3
+        beta, sigma2, _ = fig.axes
         _labelled(beta)
         _labelled(sigma2)
         assert beta.get_xlabel() == "Intercept" and beta.get_ylabel() == T2
@@ -455,3 +457,103 @@ def test_nig_density_refuses_an_improper_prior() -> None:
     with pytest.raises(ValueError, match="improper"):
         plots.nig_density(NIG.reference(2))
     assert plt.get_fignums() == []
+
+
+# -- figures that say what they show (issue 14, item 16) --------------------------------------
+
+
+def test_cook_contours_off_the_panel_get_no_legend_entry_but_a_word() -> None:
+    data = datasets.tracking()
+    fig = plots.residuals(duolm.ols("height ~ I(time**2)", data))  # no influential row
+    try:
+        lev = fig.axes[5]
+        assert lev.get_legend() is None
+        texts = [t for t in lev.texts if t.get_gid() == "cook-beyond"]
+        assert texts and "beyond the panel" in texts[0].get_text()
+    finally:
+        plt.close(fig)
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(size=20), 12.0]  # one far point: its Cook's distance is large
+    frame = pd.DataFrame({"x": x, "y": np.r_[rng.normal(size=20), 30.0]})
+    fig = plots.residuals(duolm.ols("y ~ x", frame))
+    try:
+        legend = fig.axes[5].get_legend()
+        assert legend is not None
+        assert any("Cook's distance" in t.get_text() for t in legend.get_texts())
+    finally:
+        plt.close(fig)
+
+
+def test_reference_lines_say_what_they_are() -> None:
+    data = datasets.tracking()
+    traj = duolm.trajectory("height ~ I(time**2)", data)
+    ref = {"Intercept": 66.8}
+    fig = plots.evolution(traj, reference=ref, reference_label="least squares, all rows")
+    try:
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert "least squares, all rows" in labels and "reference" not in labels
+    finally:
+        plt.close(fig)
+
+
+def test_marginal_panels_keep_few_ticks(lecture_prior: NIG) -> None:
+    data = datasets.tracking()
+    post = duolm.bayes(PARABOLA, data, prior=lecture_prior)
+    fig = plots.marginals(post, duolm.ols(PARABOLA, data))
+    try:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+            assert len(ticks) <= 6
+            boxes = [t.get_window_extent() for t in ticks]
+            for left, right in itertools.pairwise(boxes):
+                assert left.x1 <= right.x0  # no two labels overlap
+    finally:
+        plt.close(fig)
+
+
+def test_nig_density_draws_the_joint_and_names_itself_in_words(lecture_prior: NIG) -> None:
+    fig = plots.nig_density(lecture_prior, names=["Intercept", T2])
+    try:
+        title = fig._suptitle.get_text()  # type: ignore[union-attr]
+        assert title.startswith("Normal-inverse-gamma prior: beta | sigma²")
+        assert "NIG(" not in title and "from_xi" not in title
+        joint = fig.axes[2]
+        assert joint.get_xlabel() == "Intercept" and joint.get_ylabel() == "sigma²"
+        contours = _collection(joint, "joint-contours")
+        # the density at the mode of the joint exceeds every contour level
+        b, s2 = np.meshgrid([0.0], [5000.0 / 2.5 / (1 + 0.5 + 1)])
+        peak = float(lecture_prior.joint_logpdf(0, b, s2)[0, 0])
+        assert max(contours.levels) < peak  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)
+
+
+def test_joint_logpdf_is_the_normal_times_the_inverse_gamma(lecture_prior: NIG) -> None:
+    beta, s2 = np.array([10.0, -40.0]), np.array([2000.0, 7000.0])
+    want = stats.norm.logpdf(beta, 0.0, np.sqrt(s2 * 10.0)) + stats.invgamma.logpdf(
+        s2, 2.5, scale=5000.0
+    )
+    np.testing.assert_allclose(lecture_prior.joint_logpdf(0, beta, s2), want, rtol=1e-13)
+
+
+def test_band_gap_shows_what_overlaid_bands_hide(lecture_prior: NIG) -> None:
+    data = datasets.tracking()
+    ls = duolm.ols(PARABOLA, data)
+    ax = plots.band_gap(ls, bayes(PARABOLA, data, prior=lecture_prior), data, grid=50)
+    try:
+        times = _xy(_line(ax, "gap-mean-lower"))[0]
+        frame = pd.DataFrame({"time": times})
+        want = bayes(PARABOLA, data, prior=lecture_prior).predict(frame)["obs_ci_upper"]
+        got = _xy(_line(ax, "gap-obs-upper"))[1]
+        np.testing.assert_allclose(got, want - ls.predict(frame)["obs_ci_upper"], rtol=1e-12)
+        assert ax.get_title() == "95% bands: Bayes minus least squares"
+    finally:
+        plt.close(ax.figure)
+    reference = bayes(PARABOLA, data, prior=NIG.reference(2))
+    ax = plots.band_gap(ls, reference, data, grid=20)
+    try:  # the reference prior's bands are the least-squares ones
+        for gid in ("gap-mean-lower", "gap-mean-upper", "gap-obs-lower", "gap-obs-upper"):
+            np.testing.assert_allclose(_xy(_line(ax, gid))[1], 0.0, atol=1e-9)
+    finally:
+        plt.close(ax.figure)

@@ -133,6 +133,7 @@ def reduce(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> Reduction:
     """Pass 1 over a file or an iterable of frames (and pass 2 with ``diagnostics``).
 
@@ -148,6 +149,7 @@ def reduce(
         checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
         progress,
         robust,
+        encoding,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(
@@ -164,6 +166,7 @@ def designs(
     missing: Missing,
     batch_size: int | None = None,
     progress: bool = False,
+    encoding: str | None = None,
 ) -> Iterator[Design]:
     """The designs of the batches in order, in one pass (a one-shot iterator is fine)."""
     job = _job(
@@ -174,5 +177,6 @@ def designs(
         None,
         DEFAULT_CHECKPOINT_EVERY,
         progress,
+        encoding=encoding,
     )
     return _designs(job)

@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,15 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
         with np.load(path, allow_pickle=False) as z:
             data = {name: z[name] for name in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise StateFileError(f"checkpoint {path} is not readable: {exc}") from exc
+        what = (
+            "it holds Python objects (pickles), which duolm never writes and never loads"
+            if "allow_pickle" in str(exc)
+            else f"not a NumPy .npz archive ({exc})"
+        )
+        raise StateFileError(
+            f"checkpoint {path} is not readable: {what}; delete it, or give another "
+            "checkpoint path, to start afresh"
+        ) from None
     try:
         if str(data["format"]) != _FORMAT or int(data["version"]) != _VERSION:
             raise StateFileError(f"{path} is not a duolm stream checkpoint of version {_VERSION}")
@@ -159,8 +167,83 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
 
 
 def _remove(path: Path) -> None:
-    """Delete the checkpoint of a completed fit, and the temporary files of killed writes."""
-    stale = path.parent.glob(f".{path.name}.*.tmp")
+    """Delete the checkpoint of a completed fit, and the temporary files of killed writes.
+
+    A temporary file is named after the process that wrote it; one whose process
+    is still alive is another process's and is left alone.
+    """
+    stale = [
+        tmp
+        for tmp in path.parent.glob(f".{path.name}.*.tmp")
+        if not _alive(tmp.name[len(path.name) + 2 : -len(".tmp")])
+    ]
     for name in [path, *stale]:
         with contextlib.suppress(FileNotFoundError):
             name.unlink()
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the process with this id runs (False for what is not a process id)."""
+    if not pid_text.isdigit():
+        return True  # not a name this module writes: not ours to delete
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold ``path`` as this process's checkpoint for the length of a fit.
+
+    Two runs writing one checkpoint would resume from each other's states and
+    delete each other's files, so the second is refused: an exclusive
+    ``flock`` on ``.<name>.lock`` beside the checkpoint (released by the system
+    when a process dies, so a killed run never leaves it locked). The lock file
+    holds the owner's process id, named in the error.
+
+    Raises
+    ------
+    StateFileError
+        Another process (or another fit of this one) holds the checkpoint.
+    """
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        import sys
+
+        if sys.platform == "win32":  # pragma: no cover - Windows' byte-range lock
+            import msvcrt
+
+            def take() -> None:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+        else:
+            import fcntl
+
+            def take() -> None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        try:
+            take()
+        except OSError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StateFileError(
+                f"checkpoint {path} is in use by another run (process {owner}); two runs "
+                "cannot share a checkpoint: give this one another checkpoint= path"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # still held: a run that opened it before is refused
+    finally:
+        os.close(fd)

@@ -135,12 +135,13 @@ def _job(
     checkpoint_every: int,
     progress: bool,
     robust: bool = True,
+    encoding: str | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     _refuse_lag(formula)
-    src = _open_source(source)
+    src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
     if src.kind == "csv":
         src = _csv_text_dtypes(src, columns, batch_size)
@@ -217,7 +218,20 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
 
     The spec is fixed by the first batch with a complete row; the batches before
     it are counted as dropped. A resumed run reads that batch again for the spec.
+    The checkpoint is held for the whole run (a second run on it is refused).
     """
+    if job.checkpoint is None:
+        return _reduce_held(job, diagnostics=diagnostics, alias_tol=alias_tol, robust=robust)
+    from duolm._stream._checkpoint import _locked
+
+    with _locked(job.checkpoint):
+        return _reduce_held(job, diagnostics=diagnostics, alias_tol=alias_tol, robust=robust)
+
+
+def _reduce_held(
+    job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = True
+) -> Reduction:
+    """:func:`_reduce` once the checkpoint (if any) is held."""
     saved = None
     if job.checkpoint is not None and job.fingerprint is not None:
         saved = _load(job.checkpoint, job.fingerprint)
@@ -249,12 +263,17 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
         if saved is None or saved.pass_ == 1:
             done = saved.batches if saved is not None else 0
             skipped = 0  # rows of the batches before the spec: none complete
+            lacking: dict[str, int] = {}  # their missing values, by column (for the error)
             bar.task("pass 1/2 (fit)" if diagnostics else "fit", job.source.nrows, done * job.size)
             for batch in _batches(job, done):
                 if builder is None or part is None:
                     fixed = _first_builder(job, batch)
                     if fixed is None:
                         skipped += batch.nrows
+                        frame = batch.frame()
+                        for name in job.columns:
+                            absent = len(frame) if name not in frame else frame[name].isna().sum()
+                            lacking[name] = lacking.get(name, 0) + int(absent)
                     else:
                         spec_batch, (builder, design) = done, fixed
                         k = len(builder.spec.terms)
@@ -273,8 +292,13 @@ def _reduce(job: _Job, *, diagnostics: bool, alias_tol: float, robust: bool = Tr
             if builder is None or part is None or part.stat.nobs == 0:
                 if skipped or (part is not None and part.n_dropped):
                     n = skipped if part is None else part.n_dropped
+                    why = ""
+                    if part is None:
+                        from duolm.design._columns import why_no_rows
+
+                        why = f": {why_no_rows(lacking, skipped)}"
                     raise DataError(
-                        f"{label}: no rows left after dropping {n} rows with missing values"
+                        f"{label}: no rows left after dropping {n} rows with missing values{why}"
                     )
                 raise DataError(f"{label}: the data has no rows")
             write(2, 0, None)

@@ -174,6 +174,8 @@ class _Source:
     names: tuple[str, ...]  # every column of the source
     nrows: int | None  # total rows when known (Parquet)
     csv_dtypes: Mapping[str, Any] = field(default_factory=dict)
+    encoding: str | None = None  # of a CSV file (None: UTF-8)
+    first_raw: str = ""  # a CSV file's first column name as written (for :class:`RowCheck`)
 
     @property
     def label(self) -> str:
@@ -189,16 +191,18 @@ class _Source:
             return _parquet_batches(self.path, columns, size, start)
         if self.kind == "csv":
             assert self.path is not None
-            return _csv_batches(self.path, self.names, columns, size, start, self.csv_dtypes)
+            return _csv_batches(self, columns, size, start)
         assert self.frames is not None
         return _frame_batches(self.frames, start)
 
 
-def _open_source(data: object) -> _Source:
+def _open_source(data: object, encoding: str | None = None) -> _Source:
     """Open a path or an iterable of frames (TypeError for anything :func:`is_source` refuses).
 
-    A file must exist and its header (CSV) or schema (Parquet) be readable; an
-    iterable of frames must yield at least one frame, whose columns are taken.
+    A file must exist and its header (CSV) or schema (Parquet) be readable and
+    name each column once; a CSV file must be text in ``encoding`` (default
+    UTF-8). An iterable of frames must yield at least one frame, whose
+    columns are taken.
     """
     kind = _file_kind(data)
     if kind is None:
@@ -223,24 +227,29 @@ def _open_source(data: object) -> _Source:
         )
         return _Source("frames", None, again, names, None)
     path = Path(cast("str | os.PathLike[str]", data))
+    if path.is_dir():
+        raise IsADirectoryError(21, f"{path} is a directory, not a data file", str(path))
     if not path.is_file():
         raise FileNotFoundError(2, f"no such data file: {path}", str(path))
     if kind == "parquet":
         import pyarrow.parquet as pq
 
+        names = parquet_names(path)
         try:
             with pq.ParquetFile(path) as pf:
-                names = tuple(pf.schema_arrow.names)
                 nrows = int(pf.metadata.num_rows)
         except Exception as exc:
             raise DataError(f"{path}: not a readable Parquet file: {exc}") from exc
         return _Source("parquet", path, None, names, nrows)
+    check_text(path, encoding)
+    raw = csv_header(path, encoding)
     try:
-        header = pd.read_csv(path, nrows=0)
+        header = pd.read_csv(path, nrows=0, encoding=encoding)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (no header, no rows)") from None
     names = tuple(str(name) for name in header.columns)
-    return _Source("csv", path, None, names, None)
+    first = raw[0] if raw else ""
+    return _Source("csv", path, None, names, None, encoding=encoding, first_raw=first)
 
 
 def _csv_text_dtypes(source: _Source, columns: tuple[str, ...], size: int) -> _Source:
@@ -250,7 +259,10 @@ def _csv_text_dtypes(source: _Source, columns: tuple[str, ...], size: int) -> _S
     levels look like numbers in one chunk would otherwise change type there.
     """
     assert source.path is not None
-    head = pd.read_csv(source.path, nrows=size, usecols=list(columns))
+    try:
+        head = pd.read_csv(source.path, nrows=size, usecols=list(columns), encoding=source.encoding)
+    except UnicodeDecodeError as exc:
+        raise decode_error(source.path, exc, source.encoding) from None
     text = {
         name: str
         for name in columns
@@ -321,34 +333,47 @@ def _rechunk(raw: Iterator[Any], skip: int, size: int, start: int) -> Iterator[_
 
 
 def _csv_batches(
-    path: Path,
-    names: tuple[str, ...],
-    columns: tuple[str, ...],
-    size: int,
-    start: int,
-    dtypes: Mapping[str, Any],
+    source: _Source, columns: tuple[str, ...], size: int, start: int
 ) -> Iterator[_Batch]:
-    options: dict[str, Any] = {"usecols": list(columns), "dtype": dict(dtypes), "chunksize": size}
+    path, names = source.path, source.names
+    assert path is not None
+    options: dict[str, Any] = {
+        "usecols": list(columns),
+        "dtype": dict(source.csv_dtypes),
+        "chunksize": size,
+        "encoding": source.encoding,
+    }
     if start:  # skip the header and `start` rows; the C parser skips whole records
         options.update(header=None, names=list(names), skiprows=start + 1)
     try:
         reader = pd.read_csv(path, **options)
     except pd.errors.EmptyDataError:
         return
-    with reader:
-        row = start
-        while True:
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                return
-            except (ValueError, pd.errors.ParserError) as exc:
-                raise DataError(
-                    f"{path}: cannot parse the rows after row {row - 1}: {exc}"
-                ) from exc
-            chunk.index = pd.RangeIndex(row, row + len(chunk))
-            yield _Batch(row, chunk)
-            row += len(chunk)
+    # pandas cuts a row with extra fields to the used columns and pads a short one with
+    # NaN: each chunk's rows are checked for the header's field count before they are used
+    check = RowCheck(path, str(path), source.first_raw, start, source.encoding)
+    try:
+        with reader:
+            row = start
+            while True:
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    check.finish()
+                    return
+                except UnicodeDecodeError as exc:
+                    raise decode_error(path, exc, source.encoding) from None
+                except (ValueError, pd.errors.ParserError) as exc:
+                    check.through(row + size)
+                    raise DataError(
+                        f"{path}: cannot parse the rows after row {row - 1}: {exc}"
+                    ) from exc
+                check.through(row + len(chunk))
+                chunk.index = pd.RangeIndex(row, row + len(chunk))
+                yield _Batch(row, chunk)
+                row += len(chunk)
+    finally:
+        check.close()
 
 
 def _frame_batches(frames: Iterable[pd.DataFrame], start: int) -> Iterator[_Batch]:
@@ -405,3 +430,371 @@ def _prefetch(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
     finally:
         stop.set()
         thread.join()
+
+
+# ==================================================================== checking text files
+#
+# pandas reads malformed CSV silently: with ``usecols`` a row with more fields than the
+# header is cut to the used columns, a first row with one field too many turns the first
+# column into the index, a short row is padded with NaN, and duplicate names in the header
+# become ``x``, ``x.1``. Every CSV reader of duolm (the stream, the command line) therefore
+# checks the header and every row with pyarrow's tokenizer, which reports the physical line
+# of a row whose field count differs from the header's, and sniffs the bytes of a file that
+# does not decode, to say what it looks like.
+
+#: Magic numbers of what is not CSV text, for the error of a file that does not decode.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed data (name it .csv.gz, or decompress it)"),
+    (b"BZh", "bzip2-compressed data (name it .csv.bz2, or decompress it)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data (name it .csv.xz, or decompress it)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data (name it .csv.zst, or decompress it)"),
+    (b"PK\x03\x04", "a zip archive (name it .csv.zip, or unpack it)"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text (byte-order mark): read it with encoding 'utf-32'"),
+    (b"\xff\xfe", "UTF-16 text (byte-order mark): read it with encoding 'utf-16'"),
+    (b"\xfe\xff", "UTF-16 text (byte-order mark): read it with encoding 'utf-16'"),
+)
+
+_UTF16 = "read it with encoding 'utf-16"
+
+_COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+
+
+def _open_bytes(path: Path) -> Any:
+    """A binary file object of the decompressed bytes (by the name's suffix, as pandas)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    if suffix == ".xz":
+        import lzma
+
+        return lzma.open(path, "rb")
+    if suffix == ".zst":
+        import pyarrow as pa
+
+        return pa.input_stream(str(path), compression="zstd")
+    if suffix == ".zip":
+        import zipfile
+
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            archive.close()
+            raise DataError(f"{path}: a .zip must hold exactly one file, it holds {len(members)}")
+        return archive.open(members[0])
+    return open(path, "rb")  # closed by the caller
+
+
+def describe_bytes(head: bytes, label: str, encoding: str | None = None) -> str:
+    """What bytes that do not decode as ``encoding`` (UTF-8) look like, as an error message.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the (decompressed) file.
+    label : str
+        The file's name for the message.
+    encoding : str, optional
+        The encoding they were read as (None: UTF-8).
+    """
+    want = encoding or "UTF-8"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return f"{label}: not {want} CSV text: it looks like {what}"
+    sample = head[:4096]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        return f"{label}: not {want} text: it looks like UTF-16 (little-endian): {_UTF16}-le'"
+    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4:
+        return f"{label}: not {want} text: it looks like UTF-16 (big-endian): {_UTF16}-be'"
+    if b"\x00" in sample:
+        return f"{label}: not {want} text: it holds NUL bytes (binary data?)"
+    try:
+        head.decode("utf-8")
+        position = None
+    except UnicodeDecodeError as exc:
+        position = exc.start
+        if exc.reason == "unexpected end of data" and exc.start >= len(head) - 3:
+            position = None  # a character cut by the end of the sample
+    if position is None:
+        return f"{label}: not {want} text"
+    line = head.count(b"\n", 0, position) + 1
+    byte = head[position]
+    try:
+        shown = head[max(0, position - 20) : position + 20].decode("cp1252")
+        guess = (
+            f"it looks like Latin-1 / Windows-1252 text ({shown.strip()!r}): read it with "
+            "encoding 'latin-1' (or 'cp1252')"
+        )
+    except UnicodeDecodeError:
+        guess = "read it with its encoding (e.g. 'latin-1')"
+    return (
+        f"{label}: not UTF-8 text: byte 0x{byte:02x} on line {line}; {guess} "
+        "(encoding= in Python, --encoding on the command line)"
+    )
+
+
+def check_text(path: Path, encoding: str | None = None, label: str | None = None) -> None:
+    """Refuse a CSV file whose first 64 KiB are not text in ``encoding`` (default UTF-8).
+
+    Raises
+    ------
+    DataError
+        Naming the file and what it looks like (compressed, Parquet, UTF-16, Latin-1...).
+    """
+    name = label or str(path)
+    try:
+        with _open_bytes(path) as handle:
+            head = handle.read(1 << 16)
+    except DataError:
+        raise
+    except Exception as exc:  # a .gz that is not gzip, a corrupt archive
+        kind = _COMPRESSED.get(path.suffix.lower(), "compressed")
+        raise DataError(f"{name}: cannot read it as {kind} data: {exc}") from exc
+    codec = encoding or "utf-8"
+    try:
+        import codecs
+
+        codecs.getincrementaldecoder(codec)().decode(head, final=False)
+    except LookupError:
+        raise ValueError(f"encoding: unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError:
+        raise DataError(describe_bytes(head, name, encoding)) from None
+
+
+def decode_error(path: object, exc: UnicodeDecodeError, encoding: str | None = None) -> DataError:
+    """The DataError of a read that failed to decode, naming the file and what it looks like."""
+    label = str(path)
+    head = exc.object[max(0, exc.start - 2048) : exc.start + 2048]
+    if isinstance(head, bytes):
+        message = describe_bytes(head, label, encoding)
+        if "byte 0x" in message:  # the line is counted in the sample only: leave it out
+            byte = exc.object[exc.start]
+            message = (
+                message.split(": byte 0x")[0]
+                + f": byte 0x{byte:02x}; "
+                + (message.split("; ", 1)[1])
+            )
+        return DataError(message)
+    return DataError(f"{label}: not {encoding or 'UTF-8'} text: {exc}")
+
+
+def check_header(names: Iterable[str], label: str) -> None:
+    """Refuse a header that names a column twice (pandas would rename one ``x.1``)."""
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        seen.setdefault(str(name), []).append(position + 1)
+    twice = {name: at for name, at in seen.items() if len(at) > 1}
+    if twice:
+        name, at = next(iter(twice.items()))
+        raise DataError(
+            f"{label}: column {name!r} appears {len(at)} times in the header (columns "
+            f"{', '.join(map(str, at))}); rename the duplicates: duolm does not guess which "
+            "one a formula means"
+        )
+
+
+def csv_header(path: Path, encoding: str | None = None) -> tuple[str, ...]:
+    """The raw names of a CSV file's header (no renaming), duplicates refused."""
+    try:
+        first = pd.read_csv(
+            path,
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            index_col=False,
+            encoding=encoding,
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty (no header, no rows)") from None
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, exc, encoding) from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read the header: {exc}") from exc
+    names = tuple("" if v is None else str(v) for v in first.iloc[0].tolist()) if len(first) else ()
+    check_header(names, str(path))
+    return names
+
+
+class RowCheck:
+    """Every row of a CSV file has as many fields as its header (pyarrow's tokenizer).
+
+    :meth:`through` reads on until ``rows`` rows (from ``start``, below the header) are
+    checked, so a reader can refuse a malformed row before it uses the rows around it;
+    :meth:`finish` checks the rest. Errors are :class:`DataError` naming the file, the
+    physical line (the header is line 1) and the row's text.
+    """
+
+    def __init__(
+        self,
+        source: Path | bytes,
+        label: str,
+        first: str,
+        start: int = 0,
+        encoding: str | None = None,
+    ) -> None:
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        self.label = label
+        self.encoding = encoding
+        self.checked = start
+        self.bad: str | None = None
+        self._handle = io.BytesIO(source) if isinstance(source, bytes) else None
+        self._path = source if isinstance(source, Path) else None
+        raw = self._handle if self._handle is not None else _open_bytes(cast(Path, source))
+        self._raw = raw
+
+        def invalid(row: Any) -> str:
+            line = f"line {row.number}" if row.number is not None else "a line"
+            text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
+            advice = (
+                "quote fields that hold the separator (a thousands separator as in 1,232.84?)"
+                if row.actual_columns > row.expected_columns
+                else "give every row every field (an empty field is a missing value: 1,,2)"
+            )
+            self.bad = (
+                f"{label}: {line} has {row.actual_columns} field(s), the header has "
+                f"{row.expected_columns} ({text!r}); {advice}"
+            )
+            return "error"
+
+        try:
+            self._reader = pc.open_csv(
+                raw,
+                read_options=pc.ReadOptions(
+                    use_threads=False,  # row numbers are known only then
+                    block_size=1 << 22,
+                    skip_rows_after_names=start,
+                    encoding=encoding or "utf8",
+                ),
+                parse_options=pc.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+                # one column converted (as text): the tokenizer checks every row anyway
+                convert_options=pc.ConvertOptions(
+                    include_columns=[first], column_types={first: pa.string()}, check_utf8=False
+                ),
+            )
+        except StopIteration:  # nothing below the header
+            self._reader = None
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            self._reader = None
+            self._fail(exc)
+        self._done = self._reader is None
+
+    def _fail(self, exc: BaseException) -> None:
+        self.close()
+        if self.bad is not None:
+            raise DataError(self.bad) from None
+        if isinstance(exc, StopIteration):
+            return
+        message = str(exc)
+        if "Empty CSV file" in message:
+            return
+        raise DataError(f"{self.label}: cannot parse the file: {message}") from exc
+
+    def through(self, rows: int) -> None:
+        """Check the rows up to ``rows`` (counted from 0 below the header)."""
+        import pyarrow as pa
+
+        while not self._done and self.checked < rows:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                self._done = True
+                self.close()
+                return
+            except (pa.ArrowInvalid, OSError, ValueError) as exc:
+                self._done = True
+                self._fail(exc)
+                return
+            self.checked += batch.num_rows
+
+    def finish(self) -> None:
+        """Check every remaining row."""
+        self.through(1 << 62)
+
+    def close(self) -> None:
+        closer = getattr(self._raw, "close", None)
+        if closer is not None:
+            closer()
+
+
+def read_csv_frame(
+    source: Path | bytes,
+    label: str,
+    *,
+    nrows: int | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a whole CSV file (or its first ``nrows`` rows) into memory, checked.
+
+    The header must name each column once, every row must have the header's
+    number of fields and the bytes must decode as ``encoding`` (default
+    UTF-8); each failure is a :class:`DataError` naming ``label`` (and the
+    line). ``source`` is a path (compressed by its suffix, as pandas) or the
+    bytes of a file (stdin).
+    """
+    import io
+
+    if isinstance(source, Path):
+        check_text(source, encoding, label)
+        raw_names = csv_header(source, encoding)
+    else:
+        try:
+            (source[:65536]).decode(encoding or "utf-8")
+        except UnicodeDecodeError as exc:
+            if not (exc.reason == "unexpected end of data" and len(source) > 65536):
+                raise DataError(describe_bytes(source, label, encoding)) from None
+        except LookupError:
+            raise ValueError(f"encoding: unknown encoding {encoding!r}") from None
+        try:
+            first = pd.read_csv(
+                io.BytesIO(source),
+                header=None,
+                nrows=1,
+                dtype=str,
+                keep_default_na=False,
+                index_col=False,
+                encoding=encoding,
+            )
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{label}: no header, no rows") from None
+        raw_names = tuple(str(v) for v in first.iloc[0].tolist()) if len(first) else ()
+        check_header(raw_names, label)
+    check = RowCheck(source, label, raw_names[0] if raw_names else "", encoding=encoding)
+    if nrows is None:
+        check.finish()
+    else:
+        check.through(nrows)
+        check.close()
+    data = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        frame: pd.DataFrame = pd.read_csv(data, nrows=nrows, index_col=False, encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise decode_error(label, exc, encoding) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label}: the file is empty (no header, no rows)") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{label}: cannot parse the file: {exc}") from exc
+    return frame
+
+
+def parquet_names(path: Path) -> tuple[str, ...]:
+    """The column names of a Parquet file's schema, duplicates refused."""
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as pf:
+            names = tuple(pf.schema_arrow.names)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet file: {exc}") from exc
+    check_header(names, str(path))
+    return names

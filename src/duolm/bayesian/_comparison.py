@@ -90,7 +90,8 @@ def _evidence_fit(fit: OLSResults, prior: PriorFactory) -> BayesResults:
     p = prior(fit)
     if not isinstance(p, NIG) or p.k != fit.rank:
         raise TypeError(f"prior(fit) must return an NIG with {fit.rank} coefficients")
-    posterior = NIG.from_parts(p.prior_stat, p.nu0, p.data_stat.merge(fit.stat), p.label)
+    data = p.data_stat.merge(fit.stat)
+    posterior = NIG.from_parts(p.prior_stat, p.nu0, data, p.label, fit.spec.terms)
     return BayesResults(spec=fit.spec, prior=p, posterior=posterior, design=None)
 
 
@@ -264,10 +265,18 @@ def side_by_side(ols_fit: OLSResults, bayes_fit: BayesResults, alpha: float = 0.
         f"fraction {level} of samples. The interval [{lo:.4g}, {hi:.4g}] for {name} either "
         "covers it or not; no probability is attached to this one interval."
     )
+    cov_type = str(getattr(ols_fit, "cov_type", "nonrobust"))
+    agree = (
+        "Under the reference prior the two intervals coincide numerically; only the reading "
+        "differs."
+        if cov_type == "nonrobust"
+        else f"Under the reference prior the credible interval equals the classical "
+        f"(nonrobust) confidence interval, not this {cov_type} one: the conjugate model "
+        "assumes one error variance for every row, which a robust covariance does not."
+    )
     bayesian = (
         f"Bayesian: the coefficient is fixed but unknown, and the posterior describes what we "
         f"know about it. Given these data and the prior ({bayes_fit.prior.label}), {name} lies "
-        f"in [{blo:.4g}, {bhi:.4g}] with probability {level}. Under the reference prior the two "
-        "intervals coincide numerically; only the reading differs."
+        f"in [{blo:.4g}, {bhi:.4g}] with probability {level}. {agree}"
     )
     return SideBySide(table=table, alpha=float(alpha), frequentist=frequentist, bayesian=bayesian)

@@ -67,6 +67,13 @@ def checked_prior(prior: NIG | None, spec: DesignSpec) -> NIG:
     """
     k = len(spec.terms)
     prior = check_prior_type(prior) or default_prior(k)
+    if prior.terms is not None and prior.terms != spec.terms:
+        raise PriorError(
+            f"the prior is the posterior of a model with coefficients {list(prior.terms)}, "
+            f"but this design has {list(spec.terms)}: beliefs about other coefficients "
+            "cannot be reused (prior.named(None) drops the names, if they are the same "
+            "coefficients under other names)"
+        )
     if prior.k != k:
         raise PriorError(
             f"the prior has {prior.k} coefficient(s) but the design has {k} columns "
@@ -99,6 +106,7 @@ class BayesFit:
             The posterior is improper (the reference prior with too few rows of
             full column rank).
         """
+        posterior.data_stat.check_response_range()  # b_t would lose the data's ryy²
         if not posterior.is_proper:
             raise DataError(
                 f"the posterior is improper (a = {posterior.a:g}, V^-1 "
@@ -111,16 +119,16 @@ class BayesFit:
     def from_design(cls, design: Design, prior: NIG | None) -> Self:
         """Update ``prior`` (checked against the design) with the rows of ``design``."""
         prior = checked_prior(prior, design.spec)
-        return cls.from_posterior(design.spec, prior, prior.update(design.X, design.y), design)
+        posterior = prior.update(design.X, design.y).named(design.spec.terms)
+        return cls.from_posterior(design.spec, prior, posterior, design)
 
     @classmethod
     def from_state(cls, spec: DesignSpec, stat: core.SqrtStat, prior: NIG | None) -> Self:
         """The posterior of ``prior`` and a data statistic (the prior counted once)."""
         prior = checked_prior(prior, spec)
         data = prior.data_stat.merge(stat)
-        return cls.from_posterior(
-            spec, prior, NIG.from_parts(prior.prior_stat, prior.nu0, data, prior.label)
-        )
+        posterior = NIG.from_parts(prior.prior_stat, prior.nu0, data, prior.label, spec.terms)
+        return cls.from_posterior(spec, prior, posterior)
 
     @property
     def terms(self) -> tuple[str, ...]:

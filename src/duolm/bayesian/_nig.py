@@ -60,8 +60,14 @@ VAGUE_SCALE = 1e3
 VAGUE_A = 1e-3
 VAGUE_B = 1e-3
 
+#: The range of ``NIG.vague``'s scale: scale² and 1/scale² are normal doubles.
+_SCALE_MIN = math.sqrt(np.finfo(np.float64).tiny) * 2.0
+_SCALE_MAX = math.sqrt(np.finfo(np.float64).max) / 2.0
+
 
 def _finite_positive(value: float, name: str) -> float:
+    if isinstance(value, str | bytes | bool) or value is None:  # float("5") would pass
+        raise PriorError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     try:
         x = float(value)
     except (TypeError, ValueError) as exc:
@@ -172,6 +178,12 @@ class NIG:
         Square-root statistic of the data rows seen since the prior.
     label : str
         How the prior was made (printed by summaries).
+    terms : tuple of str or None
+        The names of the coefficients when this is the posterior of a fit (the
+        design's columns), None for an NIG made by hand. A named NIG merges only
+        with one of the same names, and serves as the prior only of a design
+        with these columns (:func:`~duolm.bayesian.checked_prior`): beliefs about
+        other coefficients are never pooled by position.
 
     Examples
     --------
@@ -190,6 +202,7 @@ class NIG:
     nu0: float
     data_stat: SqrtStat
     label: str
+    terms: tuple[str, ...] | None
 
     def __init__(self, m: object, V: object, a: float, b: float) -> None:
         try:
@@ -203,26 +216,57 @@ class NIG:
         k = mv.shape[0]
         Vs = _symmetric(V, "V", k)
         a, b = _finite_positive(a, "a"), _finite_positive(b, "b")
+        if not math.isfinite(2.0 * b):  # ryy_0 = sqrt(2 b)
+            raise PriorError(f"b = {b:g} overflows: 2 b must be a finite double (b < 8.9e307)")
         Rxx0 = precision_factor(Vs)
-        R0 = _block(Rxx0, Rxx0 @ mv, math.sqrt(2.0 * b))
+        if not np.all(np.isfinite(Rxx0)):
+            raise PriorError("V is too small: the factor of V^-1 overflows a double")
+        with np.errstate(over="ignore", invalid="ignore"):
+            rxy0 = Rxx0 @ mv
+        if not np.all(np.isfinite(rxy0)):
+            raise PriorError("m is too large for V: V^-1/2 m overflows a double")
+        R0 = _block(Rxx0, rxy0, math.sqrt(2.0 * b))
         self._set(SqrtStat(R0, 0.0), 2.0 * a, SqrtStat.empty(k), "NIG(m, V, a, b)")
 
-    def _set(self, prior: SqrtStat, nu0: float, data: SqrtStat, label: str) -> None:
+    def _set(
+        self,
+        prior: SqrtStat,
+        nu0: float,
+        data: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> None:
         object.__setattr__(self, "prior_stat", prior)
         object.__setattr__(self, "nu0", float(nu0))
         object.__setattr__(self, "data_stat", data)
         object.__setattr__(self, "label", label)
+        object.__setattr__(self, "terms", terms)
 
     @classmethod
-    def from_parts(cls, prior_stat: SqrtStat, nu0: float, data_stat: SqrtStat, label: str) -> NIG:
+    def from_parts(
+        cls,
+        prior_stat: SqrtStat,
+        nu0: float,
+        data_stat: SqrtStat,
+        label: str,
+        terms: tuple[str, ...] | None = None,
+    ) -> NIG:
         """Assemble from the two square-root parts (used by :mod:`duolm.state`)."""
         if prior_stat.k != data_stat.k:
             raise PriorError(f"prior part has {prior_stat.k} regressors, data {data_stat.k}")
         if not math.isfinite(float(nu0)):
             raise PriorError(f"nu0 must be finite, got {nu0}")
+        if not np.all(np.isfinite(prior_stat.R)):
+            raise PriorError(f"the prior {label} has a non-finite factor (its numbers overflow)")
+        if terms is not None and len(terms) != prior_stat.k:
+            raise PriorError(f"{len(terms)} term names for {prior_stat.k} coefficients")
         obj = object.__new__(cls)
-        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label)
+        obj._set(SqrtStat(prior_stat.R, 0.0), nu0, data_stat, label, terms)
         return obj
+
+    def named(self, terms: tuple[str, ...] | None) -> NIG:
+        """The same distribution, its coefficients named ``terms`` (None: unnamed)."""
+        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat, self.label, terms)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -288,6 +332,13 @@ class NIG:
         """
         k = _check_k(k)
         scale = _finite_positive(scale, "scale")
+        a, b = _finite_positive(a, "a"), _finite_positive(b, "b")
+        # V = scale^2 I and its factor I / scale must both be normal doubles
+        if not _SCALE_MIN <= scale <= _SCALE_MAX:
+            raise PriorError(
+                f"scale must be between {_SCALE_MIN:.3g} and {_SCALE_MAX:.3g} (V = scale^2 I "
+                f"must be a finite, invertible double), got {scale:g}"
+            )
         out = cls(np.zeros(k), scale**2 * np.eye(k), a, b)
         object.__setattr__(out, "label", f"vague(scale={scale:g}, a={a:g}, b={b:g})")
         return out
@@ -430,7 +481,8 @@ class NIG:
         Xa, ya = _check_rows(X, y, self.k)
         if len(ya) == 0:
             return self
-        return NIG.from_parts(self.prior_stat, self.nu0, self.data_stat.update(Xa, ya), self.label)
+        data = self.data_stat.update(Xa, ya)
+        return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
 
     def same_prior(self, other: NIG) -> bool:
         """True when both hold the identical prior part (same R_0 and nu_0)."""
@@ -444,12 +496,18 @@ class NIG:
         """The posterior of the union of two disjoint data sets fitted from the same prior."""
         if not isinstance(other, NIG):
             raise TypeError(f"can only merge an NIG, got {type(other).__name__}")
+        if self.terms is not None and other.terms is not None and self.terms != other.terms:
+            raise PriorError(
+                f"cannot merge posteriors of different models: coefficients {list(self.terms)} "
+                f"and {list(other.terms)}"
+            )
         if not self.same_prior(other):
             raise PriorError(
                 "cannot merge posteriors of different priors (the prior must be counted once)"
             )
+        data = self.data_stat.merge(other.data_stat)
         return NIG.from_parts(
-            self.prior_stat, self.nu0, self.data_stat.merge(other.data_stat), self.label
+            self.prior_stat, self.nu0, data, self.label, self.terms or other.terms
         )
 
     def forget(self, lam: float, toward: NIG | Literal["prior"] | None = None) -> NIG:
@@ -468,27 +526,35 @@ class NIG:
             ``lam n``), so forgotten posteriors still merge. An NIG: stabilised
             forgetting toward that distribution's xi and nu.
         """
+        from duolm.core._sqrtstat import _check_lambda
+
+        lam = _check_lambda(lam)
         if toward is None:
             return NIG.from_parts(
-                self.prior_stat.forget(lam), lam * self.nu0, self.data_stat.forget(lam), self.label
+                self.prior_stat.forget(lam),
+                lam * self.nu0,
+                self.data_stat.forget(lam),
+                self.label,
+                self.terms,
             )
         data = self.data_stat.forget(lam)
         if isinstance(toward, str):
             if toward != "prior":
                 raise ValueError(f"toward must be None, 'prior' or an NIG, got {toward!r}")
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         if not isinstance(toward, NIG) or toward.k != self.k:
             raise PriorError(f"toward must be an NIG with {self.k} coefficients")
         if toward.data_stat.nobs == 0 and self.same_prior(toward):
-            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label)
+            return NIG.from_parts(self.prior_stat, self.nu0, data, self.label, self.terms)
         prior = self.prior_stat.forget_toward(lam, SqrtStat(toward.stat.R, 0.0))
         nu0 = lam * self.nu0 + (1.0 - lam) * toward.nu
-        return NIG.from_parts(prior, nu0, data, self.label)
+        return NIG.from_parts(prior, nu0, data, self.label, self.terms)
 
     @property
     def prior(self) -> NIG:
         """The prior part alone (no data)."""
-        return NIG.from_parts(self.prior_stat, self.nu0, SqrtStat.empty(self.k), self.label)
+        empty = SqrtStat.empty(self.k)
+        return NIG.from_parts(self.prior_stat, self.nu0, empty, self.label, self.terms)
 
     # -- densities ----------------------------------------------------------------
     @cached_property
@@ -501,6 +567,24 @@ class NIG:
         marginal likelihood.
         """
         return log_evidence_between(self.prior, self)
+
+    def joint_logpdf(self, j: int, beta: object, sigma2: object) -> FloatArray:
+        """``log p(beta_j, sigma²)``: the marginal NIG density of one coefficient and sigma².
+
+        ``beta_j | sigma² ~ N(m_j, sigma² V_jj)`` and ``sigma² ~ iG(a, b)`` (DESIGN.md,
+        "Bayesian results"); arrays broadcast. This is the joint density the lecture
+        draws for the prior.
+        """
+        self._need_proper("the joint density")
+        if not 0 <= int(j) < self.k:
+            raise ValueError(f"j must name one of the {self.k} coefficients, got {j!r}")
+        b_j = np.asarray(beta, dtype=np.float64)
+        s2 = np.asarray(sigma2, dtype=np.float64)
+        v = float(self.V[j, j])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            normal = -0.5 * (np.log(2.0 * math.pi * v * s2) + (b_j - self.m[j]) ** 2 / (v * s2))
+            out: FloatArray = normal + stats.invgamma.logpdf(s2, self.a, scale=self.b)
+        return out
 
     def beta_given_sigma2(
         self, sigma2: float, columns: list[int] | None = None

@@ -124,6 +124,23 @@ def _prior_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--prior", metavar="PRIOR", default=None, help=PRIOR_HELP)(f)
 
 
+def _encoding_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--encoding",
+        metavar="ENCODING",
+        default=None,
+        help="Text encoding of CSV input, e.g. latin-1 or utf-16 (default: UTF-8).",
+    )(f)
+
+
+def _compare_prior_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--prior`` of ``compare``, whose default is not the fits' vague prior."""
+    text = PRIOR_HELP.replace(
+        "Default: vague.", "Default: Zellner's unit-information g-prior of each model."
+    )
+    return click.option("--prior", metavar="PRIOR", default=None, help=text)(f)
+
+
 # ==================================================================== commands
 
 
@@ -206,6 +223,7 @@ def demo(out: str) -> None:
     help="Read DATA in batches with a progress bar, memory bounded whatever its size "
     f"(default: for files over {STREAM_BYTES // 2**20} MiB).",
 )
+@_encoding_option
 @_format_option
 def fit(
     data: str,
@@ -217,6 +235,7 @@ def fit(
     plot: str | None,
     save_state: str | None,
     streamed: bool | None,
+    encoding: str | None,
     fmt: Format,
 ) -> None:
     """Fit a model to DATA (a CSV or Parquet file, or - for CSV on stdin).
@@ -231,6 +250,12 @@ def fit(
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
     """
+    from duolm.cli._io import refuse_overwrite
+
+    refuse_overwrite(
+        {"--save-state": save_state, "--plot": plot},
+        {"DATA": data, "--prior": prior if prior and Path(prior).is_file() else None},
+    )
     mode = mode or "both"
     if prior is not None and mode == "ols":
         raise click.UsageError("--prior needs a Bayesian fit (--bayes or --both)")
@@ -242,9 +267,9 @@ def fit(
                 "Zellner's prior is built from the whole design: fit it --in-memory"
             )
         source: object = data
-        head = load_head(data)
+        head = load_head(data, encoding=encoding)
     else:
-        source = head = load_data(data)
+        source = head = load_data(data, encoding)
     # one reduction serves both readings: a streamed file is read once per pass it needs
     # (two with the least-squares reading's diagnostics, one for the Bayesian one alone)
     ct = cast(CovType, cov_type)
@@ -254,6 +279,7 @@ def fit(
         diagnostics=mode != "bayes",
         robust=mode != "bayes" and ct != "nonrobust",
         progress=not isinstance(source, pd.DataFrame),
+        encoding=None if isinstance(source, pd.DataFrame) else encoding,
     )
     ols_fit = reduction.ols(ct) if mode != "bayes" else None
     bayes_fit = reduction.bayes(build_prior(prior, formula, head)) if mode != "ols" else None
@@ -320,9 +346,12 @@ def _should_stream(data: str, streamed: bool | None) -> bool:
 @main.command()
 @click.argument("data", metavar="DATA")
 @_formula_option(multiple=True)
-@_prior_option
+@_compare_prior_option
+@_encoding_option
 @_format_option
-def compare(data: str, formulas: tuple[str, ...], prior: str | None, fmt: Format) -> None:
+def compare(
+    data: str, formulas: tuple[str, ...], prior: str | None, encoding: str | None, fmt: Format
+) -> None:
     """Compare models of DATA: R², AIC, BIC, evidence, Bayes factors.
 
     Each model is fitted by least squares and under a prior: by default
@@ -335,7 +364,7 @@ def compare(data: str, formulas: tuple[str, ...], prior: str | None, fmt: Format
     """
     if len(formulas) < 2:
         raise click.UsageError("give at least two models: -f F1 -f F2 ...")
-    frame = load_data(data)
+    frame = load_data(data, encoding)
     models: dict[str, OLSResults | tuple[OLSResults, BayesResults]] = {}
     for formula in formulas:
         reduction = reduce(formula, frame)
@@ -382,6 +411,7 @@ def compare(data: str, formulas: tuple[str, ...], prior: str | None, fmt: Format
 @_mode_options
 @_prior_option
 @_alpha_option
+@_encoding_option
 @_format_option
 def predict(
     source: str,
@@ -390,6 +420,7 @@ def predict(
     mode: Mode | None,
     prior: str | None,
     alpha: float,
+    encoding: str | None,
     fmt: Format,
 ) -> None:
     """Predict new rows with the band of the mean and the interval of a new observation.
@@ -419,11 +450,11 @@ def predict(
                 f"{'least-squares fit' if reading == 'ols' else 'Bayesian posterior'}"
             )
         fits.append((reading, saved))
-        new_frame = load_data(new)
+        new_frame = load_data(new, encoding)
     else:
         mode = mode or "both"
-        frame = load_data(source)
-        new_frame = load_data(new)
+        frame = load_data(source, encoding)
+        new_frame = load_data(new, encoding)
         if mode != "bayes":
             fits.append(("ols", ols(formula, frame)))
         if mode != "ols":
@@ -472,6 +503,7 @@ def _inputs(fit_: OLSResults | BayesResults) -> set[str]:
 @_alpha_option
 @_cov_type_option
 @click.option("--title", default=None, help="Title of the page.")
+@_encoding_option
 def report(
     data: str,
     formula: str,
@@ -480,6 +512,7 @@ def report(
     alpha: float,
     cov_type: str,
     title: str | None,
+    encoding: str | None,
 ) -> None:
     """Write one self-contained HTML page about a model of DATA.
 
@@ -491,9 +524,14 @@ def report(
     Example:
       duolm report tracking.csv -f 'height ~ I(time**2)' -o report.html
     """
+    from duolm.cli._io import refuse_overwrite
     from duolm.present.report import build_report
 
-    frame = load_data(data)
+    refuse_overwrite(
+        {"--output": output},
+        {"DATA": data, "--prior": prior if prior and Path(prior).is_file() else None},
+    )
+    frame = load_data(data, encoding)
     page = build_report(
         frame,
         formula,

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -69,7 +68,7 @@ _LONG = ["reading", "table", "row", "column", "value"]
 # ==================================================================== input
 
 
-def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
+def load_head(source: str, rows: int = 1000, encoding: str | None = None) -> pd.DataFrame:
     """The first ``rows`` rows of a CSV or Parquet file (for a prior's dimension).
 
     Parameters
@@ -78,22 +77,23 @@ def load_head(source: str, rows: int = 1000) -> pd.DataFrame:
         A path.
     rows : int
         How many rows at most.
+    encoding : str, optional
+        Of a CSV file (default UTF-8).
     """
+    from duolm._api import read_frame
+
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
-    if path.name.lower().endswith(_PARQUET):
-        import pyarrow.parquet as pq
-
-        batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
-        if batch is None:
-            raise click.UsageError(f"data file {source!r} has no rows")
-        head: pd.DataFrame = batch.to_pandas()
-        return head
-    return pd.read_csv(path, nrows=rows)
+    if path.is_dir():
+        raise click.UsageError(f"data file {source!r} is a directory")
+    head = read_frame(path, source, nrows=rows, encoding=encoding)
+    if path.name.lower().endswith(_PARQUET) and len(head) == 0:
+        raise click.UsageError(f"data file {source!r} has no rows")
+    return head
 
 
-def load_data(source: str) -> pd.DataFrame:
+def load_data(source: str, encoding: str | None = None) -> pd.DataFrame:
     """Turn the DATA argument into what :func:`duolm.ols` and :func:`duolm.bayes` accept.
 
     This is the one seam between the command line and the way data are read.
@@ -108,24 +108,31 @@ def load_data(source: str) -> pd.DataFrame:
     ----------
     source : str
         ``-`` or a path.
+    encoding : str, optional
+        Of CSV text (default UTF-8).
+
+    Every CSV is checked first: the header names each column once, every row
+    has the header's number of fields, the bytes decode (else the error says
+    what the file looks like: compressed, UTF-16, Latin-1...).
 
     Returns
     -------
     DataFrame
     """
+    from duolm._api import read_frame
+
     if source == "-":
-        text = sys.stdin.read()
-        if not text.strip():
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        if not data.strip():
             raise click.UsageError("no data on stdin (DATA is '-')")
-        return pd.read_csv(io.StringIO(text))
+        return read_frame(data, "stdin", encoding=encoding)
     path = Path(source)
     if not path.exists():
         raise click.UsageError(f"data file {source!r} does not exist")
     if path.is_dir():
         raise click.UsageError(f"data file {source!r} is a directory")
-    if path.name.lower().endswith(_PARQUET):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return read_frame(path, source, encoding=encoding)
 
 
 def load_state(path: str) -> tuple[str, OLSResults | BayesResults]:
@@ -313,7 +320,11 @@ def plot_fit(
     try:
         plots.bands(first, frame, bayes_fit=second, alpha=alpha, ax=fig.add_subplot())
     except ValueError as exc:
-        click.echo(f"duolm: warning: no bands figure ({one_line(str(exc))})", err=True)
+        from duolm.present.plots._common import SeveralInputsError
+
+        why = exc.without_advice() if isinstance(exc, SeveralInputsError) else str(exc)
+        drawn = "the residual diagnostics" if ols_fit is not None else "the posterior marginals"
+        click.echo(f"duolm: warning: no bands figure ({one_line(why)}); {drawn} instead", err=True)
         if ols_fit is not None:
             fig = new_figure(12.0, 7.5)
             plots.residuals(ols_fit, fig=fig)
@@ -387,3 +398,47 @@ class Group(click.Group):
         if not standalone_mode:
             return code
         sys.exit(code)
+
+
+def refuse_overwrite(outputs: dict[str, str | None], inputs: dict[str, str | None]) -> None:
+    """Refuse an output path that names an input of the same command, or another output.
+
+    ``duolm report data.csv -o data.csv`` would replace the data by the page;
+    ``--save-state data.csv`` by a JSON file. Paths are compared as files (the
+    same inode when both exist, the same resolved path otherwise); ``-`` (stdin)
+    and options not given are skipped.
+
+    Parameters
+    ----------
+    outputs, inputs : dict
+        Option or argument name (as the user types it) -> path.
+
+    Raises
+    ------
+    click.UsageError
+        Naming both options and the path.
+    """
+
+    def same(a: str, b: str) -> bool:
+        pa, pb = Path(a), Path(b)
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+        return pa.resolve() == pb.resolve()
+
+    given_out = [(name, path) for name, path in outputs.items() if path not in (None, "-")]
+    given_in = [(name, path) for name, path in inputs.items() if path not in (None, "-")]
+    for i, (out_name, out) in enumerate(given_out):
+        assert out is not None
+        for in_name, source in given_in:
+            assert source is not None
+            if same(out, source):
+                raise click.UsageError(
+                    f"{out_name} {out!r} is the {in_name} of this command: writing it would "
+                    "destroy the input; give another path"
+                )
+        for other_name, other in given_out[i + 1 :]:
+            assert other is not None
+            if same(out, other):
+                raise click.UsageError(
+                    f"{out_name} and {other_name} both write {out!r}; give them different paths"
+                )

@@ -28,7 +28,6 @@ which the command line prints as one line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,11 +141,16 @@ def _items_prior(items: dict[str, FloatArray]) -> PriorFactory:
 
 def _file_prior(path: Path) -> PriorFactory:
     from duolm import state
+    from duolm.errors import StateFileError
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise PriorError(f"cannot read the prior file {str(path)!r}: {exc}") from None
+    try:  # a depth limit before parsing (issue 14: JSON bombs)
+        document = state.loads(raw, "it", "a JSON prior or state file")
+    except StateFileError as exc:
+        raise StateFileError(f"cannot read the prior file {str(path)!r}: {exc}") from None
     if isinstance(document, dict) and "format" in document:
         posterior = state.load_posterior(path)
         return lambda k, X: posterior

@@ -9,13 +9,26 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 - :mod:`._givens`: the row-by-row Givens kernel behind :func:`duolm.trajectory`;
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
-  residuals, and :mod:`._sandwich`: the HC meats.
+  residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
+  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`).
 """
 
 from __future__ import annotations
 
 from duolm.core._moments import ResidualMoments, pool_central
-from duolm.core._sandwich import HC_KINDS, LEVERAGE_ONE, hc_weights, meat, meats
+from duolm.core._sandwich import (
+    HC_KINDS,
+    KERNELS,
+    LEVERAGE_ONE,
+    ClusterMeat,
+    HACMeat,
+    Kernel,
+    default_maxlags,
+    hc_weights,
+    kernel_weights,
+    meat,
+    meats,
+)
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
 from duolm.core._subsets import CentredFactor
@@ -25,12 +38,18 @@ __all__ = [
     "FAST_MAX_COND",
     "FAST_MIN_ROWS",
     "HC_KINDS",
+    "KERNELS",
     "LEVERAGE_ONE",
     "CentredFactor",
+    "ClusterMeat",
+    "HACMeat",
+    "Kernel",
     "LstsqFit",
     "ResidualMoments",
     "SqrtStat",
+    "default_maxlags",
     "hc_weights",
+    "kernel_weights",
     "lstsq",
     "meat",
     "meats",

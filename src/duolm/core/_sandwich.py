@@ -10,16 +10,48 @@ covariances of MacKinnon & White (1985) are ``Rxx^-1 M Rxx^-T`` with the meat
 (HC1 is HC0 times ``n / (n - k)``). :func:`hc_weights` is written with
 arithmetic only, so the same function serves numpy arrays here and, compiled,
 the scalar loop of the streamed batch kernel (:mod:`duolm._stream._kernels`).
+
+Errors that are dependent need other meats, functions of the score rows
+``u_t = w_t e_t`` only; both are kept by mergeable, immutable accumulators so
+that a streamed second pass (or Dask partitions) builds them batch by batch,
+exactly as in memory:
+
+* :class:`HACMeat` (Newey & West 1987, eq. 2): ``S = sum_l k_l (G_l + G_l^T)``
+  with ``G_l = sum_t u_t u_{t-l}^T`` and Bartlett weights ``k_l = 1 - l/(L+1)``,
+  plus the first and last ``L`` score rows, so that the lag products across a
+  batch boundary are added when consecutive pieces are merged;
+* :class:`ClusterMeat` (Liang & Zeger 1986; Arellano 1987): the score sum
+  ``s_g`` of every group seen, meat ``sum_g s_g s_g^T``; two-way clustering is
+  three of them, ``V_1 + V_2 - V_12`` with the intersection groups (Cameron,
+  Gelbach & Miller 2011, eq. 2.11).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["HC_KINDS", "LEVERAGE_ONE", "hc_weights", "meat", "meats"]
+from duolm._checks import KERNELS, Kernel, check_kernel, check_maxlags
+from duolm.errors import DataError
+
+__all__ = [
+    "HC_KINDS",
+    "KERNELS",
+    "LEVERAGE_ONE",
+    "ClusterMeat",
+    "HACMeat",
+    "Kernel",
+    "default_maxlags",
+    "hc_weights",
+    "kernel_weights",
+    "meat",
+    "meats",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -57,3 +89,166 @@ def meats(W: FloatArray, e: FloatArray, h: FloatArray) -> tuple[FloatArray, bool
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = hc_weights(e, h)
     return np.stack([W.T @ (W * w[:, None]) for w in weights]), lev_one
+
+
+# -- HAC -------------------------------------------------------------------------------
+def default_maxlags(nobs: int) -> int:
+    """Newey & West's (1994) rule ``floor(4 (n / 100)^(2/9))``, statsmodels' default."""
+    rule: float = 4.0 * (nobs / 100.0) ** (2.0 / 9.0)
+    return math.floor(rule)
+
+
+def kernel_weights(maxlags: int, kernel: Kernel = "bartlett") -> FloatArray:
+    """Weights ``w_0 .. w_L`` of the lag products (statsmodels' ``weights_bartlett``, ...)."""
+    if kernel == "bartlett":
+        out: FloatArray = 1.0 - np.arange(maxlags + 1) / (maxlags + 1.0)
+        return out
+    return np.ones(maxlags + 1)
+
+
+def _lag_sum(later: FloatArray, earlier: FloatArray, offset: int, maxlags: int) -> list[FloatArray]:
+    """``sum u_t u_s^T`` over t in ``later``, s in ``earlier`` with ``1 <= t - s <= maxlags``.
+
+    Row i of ``later`` sits at time ``offset + i`` and row j of ``earlier`` at
+    time j. Returns one k x k matrix per lag 1..maxlags.
+    """
+    k = later.shape[1]
+    out = [np.zeros((k, k)) for _ in range(maxlags)]
+    for lag in range(1, maxlags + 1):
+        # pairs (i, j) with offset + i - j == lag
+        i_lo = max(0, lag - offset)
+        i_hi = min(later.shape[0], earlier.shape[0] + lag - offset)
+        if i_hi <= i_lo:
+            continue
+        j_lo = offset + i_lo - lag
+        n_pairs = i_hi - i_lo
+        out[lag - 1] = later[i_lo:i_hi].T @ earlier[j_lo : j_lo + n_pairs]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class HACMeat:
+    """Mergeable accumulator of the Newey-West meat of score rows in time order.
+
+    Attributes
+    ----------
+    maxlags : int
+    kernel : {"bartlett", "uniform"}
+    nobs : int
+        Score rows seen.
+    S : ndarray of shape (k, k)
+        ``w_0 G_0 + sum_{l >= 1} w_l (G_l + G_l^T)`` over the rows seen.
+    head, tail : ndarray of shape (min(nobs, maxlags), k)
+        The first and last score rows, to join the next and previous pieces.
+    """
+
+    maxlags: int
+    kernel: Kernel
+    nobs: int
+    S: FloatArray
+    head: FloatArray
+    tail: FloatArray
+
+    @classmethod
+    def empty(cls, k: int, maxlags: int, kernel: Kernel = "bartlett") -> HACMeat:
+        """The meat of no rows."""
+        z = np.zeros((0, k))
+        return cls(check_maxlags(maxlags), check_kernel(kernel), 0, np.zeros((k, k)), z, z)
+
+    @classmethod
+    def from_scores(cls, u: FloatArray, maxlags: int, kernel: Kernel = "bartlett") -> HACMeat:
+        """The meat of one block of consecutive score rows ``u`` of shape (n, k)."""
+        u = np.asarray(u, dtype=np.float64)
+        L = check_maxlags(maxlags)
+        w = kernel_weights(L, check_kernel(kernel))
+        S = w[0] * (u.T @ u)
+        for lag in range(1, min(L, u.shape[0] - 1) + 1):
+            g = u[lag:].T @ u[:-lag]
+            S += w[lag] * (g + g.T)
+        n = u.shape[0]
+        return cls(L, kernel, n, S, u[: min(L, n)].copy(), u[n - min(L, n) :].copy())
+
+    def update(self, u: FloatArray) -> HACMeat:
+        """Add the next block of score rows (in time order)."""
+        return self.merge(HACMeat.from_scores(u, self.maxlags, self.kernel))
+
+    def merge(self, later: HACMeat) -> HACMeat:
+        """Join this piece with the one that follows it in time.
+
+        The lag products between the two pieces involve only this piece's
+        last ``maxlags`` rows and the other's first ``maxlags`` rows.
+        """
+        if (later.maxlags, later.kernel) != (self.maxlags, self.kernel):
+            raise ValueError("cannot merge HAC meats with different maxlags or kernels")
+        if later.S.shape != self.S.shape:
+            raise ValueError(
+                f"cannot merge HAC meats of {self.S.shape[0]} and {later.S.shape[0]} columns"
+            )
+        L = self.maxlags
+        w = kernel_weights(L, self.kernel)
+        S = self.S + later.S
+        # later.head row i is at time len(tail) + i relative to tail row 0
+        for lag, g in enumerate(_lag_sum(later.head, self.tail, self.tail.shape[0], L), start=1):
+            S += w[lag] * (g + g.T)
+        head = np.vstack([self.head, later.head])[:L]
+        tail = np.vstack([self.tail, later.tail])
+        tail = tail[tail.shape[0] - min(L, tail.shape[0]) :]
+        return HACMeat(L, self.kernel, self.nobs + later.nobs, S, head, tail)
+
+
+# -- clusters --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ClusterMeat:
+    """Mergeable accumulator of per-group score sums.
+
+    Attributes
+    ----------
+    groups : pandas.Index
+        The group labels seen (a MultiIndex for intersections of two groupings).
+    sums : ndarray of shape (G, k)
+        Score sum of each group.
+    nobs : int
+    """
+
+    groups: pd.Index
+    sums: FloatArray
+    nobs: int
+
+    @classmethod
+    def from_scores(cls, u: FloatArray, groups: pd.Index) -> ClusterMeat:
+        """Group sums of the score rows ``u`` (n, k) under the labels ``groups`` (n,)."""
+        u = np.asarray(u, dtype=np.float64)
+        if len(groups) != u.shape[0]:
+            raise DataError(f"groups has {len(groups)} labels for {u.shape[0]} rows")
+        codes, uniques = groups.factorize()
+        return cls(pd.Index(uniques), _group_sums(codes, u, len(uniques)), u.shape[0])
+
+    def update(self, u: FloatArray, groups: pd.Index) -> ClusterMeat:
+        """Add a block of score rows with their group labels."""
+        return self.merge(ClusterMeat.from_scores(u, groups))
+
+    def merge(self, other: ClusterMeat) -> ClusterMeat:
+        """Combine with the sums of other rows (order does not matter)."""
+        labels = self.groups.append(other.groups)
+        codes, uniques = labels.factorize()
+        sums = _group_sums(codes, np.vstack([self.sums, other.sums]), len(uniques))
+        return ClusterMeat(pd.Index(uniques), sums, self.nobs + other.nobs)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups seen."""
+        return len(self.groups)
+
+    @property
+    def meat(self) -> FloatArray:
+        """``sum_g s_g s_g^T``."""
+        out: FloatArray = self.sums.T @ self.sums
+        return out
+
+
+def _group_sums(codes: NDArray[np.intp], u: FloatArray, n_groups: int) -> FloatArray:
+    """Row sums of ``u`` by group code, shape (n_groups, k) (one bincount per column)."""
+    out = np.empty((n_groups, u.shape[1]))
+    for j in range(u.shape[1]):
+        out[:, j] = np.bincount(codes, weights=u[:, j], minlength=n_groups)
+    return out

@@ -112,13 +112,14 @@ def lstsq(
     n, _k = X.shape
     if n == 0:
         raise DataError("no rows to fit")
+    fit = None
     if n >= FAST_MIN_ROWS:
         fit = _lstsq_gram(X, y)
         if fit is None and const_col is not None:
             fit = _lstsq_gram_centred(X, y, const_col)
-        if fit is not None:
-            return fit
-    return _lstsq_householder(X, y, tol)
+    if fit is None:
+        fit = _lstsq_householder(X, y, tol)
+    return fit
 
 
 def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:

@@ -26,7 +26,9 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import NDArray
 
-__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "SqrtStat"]
+from duolm.errors import DataError
+
+__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "RESIDUAL_MIN", "RESPONSE_MIN", "SqrtStat"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -44,6 +46,13 @@ ALIAS_TOL = 1e-12
 FAST_MAX_COND = 1e3
 
 _BLOCK_ROWS = 4096
+
+#: A response whose scale (the largest entry of R's last column, ~ ||y||) is below this
+#: (about 3e-151) has sums of squares within 1e4 of the end of float64's normal range; a
+#: residual norm ``|ryy|`` below ``sqrt`` of the smallest normal double (2**-511) has a
+#: subnormal square. Either way the inference would lose its digits.
+RESPONSE_MIN = 2.0**-500
+RESIDUAL_MIN = 2.0**-511
 
 
 def _triangularize(M: FloatArray) -> FloatArray:
@@ -271,9 +280,41 @@ class SqrtStat:
         return self.y_m2 + self.nobs * self.y_mean**2
 
     def column_norms(self) -> FloatArray:
-        """Euclidean norms of the columns of X (from R: ``||X_j|| = ||R[:, j]||``)."""
-        norms: FloatArray = np.sqrt(np.sum(self.Rxx**2, axis=0))
+        """Euclidean norms of the columns of X (from R: ``||X_j|| = ||R[:, j]||``).
+
+        Each column is scaled by a power of two near its largest entry before it is
+        squared, so columns near 1e-200 (or 1e200) neither underflow nor overflow.
+        """
+        top = np.max(np.abs(self.Rxx), axis=0) if self.k else np.zeros(0)
+        unit = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
+        norms: FloatArray = unit * np.sqrt(np.sum((self.Rxx / unit) ** 2, axis=0))
         return norms
+
+    def check_response_range(self, where: str = "") -> None:
+        """Refuse a response so small that its sums of squares leave float64.
+
+        The residual and total sums of squares are squares of the response's scale:
+        below :data:`RESPONSE_MIN` (about 3e-151), or with a residual norm below
+        :data:`RESIDUAL_MIN`, they underflow toward zero, and with them the standard
+        errors, R² and the F test. The estimates themselves would be exact (the
+        solver scales by powers of two), so the message says how to rescale.
+
+        Raises
+        ------
+        DataError
+            ``0 < max |R[:, y]| < RESPONSE_MIN`` or ``0 < |ryy| < RESIDUAL_MIN``.
+        """
+        top = float(np.max(np.abs(self.R[:, -1])))
+        ryy = abs(self.ryy)
+        if 0.0 < top < RESPONSE_MIN or 0.0 < ryy < RESIDUAL_MIN:
+            power = -math.floor(math.log2(top))
+            prefix = f"{where}: " if where else ""
+            raise DataError(
+                f"{prefix}the response is too small for float64 inference: its scale is "
+                f"about {top:.3g}, so its sums of squares (residual, total) underflow; "
+                f"multiply y by 2**{power} (exact in binary), fit, and divide the "
+                "coefficients and standard errors by the same factor"
+            )
 
     def alias_ratios(self) -> FloatArray:
         """``|R_jj| / ||X_j||``: how far column j is from the span of the columns before it."""
@@ -370,6 +411,10 @@ def _y_moments(y: FloatArray) -> tuple[float, float]:
 
 
 def _check_lambda(lam: float) -> float:
+    if isinstance(lam, str | bytes | bool) or lam is None:
+        raise TypeError(
+            f"forgetting factor lam must be a number in (0, 1], got {lam!r} ({type(lam).__name__})"
+        )
     lam = float(lam)
     if not 0.0 < lam <= 1.0:
         raise ValueError(f"forgetting factor lam must be in (0, 1], got {lam}")

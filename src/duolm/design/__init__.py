@@ -20,7 +20,7 @@ from duolm.design._build import (
     from_formula,
     make_design,
 )
-from duolm.design._columns import is_real_dtype
+from duolm.design._columns import as_frame, is_real_dtype
 from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Design",
     "DesignSpec",
     "ParsedFormula",
+    "as_frame",
     "constant_column",
     "evaluation_context",
     "from_arrays",

@@ -142,7 +142,13 @@ class DesignSpec:
                 check_inf(X[:, col], f"X column {name!r}", index)
             return np.ascontiguousarray(X)
         frame = as_frame(data)
-        clean, _ = self._clean(frame, self._parsed.rhs_columns, "raise")
+        clean, _ = self._clean(
+            frame,
+            self._parsed.rhs_columns,
+            "raise",
+            "new data need a value in every column the formula uses: drop or fill these "
+            "rows first (e.g. new_data.dropna())",
+        )
         if len(clean) == 0:
             return np.zeros((0, len(self.terms)))
         X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
@@ -182,13 +188,17 @@ class DesignSpec:
         return X, y, n_dropped + n_lagged
 
     def _clean(
-        self, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+        self,
+        frame: pd.DataFrame,
+        columns: Sequence[str],
+        missing: Missing,
+        advice: str = "use missing='drop' to drop these rows",
     ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
         assert self._parsed is not None
         for name in columns:
             if name not in frame.columns:
                 raise DataError(f"column {name!r} used by the formula is not in the data")
-        clean, keep = prepare(frame, columns, self._kinds, missing)
+        clean, keep = prepare(frame, columns, self._kinds, missing, advice)
         _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
         return clean, keep
 
@@ -227,7 +237,9 @@ class Design:
         return constant_column(self.X)
 
 
-def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> Design:
+def from_formula(
+    formula: str, data: object, *, missing: Missing = "drop", narrow: bool = False
+) -> Design:
     """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
 
     Parameters
@@ -243,6 +255,11 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     missing : {"drop", "raise"}
         Rows with a missing value in a column the formula uses are dropped and
         counted in ``n_dropped``, or refused.
+    narrow : bool
+        Refuse, before building it, a design with at least as many columns as
+        rows (least squares). Any design is refused before it is built when a
+        transform asks for more columns than rows or it would exceed 2 GiB
+        (:func:`duolm._safe_formula.check_sizes`).
 
     Returns
     -------
@@ -292,8 +309,29 @@ def from_formula(formula: str, data: object, *, missing: Missing = "drop") -> De
     clean, keep = prepare(frame, columns, kinds, missing)
     n_dropped = int(len(keep) - keep.sum())
     if len(clean) == 0:
-        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+        from duolm.design._columns import why_no_rows
+
+        counts = {
+            name: int(
+                np.isnan(to_float(one_column(frame, name), name)).sum()
+                if kinds[name] == "numeric"
+                else one_column(frame, name).isna().sum()
+            )
+            for name in columns
+        }
+        raise DataError(
+            f"no rows left after dropping {n_dropped} rows with missing values: "
+            f"{why_no_rows(counts, len(frame))}"
+        )
     index = frame.index[keep]
+    from duolm.design._formula import check_sizes
+
+    def levels(name: str, categorical: bool) -> int:
+        if not categorical and kinds.get(name) == "numeric":
+            return 1
+        return int(clean[name].nunique()) if name in clean.columns else 1
+
+    check_sizes(parsed, len(clean), levels, narrow)  # before formulaic builds anything
     matrices = _materialize(lambda data, **kw: model_matrix(parsed.formula, data, **kw), clean)
     rhs, lhs = matrices.rhs.model_spec, matrices.lhs.model_spec
     if len(lhs.column_names) != 1:
@@ -419,7 +457,14 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     keep = ~lacking
     n_dropped = int(lacking.sum())
     if n_dropped == len(Xa) and not allow_empty:
-        raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+        from duolm.design._columns import why_no_rows
+
+        counts = {name: int(np.isnan(Xa[:, col]).sum()) for col, name in enumerate(names)}
+        counts["y"] = int(np.isnan(ya).sum())
+        raise DataError(
+            f"no rows left after dropping {n_dropped} rows with missing values: "
+            f"{why_no_rows(counts, len(Xa))}"
+        )
     Xk = np.ascontiguousarray(Xa[keep])
     return _array_design(Xk, ya[keep].copy(), response, names, missing, n_dropped, index[keep])
 
@@ -590,8 +635,13 @@ def make_design(
     X: object,
     y: object,
     missing: Missing,
+    narrow: bool = False,
 ) -> Design:
-    """Build the design from either ``(formula, data)`` or ``(X=, y=)``."""
+    """Build the design from either ``(formula, data)`` or ``(X=, y=)``.
+
+    ``narrow``: least squares, whose formula designs must have fewer columns than
+    rows (checked before they are built).
+    """
     if formula is not None and not isinstance(formula, str):
         raise TypeError(
             f"the first argument is a formula string, got {type(formula).__name__}; "
@@ -603,7 +653,7 @@ def make_design(
             raise TypeError("give either a formula with data, or X= and y=, not both")
         if data is None:
             raise TypeError("a formula needs data (a DataFrame or a mapping of columns)")
-        return from_formula(formula, data, missing=missing)
+        return from_formula(formula, data, missing=missing, narrow=narrow)
     if X is None or y is None:
         raise TypeError("give a formula and data, or both X= and y=")
     return from_arrays(X, y, missing=missing)

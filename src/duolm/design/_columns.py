@@ -60,6 +60,24 @@ def as_frame(data: object) -> pd.DataFrame:
             return pd.DataFrame(values)
         except ValueError as exc:
             raise DataError(f"cannot make a table of the mapping's columns: {exc}") from exc
+    import os
+
+    if isinstance(data, str | os.PathLike):  # a path that no reader took: say why
+        from pathlib import Path
+
+        path = Path(os.fspath(data))
+        if path.is_dir():
+            raise IsADirectoryError(21, f"{path} is a directory, not a data file", str(path))
+        if path.exists():
+            raise DataError(
+                f"{path}: duolm reads .csv files (also .csv.gz, .csv.bz2, .csv.xz, .csv.zst, "
+                ".csv.zip) and .parquet or .pq files; rename it, or read it into a DataFrame"
+            )
+        raise DataError(
+            "data must be a pandas DataFrame, a polars DataFrame, a mapping of column "
+            f"name -> array or the path of a .csv or .parquet file; got {str(data)!r}, "
+            "which names no file"
+        )
     raise DataError(
         "data must be a pandas DataFrame, a polars DataFrame or a mapping of column "
         f"name -> array, got {type(data).__name__}"
@@ -102,6 +120,15 @@ def column_kind(series: pd.Series, name: str, parsed: ParsedFormula) -> Kind:
     if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
         raise DataError(f"column {name!r} has dtype {dtype}; convert it to numbers or text")
     present = series[series.notna()]
+    nested = present.map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
+    if nested.to_numpy(dtype=bool).any():
+        first = int(np.flatnonzero(nested.to_numpy(dtype=bool))[0])
+        value = present.iloc[first]
+        raise DataError(
+            f"column {name!r} holds {type(value).__name__} values (row {present.index[first]!r}: "
+            f"{str(value)[:40]}), not numbers or text labels; a Parquet list or struct column "
+            "must be unpacked into columns first"
+        )
     numbers = pd.to_numeric(present, errors="coerce")
     good = int(numbers.notna().sum())
     if good == len(present):
@@ -162,21 +189,47 @@ def check_inf(values: FloatArray, what: str, index: pd.Index) -> None:
         )
 
 
-def missing_message(columns: Sequence[str], labels: pd.Index) -> str:
+#: What the error of ``missing="raise"`` advises (a fit; ``predict`` says otherwise).
+DROP_ADVICE = "use missing='drop' to drop these rows"
+
+
+def why_no_rows(counts: Mapping[str, int], rows: int) -> str:
+    """Which columns emptied the data: those missing in every row, else the counts.
+
+    Parameters
+    ----------
+    counts : mapping
+        Column -> rows in which it is missing.
+    rows : int
+        Rows there were.
+    """
+    empty = [name for name, count in counts.items() if count >= rows]
+    if empty:
+        names = ", ".join(repr(name) for name in empty)
+        return f"column(s) {names} missing in every row"
+    shown = ", ".join(f"{name!r} in {count}" for name, count in counts.items() if count)
+    return f"missing values in {shown} rows, and no row has all its values"
+
+
+def missing_message(columns: Sequence[str], labels: pd.Index, advice: str = DROP_ADVICE) -> str:
     """The error for ``missing="raise"``: the columns and (up to five) rows with gaps."""
     shown = ", ".join(row_label(labels, i) for i in range(min(5, len(labels))))
     more = f" (and {len(labels) - 5} more)" if len(labels) > 5 else ""
     names = ", ".join(repr(name) for name in columns)
-    return (
-        f"missing values in column(s) {names} at rows {shown}{more}; "
-        "use missing='drop' to drop these rows"
-    )
+    return f"missing values in column(s) {names} at rows {shown}{more}; {advice}"
 
 
 def prepare(
-    frame: pd.DataFrame, columns: Sequence[str], kinds: Mapping[str, Kind], missing: Missing
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    kinds: Mapping[str, Kind],
+    missing: Missing,
+    advice: str = DROP_ADVICE,
 ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.bool_]]]:
-    """Used columns converted, checked for inf, missing rows dropped or refused."""
+    """Used columns converted, checked for inf, missing rows dropped or refused.
+
+    ``advice`` ends the error of ``missing="raise"``.
+    """
     values: dict[str, Any] = {}
     lacking: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
     for name in columns:
@@ -197,7 +250,7 @@ def prepare(
         any_lacking |= mask
     if any_lacking.any() and missing == "raise":
         bad = [name for name, mask in lacking.items() if mask.any()]
-        raise DataError(missing_message(bad, frame.index[any_lacking]))
+        raise DataError(missing_message(bad, frame.index[any_lacking], advice))
     keep = ~any_lacking
     rows = np.flatnonzero(keep)
     clean = {

@@ -388,3 +388,169 @@ class _Checker:
                 and abs(exponent.value) <= _MAX_CONSTANT_EXPONENT
             ):
                 self.refuse(node, "is a constant power too large to compute")
+
+
+# -- sizes a formula asks for (issue 14: resource bombs) -------------------------------------
+
+#: Arguments of formulaic's transforms that set how many columns they make, with their
+#: defaults, in positional order after the data: ``bs(x, df=10**8)`` would build a
+#: hundred-million-column basis before any other check could see it.
+_SIZES: dict[str, tuple[tuple[str, int | None], ...]] = {
+    "bs": (("df", None), ("knots", None), ("degree", 3)),
+    "cr": (("df", None), ("knots", None)),
+    "cs": (("df", None), ("knots", None)),
+    "cc": (("df", None), ("knots", None)),
+    "poly": (("degree", 1),),
+    "lag": (("k", 1),),
+}
+
+
+def _constant(node: ast.AST) -> Any:
+    """The value of a constant expression the whitelist accepted (None if not constant)."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _constant(node.operand)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+        return None
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_constant(e) for e in node.elts]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _BINARY_OPS):
+        left, right = _constant(node.left), _constant(node.right)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right)):
+            return None
+        import operator
+
+        apply = {
+            ast.Add: operator.add,
+            ast.Sub: operator.sub,
+            ast.Mult: operator.mul,
+            ast.Div: operator.truediv,
+            ast.FloorDiv: operator.floordiv,
+            ast.Mod: operator.mod,
+            ast.Pow: operator.pow,  # bounded by the whitelist (_MAX_CONSTANT_EXPONENT)
+        }[type(node.op)]
+        try:
+            return apply(left, right)
+        except (ArithmeticError, ValueError):
+            return None
+    return None
+
+
+def _transform_sizes(expr: str) -> list[tuple[str, str, int]]:
+    """``(call, argument, columns)`` for each sized transform in a factor's code."""
+    aliases: dict[str, str] = {}
+    try:
+        tree = ast.parse(sanitize_variable_names(expr, {}, aliases), mode="eval")
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        sizes = _SIZES.get(node.func.id)
+        if sizes is None:
+            continue
+        given = {
+            name: node.args[i + 1] for i, (name, _) in enumerate(sizes) if i + 1 < len(node.args)
+        }
+        given.update({kw.arg: kw.value for kw in node.keywords if kw.arg is not None})
+        values = {
+            name: _constant(given[name]) if name in given else default for name, default in sizes
+        }
+        text = ast.unparse(node)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        for name, value in values.items():
+            if name == "knots":
+                count = len(value) if isinstance(value, list) else 0
+                out.append((text, name, count))
+            elif isinstance(value, float) and value.is_integer():
+                out.append((text, name, int(value)))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                out.append((text, name, value))
+    return out
+
+
+#: Most cells (rows x columns) of a design built in memory: 2 GiB of float64.
+MAX_DESIGN_CELLS = 2**28
+
+
+def check_sizes(parsed: ParsedFormula, rows: int, levels: Any, narrow: bool = False) -> None:
+    """Refuse a formula asking for more columns (or a longer lag) than the data have rows.
+
+    Checked before formulaic builds anything: each size argument of a transform
+    (``df``, ``degree``, the number of ``knots``, ``lag``'s ``k``) must be at most
+    ``rows``; and the columns the right-hand side would make, counted term by
+    term (a categorical factor as its number of levels, a spline as its ``df``,
+    an interaction as the product), times ``rows`` must stay within
+    :data:`MAX_DESIGN_CELLS` (2 GiB of doubles). (A design as wide as its rows
+    is built, for the Bayesian reading; least squares refuses it after.)
+
+    Parameters
+    ----------
+    parsed : ParsedFormula
+    rows : int
+        Rows of the data the design is built from.
+    levels : callable
+        ``levels(column, categorical) -> int``: the number of distinct values of
+        a column used as a categorical (as a term, or inside ``C()`` when
+        ``categorical``); 1 for a numeric column used as a number.
+    narrow : bool
+        Least squares: refuse as well a design with as many columns as rows.
+
+    Raises
+    ------
+    DataError
+        A transform's size argument exceeds ``rows``, or the design would exceed
+        :data:`MAX_DESIGN_CELLS` (the widest term named).
+    """
+    from duolm.errors import DataError
+
+    # Each term's columns are counted from below (a categorical factor as its levels
+    # less one, as reduced-rank coding makes them; a transform's size less one), so
+    # that a design this refuses is always at least this wide.
+    total = 0
+    worst: tuple[int, str] = (0, "")
+    for term in parsed.formula.rhs:
+        size = 1
+        for factor in term.factors:
+            method = factor.eval_method.value
+            if method == "literal":
+                continue
+            if method == "lookup":
+                size *= max(1, int(levels(factor.expr, False)) - 1)
+                continue
+            sizes = _transform_sizes(factor.expr)
+            for call, name, value in sizes:
+                if value > rows and name == "k":
+                    raise DataError(
+                        f"{call} shifts by k={value}, more than the {rows} rows of the data"
+                    )
+                if value > rows:
+                    raise DataError(
+                        f"too few rows: {rows} observation(s) for {value} coefficient(s): "
+                        f"{call} asks for {name}={value}; a term may not ask for more "
+                        "columns than the data have rows"
+                    )
+            columns = [v for _, name, v in sizes if name in ("df", "degree")]
+            read = parsed.factor_columns.get(factor.expr, ())
+            if factor.expr.startswith("C(") and len(read) == 1:  # C(g): one column a level
+                size *= max(1, int(levels(read[0], True)) - 1)
+            elif columns:
+                size *= max(1, max(columns) - 1)
+        total += size
+        worst = max(worst, (size, str(term)))
+        if narrow and total >= rows and worst[0] > 1:  # (one-column terms: ols counts them)
+            raise DataError(
+                f"too few rows: {rows} observation(s) for at least {total} coefficient(s) "
+                f"(term {worst[1]!r} alone makes about {worst[0]}); least squares needs more "
+                "rows than coefficients (too many categorical levels, or too large a df?)"
+            )
+        if rows * total > MAX_DESIGN_CELLS:
+            raise DataError(
+                f"the formula asks for at least {total} columns (term {worst[1]!r} alone makes "
+                f"about {worst[0]}) on {rows} rows: a design of {rows * total * 8 / 2**30:.3g} "
+                f"GiB, over the {MAX_DESIGN_CELLS * 8 // 2**30} GiB duolm builds in memory "
+                "(too many categorical levels? merge the rare ones, or fit fewer terms)"
+            )

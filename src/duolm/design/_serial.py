@@ -54,20 +54,91 @@ def encode(value: Any, where: str) -> Any:
     )
 
 
+#: The dtypes an ``__ndarray__`` tag may name (what :func:`_encode` writes: kinds b, i, u, f).
+_DTYPES = frozenset(
+    ["bool", "float16", "float32", "float64"]
+    + [f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)]
+)
+
+
+def _corrupt(message: str) -> StateFileError:
+    return StateFileError(f"corrupt state file: {message}")
+
+
 def decode(value: Any) -> Any:
+    """A tagged JSON value back as Python; every tag, dtype and shape checked first.
+
+    Raises
+    ------
+    StateFileError
+        An unknown tag, a tag with other keys, a dtype outside :data:`_DTYPES`,
+        an array whose entries are not numbers of one rectangular shape, a
+        ``__float__`` that is not a float's text.
+    """
     if isinstance(value, list):
         return [decode(v) for v in value]
-    if isinstance(value, dict):
-        if "__tuple__" in value:
-            return tuple(decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {_hashable(decode(k)): decode(v) for k, v in value["__dict__"]}
-        if "__ndarray__" in value:
-            return np.array(decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"]))
-        if "__float__" in value:
-            return float(value["__float__"])
-        raise ValueError(f"unknown tagged value with keys {sorted(value)}")
-    return value
+    if not isinstance(value, dict):
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        raise _corrupt(f"unexpected value of type {type(value).__name__}")
+    keys = sorted(value)
+    if keys == ["__tuple__"] and isinstance(value["__tuple__"], list):
+        return tuple(decode(v) for v in value["__tuple__"])
+    if keys == ["__dict__"] and isinstance(value["__dict__"], list):
+        pairs = value["__dict__"]
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise _corrupt("a __dict__ tag must hold [key, value] pairs")
+        out = {}
+        for k, v in pairs:
+            key = _hashable(decode(k))
+            try:
+                hash(key)
+            except TypeError:
+                raise _corrupt(f"a __dict__ key is not hashable: {key!r}") from None
+            out[key] = decode(v)
+        return out
+    if keys == ["__ndarray__", "dtype"]:
+        return _array(value["__ndarray__"], value["dtype"])
+    if keys == ["__float__"]:
+        text = value["__float__"]
+        if not isinstance(text, str) or text.strip().lower() not in ("inf", "-inf", "nan", "+inf"):
+            raise _corrupt(f"a __float__ tag holds {text!r}, not inf, -inf or nan")
+        return float(text)
+    raise _corrupt(f"unknown tagged value with keys {keys}")
+
+
+def _array(entries: Any, dtype: Any) -> np.ndarray[Any, Any]:
+    """An ``__ndarray__`` tag's array: a known dtype, a rectangular nest of plain numbers."""
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise _corrupt(f"an array's dtype {dtype!r} is not one of {sorted(_DTYPES)}")
+    shape: list[int] = []
+    level: Any = entries
+    while isinstance(level, list):  # the shape from the first entries, checked below
+        shape.append(len(level))
+        if not level:
+            break
+        level = level[0]
+    size = math.prod(shape)
+    flat: list[Any] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(node, list | dict | str) or node is None:
+                raise _corrupt("an array's entries are not numbers")
+            flat.append(node)
+            return
+        if not isinstance(node, list) or len(node) != shape[depth]:
+            raise _corrupt(f"an array is not rectangular (shape {tuple(shape)})")
+        for item in node:
+            walk(item, depth + 1)
+
+    walk(entries, 0)
+    if len(flat) != size:  # pragma: no cover - walk checks every level
+        raise _corrupt("an array's size does not match its shape")
+    try:
+        return np.array(flat, dtype=np.dtype(dtype)).reshape(shape)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise _corrupt(f"an array's entries do not fit dtype {dtype}: {exc}") from None
 
 
 def _hashable(key: Any) -> Any:
@@ -191,5 +262,13 @@ def spec_from(payload: Any) -> DesignSpec:
         return DesignSpec(**base, _parsed=parsed, _rhs_spec=rhs, _lhs_spec=lhs, _kinds=kinds)
     except StateFileError:
         raise
-    except (KeyError, TypeError, ValueError, FormulaError, DataError) as exc:
+    except (  # formulaic's objects rebuilt from untrusted entries
+        KeyError,
+        IndexError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        FormulaError,
+        DataError,
+    ) as exc:
         raise StateFileError(f"corrupt state file: cannot rebuild the design: {exc}") from exc

@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -31,16 +31,33 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from duolm import core
-from duolm._checks import CovType, check_alpha, check_cov_type, check_residual_rows
+from duolm._checks import (
+    DEPENDENT_COV_TYPES,
+    CovType,
+    check_alpha,
+    check_cov_kwds,
+    check_cov_type,
+    check_residual_rows,
+)
 from duolm.design import Design, DesignSpec, constant_column
-from duolm.errors import DataError, RankWarning
+from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
+from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
 
 __all__ = ["FTestResult", "FittedRows", "OLSFit"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+#: R's summary.lm calls a fit "essentially perfect" when the residual variance is below
+#: this fraction of the fitted values' mean square: the residuals are rounding errors.
+PERFECT_FIT = 1e-30
+
+#: In a perfect fit, a coefficient whose share of the fitted values, ``|b_j| ||X_j||``, is
+#: below this fraction of ``||X b||`` is rounding noise of a zero (as is an ``ess`` below
+#: its square times ``||X b||^2``): its t statistic is 0/0, not a number.
+NOISE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class OLSFit:
     scaled_condition_number: float = math.nan
     rows: FittedRows | None = None
     meats: Mapping[str, FloatArray] | None = None
+    cov_kwds: Mapping[str, Any] | None = None
 
     @classmethod
     def from_fit(cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust") -> Self:
@@ -112,8 +130,9 @@ class OLSFit:
             No residual degree of freedom is left (rows <= estimable columns).
         """
         check_residual_rows(len(design.y), int(fit.kept.sum()))
+        fit.stat.check_response_range()
         _warn_aliased(design.spec, fit.kept, stacklevel=5)
-        return cls(
+        out = cls(
             spec=design.spec,
             stat=fit.stat,
             kept=fit.kept,
@@ -128,6 +147,8 @@ class OLSFit:
             scaled_condition_number=fit.scaled_cond,
             rows=FittedRows(design.X, design.y, fit.resid, design.index),
         )
+        _warn_perfect(out, stacklevel=5)
+        return out
 
     @classmethod
     def from_state(
@@ -175,6 +196,7 @@ class OLSFit:
         """
         rank = int(kept.sum())
         check_residual_rows(round(stat.nobs), rank, label)
+        stat.check_response_range(label)
         if not math.isfinite(stat.ssr):
             raise DataError(f"{label}: the residual sum of squares overflows float64: rescale y")
         _warn_aliased(spec, kept, stacklevel=4)
@@ -190,7 +212,7 @@ class OLSFit:
                         f"{label}: {cov_type} is undefined: a row has leverage 1 (the fit "
                         "passes through it exactly); use HC0 or HC1"
                     )
-        return cls(
+        fit = cls(
             spec=spec,
             stat=stat,
             kept=kept,
@@ -204,6 +226,8 @@ class OLSFit:
             rows=None,
             meats=by_kind,
         )
+        _warn_perfect(fit, stacklevel=4)
+        return fit
 
     def _rows(self, what: str) -> FittedRows:
         if self.rows is None:
@@ -300,8 +324,38 @@ class OLSFit:
 
     @cached_property
     def rsquared(self) -> float:
-        """R² = SSR / SST (uncentred when the model has no intercept, as statsmodels)."""
-        return self.ess / self._tss if self._tss > 0 else math.nan
+        """R² = SSR / SST (uncentred when the model has no intercept, as statsmodels).
+
+        NaN when SST is zero, or only rounding noise of a perfect fit (a constant response).
+        """
+        if not self._tss > 0 or (self.perfect_fit and self._tss <= NOISE**2 * self._fitted_ss):
+            return math.nan
+        return self.ess / self._tss
+
+    @cached_property
+    def _fitted_ss(self) -> float:
+        """``||X b||^2 = y'y - SSE`` (the residuals are orthogonal to the columns)."""
+        return max(self.uncentered_tss - self.ssr, 0.0)
+
+    @cached_property
+    def perfect_fit(self) -> bool:
+        """The residuals are rounding errors: ``s² < 1e-30 ||X b||² / n`` (R's criterion).
+
+        In exact arithmetic such a fit has every residual 0, so every standard error is 0:
+        a t statistic is ``b_j / 0``, infinite for a coefficient that is really there and
+        undefined (0/0, NaN) for one that is rounding noise of a zero; the F statistic
+        likewise. :attr:`tvalues`, :attr:`pvalues`, :attr:`fvalue` and :attr:`f_pvalue`
+        say so instead of dividing rounding errors, and the fit warns
+        (:class:`~duolm.errors.PerfectFitWarning`) and the summary notes it.
+        """
+        return self.df_resid > 0 and self.scale < PERFECT_FIT * self._fitted_ss / self.nobs
+
+    @cached_property
+    def _noise(self) -> BoolArray:
+        """The kept coefficients that are rounding noise of a zero in a perfect fit."""
+        share = np.abs(self.params_kept) * self.stat.column_norms()
+        out: BoolArray = share <= NOISE * math.sqrt(self._fitted_ss)
+        return out
 
     @cached_property
     def rsquared_adj(self) -> float:
@@ -388,6 +442,12 @@ class OLSFit:
 
     def _cov_kept(self, cov_type: str) -> FloatArray:
         Ri = self._rinv
+        if cov_type in DEPENDENT_COV_TYPES:
+            if cov_type != self.cov_type or self.cov_kwds is None:
+                raise ValueError(
+                    f"read cov_type={cov_type!r} with with_cov_type(..., cov_kwds=...)"
+                )
+            return dependent_cov(self, cov_type, self.cov_kwds)
         if cov_type == "nonrobust":
             out: FloatArray = self.scale * (Ri @ Ri.T)
             return out
@@ -422,6 +482,8 @@ class OLSFit:
         Rs = Ri / unit[:, None]  # exact
         if self.cov_type == "nonrobust":
             se = unit * math.sqrt(self.scale) * np.sqrt(np.sum(Rs * Rs, axis=1))
+        elif self.cov_type in DEPENDENT_COV_TYPES:
+            se = np.sqrt(np.diag(self._cov))
         else:
             meat = self._meat("HC0" if self.cov_type == "HC1" else self.cov_type)
             if self.cov_type == "HC1":
@@ -431,7 +493,10 @@ class OLSFit:
 
     @cached_property
     def tvalues(self) -> pd.Series:
-        """t statistics of H0: coefficient = 0."""
+        """t statistics of H0: coefficient = 0 (see :attr:`perfect_fit` for a perfect fit)."""
+        if self.perfect_fit:
+            kept = np.where(self._noise, np.nan, np.copysign(np.inf, self.params_kept))
+            return self._full(kept, "tvalues")
         return (self.params / self.bse).rename("tvalues")
 
     @cached_property
@@ -458,8 +523,10 @@ class OLSFit:
         """F statistic of H0: all slope coefficients are zero (NaN without slopes)."""
         if self.df_model == 0:
             return math.nan
+        if self.perfect_fit:  # an exact fit: NIST certifies F as infinite (Wampler1)
+            return math.nan if self.ess <= NOISE**2 * self._fitted_ss else math.inf
         if self.cov_type == "nonrobust":
-            if self.scale == 0:  # an exact fit: NIST certifies F as infinite (Wampler1)
+            if self.scale == 0:
                 return math.inf
             return (self.ess / self.df_model) / self.scale
         return self._wald(self._slope_restriction, np.zeros(self.df_model)).fvalue
@@ -501,7 +568,8 @@ class OLSFit:
     def t_test(self, hypothesis: object, alpha: float = 0.05) -> pd.DataFrame:
         """t test of each row of ``L beta = r``.
 
-        Returns a frame with one row per equation and columns ``effect, se, t,
+        Returns a frame with one row per equation and columns ``hypothesis``
+        (the equation as given, or a matrix row written out), ``effect, se, t,
         pvalue, lower, upper``: ``effect`` is ``L b - r`` (statsmodels reports
         ``L b``), with its interval at level ``1 - alpha``. The lecture's
         test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
@@ -512,8 +580,15 @@ class OLSFit:
         with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 in an exact fit
             t = effect / se
         q = stats.t.isf(check_alpha(alpha) / 2.0, self.df_resid)
+        from duolm.frequentist._hypotheses import equations, written
+
+        labels = equations(hypothesis, list(self.terms))  # each row says what it tests
+        if labels is None:  # a matrix: its rows as equations in the coefficients
+            kept = [name for name, keep in zip(self.terms, self.kept, strict=True) if keep]
+            labels = [written(row, value, kept) for row, value in zip(L, r, strict=True)]
         return pd.DataFrame(
             {
+                "hypothesis": labels,
                 "effect": effect,
                 "se": se,
                 "t": t,
@@ -594,9 +669,35 @@ class OLSFit:
             index=index,
         )
 
-    def with_cov_type(self, cov_type: CovType) -> Self:
-        """The same fit read with another covariance type (a new object)."""
-        return dataclasses.replace(self, cov_type=check_cov_type(cov_type))
+    def with_cov_type(self, cov_type: CovType, cov_kwds: Mapping[str, Any] | None = None) -> Self:
+        """The same fit read with another covariance type (a new object).
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"}
+        cov_kwds : dict, optional
+            statsmodels' keywords of "HAC" (``maxlags``, ``kernel``,
+            ``use_correction``) and "cluster" (``groups``: one label per fitted
+            row, or two such for two-way clustering; ``use_correction``). A
+            fit keeps no data columns, so ``groups`` are labels here, not
+            column names (:func:`duolm.ols` takes either).
+        """
+        cov_type = check_cov_type(cov_type)
+        kwds = check_cov_kwds(cov_type, cov_kwds)
+        resolved = None if kwds is None else resolve_cov_kwds(self, cov_type, kwds)
+        return dataclasses.replace(self, cov_type=cov_type, cov_kwds=resolved)
+
+
+def _warn_perfect(fit: OLSFit, stacklevel: int) -> None:
+    """Warn that the residuals are rounding errors (R's "essentially perfect fit")."""
+    if fit.perfect_fit:
+        warnings.warn(
+            "essentially perfect fit: the residuals are rounding errors (s = "
+            f"{math.sqrt(fit.scale):.3g}); t, F and p values are infinite where a coefficient "
+            "is really there and undefined (NaN) where it is rounding noise of zero",
+            PerfectFitWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _warn_aliased(spec: DesignSpec, kept: BoolArray, stacklevel: int) -> None:

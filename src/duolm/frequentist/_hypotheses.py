@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Sequence
 
@@ -72,7 +73,27 @@ def _independent(L: FloatArray, r: FloatArray) -> tuple[FloatArray, FloatArray]:
     return L, r
 
 
+#: Most signs and parentheses in a row a hypothesis may nest (Python's parser recurses
+#: once per level: 50,000 unary minus signs exhaust its memory).
+MAX_NESTING = 100
+
+
+def _check_nesting(text: str) -> None:
+    run = deepest = 0
+    for char in text:
+        if char in "+-(":
+            run += 1
+            deepest = max(deepest, run)
+        elif not char.isspace():
+            run = 0
+    if deepest > MAX_NESTING:
+        raise FormulaError(
+            f"hypothesis nests {deepest} signs or parentheses in a row; at most {MAX_NESTING}"
+        )
+
+
 def _parse_text(text: str, names: list[str]) -> tuple[FloatArray, FloatArray]:
+    _check_nesting(text)
     # Replace each coefficient name (longest first, as they may contain each other
     # and characters like "I(x ** 2)") by a placeholder identifier, then parse.
     placeholders: dict[str, int] = {}
@@ -103,11 +124,18 @@ def _parse_text(text: str, names: list[str]) -> tuple[FloatArray, FloatArray]:
             if len(sides) == 2
             else (np.zeros(len(names)), 0.0)
         )
-        coef = left[0] - right[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef = left[0] - right[0]
+            const = right[1] - left[1]
+        if not (np.all(np.isfinite(coef)) and np.isfinite(const)):
+            raise FormulaError(
+                f"equation {user_text(part)!r} overflows: its coefficients or constant are "
+                "not finite doubles (rescale the equation)"
+            )
         if not np.any(coef):
             raise FormulaError(f"equation {user_text(part)!r} involves no coefficient")
         rows.append(coef)
-        rhs.append(right[1] - left[1])
+        rhs.append(const)
     return np.array(rows), np.array(rhs)
 
 
@@ -118,6 +146,8 @@ def _linear(
         tree = ast.parse(src.strip(), mode="eval").body
     except SyntaxError as exc:
         raise FormulaError(f"cannot parse hypothesis {text!r}: {exc.msg}") from None
+    except (MemoryError, RecursionError):
+        raise FormulaError(f"hypothesis {text[:60]!r}... nests too deeply to parse") from None
     coef = np.zeros(len(names))
     const = 0.0
 
@@ -134,9 +164,9 @@ def _linear(
                 num, term = term, num
             if not _is_number(num):
                 raise FormulaError(f"hypothesis {text!r} is not linear in the coefficients")
-            visit(term, sign * _number(num))
+            visit(term, sign * _number(num, text, src))
         elif _is_number(node):
-            const += sign * _number(node)
+            const += sign * _number(node, text, src)
         elif isinstance(node, ast.Name) and node.id in placeholders:
             coef[placeholders[node.id]] += sign
         elif isinstance(node, ast.Name):
@@ -154,8 +184,78 @@ def _is_number(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, int | float)
 
 
-def _number(node: ast.expr) -> float:
+def _number(node: ast.expr, text: str, src: str) -> float:
+    """A literal as a finite double; a literal beyond the doubles' range is refused."""
     if isinstance(node, ast.UnaryOp):
-        return -_number(node.operand)
+        return -_number(node.operand, text, src)
     assert isinstance(node, ast.Constant) and isinstance(node.value, int | float)
-    return float(node.value)
+    value = node.value
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        literal = ast.get_source_segment(src.strip(), node) or str(value)
+        if len(literal) > 20:
+            literal = f"{literal[:12]}... ({len(literal)} characters)"
+        raise FormulaError(
+            f"the number {literal} in hypothesis {text[:80]!r} is not finite as a double "
+            "(beyond about 1.8e308)"
+        )
+    return x
+
+
+def equations(hypothesis: object, names: Sequence[str]) -> list[str] | None:
+    """The equations of a hypothesis given as text, one label per row of ``L``.
+
+    ``"time = 0, x - z"`` gives ``["time = 0", "x - z"]`` (white space folded);
+    commas inside coefficient names such as ``bs(x, df=4)[1]`` do not split.
+    None for a hypothesis given as a matrix (it has no text).
+
+    Examples
+    --------
+    >>> equations("b - 2*a = 1,  a", ["a", "b"])
+    ['b - 2*a = 1', 'a']
+    >>> equations(["bs(x, 3)[1] = 0"], ["bs(x, 3)[1]"])
+    ['bs(x, 3)[1] = 0']
+    """
+    if (
+        isinstance(hypothesis, list | tuple)
+        and hypothesis
+        and all(isinstance(h, str) for h in hypothesis)
+    ):
+        hypothesis = ", ".join(hypothesis)
+    if not isinstance(hypothesis, str):
+        return None
+    work = hypothesis
+    tokens: dict[str, str] = {}
+    for i in sorted(range(len(names)), key=lambda i: -len(names[i])):  # as _parse_text
+        token = f"__b{i}__"
+        pattern = r"(?<![\w.])" + re.escape(names[i]) + r"(?![\w.(\[])"
+        work, count = re.subn(pattern, token, work)
+        if count:
+            tokens[token] = names[i]
+    out = []
+    for part in work.split(","):
+        for token, name in tokens.items():
+            part = part.replace(token, name)
+        out.append(" ".join(part.split()))
+    return out
+
+
+def written(coefs: FloatArray, rhs: float, names: Sequence[str]) -> str:
+    """One row of ``L beta = r`` as an equation in the coefficient names.
+
+    Examples
+    --------
+    >>> written(np.array([1.0, -0.5, 0.0]), 2.0, ["a", "b", "c"])
+    'a - 0.5*b = 2'
+    """
+    text = ""
+    for c, name in zip(coefs, names, strict=True):
+        if c == 0:
+            continue
+        size = "" if abs(c) == 1 else f"{abs(c):g}*"
+        sign = ("-" if c < 0 else "") if not text else (" - " if c < 0 else " + ")
+        text += f"{sign}{size}{name}"
+    return f"{text or '0'} = {rhs:g}"

@@ -1,19 +1,27 @@
-"""The public least-squares result: the numbers of :class:`OLSFit` and their printed forms.
+"""The public least-squares result: the numbers of :class:`OLSFit`, its tests, printed forms.
 
-The methods here only show what the base class computes: the statsmodels
-table (:mod:`._summary`), a one-line ``repr`` and the HTML that Jupyter
-displays.
+Besides showing what the base class computes (the statsmodels table of
+:mod:`._summary`, a one-line ``repr``, the HTML that Jupyter displays), the
+result offers the specification tests of :mod:`._tests` and
+:mod:`._durbin_watson` as methods, with statsmodels' names.
 """
 
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+import pandas as pd
+
+import duolm.frequentist._durbin_watson as _durbin_watson
+import duolm.frequentist._tests as _tests
 from duolm._format import Summary
 from duolm.frequentist._fit import OLSFit
 from duolm.frequentist._summary import ols_summary
+from duolm.frequentist._tests import DiagnosticTest
 
 __all__ = ["OLSResults"]
 
@@ -58,6 +66,50 @@ class OLSResults(OLSFit):
         "HC2", "HC3") with ``W = X Rxx^-1``, accumulated by a streamed pass.
     """
 
+    # -- specification tests (in memory: they read the fitted rows) ---------------------
+    def het_breuschpagan(self, robust: bool = True) -> DiagnosticTest:
+        """Breusch-Pagan test of constant error variance (Koenker's studentised form
+        by default, as R's ``lmtest::bptest``)."""
+        return _tests.het_breuschpagan(self, robust)
+
+    def het_white(self) -> DiagnosticTest:
+        """White's test: squared residuals on the regressors, squares and cross products."""
+        return _tests.het_white(self)
+
+    def acorr_breusch_godfrey(self, nlags: int | None = None) -> DiagnosticTest:
+        """Breusch-Godfrey LM test of no serial correlation up to ``nlags``
+        (default ``min(10, n // 5)``)."""
+        return _tests.acorr_breusch_godfrey(self, nlags)
+
+    def acorr_ljungbox(self, lags: int | None = None, model_df: int = 0) -> DiagnosticTest:
+        """Ljung-Box test of no autocorrelation of the residuals up to ``lags``."""
+        return _tests.acorr_ljungbox(self, lags, model_df)
+
+    def linear_reset(self, power: int | Sequence[int] = 3, use_f: bool = False) -> DiagnosticTest:
+        """Ramsey's RESET test of powers of the fitted values (Wald chi2, or F with ``use_f``)."""
+        return _tests.linear_reset(self, power, use_f)
+
+    def durbin_watson_test(
+        self,
+        alternative: Literal["greater", "two-sided", "less"] = "greater",
+        exact: bool | None = None,
+    ) -> DiagnosticTest:
+        """Durbin-Watson test with R's ``lmtest::dwtest`` p value (exact below 100 rows)."""
+        return _durbin_watson.durbin_watson_test(self, alternative, exact)
+
+    def vif(self) -> pd.Series:
+        """Variance inflation factors by term, the intercept excluded (from R alone)."""
+        return _tests.vif(self)
+
+    def outlier_test(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Bonferroni outlier test: ``student_resid``, ``unadj_p``, ``bonf(p)`` by row."""
+        return _tests.outlier_test(self, alpha)
+
+    def influence(self) -> pd.DataFrame:
+        """Influence measures by row: statsmodels' ``summary_frame`` columns plus ``covratio``."""
+        return _tests.influence(self)
+
+    # -- printed forms -----------------------------------------------------------------
     def summary(self, alpha: float = 0.05) -> Summary:
         """The statsmodels-style table (text via ``str()``, HTML in notebooks)."""
         return ols_summary(self, alpha=alpha)

@@ -7,8 +7,10 @@ is written back to it. The table machinery is :mod:`duolm._format`.
 
 from __future__ import annotations
 
+import math
 import time
 
+from duolm import core
 from duolm._checks import check_alpha
 from duolm._format import (
     CoefTable,
@@ -24,8 +26,22 @@ from duolm._format import (
 )
 from duolm.frequentist._diagnostics import OMNIBUS_MIN_NOBS
 from duolm.frequentist._fit import OLSFit
+from duolm.frequentist._tests import het_breuschpagan, vif
 
-__all__ = ["DW_RANGE", "LARGE_CONDITION", "NORMALITY_ALPHA", "ols_summary"]
+__all__ = [
+    "DW_RANGE",
+    "HETEROSKEDASTICITY_ALPHA",
+    "LARGE_CONDITION",
+    "LARGE_VIF",
+    "NORMALITY_ALPHA",
+    "ols_summary",
+]
+
+#: Significance level of the Breusch-Pagan test that triggers the note on robust errors.
+HETEROSKEDASTICITY_ALPHA = 0.01
+
+#: Variance inflation factor above which the summary names the term (the usual rule).
+LARGE_VIF = 10.0
 
 #: Condition number above which the design counts as ill-conditioned (as statsmodels).
 LARGE_CONDITION = 1000.0
@@ -135,6 +151,26 @@ _COV_NOTES = {
 }
 
 
+def _cov_note(result: OLSFit) -> str:
+    """statsmodels' description of the covariance; HAC says how its lags were chosen."""
+    kw = result.cov_kwds or {}
+    if result.cov_type == "HAC":
+        lags = kw["maxlags"]
+        rule = " (the default floor(4 (n/100)^(2/9)))" if kw.get("maxlags_rule") else ""
+        corr = "with" if kw["use_correction"] else "without"
+        return (
+            "Standard Errors are heteroscedasticity and autocorrelation robust (HAC) using "
+            f"{lags} lags{rule} and {corr} small sample correction"
+        )
+    if result.cov_type == "cluster":
+        groups = kw["groups"]
+        sizes = " and ".join(str(len(g.unique())) for g in groups)
+        return f"Standard Errors are robust to cluster correlation (cluster), {sizes} groups" + (
+            " (two-way)" if len(groups) == 2 else ""
+        )
+    return _COV_NOTES[result.cov_type]
+
+
 def _ols_notes(result: OLSFit) -> list[str]:
     """statsmodels' notes, then duolm's plain-word warnings about the fit."""
     notes = []
@@ -143,7 +179,7 @@ def _ols_notes(result: OLSFit) -> list[str]:
             "R² is computed without centering (uncentered) since the model does not "
             "contain a constant."
         )
-    notes.append(_COV_NOTES[result.cov_type])
+    notes.append(_cov_note(result))
 
     cond = result.stat.condition_number()
     if cond > LARGE_CONDITION:
@@ -163,6 +199,15 @@ def _ols_notes(result: OLSFit) -> list[str]:
                 "regressors would lower it."
             )
         notes.append(note)
+
+    if result.perfect_fit:
+        notes.append(
+            "Essentially perfect fit: the residuals are rounding errors (s = "
+            f"{math.sqrt(result.scale):.3g}), so every standard error is zero up to rounding. "
+            "A t or F statistic would divide rounding errors: it is shown as inf where the "
+            "coefficient (or the model) is really there and as nan where it is rounding noise "
+            "of zero, e.g. a slope fitted to a constant response."
+        )
 
     if result.aliased:
         names = ", ".join(result.aliased)
@@ -189,11 +234,29 @@ def _ols_notes(result: OLSFit) -> list[str]:
     d = result.diagnostics
     dw = d.durbin_watson
     if dw < DW_RANGE[0]:
+        import re
+
+        # suggest a quadratic term only to a model that has no curve yet
+        curved = any(
+            re.search(r"\*\*\s*[2-9]|\^\s*[2-9]|\b(poly|bs|cr|cs|cc)\(", term)
+            for term in result.terms
+        )
+        missing = (
+            "a trend the terms cannot follow (a higher degree, a spline, another input)"
+            if curved
+            else "a trend (e.g. a quadratic term)"
+        )
         notes.append(
             f"The residuals are strongly positively autocorrelated (Durbin-Watson "
-            f"{dw:.2f}, far below 2): the errors are not independent; standard errors and "
-            "p values are too optimistic; the model may be missing a trend (e.g. a "
-            "quadratic term)."
+            f"{dw:.2f}, far below 2): the errors are not independent"
+            + (
+                ", which the HAC standard errors above allow for."
+                if result.cov_type == "HAC"
+                else f", so the standard errors and p values above are too optimistic. "
+                f"{_autocorrelation_remedies(result)}"
+            )
+            + f" The model may also be missing {missing}: a relation it does not capture "
+            "shows the same way."
         )
     elif dw > DW_RANGE[1]:
         notes.append(
@@ -202,6 +265,9 @@ def _ols_notes(result: OLSFit) -> list[str]:
             "the errors are not independent and the standard errors and p values cannot "
             "be trusted; this often comes from over-differenced data."
         )
+
+    notes.extend(_heteroskedasticity_note(result))
+    notes.extend(_vif_note(result))
 
     tests = []
     if d.omnibus_pvalue is not None and d.omnibus_pvalue < NORMALITY_ALPHA:
@@ -230,3 +296,52 @@ def _ols_notes(result: OLSFit) -> list[str]:
             "here), so it is shown as nan; Jarque-Bera is unreliable this small."
         )
     return notes
+
+
+def _autocorrelation_remedies(result: OLSFit) -> str:
+    """The calls that allow for autocorrelated errors, written out for this fit."""
+    lags = core.default_maxlags(result.nobs)
+    formula = result.spec.formula
+    glsar = f"duolm.glsar({formula!r}, data, rho=1)" if formula else "duolm.glsar(X=X, y=y, rho=1)"
+    return (
+        "Remedies: Newey-West standard errors, "
+        f'fit.with_cov_type("HAC", cov_kwds={{"maxlags": {lags}}}) ({lags} lags by the usual '
+        f"rule), or feasible GLS with AR(1) errors, {glsar}."
+    )
+
+
+def _heteroskedasticity_note(result: OLSFit) -> list[str]:
+    """Koenker's Breusch-Pagan test, for in-memory fits whose standard errors assume a
+    constant variance (robust covariances allow for a changing one)."""
+    if (
+        result.cov_type != "nonrobust"
+        or result.rows is None
+        or result.const_col is None
+        or result.df_model == 0
+        or result.perfect_fit
+    ):
+        return []
+    test = het_breuschpagan(result)
+    if not test.pvalue < HETEROSKEDASTICITY_ALPHA:
+        return []
+    return [
+        f"The variance of the errors changes with the regressors (Breusch-Pagan, Koenker's "
+        f"form: LM = {test.statistic:.3g}, p = {test.pvalue:.3g}), so the standard errors "
+        'above are off: fit.with_cov_type("HC3") gives heteroskedasticity-robust ones.'
+    ]
+
+
+def _vif_note(result: OLSFit) -> list[str]:
+    """The terms whose variance inflation factor exceeds :data:`LARGE_VIF`."""
+    if result.df_model < 2:
+        return []
+    inflated = vif(result)
+    large = inflated[inflated > LARGE_VIF].sort_values(ascending=False)
+    if large.empty:
+        return []
+    terms = ", ".join(f"{name} ({value:.3g})" for name, value in large.items())
+    return [
+        f"Variance inflation factors above {LARGE_VIF:g}: {terms}. These terms are nearly "
+        "linear combinations of the others, so their standard errors are inflated by the "
+        "square root of the factor; dropping or combining some of them would steady the rest."
+    ]

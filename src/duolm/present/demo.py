@@ -269,7 +269,11 @@ def _draw_figures(demo: LectureDemo, out: Path) -> dict[str, Path]:
             "bayes-evolution",
             (8.0, 2.3 * (k + 1) + 0.6),
             lambda f: plots.evolution(
-                demo.trajectory, alpha=demo.alpha, reference=ols_reference(demo.parabola), fig=f
+                demo.trajectory,
+                alpha=demo.alpha,
+                reference=ols_reference(demo.parabola),
+                reference_label="least squares, all rows",
+                fig=f,
             ),
         ),
         (

@@ -160,7 +160,10 @@ def _figures(
             )
         )
     except ValueError as exc:
-        missing.append(f"No bands figure: {exc}.")
+        from duolm.present.plots._common import SeveralInputsError
+
+        why = exc.without_advice() if isinstance(exc, SeveralInputsError) else str(exc)
+        missing.append(f"No bands figure: {why}.")
     k = len(bayes_fit.terms)
     reference = ols_reference(ols_fit)
     images.append(
@@ -170,7 +173,13 @@ def _figures(
             f"{level} credible interval of each coefficient and of sigma²; dotted: the "
             "least-squares estimates on all the data.",
             _png(
-                lambda f: plots.evolution(traj, alpha=alpha, reference=reference, fig=f),
+                lambda f: plots.evolution(
+                    traj,
+                    alpha=alpha,
+                    reference=reference,
+                    reference_label="least squares, all rows",
+                    fig=f,
+                ),
                 (8.0, 2.3 * (k + 1) + 0.6),
             ),
         )

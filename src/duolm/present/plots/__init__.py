@@ -15,6 +15,7 @@ function            draws
 :func:`scatter`     the data, before any model
 :func:`bands`       fitted curve, band of the mean and of a new observation;
                     least squares, Bayes, or both on one axes
+:func:`band_gap`    one reading's band ends minus the other's (they nearly coincide)
 :func:`residuals`   residual diagnostics of a least-squares fit (6 panels)
 :func:`anscombe`    Anscombe's quartet with its one regression line (4 panels)
 :func:`evolution`   the posterior after each observation (k + 1 panels)
@@ -31,11 +32,12 @@ from __future__ import annotations
 
 from duolm.present.plots.averaging import inclusion, model_space
 from duolm.present.plots.checks import ppc
-from duolm.present.plots.fits import anscombe, bands, residuals, scatter
+from duolm.present.plots.fits import anscombe, band_gap, bands, residuals, scatter
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
 __all__ = [
     "anscombe",
+    "band_gap",
     "bands",
     "evolution",
     "inclusion",

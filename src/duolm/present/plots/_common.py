@@ -14,6 +14,7 @@ from duolm.design import parse_formula
 from duolm.frequentist import OLSResults
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -55,9 +56,41 @@ def new_grid(
     return fig, list(axes.ravel())
 
 
+def few_ticks(ax: Axes, nbins: int = 4) -> None:
+    """At most ``nbins`` x ticks: numbers like 0.29590 side by side must not collide."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=nbins))
+
+
 def level(alpha: float) -> str:
     """``"95%"`` for ``alpha = 0.05``."""
     return f"{100.0 * (1.0 - check_alpha(alpha)):.4g}%"
+
+
+class SeveralInputsError(ValueError):
+    """The formula reads several input columns: a curve against one needs ``x=``.
+
+    Attributes
+    ----------
+    formula : str
+    columns : tuple of str
+        The input columns the right-hand side reads.
+    """
+
+    def __init__(self, formula: str, columns: tuple[str, ...]) -> None:
+        self.formula, self.columns = formula, columns
+        super().__init__(
+            f"the formula {formula!r} reads {len(columns)} input column(s) {list(columns)}; "
+            "curves need exactly one (pass x= when the others are constant)"
+        )
+
+    def without_advice(self) -> str:
+        """The message for callers that cannot take ``x=`` (the report, the command line)."""
+        return (
+            f"the formula {self.formula!r} reads {len(self.columns)} input columns "
+            f"{list(self.columns)}; the bands are drawn against one input"
+        )
 
 
 def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:
@@ -73,10 +106,7 @@ def input_variable(fit: Fit, data: pd.DataFrame, x: str | None) -> str:
         raise ValueError("the fit was given X= and y=, not a formula: curves need a formula fit")
     columns = parse_formula(formula, [str(c) for c in data.columns]).rhs_columns
     if len(columns) != 1:
-        raise ValueError(
-            f"the formula {formula!r} reads {len(columns)} input column(s) {list(columns)}; "
-            "curves need exactly one (pass x= when the others are constant)"
-        )
+        raise SeveralInputsError(formula, tuple(columns))
     return columns[0]
 
 
@@ -97,3 +127,25 @@ def is_bayes(fit: object) -> bool:
     if isinstance(fit, OLSResults):
         return False
     raise TypeError(f"expected an OLSResults or a BayesResults, got {type(fit).__name__}")
+
+
+def literal(drawn: Artist) -> None:
+    """Show every text duolm drew in ``drawn`` (a Figure or an Axes) as written.
+
+    Column names and formulas reach titles, labels and legends; a name like
+    ``$x^{$`` would otherwise make drawing raise (mathtext cannot parse it) and
+    ``$a$`` would silently become an italic "a". duolm's own texts use no math
+    markup (Unicode ``²``, plain ``beta``), so every Text artist in ``drawn`` is
+    made literal; tick labels, written by matplotlib's formatters, are left alone.
+    """
+    from matplotlib.axes import Axes
+    from matplotlib.text import Text
+
+    ticks: set[int] = set()
+    for ax in drawn.findobj(Axes):
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in [*axis.majorTicks, *axis.minorTicks]:
+                ticks.update((id(tick.label1), id(tick.label2)))
+    for text in drawn.findobj(Text):
+        if id(text) not in ticks:
+            text.set_parse_math(False)

@@ -71,6 +71,9 @@ def scatter(
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(f"{y} against {x}" if title is None else title)
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(ax)
     return ax
 
 
@@ -194,6 +197,79 @@ def bands(
     kinds = [("Bayes" if is_bayes(f) else "least squares") for f in (fit, bayes_fit) if f]
     ax.set_title(f"{fit.spec.formula}: {' vs '.join(kinds)}, {level(alpha)} bands")
     ax.legend(fontsize="small")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(ax)
+    return ax
+
+
+def band_gap(
+    fit: Fit,
+    other: Fit,
+    data: pd.DataFrame,
+    *,
+    x: str | None = None,
+    alpha: float = 0.05,
+    grid: int = 200,
+    ax: Axes | None = None,
+) -> Axes:
+    """How far the second reading's bands lie from the first's: the differences of their ends.
+
+    Drawn over each other (:func:`bands`), a credible band and a confidence band
+    that nearly coincide hide each other; this draws ``other``'s lower and upper
+    ends minus ``fit``'s, for the band of the mean and that of a new
+    observation, over the input column, with the line of no difference. Under
+    ``NIG.reference(k)`` every curve lies on zero.
+
+    Parameters
+    ----------
+    fit, other : OLSResults or BayesResults
+        Two formula fits of the same response (usually least squares, then Bayes).
+    data, x, alpha, grid, ax
+        As for :func:`bands`.
+
+    Returns
+    -------
+    matplotlib Axes
+        Lines with gids ``"gap-mean-lower"``, ``"gap-mean-upper"``,
+        ``"gap-obs-lower"``, ``"gap-obs-upper"`` and ``"no-difference"``.
+    """
+    column = input_variable(fit, data, x)
+    if other.spec.response != fit.spec.response:
+        raise ValueError(
+            f"the fits model different responses ({fit.spec.response!r} and "
+            f"{other.spec.response!r})"
+        )
+    if int(grid) < 2:
+        raise ValueError(f"grid must be at least 2, got {grid}")
+    xs = numeric(data, column)
+    finite = xs[np.isfinite(xs)]
+    if finite.size == 0:
+        raise ValueError(f"column {column!r} has no finite values")
+    xg = np.linspace(float(finite.min()), float(finite.max()), int(grid))
+    frame = pd.DataFrame({column: xg})
+    a, b = fit.predict(frame, alpha=alpha), other.predict(frame, alpha=alpha)
+    ax = new_axes(ax)
+    ax.axhline(0.0, color=REF_COLOR, lw=1, label="no difference", gid="no-difference")
+    for band, style, what in (("mean", "-", "mean"), ("obs", "--", "new observation")):
+        for end, color in (("lower", OLS_COLOR), ("upper", BAYES_COLOR)):
+            key = f"{band}_ci_{end}"
+            ax.plot(
+                xg,
+                b[key].to_numpy() - a[key].to_numpy(),
+                color=color,
+                ls=style,
+                lw=1.5,
+                label=f"{end} end, band of the {what}",
+                gid=f"gap-{band}-{end}",
+            )
+    names = [("Bayes" if is_bayes(f) else "least squares") for f in (other, fit)]
+    ax.set(
+        title=f"{level(alpha)} bands: {names[0]} minus {names[1]}",
+        xlabel=column,
+        ylabel=f"difference in {fit.spec.response}",
+    )
+    ax.legend(fontsize="small")
     return ax
 
 
@@ -277,17 +353,38 @@ def residuals(fit: OLSResults, *, fig: Figure | None = None) -> Figure:
     ax_lev.axhline(0.0, color=REF_COLOR, lw=1)
     top = max(3.0, 1.15 * float(np.max(np.abs(ok)))) if ok.size else 3.0
     hg = np.linspace(max(float(np.min(h)) * 0.5, 1e-6), min(float(np.max(h)) * 1.1, 0.999), 200)
+    beyond = []
     for d, style in zip(COOK_LEVELS, ("--", ":"), strict=True):
         rc = np.sqrt(d * fit.rank * (1.0 - hg) / hg)
-        ax_lev.plot(hg, rc, color="C3", ls=style, lw=1, label=f"Cook's distance {d:g}")
+        shown = bool(np.any(rc <= top))  # a contour wholly off the panel gets no legend entry
+        label = f"Cook's distance {d:g}" if shown else "_nolegend_"
+        ax_lev.plot(hg, rc, color="C3", ls=style, lw=1, label=label, gid=f"cook-{d:g}")
         ax_lev.plot(hg, -rc, color="C3", ls=style, lw=1, label="_nolegend_")
+        if not shown:
+            beyond.append(f"{d:g}")
+    if beyond:  # say where they went instead of listing lines nobody can see
+        ax_lev.text(
+            0.98,
+            0.02,
+            f"Cook's distance {' and '.join(beyond)}: beyond the panel",
+            transform=ax_lev.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize="x-small",
+            color="C3",
+            gid="cook-beyond",
+        )
     ax_lev.set_ylim(-top, top)
     ax_lev.set(
         title="Residuals vs leverage", xlabel="leverage h_ii", ylabel="standardised residual"
     )
-    ax_lev.legend(fontsize="small")
+    if len(beyond) < len(COOK_LEVELS):  # a legend only of the contours that are drawn
+        ax_lev.legend(fontsize="small")
 
     fig.suptitle(f"Residual diagnostics: {fit.spec.formula or fit.spec.response}")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -348,4 +445,7 @@ def anscombe(data: pd.DataFrame | None = None, *, fig: Figure | None = None) -> 
     for ax in axes[len(names) :]:
         ax.remove()
     fig.suptitle("Anscombe's quartet: one regression line, four data sets")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig

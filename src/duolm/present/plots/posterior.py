@@ -17,6 +17,7 @@ from duolm.present.plots._common import (
     OLS_COLOR,
     REF_COLOR,
     FloatArray,
+    few_ticks,
     level,
     new_grid,
 )
@@ -41,6 +42,7 @@ def evolution(
     *,
     alpha: float = 0.05,
     reference: Mapping[str, float] | None = None,
+    reference_label: str = "reference value",
     start: int = 1,
     ylim_from: float = 0.1,
     fig: Figure | None = None,
@@ -64,6 +66,9 @@ def evolution(
     reference : mapping of str to float, optional
         Horizontal reference lines by term name, ``"sigma2"`` for sigma²
         (e.g. the least-squares estimates on all the data).
+    reference_label : str
+        What the reference lines are, in the legend (say it: a bare
+        "reference" explains nothing).
     start : int
         First ``t`` drawn.
     ylim_from : float
@@ -142,7 +147,7 @@ def evolution(
         ax.plot(t, mean, color=BAYES_COLOR, lw=1.8, label="posterior mean", gid="mean")
         if name in ref:
             ax.axhline(
-                ref[name], color=REF_COLOR, ls=":", lw=1.2, label="reference", gid="reference"
+                ref[name], color=REF_COLOR, ls=":", lw=1.2, label=reference_label, gid="reference"
             )
         _fit_ylim(ax, int(ylim_from * len(t)), [mean - sd, mean + sd, lo, hi], ref.get(name))
         ax.set_title(label)
@@ -150,6 +155,9 @@ def evolution(
     axes[0].legend(fontsize="small", loc="best")
     axes[-1].set_xlabel("t (observations seen)")
     fig.suptitle("Posterior after each observation")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -267,6 +275,7 @@ def marginals(
             _interval_bars(ax, -0.11 * peak, o_lo, o_hi, est, OLS_COLOR, f"OLS {lv} CI", "ols-ci")
         ax.set_ylim(-0.17 * peak, 1.1 * peak)
         ax.set(title=name, xlabel=name, ylabel="density")
+        few_ticks(ax)  # long tick labels must not collide
     ax = axes[k]
     d2: Any = fit.sigma2_marginal()
     lo, hi = (float(v) for v in d2.ppf([0.001, 0.995]))
@@ -296,12 +305,16 @@ def marginals(
         ax.axvline(ols_fit.scale, color=OLS_COLOR, lw=1.5, label="OLS s²", gid="ols-scale")
     ax.set_ylim(-0.17 * peak, 1.1 * peak)
     ax.set(title="sigma²", xlabel="sigma²", ylabel="density")
+    few_ticks(ax)
     for extra in axes[k + 1 :]:
         extra.remove()
     axes[0].legend(fontsize="small")
     if ols_fit is not None:
         ax.legend(fontsize="small")
     fig.suptitle(f"Posterior marginals: {fit.spec.formula or fit.spec.response}")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
 
 
@@ -311,14 +324,17 @@ def nig_density(
     names: Sequence[str] | None = None,
     sigma2: float | None = None,
     pair: tuple[int, int] = (0, 1),
+    joint: int = 0,
     fig: Figure | None = None,
 ) -> Figure:
-    """A Normal-inverse-gamma distribution as the lecture draws it: two panels.
+    """A Normal-inverse-gamma distribution as the lecture draws it: three panels.
 
     Left, the normal ``beta | sigma² ~ N(m, sigma² V)`` at one value of sigma²:
     contours at Mahalanobis distance 1, 2 and 3 for two coefficients (the
-    density itself when k = 1). Right, the inverse gamma density
-    ``sigma² ~ iG(a, b)`` with that value of sigma² marked.
+    density itself when k = 1). Middle, the inverse gamma density
+    ``sigma² ~ iG(a, b)`` with that value of sigma² marked. Right, the joint
+    density of one coefficient and sigma² (:meth:`NIG.joint_logpdf`): the
+    NIG's own shape, wider in beta where sigma² is larger.
 
     Parameters
     ----------
@@ -331,6 +347,8 @@ def nig_density(
         ``b/(a+1)`` when ``a <= 1``).
     pair : tuple of int
         The two coefficients of the contour plot.
+    joint : int
+        The coefficient of the joint panel.
     fig : matplotlib Figure, optional
         An empty figure to draw on; default a new one.
 
@@ -356,13 +374,15 @@ def nig_density(
             f"{dist.label} is improper (a = {dist.a:g}, b = {dist.b:g}): it has no density to draw"
         )
     k, a, b = dist.k, dist.a, dist.b
+    if not 0 <= int(joint) < k:
+        raise ValueError(f"joint must name one of the {k} coefficients, got {joint}")
     labels = [f"beta_{j}" for j in range(k)] if names is None else [str(n) for n in names]
     if len(labels) != k:
         raise ValueError(f"names has {len(labels)} entries for {k} coefficients")
     s2 = (b / (a - 1.0) if a > 1.0 else b / (a + 1.0)) if sigma2 is None else float(sigma2)
     if not (math.isfinite(s2) and s2 > 0):
         raise ValueError(f"sigma2 must be finite and > 0, got {sigma2}")
-    fig, (ax_beta, ax_s2) = new_grid(fig, 1, 2, (11.0, 4.5))
+    fig, (ax_beta, ax_s2, ax_joint) = new_grid(fig, 1, 3, (16.0, 4.8))
     m = dist.m
     if k == 1:
         cond = dist.beta_given_sigma2(s2)
@@ -394,5 +414,29 @@ def nig_density(
     ax_s2.axvline(s2, color=REF_COLOR, ls="--", lw=1.2, label=f"sigma² = {s2:.4g}", gid="sigma2")
     ax_s2.set(title=f"sigma² ~ iG(a = {a:g}, b = {b:g})", xlabel="sigma²", ylabel="density")
     ax_s2.legend(fontsize="small")
-    fig.suptitle(f"Normal-inverse-gamma: {dist.label}")
+    _joint_panel(ax_joint, dist, joint, labels[joint], ig)
+    kind = "posterior" if dist.nobs > 0 else "prior"
+    fig.suptitle(f"Normal-inverse-gamma {kind}: beta | sigma² ~ N(m, sigma² V), sigma² ~ iG(a, b)")
+    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+
+    literal(fig)
     return fig
+
+
+def _joint_panel(ax: Axes, dist: NIG, j: int, name: str, ig: Any) -> None:
+    """Contours of the joint density of ``(beta_j, sigma²)`` (the lecture's NIG picture)."""
+    s_lo, s_hi = (float(v) for v in ig.ppf([0.005, 0.95]))
+    sd_far = math.sqrt(s_hi * float(dist.V[j, j]))
+    bg = np.linspace(dist.m[j] - 3.0 * sd_far, dist.m[j] + 3.0 * sd_far, 201)
+    sg = np.linspace(s_lo, s_hi, 201)
+    B, S = np.meshgrid(bg, sg)
+    logp = dist.joint_logpdf(j, B, S)
+    top = float(np.max(logp))
+    levels = [top - 4.5, top - 2.0, top - 0.5]  # 1, 2 and 3 "sd" of a normal's drop
+    cs = ax.contour(B, S, logp, levels=levels, colors=BAYES_COLOR, linestyles="solid")
+    cs.set_gid("joint-contours")
+    ax.set(
+        title=f"({name}, sigma²) jointly",
+        xlabel=name,
+        ylabel="sigma²",
+    )

@@ -1,0 +1,507 @@
+"""The standard specification tests of a least-squares fit, as statsmodels names them.
+
+Each test is a function of an in-memory :class:`~duolm.OLSResults` (its fitted
+rows, kept columns and square-root statistic) and returns a
+:class:`DiagnosticTest`: statistic, p value, degrees of freedom and a
+plain-word reading. The auxiliary regressions behind the Lagrange-multiplier
+tests are fitted on the one core (:class:`~duolm.core.SqrtStat`), and every
+explained sum of squares is read from R as a sum of squares of ``Q^T y``
+entries (no ``tss - ssr`` cancellation).
+
+References: Breusch & Pagan (1979) and Koenker (1981) for the studentised
+Breusch-Pagan statistic (R's ``lmtest::bptest`` default); White (1980);
+Breusch (1978) and Godfrey (1978); Ljung & Box (1978); Ramsey (1969) RESET;
+Belsley, Kuh & Welsch (1980), *Regression Diagnostics*, ch. 2, for the
+influence measures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from duolm.core import ALIAS_TOL, SqrtStat
+from duolm.design import constant_column
+from duolm.errors import DataError
+
+if TYPE_CHECKING:
+    from duolm.frequentist._fit import OLSFit
+
+__all__ = [
+    "DiagnosticTest",
+    "acorr_breusch_godfrey",
+    "acorr_ljungbox",
+    "het_breuschpagan",
+    "het_white",
+    "influence",
+    "linear_reset",
+    "outlier_test",
+    "vif",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Leverage this close to 1 makes the leave-one-out quantities undefined.
+_LEVERAGE_ONE = 1e-10
+
+
+@dataclass(frozen=True)
+class DiagnosticTest:
+    """The outcome of a hypothesis test on a fit.
+
+    Attributes
+    ----------
+    name : str
+        The test, e.g. ``"Breusch-Pagan (studentised)"``.
+    statistic : float
+    pvalue : float
+    df : float or None
+        Degrees of freedom of the chi-squared reference, or the numerator's of
+        an F reference; None when the reference has none (Durbin-Watson).
+    df_denom : float or None
+        Denominator degrees of freedom of an F reference, else None.
+    distribution : str
+        The reference distribution: ``"chi2"``, ``"F"``, ``"exact"`` or ``"normal"``.
+    null, alternative : str
+        The hypotheses in plain words.
+    """
+
+    name: str
+    statistic: float
+    pvalue: float
+    df: float | None
+    df_denom: float | None
+    distribution: str
+    null: str
+    alternative: str
+
+    def __str__(self) -> str:
+        if self.df is None:
+            ref = f"{self.distribution} p value"
+        elif self.df_denom is None:
+            ref = f"{self.distribution} with {self.df:g} df"
+        else:
+            ref = f"{self.distribution} with ({self.df:g}, {self.df_denom:g}) df"
+        verdict = (
+            f"reject at the 5% level: {self.alternative}"
+            if self.pvalue < 0.05
+            else f"no evidence at the 5% level against: {self.null}"
+        )
+        return (
+            f"{self.name}: statistic = {self.statistic:.6g} ({ref}), "
+            f"p = {self.pvalue:.4g}; {verdict}"
+        )
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _rows_of(fit: OLSFit, what: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(X_kept, y, resid)`` of an in-memory fit, or a DataError naming ``what``."""
+    rows = fit.rows
+    if rows is None:
+        raise DataError(
+            f"{what} needs the fitted rows and this fit keeps none (it was streamed); "
+            "fit the data in memory"
+        )
+    X = rows.X if fit.kept.all() else rows.X[:, fit.kept]
+    return X, rows.y, rows.resid
+
+
+@dataclass(frozen=True)
+class _Aux:
+    """An auxiliary least-squares regression: its kept-column statistic and sums of squares."""
+
+    stat: SqrtStat
+    kept: NDArray[np.bool_]
+    const: bool
+    ess: float
+    tss: float
+
+    @property
+    def rank(self) -> int:
+        return int(self.kept.sum())
+
+    @property
+    def ssr(self) -> float:
+        return self.stat.ssr
+
+    @property
+    def rsquared(self) -> float:
+        """Centred R² when the regression has a constant column, else uncentred (statsmodels)."""
+        return self.ess / self.tss
+
+
+def _aux(Z: FloatArray, v: FloatArray) -> _Aux:
+    """Regress ``v`` on ``Z`` with aliased columns dropped (left to right, as ``lm``).
+
+    The explained sum of squares is ``||rxy||^2`` beyond the constant's
+    direction, with the constant moved first (a sum of squares: no cancellation).
+    """
+    stat = SqrtStat.from_block(np.ascontiguousarray(Z), v)  # Gram when well conditioned
+    kept = ~stat.aliased(ALIAS_TOL)
+    Zk = Z if kept.all() else Z[:, kept]
+    c = constant_column(Zk)  # candidates from the first rows: one pass at most
+    consts = [] if c is None else [c]
+    if c is not None:
+        order = np.array([c, *[j for j in range(Zk.shape[1]) if j != c]])
+        st = stat.select(np.flatnonzero(kept)[order])
+        ess = float(st.rxy[1:] @ st.rxy[1:])
+        tss = st.y_m2
+    else:
+        st = stat.select(kept)
+        ess = float(st.rxy @ st.rxy)
+        tss = st.uncentered_tss
+    return _Aux(st, kept, bool(consts), ess, tss)
+
+
+def _require_constant(fit: OLSFit, test: str) -> None:
+    if fit.const_col is None:
+        raise DataError(
+            f"the {test} test needs a model with an intercept (a constant column); "
+            "this fit has none"
+        )
+
+
+# -- heteroskedasticity ----------------------------------------------------------------
+def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
+    """Breusch-Pagan test of constant error variance against variance linear in X.
+
+    Regresses the squared residuals on the model's (kept) columns.
+    ``robust=True`` (default, as R's ``lmtest::bptest``) is Koenker's studentised
+    form ``LM = n R^2``; ``robust=False`` is the original ``ESS / 2`` of the
+    regression of ``e^2 / mean(e^2)``, valid under normal errors only. Both are
+    chi-squared with ``rank - 1`` df under H0 (statsmodels' ``het_breuschpagan``).
+
+    Parameters
+    ----------
+    fit : OLSResults
+        An in-memory fit with an intercept.
+    robust : bool
+    """
+    _require_constant(fit, "Breusch-Pagan")
+    X, _, e = _rows_of(fit, "the Breusch-Pagan test")
+    n = X.shape[0]
+    e2 = e * e
+    aux = _aux(X, e2)
+    if robust:
+        lm = n * aux.rsquared
+        name = "Breusch-Pagan (Koenker, studentised)"
+    else:
+        lm = aux.ess / (2.0 * float(np.mean(e2)) ** 2)  # ESS of e^2/mean(e^2), halved
+        name = "Breusch-Pagan (original, normal errors)"
+    df = aux.rank - 1
+    return DiagnosticTest(
+        name,
+        lm,
+        float(stats.chi2.sf(lm, df)),
+        float(df),
+        None,
+        "chi2",
+        "the error variance is constant",
+        "the error variance changes with the regressors",
+    )
+
+
+def het_white(fit: OLSFit) -> DiagnosticTest:
+    """White's test: squared residuals on the regressors, their squares and cross products.
+
+    ``LM = n R^2``, chi-squared with ``rank - 1`` df of the auxiliary
+    regression (duplicated products, e.g. a dummy's square, are aliased and
+    dropped, as statsmodels' ``het_white`` counts them through the rank).
+    """
+    _require_constant(fit, "White")
+    X, _, e = _rows_of(fit, "White's test")
+    n, k = X.shape
+    i0, i1 = np.triu_indices(k)
+    Z = X[:, i0] * X[:, i1]
+    aux = _aux(Z, e * e)
+    lm = n * aux.rsquared
+    df = aux.rank - int(aux.const)
+    return DiagnosticTest(
+        "White",
+        lm,
+        float(stats.chi2.sf(lm, df)),
+        float(df),
+        None,
+        "chi2",
+        "the error variance is constant",
+        "the error variance changes with the regressors, their squares or products",
+    )
+
+
+# -- autocorrelation -------------------------------------------------------------------
+def _default_lags(n: int) -> int:
+    return min(10, n // 5)
+
+
+def _check_lags(value: object, name: str, n: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    lags = int(value)
+    if not 1 <= lags < n:
+        raise ValueError(f"{name} must be between 1 and {n - 1} (the rows less one), got {lags}")
+    return lags
+
+
+def acorr_breusch_godfrey(fit: OLSFit, nlags: int | None = None) -> DiagnosticTest:
+    """Breusch-Godfrey LM test of no serial correlation up to order ``nlags``.
+
+    The residuals are regressed on the model's columns and their own first
+    ``nlags`` lags (missing presample lags filled with 0, as R's ``bgtest``
+    and statsmodels); ``LM = n R^2`` is chi-squared with ``nlags`` df. A column
+    of ones is added when the model has no intercept (statsmodels).
+
+    Parameters
+    ----------
+    nlags : int, optional
+        Default ``min(10, n // 5)`` (statsmodels).
+    """
+    X, _, e = _rows_of(fit, "the Breusch-Godfrey test")
+    n = X.shape[0]
+    p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
+    lagged = np.zeros((n, p))
+    for j in range(1, p + 1):
+        lagged[j:, j - 1] = e[:-j]
+    parts = [X, lagged] if fit.const_col is not None else [X, np.ones((n, 1)), lagged]
+    aux = _aux(np.column_stack(parts), e)
+    lm = n * aux.rsquared
+    return DiagnosticTest(
+        f"Breusch-Godfrey (order {p})",
+        lm,
+        float(stats.chi2.sf(lm, p)),
+        float(p),
+        None,
+        "chi2",
+        f"the errors are not autocorrelated up to lag {p}",
+        f"the errors are autocorrelated at some lag up to {p}",
+    )
+
+
+def acorr_ljungbox(fit: OLSFit, lags: int | None = None, model_df: int = 0) -> DiagnosticTest:
+    """Ljung-Box test of no autocorrelation of the residuals up to lag ``lags``.
+
+    ``Q = n (n + 2) sum_{j<=lags} r_j^2 / (n - j)`` with ``r_j`` the sample
+    autocorrelations (mean removed, divided by n), chi-squared with
+    ``lags - model_df`` df: statsmodels' ``acorr_ljungbox(resid, lags=[lags])``
+    and R's ``Box.test(type="Ljung-Box")``.
+
+    Parameters
+    ----------
+    lags : int, optional
+        Default ``min(10, n // 5)`` (statsmodels' largest default lag).
+    model_df : int
+        Degrees of freedom used by a fitted ARMA model, subtracted from ``lags``.
+    """
+    _, _, e = _rows_of(fit, "the Ljung-Box test")
+    n = e.size
+    h = _check_lags(_default_lags(n) if lags is None else lags, "lags", n)
+    if isinstance(model_df, bool) or not isinstance(model_df, (int, np.integer)):
+        raise ValueError(f"model_df must be a non-negative integer, got {model_df!r}")
+    if not 0 <= model_df < h:
+        raise ValueError(f"model_df must be in [0, lags) = [0, {h}), got {model_df}")
+    d = e - np.mean(e)
+    c0 = float(d @ d)
+    r = np.array([float(d[j:] @ d[:-j]) / c0 for j in range(1, h + 1)])
+    q = n * (n + 2) * float(np.sum(r * r / (n - np.arange(1, h + 1))))
+    df = h - int(model_df)
+    return DiagnosticTest(
+        f"Ljung-Box (lags 1-{h})",
+        q,
+        float(stats.chi2.sf(q, df)),
+        float(df),
+        None,
+        "chi2",
+        f"the residuals are not autocorrelated up to lag {h}",
+        f"the residuals are autocorrelated at some lag up to {h}",
+    )
+
+
+# -- functional form -------------------------------------------------------------------
+def linear_reset(
+    fit: OLSFit, power: int | Sequence[int] = 3, use_f: bool = False
+) -> DiagnosticTest:
+    """Ramsey's RESET test: are powers of the fitted values missing from the model?
+
+    Adds ``yhat**2, ..., yhat**power`` (or the listed powers) to the model
+    and tests them jointly by a Wald test with the plain covariance:
+    chi-squared ``q F`` (``use_f=False``, statsmodels' default) or
+    ``F(q, n - k')`` (``use_f=True``, R's ``lmtest::resettest``). The joint
+    sum of squares is read from the augmented R (no difference of SSRs).
+    """
+    if isinstance(power, bool):
+        raise ValueError(f"power must be an integer >= 2 or a list of them, got {power!r}")
+    if isinstance(power, (int, np.integer)):
+        if power < 2:
+            raise ValueError(f"power must be >= 2, got {power}")
+        powers = list(range(2, int(power) + 1))
+    else:
+        powers = [int(p) for p in power]
+        if not powers or len(set(powers)) != len(powers) or min(powers) < 2:
+            raise ValueError(f"power must list distinct integers >= 2, got {list(power)}")
+    X, y, e = _rows_of(fit, "the RESET test")
+    if X.shape[1] - int(fit.const_col is not None) < 1:
+        raise DataError("the RESET test needs at least one regressor besides the intercept")
+    yhat = y - e
+    Z = np.column_stack([X, *[yhat**p for p in powers]])
+    stat = SqrtStat.from_data(np.ascontiguousarray(Z), y)
+    kept = ~stat.aliased(ALIAS_TOL)
+    k = X.shape[1]
+    if not kept[:k].all() or not kept[k:].any():
+        raise DataError("the powers of the fitted values are collinear with the regressors")
+    st = stat.select(kept)
+    q = int(kept[k:].sum())
+    df_denom = X.shape[0] - st.k
+    extra = st.rxy[k:]
+    F = (float(extra @ extra) / q) / (st.ssr / df_denom)
+    if use_f:
+        return DiagnosticTest(
+            "RESET (F)",
+            F,
+            float(stats.f.sf(F, q, df_denom)),
+            float(q),
+            float(df_denom),
+            "F",
+            "the linear form is adequate (no powers of the fitted values missing)",
+            "powers of the fitted values explain what the model misses",
+        )
+    chi2 = q * F
+    return DiagnosticTest(
+        "RESET (Wald chi2)",
+        chi2,
+        float(stats.chi2.sf(chi2, q)),
+        float(q),
+        None,
+        "chi2",
+        "the linear form is adequate (no powers of the fitted values missing)",
+        "powers of the fitted values explain what the model misses",
+    )
+
+
+# -- collinearity ----------------------------------------------------------------------
+def vif(fit: OLSFit) -> pd.Series:
+    """Variance inflation factors, one per term (the intercept excluded).
+
+    ``VIF_j = 1 / (1 - R_j^2)`` with ``R_j^2`` of column j regressed on the
+    other columns of the model: centred when the model has an intercept,
+    uncentred when it has none (statsmodels' ``variance_inflation_factor``;
+    without an intercept its ``standardize=False``, since its default centring
+    reads such a model as if it had one). Computed from R alone (works for streamed
+    fits): ``ssr_j`` is the last diagonal of R of the columns reordered with
+    j last, the total the same with only the intercept before j. Aliased
+    columns get ``inf``.
+    """
+    Rxx = fit.stat.Rxx
+    kept_idx = np.flatnonzero(fit.kept)
+    c = fit.const_col
+    out: dict[str, float] = {}
+    for pos, term in enumerate(fit.terms):
+        hit = np.flatnonzero(kept_idx == pos)
+        if hit.size == 0:
+            out[term] = math.inf
+            continue
+        j = int(hit[0])
+        if j == c:
+            continue
+        others = [i for i in range(Rxx.shape[1]) if i != j]
+        r_all: FloatArray = np.linalg.qr(Rxx[:, [*others, j]], mode="r")  # type: ignore[assignment]
+        ssr_j = float(r_all[-1, -1]) ** 2
+        if c is not None:
+            r_c: FloatArray = np.linalg.qr(Rxx[:, [c, j]], mode="r")  # type: ignore[assignment]
+            tss_j = float(r_c[-1, -1]) ** 2
+        else:
+            tss_j = float(Rxx[:, j] @ Rxx[:, j])
+        out[term] = tss_j / ssr_j if ssr_j > 0 else math.inf
+    return pd.Series(out, name="vif", dtype=float)
+
+
+# -- per-row influence -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _LeaveOneOut:
+    W: FloatArray  # X Rxx^-1: rows of the thin Q
+    h: FloatArray
+    e: FloatArray
+    s2: float
+    s2_i: FloatArray  # s^2 without row i
+    index: pd.Index
+
+
+def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
+    X, _, e = _rows_of(fit, what)
+    assert fit.rows is not None
+    W = fit.stat.whiten(X)
+    h = np.einsum("ij,ij->i", W, W)
+    one_minus = 1.0 - h
+    if np.any(one_minus <= _LEVERAGE_ONE):
+        row = fit.rows.index[int(np.argmin(one_minus))]
+        raise DataError(
+            f"{what} is undefined: row {row!r} has leverage 1 (the fit passes through it "
+            "exactly, e.g. the only row of a category), so it cannot be left out"
+        )
+    df = fit.df_resid
+    if df < 2:
+        raise DataError(f"{what} needs at least 2 residual degrees of freedom, got {df}")
+    s2 = fit.ssr / df
+    # Belsley, Kuh & Welsch (1980), eq. 2.8: (n - k - 1) s_(i)^2 = SSR - e_i^2 / (1 - h_i)
+    s2_i = (fit.ssr - e * e / one_minus) / (df - 1)
+    return _LeaveOneOut(W, h, e, s2, s2_i, fit.rows.index)
+
+
+def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
+    """Bonferroni outlier test on the externally studentised residuals.
+
+    Returns statsmodels' ``outlier_test(method="bonf")`` frame: columns
+    ``student_resid`` (t with ``df_resid - 1`` df under H0), ``unadj_p``
+    (two-sided) and ``bonf(p)`` = ``min(1, n * unadj_p)``, one row per fitted
+    row. ``alpha`` is only checked: the adjusted p values do not depend on it.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha is a significance level in (0, 1), got {alpha!r}")
+    loo = _leave_one_out(fit, "the outlier test")
+    t = loo.e / np.sqrt(loo.s2_i * (1.0 - loo.h))
+    p = 2.0 * stats.t.sf(np.abs(t), fit.df_resid - 1)
+    return pd.DataFrame(
+        {"student_resid": t, "unadj_p": p, "bonf(p)": np.minimum(1.0, p * t.size)},
+        index=loo.index,
+    )
+
+
+def influence(fit: OLSFit) -> pd.DataFrame:
+    """Influence measures of each fitted row (Belsley, Kuh & Welsch 1980, ch. 2).
+
+    Columns, as statsmodels' ``OLSInfluence.summary_frame()`` plus ``covratio``:
+    ``dfb_<term>`` (DFBETAS of each kept term), ``cooks_d``, ``standard_resid``
+    (internally studentised), ``hat_diag``, ``dffits_internal``,
+    ``student_resid`` (externally studentised), ``dffits`` and ``covratio``
+    ``= (s_(i)^2 / s^2)^k / (1 - h_i)``.
+
+    Everything comes from ``W = X Rxx^-1`` (no inverse of ``X^T X``):
+    ``(X^T X)^-1 x_i = Rxx^-1 w_i`` and ``sqrt(diag (X^T X)^-1)`` are the row
+    norms of ``Rxx^-1``.
+    """
+    loo = _leave_one_out(fit, "influence")
+    h, e = loo.h, loo.e
+    one_minus = 1.0 - h
+    k = fit.rank
+    std_resid = e / np.sqrt(loo.s2 * one_minus)
+    stud_resid = e / np.sqrt(loo.s2_i * one_minus)
+    ratio = np.sqrt(h / one_minus)
+    Ri = fit.stat.rinv()
+    # beta - beta_(i) = (X^T X)^-1 x_i e_i / (1 - h_i)  (BKW eq. 2.1)
+    dfbeta = (loo.W @ Ri.T) * (e / one_minus)[:, None]
+    dfbetas = dfbeta / np.sqrt(loo.s2_i)[:, None] / np.sqrt(np.sum(Ri * Ri, axis=1))
+    kept_terms = [t for t, keep in zip(fit.terms, fit.kept, strict=True) if keep]
+    frame = pd.DataFrame(dfbetas, columns=[f"dfb_{t}" for t in kept_terms], index=loo.index)
+    frame["cooks_d"] = std_resid**2 * h / one_minus / k
+    frame["standard_resid"] = std_resid
+    frame["hat_diag"] = h
+    frame["dffits_internal"] = std_resid * ratio
+    frame["student_resid"] = stud_resid
+    frame["dffits"] = stud_resid * ratio
+    frame["covratio"] = (loo.s2_i / loo.s2) ** k / one_minus
+    return frame
