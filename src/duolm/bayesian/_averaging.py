@@ -36,7 +36,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
-from duolm.bayesian import _averaging_kernel as _kern
+import duolm.bayesian._averaging_kernel as _kern
 from duolm.core import ALIAS_TOL, CentredFactor, SqrtStat
 from duolm.errors import DataError, PriorError
 
