@@ -17,6 +17,7 @@ from __future__ import annotations
 from duolm import datasets
 from duolm._api import (
     bayes,
+    bma,
     changepoints,
     compare,
     glsar,
@@ -27,7 +28,7 @@ from duolm._api import (
     write_trajectory,
 )
 from duolm._version import __version__
-from duolm.bayesian import NIG, BayesResults, Changepoints, Online, side_by_side
+from duolm.bayesian import NIG, BayesResults, BMAResults, Changepoints, Online, side_by_side
 from duolm.core import SqrtStat
 from duolm.errors import (
     DataError,
@@ -44,6 +45,7 @@ from duolm.state import load_bayes, load_fit, load_posterior, save
 
 __all__ = [
     "NIG",
+    "BMAResults",
     "BayesResults",
     "Changepoints",
     "DataError",
@@ -60,6 +62,7 @@ __all__ = [
     "__version__",
     "anova",
     "bayes",
+    "bma",
     "changepoints",
     "compare",
     "datasets",

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from duolm import _stream, core
@@ -46,12 +47,16 @@ from duolm._checks import (
 from duolm.bayesian import (
     NIG,
     BayesResults,
+    BMAResults,
     PriorFactory,
+    average,
     check_prior_type,
     checked_prior,
     compare_fits,
+    empirical_prior,
     posterior_path,
 )
+from duolm.bayesian._averaging import MAX_ENUMERATE, ModelPrior, Prior
 from duolm.bayesian._changepoints import KEEP, Changepoints
 from duolm.bayesian._comparison import Fit
 from duolm.design import as_frame, make_design
@@ -61,6 +66,7 @@ from duolm.reduction import Reduction
 
 __all__ = [
     "bayes",
+    "bma",
     "changepoints",
     "compare",
     "glsar",
@@ -445,7 +451,7 @@ def bayes(
     *,
     X: object = None,
     y: object = None,
-    prior: NIG | None = None,
+    prior: NIG | Literal["empirical"] | None = None,
     missing: Missing = "drop",
     batch_size: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -471,7 +477,10 @@ def bayes(
         ``NIG.vague(k)``: ``m = 0``, ``V = 10^6 I``, ``a = b = 0.001``, weak
         for data of order one (see :meth:`NIG.vague`). ``NIG.reference(k)``
         reproduces the OLS intervals. A posterior may serve as the prior of
-        new data.
+        new data. ``"empirical"``: the intercept flat, the standardised slopes
+        ``N(0, tau^2 sigma^2)``, ``p(sigma^2) ∝ 1/sigma^2``, with tau^2 chosen
+        to maximise the evidence (:func:`duolm.bayesian.empirical_prior`); the
+        prior's label, shown by the summary, gives tau^2.
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress, encoding
@@ -490,7 +499,9 @@ def bayes(
     >>> fit.credible_interval().round(3).to_numpy().tolist()
     [[-0.477, 0.557], [0.844, 1.156]]
     """
-    check_prior_type(prior)
+    empirical = isinstance(prior, str) and prior == "empirical"
+    if not empirical:
+        check_prior_type(prior)
     reduction = reduce(
         formula,
         data,
@@ -503,6 +514,12 @@ def bayes(
         progress=progress,
         encoding=encoding,
     )
+    if empirical:
+        const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
+        if const_col is None:
+            raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")
+        return reduction.bayes(empirical_prior(reduction.stat, const_col).prior)
+    assert not isinstance(prior, str)
     return reduction.bayes(prior)
 
 
@@ -956,6 +973,116 @@ def compare(
         named = {name: read(fit) for name, fit in fits[0].items()}
         return compare_fits(named, prior=prior)  # type: ignore[arg-type]
     return compare_fits(*[read(fit) for fit in fits], prior=prior)  # type: ignore[arg-type]
+
+
+def bma(
+    formula: str,
+    data: object,
+    prior: Prior = "g-prior",
+    g: float | None = None,
+    model_prior: ModelPrior = "uniform",
+    include: Sequence[str] = (),
+    max_enumerate: int = MAX_ENUMERATE,
+    *,
+    iterations: int | None = None,
+    seed: int | None = None,
+    missing: Missing = "drop",
+    batch_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> BMAResults:
+    """Bayesian model averaging over every subset of a formula's terms.
+
+    One pass over the data (:func:`reduce`) gives the square-root statistic
+    of the full design; the ``R^2`` of every subset, its evidence and the
+    averaged posterior are read off it (Liang, Paulo, Molina, Clyde & Berger
+    2008, JASA), never touching the data again.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ terms"``; the intercept is in every model (and required).
+    data : DataFrame, mapping, path, iterable of DataFrames or Dask DataFrame
+        The data, of any kind :func:`ols` takes (files and iterables are
+        streamed, Dask reduced partition by partition).
+    prior : {"g-prior", "hyper-g", "hyper-g/n", "zellner-siow", "eb-local"}
+        Prior on the slopes of the centred design: Zellner's g-prior with
+        fixed ``g``; its mixtures over g (hyper-g and hyper-g/n with a = 3,
+        Zellner-Siow's g ~ InvGamma(1/2, n/2)); or g set per model to its local
+        empirical Bayes estimate ``max(F - 1, 0)``. The intercept is flat and
+        ``p(sigma^2) ∝ 1/sigma^2``.
+    g : float, optional
+        The fixed g of ``"g-prior"`` (default: the number of observations).
+    model_prior : {"uniform", "beta-binomial"}
+        Equal probabilities for all models, or a Beta(1, 1) prior on the
+        inclusion probability (uniform on the model size).
+    include : sequence of str
+        Terms in every model.
+    max_enumerate : int
+        Enumerate all ``2**q`` models of the ``q`` free terms when
+        ``q <= max_enumerate``; otherwise visit them by MC3 (add/drop and swap
+        moves with the same exact evidences), and say so in every output.
+    iterations, seed : int, optional
+        MC3's length (default 100,000) and the seed of its random numbers.
+    missing, batch_size, checkpoint, checkpoint_every, progress
+        As for :func:`ols`.
+
+    Returns
+    -------
+    BMAResults
+
+    Examples
+    --------
+    >>> import duolm
+    >>> data = {
+    ...     "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    ...     "z": [0.3, -0.1, 0.4, 0.0, -0.2, 0.1],
+    ...     "y": [1.1, 1.9, 3.2, 3.9, 5.1, 5.8],
+    ... }
+    >>> res = duolm.bma("y ~ x + z", data)
+    >>> res.models["terms"].iloc[0]
+    ('Intercept', 'x')
+    >>> round(float(res.inclusion_probabilities["x"]), 4)
+    0.9761
+    """
+    if not isinstance(formula, str):
+        raise TypeError(f"the first argument is a formula string, got {type(formula).__name__}")
+    reduction = reduce(
+        formula,
+        data,
+        missing=missing,
+        batch_size=batch_size,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    terms = reduction.terms
+    const_col = reduction.pass1.const.position(np.ones(len(terms), dtype=bool))
+    if const_col is None:
+        raise DataError(
+            f"bma needs an intercept (the priors leave it flat); formula {formula!r} has none"
+        )
+    if isinstance(include, str):
+        include = (include,)
+    cols = []
+    for name in include:
+        if name not in terms:
+            raise ValueError(f"include names {name!r}, which is not a term of {list(terms)}")
+        cols.append(terms.index(name))
+    return average(
+        reduction.stat,
+        terms,
+        const_col,
+        cols,
+        prior=prior,
+        g=g,
+        model_prior=model_prior,
+        max_enumerate=max_enumerate,
+        iterations=iterations,
+        seed=seed,
+        spec=reduction.spec,
+    )
 
 
 def read_frame(

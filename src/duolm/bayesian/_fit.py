@@ -19,6 +19,7 @@ A result whose quantity does not exist for its posterior (the sd of beta for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Self
@@ -32,6 +33,7 @@ from scipy import stats
 from duolm import core
 from duolm._checks import check_alpha
 from duolm.bayesian._nig import NIG, log_evidence_between
+from duolm.bayesian._ppc import PPCResult, posterior_predictive_check
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError, PriorError
 
@@ -272,6 +274,33 @@ class BayesFit:
         out = pd.DataFrame(beta, columns=list(self.terms))
         out["sigma2"] = sigma2
         return out
+
+    def ppc(
+        self,
+        stat: str | Callable[[FloatArray, FloatArray, FloatArray], float],
+        draws: int = 1000,
+        seed: int | None = None,
+    ) -> PPCResult:
+        """Posterior predictive check of the fitted rows (Gelman, Meng & Stern 1996).
+
+        Parameters
+        ----------
+        stat : str or callable
+            ``"max"``, ``"min"``, ``"mean"``, ``"sd"`` (of y), ``"skew"``,
+            ``"kurtosis"``, ``"durbin_watson"`` (of the residuals), or a function
+            of ``(X, y, resid)`` returning a float.
+        draws : int
+            Posterior draws, one replicate each.
+        seed : int, optional
+            Seed of the draws.
+
+        Returns
+        -------
+        PPCResult
+            ``observed`` and ``replicated`` statistics per draw, and ``p_value``
+            (see :mod:`duolm.bayesian._ppc`).
+        """
+        return posterior_predictive_check(self, stat, draws, seed)
 
     # -- prediction ---------------------------------------------------------------
     def _rows(self, data: object) -> tuple[FloatArray, pd.Index]:

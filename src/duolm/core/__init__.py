@@ -34,6 +34,7 @@ from duolm.core._sandwich import (
 )
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
+from duolm.core._subsets import CentredFactor
 
 __all__ = [
     "ALIAS_TOL",
@@ -42,6 +43,7 @@ __all__ = [
     "HC_KINDS",
     "KERNELS",
     "LEVERAGE_ONE",
+    "CentredFactor",
     "ClusterMeat",
     "HACMeat",
     "Kernel",

@@ -21,6 +21,10 @@ function            draws
 :func:`evolution`   the posterior after each observation (k + 1 panels)
 :func:`marginals`   posterior marginals beside the least-squares intervals
 :func:`nig_density` a Normal-inverse-gamma prior or posterior (2 panels)
+:func:`model_space` the best models of a model averaging against the terms
+                    (BAS's ``image``)
+:func:`inclusion`   posterior inclusion probabilities of a model averaging
+:func:`ppc`         a posterior predictive check: replicated against observed
 ==================  ===========================================================
 
 :func:`evolution_beside` draws two trajectories of one model (without and with
@@ -29,7 +33,9 @@ forgetting) side by side, their panels on shared y limits.
 
 from __future__ import annotations
 
+from duolm.present.plots.averaging import inclusion, model_space
 from duolm.present.plots.beside import evolution_beside
+from duolm.present.plots.checks import ppc
 from duolm.present.plots.fits import anscombe, band_gap, bands, residuals, scatter
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
@@ -39,8 +45,11 @@ __all__ = [
     "bands",
     "evolution",
     "evolution_beside",
+    "inclusion",
     "marginals",
+    "model_space",
     "nig_density",
+    "ppc",
     "residuals",
     "scatter",
 ]
