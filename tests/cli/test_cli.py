@@ -152,9 +152,16 @@ def test_fit_cov_type_and_alpha(files: dict[str, Path], data: pd.DataFrame) -> N
     assert doc["ols"]["coefficients"]["time"]["std err"] == pytest.approx(
         fit.bse["time"], rel=1e-14
     )
-    assert doc["ols"]["coefficients"]["time"]["[0.05"] == pytest.approx(
+    # machine-readable keys name the bounds (issue 14, item 15); the text keeps statsmodels'
+    assert doc["ols"]["coefficients"]["time"]["ci_lower"] == pytest.approx(
         fit.conf_int(0.1)["lower"]["time"], rel=1e-14
     )
+    assert doc["ols"]["coefficients"]["time"]["ci_upper"] == pytest.approx(
+        fit.conf_int(0.1)["upper"]["time"], rel=1e-14
+    )
+    assert "[0.05" not in json.dumps(doc) and "0.95]" not in json.dumps(doc)
+    csv_out = ok(*args, "--format", "csv").stdout
+    assert "ci_lower" in csv_out and "[0.05" not in csv_out
     assert "[0.05" in ok(*args).stdout
 
 

@@ -251,12 +251,24 @@ def _fields(frame: pd.DataFrame) -> dict[str, object]:
     return {str(f): _plain(v) for f, v in zip(frame["field"], frame["value"], strict=True)}
 
 
+def _named_bounds(frame: pd.DataFrame) -> pd.DataFrame:
+    """The coefficient table with its interval columns named for programs: the display
+    headers ``[0.025`` and ``0.975]`` become ``ci_lower`` and ``ci_upper`` (the level is
+    the document's ``alpha``)."""
+    names = {
+        c: "ci_lower" if str(c).startswith("[") else "ci_upper"
+        for c in frame.columns
+        if str(c).startswith("[") or str(c).endswith("]")
+    }
+    return frame.rename(columns=names)
+
+
 def summary_json(summary: Summary) -> dict[str, object]:
     """``summary.tables`` as JSON: the header fields, the coefficients, the diagnostics."""
     out: dict[str, object] = {
         "title": summary.title,
         "model": _fields(summary.tables[0]),
-        "coefficients": records(summary.tables[1]),
+        "coefficients": records(_named_bounds(summary.tables[1])),
     }
     if len(summary.tables) > 2:
         out["diagnostics"] = _fields(summary.tables[2])
@@ -281,7 +293,7 @@ def _cells_long(frame: pd.DataFrame, reading: str, table: str) -> list[tuple[obj
 def summary_long(summary: Summary, reading: str) -> pd.DataFrame:
     """``summary.tables`` as one long frame: reading, table, row, column, value."""
     rows = _fields_long(summary.tables[0], reading, "model")
-    rows += _cells_long(summary.tables[1], reading, "coefficients")
+    rows += _cells_long(_named_bounds(summary.tables[1]), reading, "coefficients")
     if len(summary.tables) > 2:
         rows += _fields_long(summary.tables[2], reading, "diagnostics")
     return pd.DataFrame(rows, columns=_LONG)
