@@ -1,11 +1,13 @@
 """duolm.report: one self-contained HTML page, checked as text and in a real browser.
 
-The browser is Debian's headless Chromium (``.ci/setup`` installs it). Without
-it these tests fail, never skip: a report nobody opened is not checked.
+The browser is headless Chromium or Chrome: Debian's chromium (``.ci/setup`` installs it as
+root), any of :data:`BROWSERS` on the PATH, or the one that ``DUOLM_BROWSER`` names. Without
+one these tests fail, never skip, saying what to do: a report nobody opened is not checked.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -27,17 +29,56 @@ PARABOLA = "height ~ I(time**2)"
 TITLE = "Radar <script>alert('x')</script> & co"
 
 
+#: Browser executables accepted for the report test, looked up in this order on the PATH
+#: (after the DUOLM_BROWSER environment variable, which names one explicitly).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+BROWSER_HELP = (
+    "the HTML report is checked in a real browser (Chromium or Chrome, headless) and none "
+    "was found. Either run `bash .ci/setup` as root (it installs Debian's chromium with "
+    "apt-get), install one yourself (Debian/Ubuntu: apt-get install chromium), or name an "
+    "installed one: DUOLM_BROWSER=/path/to/chromium-or-chrome. Looked for: $DUOLM_BROWSER, "
+    + ", ".join(BROWSERS)
+)
+
+
+def find_browser() -> str | None:
+    """The browser to use: $DUOLM_BROWSER if set (it must be an executable file), else the
+    first of :data:`BROWSERS` on the PATH."""
+    named = os.environ.get("DUOLM_BROWSER")
+    if named:
+        path = shutil.which(named)
+        if path is None:
+            pytest.fail(f"DUOLM_BROWSER={named!r} is not an executable file; {BROWSER_HELP}")
+        return path
+    return next((p for p in map(shutil.which, BROWSERS) if p is not None), None)
+
+
 def chromium() -> str:
-    """The Chromium executable; fails the test (not skip) when it is missing."""
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
+    """The browser executable; fails the test (not skip) when there is none."""
+    found = find_browser()
     if found is None:
-        pytest.fail(
-            "chromium was not found: the HTML report must be checked in a real browser. "
-            "Install Debian's package (apt-get install chromium) or run .ci/setup."
-        )
+        pytest.fail(BROWSER_HELP)
     return found
+
+
+def test_the_browser_is_found_by_name_or_by_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "my-chrome"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DUOLM_BROWSER", str(fake))
+    assert find_browser() == str(fake)
+    monkeypatch.setenv("DUOLM_BROWSER", str(tmp_path / "absent"))
+    with pytest.raises(pytest.fail.Exception, match=r"DUOLM_BROWSER=.*not an executable"):
+        find_browser()
+    monkeypatch.delenv("DUOLM_BROWSER")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_browser() is None
+    (tmp_path / "google-chrome").symlink_to(fake)
+    assert find_browser() == str(tmp_path / "google-chrome")
+    assert "DUOLM_BROWSER=/path/to/" in BROWSER_HELP and "as root" in BROWSER_HELP
 
 
 def run_chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
