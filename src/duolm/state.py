@@ -48,17 +48,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import math
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from duolm._checks import COV_TYPES, DEPENDENT_COV_TYPES
+from duolm._files import canonical, read_document, write_json_atomic
 from duolm.bayesian import NIG, BayesResults
 from duolm.bayesian._serial import finite_float, matrix, nig_from, nig_payload, square
 from duolm.core import ResidualMoments, SqrtStat
@@ -85,13 +83,9 @@ VERSION = 1
 # -- files -----------------------------------------------------------------------------------
 
 
-def _canonical(payload: Any) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
 def _digest(kind: Any, payload: Any) -> str:
     """SHA-256 of the kind and the payload, in canonical JSON."""
-    return hashlib.sha256(_canonical({"kind": kind, "payload": payload})).hexdigest()
+    return hashlib.sha256(canonical({"kind": kind, "payload": payload})).hexdigest()
 
 
 def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> None:
@@ -138,88 +132,11 @@ def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> 
         "payload": payload,
         "sha256": digest,
     }
-    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-    target = Path(path)
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the usual (or the old file's) mode
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-#: Deepest nesting of arrays and objects a state or prior file may have (saved files
-#: nest at most a dozen levels: formulaic's states inside tags inside the payload).
-MAX_DEPTH = 64
-
-
-def loads(raw: bytes, label: str, what: str = "a duolm state file") -> Any:
-    """Parse JSON bytes of a state or prior file, refusing deep nesting before parsing.
-
-    Python's parser recurses once per level: a "JSON bomb" of nested brackets
-    would raise RecursionError (or exhaust the stack). The nesting is measured
-    on the text first, strings left out.
-
-    Raises
-    ------
-    StateFileError
-        Not UTF-8, not JSON, NaN or infinities, or nested deeper than :data:`MAX_DEPTH`.
-    """
-    import re
-
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StateFileError(
-            f"{label} is not {what} (not valid JSON: not UTF-8 text: {exc})"
-        ) from None
-    brackets = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
-    depth = deepest = 0
-    for char in brackets:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                raise StateFileError(
-                    f"{label} is not {what}: its JSON nests deeper than {MAX_DEPTH} levels"
-                )
-        elif char in "]}":
-            depth -= 1
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise StateFileError(
-            f"{label} is not {what} (not valid JSON; truncated or corrupt?): {exc}"
-        ) from None
+    write_json_atomic(document, path)
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[str, Any]:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise StateFileError(f"cannot read state file {os.fspath(path)!r}: {exc}") from exc
-    document = loads(raw, repr(os.fspath(path)))
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise StateFileError(f"{os.fspath(path)!r} is not a duolm state file (format {FORMAT!r})")
-    version = document.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise StateFileError(f"corrupt state file: bad version {version!r}")
-    if version > VERSION:
-        raise StateFileError(
-            f"{os.fspath(path)!r} has format version {version}, written by a newer duolm; "
-            f"this one reads up to version {VERSION}"
-        )
+    document = read_document(path, FORMAT, VERSION, "a duolm state file")
     payload, kind = document.get("payload"), document.get("kind")
     try:
         digest = _digest(kind, payload)

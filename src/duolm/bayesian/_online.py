@@ -38,13 +38,10 @@ the design's those of :mod:`duolm.design._serial`; floats are written by
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,6 +52,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm._checks import check_forget
+from duolm._files import canonical, read_document, write_json_atomic
 from duolm.bayesian._fit import checked_prior
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
@@ -422,7 +420,7 @@ class Online:
             except DataError as exc:
                 raise DataError(f"{where}: {exc}") from exc
         if self.checkpoint is not None:
-            _write(self._document(new), self.checkpoint)
+            write_json_atomic(self._document(new), self.checkpoint)
         self.state = new
         return self
 
@@ -494,12 +492,12 @@ class Online:
             "format": FORMAT,
             "version": VERSION,
             "payload": payload,
-            "sha256": hashlib.sha256(_canonical(payload)).hexdigest(),
+            "sha256": hashlib.sha256(canonical(payload)).hexdigest(),
         }
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state to ``path`` atomically (versioned JSON; module docstring)."""
-        _write(self._document(self.state), Path(path))
+        write_json_atomic(self._document(self.state), Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Online:
@@ -562,58 +560,11 @@ class Online:
         )
 
 
-def _write(document: dict[str, Any], target: Path) -> None:
-    """Write ``document`` as JSON to ``target`` atomically: temp file, fsync, os.replace."""
-    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _canonical(payload: Any) -> bytes:
-    """The payload as canonical JSON, the checksum's input (as :mod:`duolm.state`'s)."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise StateFileError(f"cannot read state file {os.fspath(path)!r}: {exc}") from exc
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise StateFileError(
-            f"{os.fspath(path)!r} is not a duolm online state (not valid JSON; truncated or "
-            f"corrupt?): {exc}"
-        ) from exc
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise StateFileError(f"{os.fspath(path)!r} is not a duolm online state ({FORMAT!r})")
-    version = document.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise StateFileError(f"corrupt state file: bad version {version!r}")
-    if version > VERSION:
-        raise StateFileError(
-            f"{os.fspath(path)!r} has format version {version}, written by a newer duolm; "
-            f"this one reads up to version {VERSION}"
-        )
+    document = read_document(path, FORMAT, VERSION, "a duolm online state")
     payload = document.get("payload")
     try:
-        digest = hashlib.sha256(_canonical(payload)).hexdigest()
+        digest = hashlib.sha256(canonical(payload)).hexdigest()
     except (TypeError, ValueError) as exc:
         raise StateFileError(f"corrupt state file: {exc}") from exc
     if digest != document.get("sha256") or not isinstance(payload, dict):

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm._files import loads
 from duolm.bayesian import NIG
 from duolm.design import make_design
 from duolm.errors import PriorError
@@ -148,7 +149,7 @@ def _file_prior(path: Path) -> PriorFactory:
     except OSError as exc:
         raise PriorError(f"cannot read the prior file {str(path)!r}: {exc}") from None
     try:  # a depth limit before parsing (issue 14: JSON bombs)
-        document = state.loads(raw, "it", "a JSON prior or state file")
+        document = loads(raw, "it", "a JSON prior or state file")
     except StateFileError as exc:
         raise StateFileError(f"cannot read the prior file {str(path)!r}: {exc}") from None
     if isinstance(document, dict) and "format" in document:
