@@ -543,3 +543,19 @@ def test_column_missing_in_a_later_frame_is_a_data_error(fit: Any) -> None:
     frames = [frame.iloc[:15], frame.iloc[15:].drop(columns="x")]
     with pytest.raises(DataError, match="column 'x' used by the formula is not in the data"):
         fit("y ~ x", frames)
+
+
+def test_a_checkpoint_of_another_encoding_is_refused(tmp_path: Path) -> None:
+    # the encoding decides what the bytes mean: resuming under another is not the same run
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"x": rng.normal(size=400), "g": rng.choice(["é", "e"], 400)})
+    frame["y"] = frame.x + rng.normal(size=400)
+    path = tmp_path / "latin.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    ckpt = tmp_path / "fit.ckpt"
+    with pytest.raises(_CrashError), _crash_after_first_save():
+        duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="latin-1")
+    with pytest.raises(StateFileError, match=r"encoding: 'latin-1' there, 'cp1252' now"):
+        duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="cp1252")
+    resumed = duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="latin-1")
+    assert resumed.nobs == 400

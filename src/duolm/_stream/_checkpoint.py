@@ -63,6 +63,8 @@ def _fingerprint(
         "batch_size": int(size),
         "missing": missing,
         "robust": bool(robust),  # pass 2 accumulates the HC meats or not
+        # the text's encoding decides the values read; absent for UTF-8 (older checkpoints)
+        **({"encoding": source.encoding} if source.encoding is not None else {}),
     }
 
 
