@@ -201,3 +201,14 @@ def test_cli_fit_both_reads_a_streamed_file_once_per_pass(
             )
             assert result.exit_code == 0, result.output
             assert len(passes) == reads, (mode, passes)
+
+
+def test_rows_in_memory_defer_pass_one(frame: pd.DataFrame) -> None:
+    # the least-squares reading of rows in memory factors them once (its own solver);
+    # counting rows must not run pass 1 (a second factorisation and a column scan)
+    red = duolm.reduce(FORMULA, frame.assign(x1=frame.x1.where(frame.index != 3)))
+    assert (red.nobs, red.n_dropped, red.passes) == (399, 1, 2)
+    assert "pass1" not in red.__dict__  # the cached property was never computed
+    red.ols()
+    assert "pass1" not in red.__dict__
+    assert red.merge(red).nobs == 798 and "pass1" in red.__dict__

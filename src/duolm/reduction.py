@@ -331,11 +331,15 @@ class Reduction:
     @property
     def nobs(self) -> int:
         """Rows used (missing ones dropped)."""
+        if self.design is not None:  # known without pass 1, which rows in memory defer
+            return len(self.design.y)
         return round(self.pass1.stat.nobs)
 
     @property
     def n_dropped(self) -> int:
         """Rows dropped for missing values."""
+        if self.design is not None:
+            return self.design.n_dropped
         return self.pass1.n_dropped
 
     @property
