@@ -23,6 +23,7 @@ from statsmodels.stats.outliers_influence import (
 from statsmodels.stats.outliers_influence import outlier_test as sm_outlier_test
 
 import duolm
+import duolm.frequentist._tests as _tests
 from duolm.errors import DataError
 from duolm.frequentist import DiagnosticTest
 
@@ -296,3 +297,18 @@ def test_streamed_fit_says_which_tests_need_the_rows(frame: pd.DataFrame, tmp_pa
         streamed.het_white()
     with pytest.raises(DataError, match="streamed"):
         streamed.influence()
+
+
+def test_the_summarys_breusch_pagan_is_the_test_by_the_fits_factor() -> None:
+    # koenker_lm (the summary's note) == het_breuschpagan's auxiliary regression
+    rng = np.random.default_rng(17)
+    x = rng.uniform(1, 10, 500)
+    z = rng.normal(size=500)
+    frame = pd.DataFrame({"x": x, "z": z, "y": 1 + x - z + rng.normal(size=500) * x})
+    for formula in ("y ~ x", "y ~ x + z + I(x**2)"):
+        fit = duolm.ols(formula, frame)
+        lm, p, df = _tests.koenker_lm(fit)
+        test = fit.het_breuschpagan()
+        np.testing.assert_allclose(lm, test.statistic, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(p, test.pvalue, rtol=1e-7, atol=1e-300)
+        assert df == test.df

@@ -26,7 +26,7 @@ from duolm._format import (
 )
 from duolm.frequentist._diagnostics import OMNIBUS_MIN_NOBS
 from duolm.frequentist._fit import OLSFit
-from duolm.frequentist._tests import het_breuschpagan, vif
+from duolm.frequentist._tests import koenker_lm, vif
 
 __all__ = [
     "DW_RANGE",
@@ -321,12 +321,12 @@ def _heteroskedasticity_note(result: OLSFit) -> list[str]:
         or result.perfect_fit
     ):
         return []
-    test = het_breuschpagan(result)
-    if not test.pvalue < HETEROSKEDASTICITY_ALPHA:
+    lm, pvalue, _ = koenker_lm(result)  # as fit.het_breuschpagan(), by the fit's factor
+    if not pvalue < HETEROSKEDASTICITY_ALPHA:
         return []
     return [
         f"The variance of the errors changes with the regressors (Breusch-Pagan, Koenker's "
-        f"form: LM = {test.statistic:.3g}, p = {test.pvalue:.3g}), so the standard errors "
+        f"form: LM = {lm:.3g}, p = {pvalue:.3g}), so the standard errors "
         'above are off: fit.with_cov_type("HC3") gives heteroskedasticity-robust ones.'
     ]
 

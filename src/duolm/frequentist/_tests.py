@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -222,6 +223,25 @@ def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
         "the error variance is constant",
         "the error variance changes with the regressors",
     )
+
+
+def koenker_lm(fit: OLSFit) -> tuple[float, float, int]:
+    """Koenker's Breusch-Pagan statistic through the fit's own factor: ``(LM, p, df)``.
+
+    The same statistic as ``het_breuschpagan(fit)`` (the auxiliary regression has the
+    fit's own columns, whose factor ``Rxx`` is at hand): with ``u`` the squared
+    residuals centred, its explained sum of squares is ``||Rxx^-T X'u||^2``. One pass
+    over X instead of a second factorisation, for the summary's note; the public test
+    keeps the auxiliary regression of its own.
+    """
+    X, _, e = _rows_of(fit, "the Breusch-Pagan test")
+    u = _scaled_squares(e)
+    u = u - float(np.mean(u))
+    z = sla.solve_triangular(fit.stat.Rxx, X.T @ u, trans="T", lower=False)
+    tss = float(u @ u)
+    df = fit.rank - 1
+    lm = len(u) * float(z @ z) / tss if tss > 0 else math.nan
+    return lm, float(stats.chi2.sf(lm, df)), df
 
 
 def het_white(fit: OLSFit) -> DiagnosticTest:
