@@ -566,8 +566,8 @@ def test_exact_fit_t_test_warns_nothing() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         test = fit.t_test("x = 2, z = 1")
-    assert math.isnan(test.t[0])
-    assert test.t[1] == -math.inf
+    assert math.isnan(test.t.iloc[0])
+    assert test.t.iloc[1] == -math.inf
 
 
 # -- alias_tol -----------------------------------------------------------------------------

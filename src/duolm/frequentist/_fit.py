@@ -568,9 +568,9 @@ class OLSFit:
     def t_test(self, hypothesis: object, alpha: float = 0.05) -> pd.DataFrame:
         """t test of each row of ``L beta = r``.
 
-        Returns a frame with one row per equation and columns ``hypothesis``
-        (the equation as given, or a matrix row written out), ``effect, se, t,
-        pvalue, lower, upper``: ``effect`` is ``L b - r`` (statsmodels reports
+        Returns a frame with one row per equation, indexed by ``hypothesis`` (the
+        equation as given, or a matrix row written out), and columns ``effect, se,
+        t, pvalue, lower, upper``: ``effect`` is ``L b - r`` (statsmodels reports
         ``L b``), with its interval at level ``1 - alpha``. The lecture's
         test of H0: beta_1 = 0 is ``fit.t_test("time = 0")``.
         """
@@ -588,14 +588,14 @@ class OLSFit:
             labels = [written(row, value, kept) for row, value in zip(L, r, strict=True)]
         return pd.DataFrame(
             {
-                "hypothesis": labels,
                 "effect": effect,
                 "se": se,
                 "t": t,
                 "pvalue": 2.0 * stats.t.sf(np.abs(t), self.df_resid),
                 "lower": effect - q * se,
                 "upper": effect + q * se,
-            }
+            },
+            index=pd.Index(labels, name="hypothesis"),  # each row named by what it tests
         )
 
     # -- residuals and diagnostics -------------------------------------------------
