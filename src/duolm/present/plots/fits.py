@@ -109,6 +109,27 @@ def _draw_fit(
         )
 
 
+def _grid(
+    fit: Fit, other: Fit | None, data: pd.DataFrame, x: str | None, grid: int
+) -> tuple[str, FloatArray, FloatArray, pd.DataFrame]:
+    """The input column, its values, ``grid`` points across them and the frame to predict
+    on; ``other`` (a second fit drawn with ``fit``) must model the same response."""
+    column = input_variable(fit, data, x)
+    if other is not None and other.spec.response != fit.spec.response:
+        raise ValueError(
+            f"the fits model different responses ({fit.spec.response!r} and "
+            f"{other.spec.response!r})"
+        )
+    if int(grid) < 2:
+        raise ValueError(f"grid must be at least 2, got {grid}")
+    xs = numeric(data, column)
+    finite = xs[np.isfinite(xs)]
+    if finite.size == 0:
+        raise ValueError(f"column {column!r} has no finite values")
+    xg = np.linspace(float(finite.min()), float(finite.max()), int(grid))
+    return column, xs, xg, pd.DataFrame({column: xg})
+
+
 def bands(
     fit: Fit,
     data: pd.DataFrame,
@@ -168,23 +189,10 @@ def bands(
     >>> plt.close(ax.figure)
     """
     is_bayes(fit)
-    column = input_variable(fit, data, x)
     level(alpha)
     if bayes_fit is not None:
         is_bayes(bayes_fit)
-        if bayes_fit.spec.response != fit.spec.response:
-            raise ValueError(
-                f"the fits model different responses ({fit.spec.response!r} and "
-                f"{bayes_fit.spec.response!r})"
-            )
-    if int(grid) < 2:
-        raise ValueError(f"grid must be at least 2, got {grid}")
-    xs = numeric(data, column)
-    finite = xs[np.isfinite(xs)]
-    if finite.size == 0:
-        raise ValueError(f"column {column!r} has no finite values")
-    xg = np.linspace(float(finite.min()), float(finite.max()), int(grid))
-    frame = pd.DataFrame({column: xg})
+    column, xs, xg, frame = _grid(fit, bayes_fit, data, x, grid)
     response = fit.spec.response
     ax = new_axes(ax)
     if response in data.columns:
@@ -234,20 +242,7 @@ def band_gap(
         Lines with gids ``"gap-mean-lower"``, ``"gap-mean-upper"``,
         ``"gap-obs-lower"``, ``"gap-obs-upper"`` and ``"no-difference"``.
     """
-    column = input_variable(fit, data, x)
-    if other.spec.response != fit.spec.response:
-        raise ValueError(
-            f"the fits model different responses ({fit.spec.response!r} and "
-            f"{other.spec.response!r})"
-        )
-    if int(grid) < 2:
-        raise ValueError(f"grid must be at least 2, got {grid}")
-    xs = numeric(data, column)
-    finite = xs[np.isfinite(xs)]
-    if finite.size == 0:
-        raise ValueError(f"column {column!r} has no finite values")
-    xg = np.linspace(float(finite.min()), float(finite.max()), int(grid))
-    frame = pd.DataFrame({column: xg})
+    column, _, xg, frame = _grid(fit, other, data, x, grid)
     a, b = fit.predict(frame, alpha=alpha), other.predict(frame, alpha=alpha)
     ax = new_axes(ax)
     ax.axhline(0.0, color=REF_COLOR, lw=1, label="no difference", gid="no-difference")
