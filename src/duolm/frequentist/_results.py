@@ -109,6 +109,14 @@ class OLSResults(OLSFit):
         """Influence measures by row: statsmodels' ``summary_frame`` columns plus ``covratio``."""
         return _tests.influence(self)
 
+    def partial_regression(self, term: str) -> pd.DataFrame:
+        """Added-variable points of ``term``: ``x_resid``, ``y_resid`` (slope = its coefficient)."""
+        return _tests.partial_regression(self, term)
+
+    def component_plus_residual(self, term: str) -> pd.DataFrame:
+        """CCPR points of ``term``: ``x`` and ``partial_resid = b x + e``."""
+        return _tests.component_plus_residual(self, term)
+
     # -- printed forms -----------------------------------------------------------------
     def summary(self, alpha: float = 0.05) -> Summary:
         """The statsmodels-style table (text via ``str()``, HTML in notebooks)."""

@@ -28,6 +28,7 @@ import scipy.linalg as sla
 from numpy.typing import NDArray
 from scipy import stats
 
+from duolm import core
 from duolm.core import ALIAS_TOL, SqrtStat
 from duolm.design import constant_column
 from duolm.errors import DataError
@@ -541,3 +542,42 @@ def influence(fit: OLSFit) -> pd.DataFrame:
     frame["dffits"] = stud_resid * ratio
     frame["covratio"] = (loo.s2_i / loo.s2) ** k / one_minus
     return frame
+
+
+def _term_position(fit: OLSFit, term: str) -> int:
+    """Position of ``term`` among the kept columns; a clear error for any other name."""
+    kept = [t for t, keep in zip(fit.terms, fit.kept, strict=True) if keep]
+    if term not in kept:
+        raise ValueError(f"{term!r} is not an estimated term of the fit; its terms are {kept}")
+    if fit.const_col is not None and kept.index(term) == fit.const_col:
+        raise ValueError(f"{term!r} is the intercept: choose a slope term")
+    return kept.index(term)
+
+
+def partial_regression(fit: OLSFit, term: str) -> pd.DataFrame:
+    """The added-variable plot's points: ``x_resid`` and ``y_resid``, the residuals of the
+    term's column and of y on every other kept column (refined least squares).
+
+    By the Frisch-Waugh-Lovell theorem the line through the origin fitted to them has
+    slope ``params[term]`` and residuals equal to the fit's.
+    """
+    X, y, _ = _rows_of(fit, "a partial regression")
+    j = _term_position(fit, term)
+    others = np.delete(X, j, axis=1)
+    x_resid = core.lstsq(others, np.ascontiguousarray(X[:, j])).resid
+    y_resid = core.lstsq(others, y).resid
+    index = fit.rows.index if fit.rows is not None else None
+    return pd.DataFrame({"x_resid": x_resid, "y_resid": y_resid}, index=index)
+
+
+def component_plus_residual(fit: OLSFit, term: str) -> pd.DataFrame:
+    """The CCPR plot's points: the term's column ``x`` and ``b_j x + e`` (``partial_resid``).
+
+    The residuals are orthogonal to every column, so the least-squares line through
+    these points (with an intercept) has slope ``params[term]`` exactly.
+    """
+    X, _, e = _rows_of(fit, "a component-plus-residual plot")
+    j = _term_position(fit, term)
+    x = X[:, j]
+    index = fit.rows.index if fit.rows is not None else None
+    return pd.DataFrame({"x": x, "partial_resid": fit.params_kept[j] * x + e}, index=index)

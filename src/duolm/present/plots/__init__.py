@@ -37,15 +37,23 @@ from duolm.present.plots.averaging import inclusion, model_space
 from duolm.present.plots.beside import evolution_beside
 from duolm.present.plots.checks import ppc
 from duolm.present.plots.fits import anscombe, band_gap, bands, residuals, scatter
+from duolm.present.plots.influence import (
+    added_variable,
+    component_plus_residual,
+    influence_plot,
+)
 from duolm.present.plots.posterior import evolution, marginals, nig_density
 
 __all__ = [
+    "added_variable",
     "anscombe",
     "band_gap",
     "bands",
+    "component_plus_residual",
     "evolution",
     "evolution_beside",
     "inclusion",
+    "influence_plot",
     "marginals",
     "model_space",
     "nig_density",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from duolm.bayesian import BMAResults
-from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, new_axes
+from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, literal, new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,6 +58,7 @@ def model_space(
     sampled = f", MC3: {res.n_models} models visited" if res.sampled else ""
     ax.set_title(f"best {show} models ({res.prior}{sampled})")
     ax.figure.colorbar(image, ax=ax, label="log posterior odds vs the best model")
+    literal(ax)  # names shown as written
     return ax
 
 
@@ -88,4 +89,5 @@ def inclusion(res: BMAResults, *, intercept: bool = False, ax: Axes | None = Non
     ax.set_xlabel("posterior inclusion probability")
     sampled = " (MC3, renormalised over the visited models)" if res.sampled else ""
     ax.set_title(f"{res.prior}, {res.model_prior} model prior{sampled}")
+    literal(ax)  # names shown as written
     return ax

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from duolm.present.plots._common import literal
 from duolm.present.plots.posterior import evolution
 
 if TYPE_CHECKING:
@@ -78,4 +79,5 @@ def evolution_beside(
         hi = max(a.get_ylim()[1], b.get_ylim()[1])
         a.set_ylim(lo, hi)
         b.set_ylim(lo, hi)
+    literal(fig)  # names shown as written
     return fig

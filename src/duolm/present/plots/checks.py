@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from duolm.bayesian import PPCResult
-from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, new_axes
+from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, literal, new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,4 +41,5 @@ def ppc(result: PPCResult, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel(f"T(y, θ): {result.statistic}, observed")
     ax.set_ylabel(f"T(y_rep, θ): {result.statistic}, replicated")
     ax.set_title(f"posterior predictive check, p = {result.p_value:.3f}")
+    literal(ax)  # names shown as written
     return ax

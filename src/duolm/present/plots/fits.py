@@ -21,6 +21,7 @@ from duolm.present.plots._common import (
     input_variable,
     is_bayes,
     level,
+    literal,
     new_axes,
     new_grid,
     numeric,
@@ -71,8 +72,6 @@ def scatter(
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(f"{y} against {x}" if title is None else title)
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
-
     literal(ax)
     return ax
 
@@ -205,8 +204,6 @@ def bands(
     kinds = [("Bayes" if is_bayes(f) else "least squares") for f in (fit, bayes_fit) if f]
     ax.set_title(f"{fit.spec.formula}: {' vs '.join(kinds)}, {level(alpha)} bands")
     ax.legend(fontsize="small")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
-
     literal(ax)
     return ax
 
@@ -265,6 +262,7 @@ def band_gap(
         ylabel=f"difference in {fit.spec.response}",
     )
     ax.legend(fontsize="small")
+    literal(ax)
     return ax
 
 
@@ -377,8 +375,6 @@ def residuals(fit: OLSResults, *, fig: Figure | None = None) -> Figure:
         ax_lev.legend(fontsize="small")
 
     fig.suptitle(f"Residual diagnostics: {fit.spec.formula or fit.spec.response}")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
-
     literal(fig)
     return fig
 
@@ -440,7 +436,5 @@ def anscombe(data: pd.DataFrame | None = None, *, fig: Figure | None = None) -> 
     for ax in axes[len(names) :]:
         ax.remove()
     fig.suptitle("Anscombe's quartet: one regression line, four data sets")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
-
     literal(fig)
     return fig
