@@ -21,6 +21,7 @@ import math
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ __all__ = [
     "format_int",
     "format_pvalue",
     "format_stat",
+    "literal",
     "number_field",
     "wrap_note",
 ]
@@ -419,3 +421,28 @@ def wrap_note(i: int, note: str) -> str:
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+# -- figures ----------------------------------------------------------------------------
+
+
+def literal(drawn: Any) -> None:
+    """Show every text duolm drew in ``drawn`` (a matplotlib Figure or Axes) as written.
+
+    Column names and formulas reach titles, labels and legends; a name like
+    ``$x^{$`` would otherwise make drawing raise (mathtext cannot parse it) and
+    ``$a$`` would silently become an italic "a". duolm's own texts use no math
+    markup (Unicode ``²``, plain ``beta``), so every Text artist in ``drawn`` is
+    made literal; tick labels, written by matplotlib's formatters, are left alone.
+    """
+    from matplotlib.axes import Axes
+    from matplotlib.text import Text
+
+    ticks: set[int] = set()
+    for ax in drawn.findobj(Axes):
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in [*axis.majorTicks, *axis.minorTicks]:
+                ticks.update((id(tick.label1), id(tick.label2)))
+    for text in drawn.findobj(Text):
+        if id(text) not in ticks:
+            text.set_parse_math(False)

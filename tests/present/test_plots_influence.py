@@ -90,3 +90,16 @@ def test_names_with_math_markup_draw_literally() -> None:
             fig.canvas.draw()  # mathtext would raise on the unbalanced brace
         finally:
             plt.close(fig)
+
+
+def test_changepoint_figure_shows_a_marked_up_response_literally() -> None:
+    rng = np.random.default_rng(6)
+    data = pd.DataFrame({"x": rng.normal(size=60), "$y^{$": rng.normal(size=60)})
+    result = duolm.changepoints("Q('$y^{$') ~ x", data)
+    fig = result.plot()
+    try:
+        fig.canvas.draw()
+        labels = [ax.yaxis.label.get_text() for ax in fig.axes]
+        assert any("$y^{$" in label for label in labels), labels
+    finally:
+        plt.close(fig)

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,11 +75,14 @@ def test_every_figure_draws_names_with_dollar_signs_literally(
     data: pd.DataFrame, tmp_path: Path, name: str
 ) -> None:
     fig = figures(data)[name]()
-    draw(fig, tmp_path, name)
-    shown = [t for t in fig.findobj(Text) if "$" in t.get_text()]
-    assert shown, f"{name}: no text shows the column names"
-    assert all(not t.get_parse_math() for t in shown)
-    assert any(X in t.get_text() or Y in t.get_text() or Z in t.get_text() for t in shown)
+    try:
+        draw(fig, tmp_path, name)
+        shown = [t for t in fig.findobj(Text) if "$" in t.get_text()]
+        assert shown, f"{name}: no text shows the column names"
+        assert all(not t.get_parse_math() for t in shown)
+        assert any(X in t.get_text() or Y in t.get_text() or Z in t.get_text() for t in shown)
+    finally:
+        plt.close(fig)  # other files check that no test leaves figures open
 
 
 def test_the_report_builds_with_such_names(data: pd.DataFrame) -> None:

@@ -67,6 +67,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm import core
+from duolm._format import literal
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
 from duolm.core import runlength_recursion
@@ -330,4 +331,5 @@ def _draw(result: Changepoints, fig: Figure | None) -> Figure:
     bottom.set_xlabel("row")
     bottom.set_ylabel("run length")
     bottom.legend(loc="upper left")
+    literal(fig)  # a response named like $y^{$ is shown as written
     return fig

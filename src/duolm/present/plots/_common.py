@@ -14,7 +14,6 @@ from duolm.design import parse_formula
 from duolm.frequentist import OLSResults
 
 if TYPE_CHECKING:
-    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -127,25 +126,3 @@ def is_bayes(fit: object) -> bool:
     if isinstance(fit, OLSResults):
         return False
     raise TypeError(f"expected an OLSResults or a BayesResults, got {type(fit).__name__}")
-
-
-def literal(drawn: Artist) -> None:
-    """Show every text duolm drew in ``drawn`` (a Figure or an Axes) as written.
-
-    Column names and formulas reach titles, labels and legends; a name like
-    ``$x^{$`` would otherwise make drawing raise (mathtext cannot parse it) and
-    ``$a$`` would silently become an italic "a". duolm's own texts use no math
-    markup (Unicode ``²``, plain ``beta``), so every Text artist in ``drawn`` is
-    made literal; tick labels, written by matplotlib's formatters, are left alone.
-    """
-    from matplotlib.axes import Axes
-    from matplotlib.text import Text
-
-    ticks: set[int] = set()
-    for ax in drawn.findobj(Axes):
-        for axis in (ax.xaxis, ax.yaxis):
-            for tick in [*axis.majorTicks, *axis.minorTicks]:
-                ticks.update((id(tick.label1), id(tick.label2)))
-    for text in drawn.findobj(Text):
-        if id(text) not in ticks:
-            text.set_parse_math(False)

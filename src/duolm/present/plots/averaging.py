@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from duolm._format import literal
 from duolm.bayesian import BMAResults
-from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, literal, new_axes
+from duolm.present.plots._common import BAYES_COLOR, REF_COLOR, new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from duolm.present.plots._common import literal
+from duolm._format import literal
 from duolm.present.plots.posterior import evolution
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from duolm._api import ols
+from duolm._format import literal
 from duolm.frequentist import OLSResults
 from duolm.present.plots._common import (
     BAYES_COLOR,
@@ -21,7 +22,6 @@ from duolm.present.plots._common import (
     input_variable,
     is_bayes,
     level,
-    literal,
     new_axes,
     new_grid,
     numeric,

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from duolm._format import literal
 from duolm.frequentist import OLSResults
-from duolm.present.plots._common import DATA_COLOR, OLS_COLOR, REF_COLOR, literal, new_grid
+from duolm.present.plots._common import DATA_COLOR, OLS_COLOR, REF_COLOR, new_grid
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -155,7 +155,7 @@ def evolution(
     axes[0].legend(fontsize="small", loc="best")
     axes[-1].set_xlabel("t (observations seen)")
     fig.suptitle("Posterior after each observation")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+    from duolm._format import literal  # names shown as written (issue 14)
 
     literal(fig)
     return fig
@@ -312,7 +312,7 @@ def marginals(
     if ols_fit is not None:
         ax.legend(fontsize="small")
     fig.suptitle(f"Posterior marginals: {fit.spec.formula or fit.spec.response}")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+    from duolm._format import literal  # names shown as written (issue 14)
 
     literal(fig)
     return fig
@@ -417,7 +417,7 @@ def nig_density(
     _joint_panel(ax_joint, dist, joint, labels[joint], ig)
     kind = "posterior" if dist.nobs > 0 else "prior"
     fig.suptitle(f"Normal-inverse-gamma {kind}: beta | sigma² ~ N(m, sigma² V), sigma² ~ iG(a, b)")
-    from duolm.present.plots._common import literal  # names shown as written (issue 14)
+    from duolm._format import literal  # names shown as written (issue 14)
 
     literal(fig)
     return fig
