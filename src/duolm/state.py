@@ -10,22 +10,23 @@ The file is UTF-8 JSON::
       "sha256": "<hex SHA-256 of {"kind": ..., "payload": ...} as canonical JSON>"
     }
 
-An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root
-form: ``k``, ``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper
-factor, order ``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``,
-``y_m2`` of the data part) and ``terms`` (the coefficients' names of a fit's
-posterior, or null). A ``"bayes"`` payload holds the ``posterior`` and
-the ``prior`` of a :class:`~duolm.BayesResults` and its ``design`` (the
-design spec, as :mod:`duolm.design._serial` writes it). An ``"ols"`` payload
-is a least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
-``design``, ``stat`` (the square-root statistic of the kept columns: ``R``,
-``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column), ``params``
-(the estimate of the kept columns, as refined from the rows),
-``const_col``, ``n_dropped``, ``cov_type``, ``method``,
-``scaled_condition_number``, ``moments`` (the residuals' moments, the fields
-of :class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the
-HC meats by name, or null). Numbers are JSON numbers written by ``repr``, so
-every float comes back bit for bit.
+An ``"nig"`` payload is one :class:`~duolm.NIG` in its square-root form: ``k``,
+``label``, ``nu0``, ``prior_R`` (the prior's (k+1)x(k+1) upper factor, order
+``[x..., y]``) and ``data`` (``R``, ``nobs``, ``y_mean``, ``y_m2`` of the data
+part), ``terms`` (the coefficients' names of a fit's posterior, or null) and
+``refined`` (null, or the stack's factor ``R``, ``m`` and ``V`` of a posterior
+refined from its rows in memory; absent in older files). A ``"bayes"`` payload
+holds the ``posterior`` and the ``prior`` of a :class:`~duolm.BayesResults` and
+its ``design`` (the design spec, as :mod:`duolm.design._serial` writes it). An
+``"ols"`` payload is a least-squares fit (:class:`~duolm.OLSResults`) as its
+statistics: the ``design``, ``stat`` (the square-root statistic of the kept
+columns: ``R``, ``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a
+column), ``params`` (the estimate of the kept columns, as refined from the
+rows), ``const_col``, ``n_dropped``, ``cov_type``, ``method``,
+``scaled_condition_number``, ``moments`` (the residuals' moments, the fields of
+:class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the HC
+meats by name, or null). Numbers are JSON numbers written by ``repr``, so every
+float comes back bit for bit.
 
 What is not restored: the fitted rows (a loaded ``BayesResults`` has
 ``design=None`` and a loaded ``OLSResults`` ``rows=None``, so ``predict()``

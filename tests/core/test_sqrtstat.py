@@ -221,3 +221,29 @@ def test_from_block_takes_the_gram_path_only_when_safe() -> None:
     # and so does a design far from zero
     X_off = X + np.r_[0.0, 1e5, 0, 0, 0]
     np.testing.assert_array_equal(SqrtStat.from_block(X_off, y).R, SqrtStat.from_data(X_off, y).R)
+
+
+def test_lstsq_refines_the_inverse_of_the_gram_matrix() -> None:
+    from fractions import Fraction
+
+    # a polynomial design (Wampler's x = 0..20, degree 5; scaled condition ~3e3)
+    x = np.arange(21.0)
+    X = np.column_stack([x**j for j in range(6)])
+    fit = core.lstsq(X, x**3 - x, cov=True)
+    assert fit.method == "householder" and fit.cov is not None
+    k = X.shape[1]
+    Xf = [[Fraction(float(v)) for v in row] for row in X]
+    G = [[sum(row[r] * row[c] for row in Xf) for c in range(k)] for r in range(k)]
+    aug = [[*G[r], *(Fraction(int(r == c)) for c in range(k))] for r in range(k)]
+    for c in range(k):  # Gauss-Jordan, exact
+        aug[c] = [v / aug[c][c] for v in aug[c]]
+        for r in range(k):
+            if r != c:
+                f = aug[r][c]
+                aug[r] = [vr - f * vc for vr, vc in zip(aug[r], aug[c], strict=True)]
+    exact = np.array([[float(aug[r][k + c]) for c in range(k)] for r in range(k)])
+    np.testing.assert_allclose(np.diag(fit.cov), np.diag(exact), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(fit.cov, exact, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(fit.cov, fit.cov.T)
+    plain = fit.stat.cov_unscaled()  # the factor alone: cond * eps on the diagonal
+    assert np.max(np.abs(np.diag(plain) - np.diag(exact)) / np.diag(exact)) > 1e-14

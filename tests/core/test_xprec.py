@@ -38,3 +38,22 @@ def test_cross_is_correctly_rounded_under_cancellation() -> None:
         for j in range(3)
     ]
     np.testing.assert_allclose(_xprec.cross(A, r), exact, rtol=1e-14, atol=1e-300)
+
+
+def test_column_kernels_are_correctly_rounded_column_by_column() -> None:
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(50, 4))
+    X = rng.normal(size=(4, 3))
+    Y = A @ X + rng.normal(size=(50, 3)) * 1e-13
+    got = _xprec.residual(Y, np.asfortranarray(A), X)
+    for j in range(3):
+        np.testing.assert_allclose(
+            got[:, j], _exact_residual(Y[:, j], A, X[:, j]), rtol=1e-15, atol=1e-300
+        )
+    B = Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0]  # A^T B ~ 1e-14: all cancellation
+    exact = [
+        [float(sum(Fraction(float(A[i, j])) * Fraction(float(B[i, c])) for i in range(50)))
+         for c in range(3)]
+        for j in range(4)
+    ]  # fmt: skip
+    np.testing.assert_allclose(_xprec.cross_columns(A, B), exact, rtol=1e-14, atol=1e-300)

@@ -32,7 +32,7 @@ from scipy import stats
 
 from duolm import core
 from duolm._checks import check_alpha
-from duolm.bayesian._nig import NIG, log_evidence_between
+from duolm.bayesian._nig import NIG, log_evidence_between, refined_update
 from duolm.bayesian._ppc import PPCResult, posterior_predictive_check
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError, PriorError
@@ -119,7 +119,8 @@ class BayesFit:
     def from_design(cls, design: Design, prior: NIG | None) -> Self:
         """Update ``prior`` (checked against the design) with the rows of ``design``."""
         prior = checked_prior(prior, design.spec)
-        posterior = prior.update(design.X, design.y).named(design.spec.terms)
+        posterior = refined_update(prior, design.X, design.y, design.const_col)
+        posterior = posterior.named(design.spec.terms)
         return cls.from_posterior(design.spec, prior, posterior, design)
 
     @classmethod

@@ -3,7 +3,9 @@
 An NIG is saved in its square-root form: ``k``, ``label``, ``nu0``,
 ``terms`` (the coefficients' names, or null), ``prior_R`` (the prior's
 (k+1)x(k+1) upper factor, order ``[x..., y]``) and ``data`` (``R``,
-``nobs``, ``y_mean``, ``y_m2`` of the data part). Numbers are written by
+``nobs``, ``y_mean``, ``y_m2`` of the data part) and ``refined`` (null, or for a
+posterior refined from its rows, :class:`~duolm.bayesian._nig.Refined`'s ``R``,
+``m`` and ``V``; absent in older files). Numbers are written by
 ``repr``, so a loaded NIG is the saved one bit for bit;
 anything malformed raises :class:`~duolm.errors.StateFileError`. Used by
 :mod:`duolm.state` (saved posteriors and fits) and
@@ -16,12 +18,15 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from duolm.bayesian._nig import NIG
+from duolm.bayesian._nig import NIG, Refined
 from duolm.core import SqrtStat
 from duolm.errors import PriorError, StateFileError
 
 __all__ = ["finite_float", "matrix", "nig_from", "nig_payload", "square"]
+
+FloatArray = NDArray[np.float64]
 
 
 def matrix(R: Any) -> list[list[float]]:
@@ -42,7 +47,47 @@ def nig_payload(nig: NIG) -> dict[str, Any]:
             "y_mean": d.y_mean,
             "y_m2": d.y_m2,
         },
+        "refined": _refined_payload(nig.refined),
     }
+
+
+def _refined_payload(refined: Refined | None) -> dict[str, Any] | None:
+    if refined is None:
+        return None
+    return {
+        "R": matrix(refined.stat.R),
+        "m": [float(x) for x in refined.m],
+        "V": matrix(refined.V),
+    }
+
+
+def _numbers(value: Any, shape: tuple[int, ...], name: str) -> FloatArray:
+    """A finite array of ``shape`` from nested JSON lists of numbers."""
+    rows = value if len(shape) == 2 and isinstance(value, list) else [value]
+    ok = all(
+        isinstance(row, list)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in row)
+        for row in rows
+    )
+    out = np.array(value, dtype=np.float64) if ok else None
+    if out is None or out.shape != shape or not np.all(np.isfinite(out)):
+        raise StateFileError(f"corrupt state file: {name} is not a finite array of shape {shape}")
+    return out
+
+
+def _refined_from(value: Any, k: int, data: SqrtStat) -> Refined | None:
+    """The refined moments of a payload, or None (also for files written before them)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise StateFileError("corrupt state file: refined is not an object or null")
+    R = square(value["R"], k, "refined R")
+    m = _numbers(value["m"], (k,), "refined m")
+    V = _numbers(value["V"], (k, k), "refined V")
+    if not np.array_equal(V, V.T):
+        raise StateFileError("corrupt state file: refined V is not symmetric")
+    stat = SqrtStat(R, data.nobs, data.y_mean, data.y_m2)
+    return Refined(stat, m, V)
 
 
 def finite_float(value: Any, name: str) -> float:
@@ -100,7 +145,9 @@ def nig_from(payload: Any) -> NIG:
         ):
             raise StateFileError(f"corrupt state file: terms must be {k} names or null")
         nu0 = finite_float(payload["nu0"], "nu0")
-        return NIG.from_parts(prior, nu0, stat, label, None if terms is None else tuple(terms))
+        refined = _refined_from(payload.get("refined"), k, stat)
+        names = None if terms is None else tuple(terms)
+        return NIG.from_parts(prior, nu0, stat, label, names, refined)
     except KeyError as exc:
         raise StateFileError(f"corrupt state file: missing entry {exc}") from exc
     except PriorError as exc:

@@ -58,11 +58,13 @@ def residual(
 
     Parameters
     ----------
-    y : ndarray of shape (n,)
+    y : ndarray of shape (n,) or (n, m)
     A : ndarray of shape (n, k)
         Best given in Fortran order: the kernel walks its columns.
-    x : ndarray of shape (k,)
-    r : ndarray of shape (n,), optional
+    x : ndarray of shape (k,) or (k, m)
+        With m columns, each column of the result is that of ``y``, ``r`` and ``x``
+        (each column of A is split once for all of them).
+    r : ndarray of the shape of y, optional
         A vector subtracted as well (the residual estimate of Björck's
         augmented system).
 
@@ -77,21 +79,27 @@ def residual(
     if r is not None:
         s, e = two_sum(s, -r)
         c += e
+    columns = x.ndim == 2
     for j in range(A.shape[1]):
-        p, pe = two_prod(A[:, j], np.full(1, -x[j]))
+        a = A[:, j, None] if columns else A[:, j]
+        p, pe = two_prod(a, -x[j][None, :] if columns else np.full(1, -x[j]))
         s, e = two_sum(s, p)
         c += e + pe
     out: FloatArray = s + c
     return out
 
 
-def cross(A: FloatArray, r: FloatArray) -> FloatArray:
+def cross(
+    A: FloatArray, r: FloatArray, a_split: tuple[FloatArray, FloatArray] | None = None
+) -> FloatArray:
     """Return ``A.T @ r`` with every entry accurate to the last bit (pairwise Sum2).
 
     Parameters
     ----------
     A : ndarray of shape (n, k)
     r : ndarray of shape (n,)
+    a_split : pair of ndarray of shape (n, k), optional
+        ``split(A)``, when the caller reuses it across vectors ``r``.
 
     Returns
     -------
@@ -103,7 +111,7 @@ def cross(A: FloatArray, r: FloatArray) -> FloatArray:
     >>> cross(A, np.array([1.0, 1.0, 1.0]))
     array([1.e-16])
     """
-    s, err = two_prod(A, r[:, None])
+    s, err = two_prod(A, r[:, None], a_split)
     comp = err.sum(axis=0)
     while s.shape[0] > 1:
         if s.shape[0] % 2:
@@ -111,4 +119,28 @@ def cross(A: FloatArray, r: FloatArray) -> FloatArray:
         s, e = two_sum(s[0::2], s[1::2])
         comp += e.sum(axis=0)
     out: FloatArray = (s[0] if s.shape[0] else np.zeros(A.shape[1])) + comp
+    return out
+
+
+def cross_columns(A: FloatArray, B: FloatArray) -> FloatArray:
+    """Return ``A.T @ B`` with every entry accurate to the last bit (:func:`cross` by rows).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+    B : ndarray of shape (n, m)
+
+    Returns
+    -------
+    ndarray of shape (k, m)
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [1e-16, 0.0], [-1.0, 0.0]])
+    >>> cross_columns(A, np.ones((3, 1)))
+    array([[1.e-16],
+           [2.e+00]])
+    """
+    b_split = split(B)
+    out: FloatArray = np.stack([cross(B, A[:, j], b_split) for j in range(A.shape[1])])
     return out
