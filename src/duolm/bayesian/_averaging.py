@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 import duolm.bayesian._averaging_kernel as _kern
+from duolm.bayesian._mixture_quantile import mixture_quantiles
 from duolm.core import ALIAS_TOL, CentredFactor, SqrtStat
 from duolm.errors import DataError, PriorError
 
@@ -265,16 +266,17 @@ class BMAResults:
 
         Quantiles of the mixture (over models and, for the mixtures of g-priors,
         over g) of Student t's and, for terms not in every model, a point mass
-        at zero, solved to a relative 1e-12.
+        at zero, solved so that the mixture's CDF there is within ``1e-10 min(q, 1-q)``
+        of its level q (:mod:`duolm.bayesian._mixture_quantile`).
         """
         alpha = _check_alpha(alpha)
         mix = self._mixture
         lower = np.empty(len(self.terms))
         upper = np.empty(len(self.terms))
+        qs = np.array([alpha / 2.0, 1.0 - alpha / 2.0])
         for j in range(len(self.terms)):
             loc, scale, w, w0 = mix.coefficient(j)
-            lower[j] = _mixture_quantile(loc, scale, w, w0, mix.df, alpha / 2.0)
-            upper[j] = _mixture_quantile(loc, scale, w, w0, mix.df, 1.0 - alpha / 2.0)
+            lower[j], upper[j] = mixture_quantiles(loc, scale, w, w0, mix.df, qs)
         return pd.DataFrame({"lower": lower, "upper": upper}, index=list(self.terms))
 
     def predict(self, data: object, alpha: float = 0.05) -> pd.DataFrame:
@@ -295,7 +297,7 @@ class BMAResults:
             (its posterior sd), ``mean_ci_lower/upper`` (quantiles of its
             posterior), ``obs_ci_lower/upper`` (of the posterior predictive of
             a new observation); the quantiles are those of the mixture of
-            Student t's over models and g, solved to a relative 1e-12.
+            Student t's over models and g, solved as :meth:`credible_interval`'s.
         """
         alpha = _check_alpha(alpha)
         if self.spec is not None:
@@ -310,17 +312,17 @@ class BMAResults:
         mix = self._mixture
         D = X0[:, self.factor.columns] - self.factor.x_mean  # centred rows, factor order
         out = {k: np.empty(len(X0)) for k in _PRED_COLUMNS}
-        lo, hi = alpha / 2.0, 1.0 - alpha / 2.0
+        qs = np.array([alpha / 2.0, 1.0 - alpha / 2.0])
         for r in range(len(X0)):
             loc, s_mean, s_obs, w = mix.prediction(D[r])
             mean = float(w @ loc)
             var = float(w @ (s_mean**2 * mix.var_factor + (loc - mean) ** 2))
             out["mean"][r] = mean
             out["mean_se"][r] = math.sqrt(var)
-            out["mean_ci_lower"][r] = _mixture_quantile(loc, s_mean, w, 0.0, mix.df, lo)
-            out["mean_ci_upper"][r] = _mixture_quantile(loc, s_mean, w, 0.0, mix.df, hi)
-            out["obs_ci_lower"][r] = _mixture_quantile(loc, s_obs, w, 0.0, mix.df, lo)
-            out["obs_ci_upper"][r] = _mixture_quantile(loc, s_obs, w, 0.0, mix.df, hi)
+            lo, hi = mixture_quantiles(loc, s_mean, w, 0.0, mix.df, qs)
+            out["mean_ci_lower"][r], out["mean_ci_upper"][r] = lo, hi
+            lo, hi = mixture_quantiles(loc, s_obs, w, 0.0, mix.df, qs)
+            out["obs_ci_lower"][r], out["obs_ci_upper"][r] = lo, hi
         return pd.DataFrame(out, index=index)
 
     # -- text -------------------------------------------------------------------------
@@ -374,7 +376,8 @@ class _Mixture:
     For each model carried (best first, all but :data:`MASS_LEFT_OUT` of the
     probability) and each node ``t = g/(1+g)`` of its posterior of g (one for
     the fixed-g priors; the trapezoid nodes of the evidence integral for the
-    mixtures), ``weight = P(model | y) * w_node``.
+    mixtures), ``weight = P(model | y) * w_node``; components sorted by weight, largest
+    first (as :func:`~duolm.bayesian._mixture_quantile.mixture_quantiles` takes them).
     """
 
     res: BMAResults
@@ -394,54 +397,73 @@ class _Mixture:
     @classmethod
     def build(cls, res: BMAResults) -> _Mixture:
         fac = res.factor
-        n, P = fac.nobs, fac.P
+        n, P, f = fac.nobs, fac.P, fac.f
         prob = res.probability
         cum = np.cumsum(prob)
         last = int(np.searchsorted(cum, 1.0 - MASS_LEFT_OUT)) + 1
-        carried = [i for i in range(min(last, res.n_models)) if prob[i] > 0.0]
-        M = len(carried)
+        carried = np.arange(min(last, res.n_models))
+        carried = carried[prob[carried] > 0.0]
+        M = carried.size
         beta = np.zeros((M, P))
         vdiag = np.zeros((M, P))
         inc = np.zeros((M, P), dtype=bool)
-        rinvs, actives = [], []
-        comp_model, comp_t, comp_w = [], [], []
+        inc[:, :f] = True
+        inc[:, f:] = res.indicators_[carried]
+        sizes = inc.sum(axis=1)
+        pad = np.zeros((M, P, P)) if M * P * P <= _PAD_MAX else None
+        rinvs: list[FloatArray] = [np.zeros((0, 0))] * M
+        for m in np.unique(sizes[sizes > 0]):  # the models of each size, factored together
+            rows = np.flatnonzero(sizes == m)
+            act = np.nonzero(inc[rows])[1].reshape(rows.size, m).astype(np.intp)
+            b, Rinv = fac.models(act)
+            beta[rows[:, None], act] = b
+            vdiag[rows[:, None], act] = np.sum(Rinv**2, axis=2)
+            if pad is not None:
+                pad[rows[:, None, None], act[:, :, None], act[:, None, :]] = Rinv
+            for r, R in zip(rows, Rinv, strict=True):
+                rinvs[r] = R
+        actives = [np.flatnonzero(row).astype(np.intp) for row in inc]
+        u = res.u_[carried]
         code = PRIORS[res.prior]
-        out = np.empty(8)
-        log_evidence = _kern.kernels()["log_evidence"]
-        r2 = np.empty(M)
-        for row, i in enumerate(carried):
-            act = res._included(i)
-            b, Rinv, _ = fac.model(act)
-            beta[row, act] = b
-            vdiag[row, act] = np.sum(Rinv**2, axis=1)
-            inc[row, act] = True
-            rinvs.append(Rinv)
-            actives.append(act)
-            u = float(res.u_[i])
-            r2[row] = 1.0 - u
-            p = float(act.size)
-            if code in (_kern.G_PRIOR, _kern.EB_LOCAL) or p == 0.0:
-                t, w = np.array([res.et_[i]]), np.ones(1)
-            else:
-                log_evidence(code, n, p, u, 0.0, HYPER_A, out)
-                t, w = _kern.mixture_nodes(code, n, p, u, HYPER_A, out[3:8].copy())
-            comp_model.append(np.full(t.size, row, dtype=np.intp))
-            comp_t.append(t)
-            comp_w.append(prob[i] * w)
-        weight = np.concatenate(comp_w)
+        p = sizes.astype(np.float64)
+        if code in (_kern.G_PRIOR, _kern.EB_LOCAL):
+            counts = np.ones(M, dtype=np.int64)
+        else:
+            grids = np.zeros((M, 5))
+            mixed = p > 0.0
+            kern = _kern.kernels()
+            grid_m = np.zeros((int(mixed.sum()), 5))
+            kern["node_grids"](code, n, p[mixed], u[mixed], HYPER_A, grid_m)
+            grids[mixed] = grid_m
+            counts = np.where(mixed, grids[:, 4] - grids[:, 3] + 1, 1).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        t = np.repeat(res.et_[carried], counts)  # fixed g, and the intercept-only model
+        w = np.ones(int(offsets[-1]))
+        if code not in (_kern.G_PRIOR, _kern.EB_LOCAL) and np.any(mixed):
+            sel = np.flatnonzero(mixed)
+            spans = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in sel])
+            t_m, w_m = np.empty(spans.size), np.empty(spans.size)
+            off_m = np.concatenate([[0], np.cumsum(counts[sel])])
+            kern["fill_nodes"](code, n, p[sel], u[sel], HYPER_A, grids[sel], off_m, t_m, w_m)
+            t[spans], w[spans] = t_m, w_m
+        model = np.repeat(np.arange(M, dtype=np.intp), counts)
+        weight = prob[carried][model] * w
+        keep = weight > 0.0
+        model, t, weight = model[keep], t[keep], weight[keep]
+        order = np.argsort(-weight, kind="stable")  # largest first: pruning cuts a tail
         df = n - 1.0
         return cls(
             res=res,
-            model=np.concatenate(comp_model),
-            t=np.concatenate(comp_t),
-            weight=weight / weight.sum(),
+            model=model[order],
+            t=t[order],
+            weight=weight[order] / weight.sum(),
             beta=beta,
             vdiag=vdiag,
             inc=inc,
             rinv=tuple(rinvs),
-            rinv_pad=_pad(rinvs, actives, P) if M * P * P <= _PAD_MAX else None,
+            rinv_pad=pad,
             active=tuple(actives),
-            r2=r2,
+            r2=1.0 - u,
             df=df,
             var_factor=df / (df - 2.0) if df > 2.0 else math.inf,
         )
@@ -469,16 +491,19 @@ class _Mixture:
         t, S = self.t, self.scale2
         if j == res.const_col:
             # intercept of the raw design: ybar - xbar' beta, t with scale S (1/n + t xbar'V xbar)
-            xb = np.array([fac.x_mean[a] @ self.beta[r, a] for r, a in enumerate(self.active)])
+            xb = self.beta @ fac.x_mean  # beta is 0 where a model excludes a column
             xvx = self._quad(fac.x_mean)
             loc = fac.y_mean - t * xb[self.model]
             scale = np.sqrt(S * (1.0 / fac.nobs + t * xvx[self.model]))
             return loc, scale, self.weight, 0.0
         c = int(np.flatnonzero(fac.columns == j)[0])
-        inc = self.inc[self.model, c]
-        loc = t[inc] * self.beta[self.model[inc], c]
-        scale = np.sqrt(S[inc] * t[inc] * self.vdiag[self.model[inc], c])
-        return loc, scale, self.weight[inc], float(self.weight[~inc].sum())
+        inc = self.inc[:, c][self.model]
+        model = self.model[inc]
+        t_in = t[inc]
+        loc = t_in * self.beta[:, c][model]
+        scale = np.sqrt(S[inc] * t_in * self.vdiag[:, c][model])
+        w = self.weight[inc]
+        return loc, scale, w, max(0.0, 1.0 - float(w.sum()))
 
     @cached_property
     def moments(self) -> tuple[FloatArray, FloatArray]:
@@ -507,75 +532,6 @@ class _Mixture:
 
 #: Largest number of entries of the zero-padded stack of the models' ``Rinv``.
 _PAD_MAX = 20_000_000
-
-
-def _pad(rinvs: list[FloatArray], actives: list[NDArray[np.intp]], P: int) -> FloatArray:
-    out = np.zeros((len(rinvs), P, P))
-    for r, (R, a) in enumerate(zip(rinvs, actives, strict=True)):
-        out[r][np.ix_(a, a)] = R
-    return out
-
-
-def _mixture_quantile(
-    loc: FloatArray, scale: FloatArray, w: FloatArray, w0: float, df: float, q: float
-) -> float:
-    """The ``q`` quantile of ``sum w_k t_df(loc_k, scale_k) + w0 delta_0`` (weights sum to 1).
-
-    The quantile lies between the smallest and the largest of the components'
-    own ``q`` quantiles (the mixture CDF is their weighted mean): that bracket
-    keeps Newton's iteration on ``F(x) = q`` (with the mixture density), which
-    falls back to bisection whenever a step leaves it; the iteration stops when
-    a step is below 1e-13 relative. A jump of the point mass across ``q`` puts
-    the quantile at zero.
-    """
-    z = special.stdtrit(df, q)
-    comp = loc + scale * z
-    lo = float(np.min(comp)) if comp.size else 0.0
-    hi = float(np.max(comp)) if comp.size else 0.0
-    if w0 > 0.0:
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-    log_c = (
-        special.gammaln(0.5 * (df + 1.0)) - special.gammaln(0.5 * df) - 0.5 * math.log(df * math.pi)
-    )
-
-    def F(x: float) -> float:
-        val = float(w @ special.stdtr(df, (x - loc) / scale)) if loc.size else 0.0
-        return val + (w0 if x >= 0.0 else 0.0) - q
-
-    def dens(x: float) -> float:
-        u = (x - loc) / scale
-        return float(w @ (np.exp(log_c - 0.5 * (df + 1.0) * np.log1p(u * u / df)) / scale))
-
-    if hi - lo <= 1e-15 * max(abs(lo), abs(hi), 1e-300):
-        return lo
-    if w0 > 0.0:
-        below = F(-0.0) - w0  # F(0-): the continuous part only
-        if below <= 0.0 <= below + w0:
-            return 0.0  # the point mass at zero straddles q
-    f_lo, f_hi = F(lo), F(hi)
-    if f_lo >= 0.0:
-        return lo
-    if f_hi <= 0.0:
-        return hi
-    x = float(np.clip((w @ comp) / max(float(w.sum()), 1e-300), lo, hi)) if comp.size else 0.0
-    for _ in range(200):
-        fx = F(x)
-        if fx == 0.0:
-            return x
-        if fx < 0.0:
-            lo = x
-        else:
-            hi = x
-        d = dens(x)
-        nxt = x - fx / d if d > 0.0 else math.nan
-        if not lo < nxt < hi:
-            nxt = 0.5 * (lo + hi)
-        if abs(nxt - x) <= 1e-13 * max(abs(nxt), 1e-300) or hi - lo <= 1e-13 * max(
-            abs(lo), abs(hi)
-        ):
-            return nxt
-        x = nxt
-    return x
 
 
 def _check_alpha(alpha: float) -> float:

@@ -549,6 +549,51 @@ def _mc3(
     return accepted
 
 
+def _node_grids(code: int, n: float, p: Any, u: Any, a: float, grids: Any) -> None:
+    """``grids[i] = out[3:8]`` of :func:`_mixture` for model i (``p[i]`` slopes,
+    ``u[i] = 1 - R^2``): the trapezoid of its posterior of g, for :func:`_fill_nodes`."""
+    out = np.empty(8)
+    for i in range(p.shape[0]):
+        _log_evidence(code, n, p[i], u[i], 0.0, a, out)
+        for j in range(5):
+            grids[i, j] = out[3 + j]
+
+
+def _fill_nodes(
+    code: int, n: float, p: Any, u: Any, a: float, grids: Any, offsets: Any, t: Any, w: Any
+) -> None:
+    """:func:`mixture_nodes` of every model at once: model i's nodes go to
+    ``t[offsets[i]:offsets[i + 1]]`` and ``w[...]`` (weights summing to 1 in each model;
+    nodes below 1e-17 of the total get weight 0)."""
+    for i in range(p.shape[0]):
+        s0, sd, h = grids[i, 0], grids[i, 1], grids[i, 2]
+        k_lo = int(grids[i, 3])
+        lu = math.log(u[i])
+        o = offsets[i]
+        m = offsets[i + 1] - o
+        top = -math.inf
+        for r in range(m):
+            z = h * (k_lo + r)
+            sk = s0 + sd * math.sinh(z)
+            lf = _log_integrand(sk, code, n, p[i], lu, a) + math.log(math.cosh(z))
+            w[o + r] = lf
+            t[o + r] = _logistic(sk)
+            top = max(top, lf)
+        total = 0.0
+        for r in range(m):
+            w[o + r] = math.exp(w[o + r] - top)
+            total += w[o + r]
+        kept = 0.0
+        for r in range(m):
+            w[o + r] /= total
+            if w[o + r] > 1e-17:
+                kept += w[o + r]
+            else:
+                w[o + r] = 0.0
+        for r in range(m):
+            w[o + r] /= kept
+
+
 # ---------------------------------------------------------------- numpy helpers
 
 
@@ -605,6 +650,8 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "moment_walk": _moment_walk,
         "evidences": _evidences,
         "log_evidence": _log_evidence,
+        "node_grids": _node_grids,
+        "fill_nodes": _fill_nodes,
     }
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -625,6 +672,8 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "_log_evidence",
         "_evidences",
         "_log_model_prior",
+        "_node_grids",
+        "_fill_nodes",
         "_mc3",
         "_accumulate",
         "_moment_walk",
@@ -643,4 +692,6 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "moment_walk": g["_moment_walk"],
         "evidences": g["_evidences"],
         "log_evidence": g["_log_evidence"],
+        "node_grids": g["_node_grids"],
+        "fill_nodes": g["_fill_nodes"],
     }

@@ -128,6 +128,29 @@ class CentredFactor:
         beta: FloatArray = Rinv @ sub[:m, m]
         return beta, Rinv, float(sub[m, m] ** 2)
 
+    def models(self, active: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        """:meth:`model`'s slopes and ``Rxx^-1`` for many models of one size at once.
+
+        Parameters
+        ----------
+        active : ndarray of int, shape (M, m)
+            The active columns of each model (m >= 1).
+
+        Returns
+        -------
+        beta : ndarray of shape (M, m)
+        Rinv : ndarray of shape (M, m, m)
+            Upper triangular; its rows' signs may differ from :meth:`model`'s (QR
+            is unique up to them), which leaves ``Rinv Rinv^T`` and ``beta`` as they are.
+        """
+        M, m = active.shape
+        cols = np.concatenate([active, np.full((M, 1), self.P, dtype=np.intp)], axis=1)
+        sub = _qr_r(np.moveaxis(self.Rc[:, cols], 0, 1))  # (M, P + 1, m + 1): batched QR
+        Rxx = np.triu(sub[:, :m, :m])
+        Rinv: FloatArray = np.triu(np.linalg.solve(Rxx, np.broadcast_to(np.eye(m), (M, m, m))))
+        beta: FloatArray = np.einsum("mij,mj->mi", Rinv, sub[:, :m, m])
+        return beta, Rinv
+
 
 # ------------------------------------------------------------------ one column at a time
 
