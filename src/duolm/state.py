@@ -17,7 +17,8 @@ part), ``terms`` (the coefficients' names of a fit's posterior, or null) and
 ``refined`` (null, or the stack's factor ``R``, ``m`` and ``V`` of a posterior
 refined from its rows in memory; absent in older files). A ``"bayes"`` payload
 holds the ``posterior`` and the ``prior`` of a :class:`~duolm.BayesResults` and
-its ``design`` (the design spec, as :mod:`duolm.design._serial` writes it). An
+its ``design`` (the design spec, as :mod:`duolm.design._serial` writes it) and
+``tau2`` (the empirical prior's scale, or null). An
 ``"ols"`` payload is a least-squares fit (:class:`~duolm.OLSResults`) as its
 statistics: the ``design``, ``stat`` (the square-root statistic of the kept
 columns: ``R``, ``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a
@@ -118,6 +119,7 @@ def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> 
             "posterior": nig_payload(obj.posterior),
             "prior": nig_payload(obj.prior),
             "design": spec_payload(obj.spec),
+            "tau2": obj.tau2,
         }
     elif isinstance(obj, OLSResults):
         kind, payload = "ols", _ols_payload(obj)
@@ -195,7 +197,9 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
     spec = spec_from(_entry(payload, "design"))
     if len(spec.terms) != posterior.k or prior.k != posterior.k:
         raise StateFileError("corrupt state file: the design and the posterior disagree on k")
-    return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None)
+    tau2 = payload.get("tau2")  # absent in files written before it was kept
+    tau2 = None if tau2 is None else finite_float(tau2, "tau2")
+    return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None, tau2=tau2)
 
 
 def load_posterior(path: str | os.PathLike[str]) -> NIG:

@@ -550,6 +550,13 @@ def test_best_summary_and_frames() -> None:
         res.best(0)
     with pytest.raises(ValueError, match="alpha"):
         res.credible_interval(1.5)
+    line = repr(res)
+    assert "\n" not in line and line.startswith("<BMAResults 'y ~ x0 + x1 + x2': 30 rows")
+    assert "3 free terms" in line and "zellner-siow" in line and "8 models enumerated" in line
+    page = res._repr_html_()
+    assert page.count("<table") == 2 and "P(included)" in page and "<script" not in page
+    fixed = duolm.bma(formula, frame, g=7.0)
+    assert "(g=7)" in repr(fixed)
 
 
 def test_bad_input_is_refused_by_name() -> None:

@@ -65,6 +65,7 @@ def test_tau2_maximises_the_evidence_and_the_posterior_is_the_ridge_solution() -
     red = duolm.reduce(FORMULA, frame)
     ep = empirical_prior(red.stat, 0)
     assert_allclose(ep.tau2, tau2, rtol=1e-5, atol=0)
+    assert fit.tau2 == ep.tau2  # the result reports the scale it chose
     # the evidence itself, up to its constant: differences between two scales agree
     a, b = math.log(0.01), math.log(3.0)
     ours = _empirical._log_evidence(red.stat, _sd(frame), 0, a) - _empirical._log_evidence(
@@ -89,6 +90,19 @@ def test_a_streamed_empirical_fit_is_the_in_memory_one(tmp_path: Path) -> None:
     assert_allclose(streamed.params, memory.params, rtol=1e-6, atol=0)
     assert_allclose(streamed.bse, memory.bse, rtol=1e-6, atol=0)
     assert "empirical Bayes" in str(memory.summary())
+    assert_allclose(streamed.tau2, memory.tau2, rtol=1e-6, atol=0)
+
+
+def test_tau2_is_shown_saved_and_none_for_other_priors(tmp_path: Path) -> None:
+    frame = problem(seed=3)
+    fit = duolm.bayes(FORMULA, frame, prior="empirical")
+    assert isinstance(fit.tau2, float) and fit.tau2 > 0
+    text = str(fit.summary())
+    assert "Empirical tau2:" in text and f"{fit.tau2:.4g}"[:5] in text
+    duolm.state.save(fit, tmp_path / "fit.json")
+    assert duolm.state.load_bayes(tmp_path / "fit.json").tau2 == fit.tau2
+    plain = duolm.bayes(FORMULA, frame)
+    assert plain.tau2 is None and "Empirical tau2" not in str(plain.summary())
 
 
 def test_no_signal_and_bad_priors_are_refused() -> None:

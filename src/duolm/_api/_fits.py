@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -291,7 +292,7 @@ def bayes(
         new data. ``"empirical"``: the intercept flat, the standardised slopes
         ``N(0, tau^2 sigma^2)``, ``p(sigma^2) ∝ 1/sigma^2``, with tau^2 chosen
         to maximise the evidence (:func:`duolm.bayesian.empirical_prior`); the
-        prior's label, shown by the summary, gives tau^2.
+        chosen tau^2 is the result's ``tau2`` (shown by the summary).
     missing : {"drop", "raise"}
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress, encoding
@@ -329,7 +330,8 @@ def bayes(
         const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
         if const_col is None:
             raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")
-        return reduction.bayes(empirical_prior(reduction.stat, const_col).prior)
+        chosen = empirical_prior(reduction.stat, const_col)
+        return dataclasses.replace(reduction.bayes(chosen.prior), tau2=chosen.tau2)
     assert not isinstance(prior, str)
     return reduction.bayes(prior)
 

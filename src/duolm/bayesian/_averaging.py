@@ -76,7 +76,7 @@ _EXACT_FIT = 1e-13
 # ------------------------------------------------------------------ results
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BMAResults:
     """Bayesian model averaging over subsets of the terms (LPMCB 2008 priors).
 
@@ -357,6 +357,41 @@ class BMAResults:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        formula = getattr(self.spec, "formula", None)
+        model = repr(formula) if formula else f"{len(self.terms)} columns"
+        how = (
+            f"MC3 ({self.iterations} iterations), {self.n_models} distinct models visited"
+            if self.sampled
+            else f"{self.n_models} models enumerated"
+        )
+        g = f" (g={self.g:.6g})" if self.g is not None else ""
+        return (
+            f"<BMAResults {model}: {self.nobs:.0f} rows, {len(self.free)} free terms, "
+            f"prior {self.prior}{g}, model prior {self.model_prior}, {how}; "
+            f"best model P = {self.probability[0]:.4g}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The repr, the terms' inclusion probabilities and posterior moments, the best models."""
+        import html
+
+        terms = pd.DataFrame(
+            {
+                "P(included)": self.inclusion_probabilities,
+                "post mean": self.params,
+                "post sd": self.bse,
+            }
+        )
+        best = self.best(5)[["terms", "probability", "rsquared", "log_evidence"]].copy()
+        best["terms"] = [" + ".join(t) for t in best["terms"]]
+        return (
+            f"<p><code>{html.escape(repr(self))}</code></p>"
+            + terms.to_html(float_format=lambda v: f"{v:.6g}")
+            + "<p>best models</p>"
+            + best.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        )
 
 
 _PRED_COLUMNS = (

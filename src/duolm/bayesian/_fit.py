@@ -93,6 +93,7 @@ class BayesFit:
     prior: NIG
     posterior: NIG
     design: Design | None = None
+    tau2: float | None = None
 
     @classmethod
     def from_posterior(

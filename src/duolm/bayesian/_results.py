@@ -32,6 +32,9 @@ class BayesResults(BayesFit):
     design : Design or None
         The fitted rows (for ``predict()`` without data and model comparison);
         None for a fit loaded from a file.
+    tau2 : float or None
+        The prior scale chosen by ``bayes(..., prior="empirical")`` (``V_0 = tau^2 I``
+        on the standardised slopes, the evidence's maximiser); None for any other prior.
     """
 
     def summary(self, alpha: float = 0.05) -> Summary:

@@ -64,6 +64,7 @@ def bayes_summary(result: BayesFit, alpha: float = 0.05) -> Summary:
         Field("Dep. Variable:", result.spec.response, result.spec.response),
         Field("Model:", "Normal-inverse-gamma", "NIG"),
         Field("Prior:", result.prior.label, result.prior.label),
+        *((number_field("Empirical tau2:", result.tau2),) if result.tau2 is not None else ()),
         Field("No. Observations:", format_int(result.nobs), result.nobs),
         number_field("Df (2a):", result.df),
         number_field("Log evidence:", evidence),
