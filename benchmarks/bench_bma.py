@@ -12,8 +12,14 @@ Run from the repository root (a script, not a test)::
    Prints seconds (best of ``--repeat``) and models per second.
 2. A Parquet file of ``--rows`` rows (``x1..x8, y``, seeded, in a temporary
    folder): ``duolm.bma(formula, path)`` (one pass, 256 models) against one
-   plain streamed fit ``duolm.ols(formula, path, diagnostics=False)``; the
-   ratio of the best times.
+   plain streamed fit ``duolm.ols(formula, path, diagnostics=False)``, run
+   round-robin (one of each per round, so a busy machine's drifts hit both
+   alike); the best and median times and their ratios.
+3. The mixture's intervals on a diffuse posterior (UScrime's 15 terms under
+   hyper-g, about 2x10^6 Student t components): ``credible_interval()`` (every
+   term) and ``predict()`` of 5 rows, after the mixture is built (timed apart).
+
+Compare ratios, not seconds, on a shared machine.
 """
 
 from __future__ import annotations
@@ -70,15 +76,53 @@ def file_ratio(rows: int, repeat: int) -> None:
         cols = {f"x{j}": rng.normal(size=rows) for j in range(1, 9)}
         y = 1.0 + 0.5 * cols["x1"] - 0.2 * cols["x2"] + rng.normal(size=rows)
         pd.DataFrame({**cols, "y": y}).to_parquet(path, row_group_size=1_000_000)
+        del cols, y
         formula = "y ~ " + " + ".join(f"x{j}" for j in range(1, 9))
         duolm.bma(formula, path)  # imports, caches, page cache
-        t_fit = best_of(repeat, lambda: duolm.ols(formula, path, diagnostics=False).bse)
-        t_bma = best_of(repeat, lambda: duolm.bma(formula, path, prior="hyper-g").bse)
-        print(f"\nfile of {rows} rows, 8 terms (256 models)")
-        print(
-            f"one streamed fit {t_fit:.3f} s; bma (hyper-g) {t_bma:.3f} s; "
-            f"ratio {t_bma / t_fit:.3f}"
-        )
+        candidates = {
+            "one streamed fit": lambda: duolm.ols(formula, path, diagnostics=False).bse,
+            "bma (g-prior)": lambda: duolm.bma(formula, path).bse,
+            "bma (hyper-g)": lambda: duolm.bma(formula, path, prior="hyper-g").bse,
+        }
+        times: dict[str, list[float]] = {name: [] for name in candidates}
+        for _ in range(repeat):  # round-robin
+            for name, fn in candidates.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        base_best = min(times["one streamed fit"])
+        base_median = float(np.median(times["one streamed fit"]))
+        print(f"\nfile of {rows} rows, 8 terms (256 models), {repeat} rounds")
+        print(f"{'':<18} {'best s':>8} {'median s':>9} {'ratio best':>11} {'ratio median':>13}")
+        for name, ts in times.items():
+            best, median = min(ts), float(np.median(ts))
+            print(
+                f"{name:<18} {best:>8.3f} {median:>9.3f} {best / base_best:>11.3f} "
+                f"{median / base_median:>13.3f}"
+            )
+
+
+def mixture_intervals() -> None:
+    data = Path(__file__).parents[1] / "tests" / "data" / "uscrime.csv"
+    frame = pd.read_csv(data, comment="#", index_col=0)
+    logged = [c for c in frame.columns if c not in ("So", "y")]
+    frame[logged] = np.log(frame[logged])
+    formula = "y ~ " + " + ".join(c for c in frame.columns if c != "y")
+    res = duolm.bma(formula, frame, prior="hyper-g")
+    start = time.perf_counter()
+    mix = res._mixture
+    t_build = time.perf_counter() - start
+    start = time.perf_counter()
+    res.credible_interval()
+    t_ci = time.perf_counter() - start
+    start = time.perf_counter()
+    res.predict(frame.head(5))
+    t_pred = time.perf_counter() - start
+    print(f"\nUScrime, 15 terms, hyper-g: {mix.weight.size} components")
+    print(
+        f"mixture built {t_build:.2f} s; credible_interval (16 terms) {t_ci:.2f} s; "
+        f"predict (5 rows) {t_pred:.2f} s"
+    )
 
 
 def main() -> None:
@@ -89,6 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     enumeration(args.terms, args.repeat)
     file_ratio(args.rows, args.repeat)
+    mixture_intervals()
 
 
 if __name__ == "__main__":
