@@ -57,3 +57,29 @@ def test_column_kernels_are_correctly_rounded_column_by_column() -> None:
         for j in range(4)
     ]  # fmt: skip
     np.testing.assert_allclose(_xprec.cross_columns(A, B), exact, rtol=1e-14, atol=1e-300)
+
+
+def test_compiled_augmented_residuals_are_correctly_rounded() -> None:
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 3))
+    V = np.linalg.inv(A.T @ A)
+    X = V + rng.normal(size=(3, 3)) * 1e-14
+    Rr = -(A @ X) + rng.normal(size=(40, 3)) * 1e-15
+    assert _xprec._augmented_kernel() is not None
+    F, G = _xprec.augmented_residuals(A, X, Rr)
+    Af, Xf, Rf = (
+        [[Fraction(float(v)) for v in row] for row in M] for M in (A, X, Rr)
+    )  # fmt: skip
+    for i in range(40):
+        for j in range(3):
+            exact = -(Rf[i][j] + sum(Af[i][m] * Xf[m][j] for m in range(3)))
+            assert abs(F[i, j] - float(exact)) <= 1e-15 * abs(float(exact)) + 1e-300
+    for r in range(3):
+        for j in range(3):
+            exact = -(int(r == j) + sum(Af[i][r] * Rf[i][j] for i in range(40)))
+            assert abs(G[r, j] - float(exact)) <= 1e-15 * abs(float(exact)) + 1e-300
+    # the numpy path (without numba) gives the same numbers
+    F2 = _xprec.residual(np.zeros((40, 3)), np.asfortranarray(A), X, Rr)
+    G2 = -_xprec.cross_columns(np.vstack([A, np.eye(3)]), np.vstack([Rr, np.eye(3)]))
+    np.testing.assert_allclose(F, F2, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(G, G2, rtol=1e-15, atol=1e-300)

@@ -43,6 +43,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from duolm.core._jit import compiled
+
 __all__ = ["RTOL", "TTable", "mixture_quantiles", "prune", "t_table"]
 
 FloatArray = NDArray[np.float64]
@@ -162,17 +164,7 @@ def _cdf_pdf_numpy(
 
 @functools.cache
 def _kernel() -> Callable[..., float] | None:
-    try:
-        import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
-    if getattr(numba.config, "DISABLE_JIT", False):
-        return None
-    try:
-        fn: Callable[..., float] = numba.njit(cache=True, nogil=True, error_model="numpy")(_cdf_pdf)
-    except RuntimeError:  # pragma: no cover - no writable cache folder
-        fn = numba.njit(nogil=True, error_model="numpy")(_cdf_pdf)
-    return fn
+    return compiled(_cdf_pdf)
 
 
 def _evaluate(

@@ -292,12 +292,9 @@ def _refine_inverse(A: FloatArray, Q: FloatArray, R: FloatArray) -> FloatArray:
     eye = np.eye(k)
     X = sla.solve_triangular(R, sla.solve_triangular(R, eye, trans="T"))
     Rr = -(A @ X)
-    A_eye = np.vstack([A, eye])
     eps = np.finfo(np.float64).eps
-    zero = np.zeros_like(Rr)
     for _ in range(_MAX_REFINE):
-        F = _xprec.residual(zero, A, X, Rr)
-        G = -_xprec.cross_columns(A_eye, np.vstack([Rr, eye]))
+        F, G = _xprec.augmented_residuals(A, X, Rr)
         H = sla.solve_triangular(R, G, trans="T")
         D1 = Q.T @ F
         dX = sla.solve_triangular(R, D1 - H)
