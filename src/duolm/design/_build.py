@@ -48,6 +48,7 @@ from duolm.design._columns import (
     y_array,
 )
 from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.design._recipe import Recipe
 from duolm.errors import DataError, FormulaError
 
 __all__ = [
@@ -88,6 +89,10 @@ class DesignSpec:
     _rhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _kinds: Mapping[str, Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    #: Per side ("rhs", "lhs"): the verified :class:`Recipe`, or False (formulaic builds it).
+    _recipes: dict[str, Recipe | bool] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     def plain_columns(self) -> tuple[str | None, ...] | None:
         """The data column each column of ``[X y]`` copies (None: the intercept), or None.
@@ -151,7 +156,7 @@ class DesignSpec:
         )
         if len(clean) == 0:
             return np.zeros((0, len(self.terms)))
-        X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
+        X = self._side("rhs", clean)
         return _finite(X, self._rhs_spec, self._parsed, clean, frame.index, "term")
 
     def build_xy(self, data: object) -> tuple[FloatArray, FloatArray, int]:
@@ -183,7 +188,7 @@ class DesignSpec:
         n_dropped = int(len(keep) - keep.sum())
         if len(clean) == 0:
             return np.zeros((0, len(self.terms))), np.zeros(0), n_dropped
-        raw = [_materialize(s.get_model_matrix, clean, fitting=False) for s in self._specs]
+        raw = [self._side("rhs", clean), self._side("lhs", clean)]
         X, y, _, n_lagged = _xy(self, raw, clean, frame.index[keep], self._missing)
         return X, y, n_dropped + n_lagged
 
@@ -201,6 +206,31 @@ class DesignSpec:
         clean, keep = prepare(frame, columns, self._kinds, missing, advice)
         _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
         return clean, keep
+
+    def _side(self, side: str, clean: pd.DataFrame) -> Any:
+        """One side's matrix for checked rows: by its recipe once verified, else formulaic.
+
+        The first time a side is built, its :class:`Recipe` (if the design has one)
+        is built beside formulaic's matrix and kept only if the two are equal value
+        for value (NaN where NaN); formulaic's matrix is returned that time.
+        """
+        model_spec = self._rhs_spec if side == "rhs" else self._lhs_spec
+        recipe = self._recipes.get(side)
+        if isinstance(recipe, Recipe):
+            fast = recipe.build(clean)
+            if fast is not None:
+                return fast
+        matrix = _materialize(model_spec.get_model_matrix, clean, fitting=False)
+        if recipe is None:
+            assert self._parsed is not None
+            names = {name: name for name in self._kinds}
+            candidate = Recipe.of(model_spec, names)
+            fast = None if candidate is None else candidate.build(clean)
+            same = fast is not None and np.array_equal(
+                fast, np.asarray(matrix, dtype=np.float64), equal_nan=True
+            )
+            self._recipes[side] = candidate if same and candidate is not None else False
+        return matrix
 
     @property
     def _specs(self) -> tuple[Any, Any]:
