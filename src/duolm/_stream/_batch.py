@@ -32,7 +32,7 @@ from duolm import core
 from duolm._checks import Missing, check_missing
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
-from duolm.design import Design, DesignSpec, from_formula, parse_formula
+from duolm.design import Carried, Design, DesignSpec, from_formula, parse_formula
 from duolm.errors import DataError, FormulaError
 from duolm.reduction import ConstantColumns, Estimate, Pass1, Pass2
 
@@ -109,13 +109,23 @@ class _Builder:
             return None
         return columns.X(), columns.y
 
-    def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
-        """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
+    def build(
+        self, batch: _Batch, label: str
+    ) -> tuple[FloatArray, FloatArray, int, Carried, _Builder]:
+        """``(X, y, n_dropped, carried, builder)``; the builder returned may have verified
+        the fast path. ``carried``: the kept rows' values of the columns ``spec.carry``
+        (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when
+        none are carried (the direct path never carries any)."""
         direct = self.direct(batch)
         if direct is not None and self.fast:
-            return direct[0], direct[1], 0, self
-        X, y, dropped = _build_xy(self.spec, batch, label)
-        return X, y, dropped, self._verified(direct, X, y)
+            return direct[0], direct[1], 0, {}, self
+        X, y, dropped, carried = _build_xy(self.spec, batch, label)
+        return X, y, dropped, carried, self._verified(direct, X, y)
+
+    def weights(self, carried: Carried) -> FloatArray | None:
+        """The weights among the carried values (None: an unweighted fit)."""
+        name = self.spec.weights
+        return None if name is None else carried[name]
 
     def verify(self, batch: _Batch, X: FloatArray, y: FloatArray) -> _Builder:
         """Verify the direct path on a batch whose design formulaic built as ``(X, y)``."""
@@ -137,8 +147,8 @@ class _Builder:
         if columns is not None and stat is not None:
             later = Pass1(stat, batch.nrows, 0, ConstantColumns())
             return replace(before.merge(later), const=before.const.extend(columns)), self
-        X, y, dropped, builder = self.build(batch, label)
-        return before.add(X, y, batch.nrows, dropped), builder
+        X, y, dropped, carried, builder = self.build(batch, label)
+        return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
     def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
         """Pass 2 of the batch, and the builder to go on with."""
@@ -146,8 +156,8 @@ class _Builder:
         block = _pass2_of_columns(fit, columns) if columns is not None else None
         if block is not None:
             return block, self
-        X, y, _, builder = self.build(batch, label)
-        return Pass2.of(fit, X, y), builder
+        X, y, _, carried, builder = self.build(batch, label)
+        return Pass2.of(fit, X, y, weights=self.weights(carried)), builder
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,20 +224,29 @@ def _all_finite(column: FloatArray) -> bool:
     return math.isfinite(np.add.reduce(column)) or bool(np.isfinite(column).all())
 
 
-def _build_xy(spec: DesignSpec, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int]:
+def _build_xy(
+    spec: DesignSpec, batch: _Batch, label: str
+) -> tuple[FloatArray, FloatArray, int, Carried]:
     try:
-        return spec.build_xy(batch.frame())
+        return spec.build_xyc(batch.frame())
     except DataError as exc:
         raise DataError(f"{label}: {exc}") from exc
 
 
 def _design_or_none(
-    formula: str, frame: pd.DataFrame, columns: tuple[str, ...], missing: Missing, label: str
+    formula: str,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    missing: Missing,
+    label: str,
+    weights: str | None = None,
 ) -> Design | None:
+    """The design of the first batch with a complete row (``columns``: those the formula
+    uses and those carried), None when it has none; ``weights``: the weights column."""
     if len(frame) == 0:  # an empty batch or partition (after a filter, say): none complete
         return None
     try:
-        return from_formula(formula, frame, missing=missing)
+        return from_formula(formula, frame, missing=missing, weights=weights)
     except DataError as exc:
         if missing == "drop" and not _has_complete_row(frame, columns):
             return None

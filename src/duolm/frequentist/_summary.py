@@ -76,10 +76,12 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
     alpha = check_alpha(alpha)
     now = time.localtime()
     uncentered = "" if result.k_constant else " (uncentered)"
+    model = "WLS" if result.weighted else "OLS"  # statsmodels' names of the two models
+    title = f"{model} Regression Results"
 
     left = [
         Field("Dep. Variable:", str(result.spec.response), result.spec.response),
-        Field("Model:", "OLS", "OLS"),
+        Field("Model:", model, model),
         Field("Method:", "Least Squares", "Least Squares"),
         Field("Date:", time.strftime("%a, %d %b %Y", now), time.strftime("%Y-%m-%d", now)),
         Field("Time:", time.strftime("%H:%M:%S", now), time.strftime("%H:%M:%S", now)),
@@ -118,9 +120,7 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
     )
 
     if result.moments is None:  # a one-pass streamed fit: no residuals were seen
-        return Summary.build(
-            "OLS Regression Results", header, coefficients, None, _ols_notes(result)
-        )
+        return Summary.build(title, header, coefficients, None, _ols_notes(result))
     d = result.diagnostics
     diagnostics = KeyValueBlock(
         left=(
@@ -136,9 +136,7 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
             number_field("Cond. No.", d.condition_number, "#8.3g"),
         ),
     )
-    return Summary.build(
-        "OLS Regression Results", header, coefficients, diagnostics, _ols_notes(result)
-    )
+    return Summary.build(title, header, coefficients, diagnostics, _ols_notes(result))
 
 
 _COV_NOTES = {
@@ -315,6 +313,7 @@ def _heteroskedasticity_note(result: OLSFit) -> list[str]:
     constant variance (robust covariances allow for a changing one)."""
     if (
         result.cov_type != "nonrobust"
+        or result.weighted  # the weights are the model of the variance already
         or result.rows is None
         or result.const_col is None
         or result.df_model == 0
