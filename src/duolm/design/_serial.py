@@ -8,10 +8,10 @@ each side (``ensure_full_rank``, each factor's encoder state such as the
 categorical levels, and the state of stateful transforms such as the mean of
 ``center(x)`` or the knots of ``bs(x)``). Numbers are JSON numbers written by
 ``repr``, so every float comes back bit for bit; dictionaries with non-string
-keys, tuples and arrays are tagged (``{"__dict__": [[key, value], ...]}``, ``{"__tuple__": [...]}``). The
-contrast objects of categorical factors are not saved: formulaic rebuilds
-them from the formula and the saved levels. The file around it is
-:mod:`duolm.state`'s.
+keys, tuples and arrays are tagged (``{"__dict__": [[key, value], ...]}``,
+``{"__tuple__": [...]}``). The contrast objects of categorical factors are not
+saved: formulaic rebuilds them from the formula and the saved levels. The file
+around it is :mod:`duolm.state`'s.
 """
 
 from __future__ import annotations
