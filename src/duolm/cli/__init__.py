@@ -204,6 +204,13 @@ def demo(out: str) -> None:
 @_alpha_option
 @_cov_type_option
 @click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="Weighted least squares (and known relative precisions in the Bayesian reading): "
+    "the column of DATA holding each row's weight, positive and finite.",
+)
+@click.option(
     "--plot",
     type=click.Path(dir_okay=False),
     default=None,
@@ -232,6 +239,7 @@ def fit(
     prior: str | None,
     alpha: float,
     cov_type: str,
+    weights: str | None,
     plot: str | None,
     save_state: str | None,
     streamed: bool | None,
@@ -249,6 +257,7 @@ def fit(
       duolm fit tracking.csv -f 'height ~ I(time**2)' --bayes --prior 'xi=10000,0.1,0.1;nu=5'
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
+      duolm fit survey.csv -f 'y ~ x' --weights w
     """
     from duolm.cli._io import refuse_overwrite
 
@@ -280,6 +289,7 @@ def fit(
         robust=mode != "bayes" and ct != "nonrobust",
         progress=not isinstance(source, pd.DataFrame),
         encoding=None if isinstance(source, pd.DataFrame) else encoding,
+        weights=weights,
     )
     ols_fit = reduction.ols(ct) if mode != "bayes" else None
     bayes_fit = reduction.bayes(build_prior(prior, formula, head)) if mode != "ols" else None
