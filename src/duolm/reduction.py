@@ -44,6 +44,7 @@ __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+Weights = FloatArray | None  # a weighted fit's weights of the rows, or None
 
 
 class ColumnBlock(Protocol):
@@ -162,31 +163,25 @@ class Pass1:
 
     @classmethod
     def of(
-        cls,
-        X: FloatArray,
-        y: FloatArray,
-        rows: int,
-        n_dropped: int,
-        weights: FloatArray | None = None,
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
     ) -> Pass1:
-        k = X.shape[1]
-        Xs, ys, sums = _weigh(X, y, weights)
-        stat = core.SqrtStat.from_block(Xs, ys) if len(y) else core.SqrtStat.empty(k)
-        return cls(stat, rows, n_dropped, ConstantColumns.of(X), sums)
+        return replace(cls._block(X, y, rows, n_dropped, weights), const=ConstantColumns.of(X))
 
     def add(
-        self,
-        X: FloatArray,
-        y: FloatArray,
-        rows: int,
-        n_dropped: int,
-        weights: FloatArray | None = None,
+        self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
     ) -> Pass1:
         """The next rows in order (as ``merge(Pass1.of(...))``, with a cheaper constant test)."""
+        merged = self.merge(self._block(X, y, rows, n_dropped, weights))
+        return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+
+    @classmethod
+    def _block(
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: FloatArray | None
+    ) -> Pass1:
+        """Pass 1 of a block of rows, its constant columns not yet looked at."""
         Xs, ys, sums = _weigh(X, y, weights)
         stat = core.SqrtStat.from_block(Xs, ys) if len(y) else core.SqrtStat.empty(X.shape[1])
-        merged = self.merge(Pass1(stat, rows, n_dropped, ConstantColumns(), sums))
-        return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+        return cls(stat, rows, n_dropped, ConstantColumns(), sums)
 
     def merge(self, later: Pass1) -> Pass1:
         if later.stat.nobs == 0 and not np.any(later.stat.R):
