@@ -193,3 +193,27 @@ def test_weights_that_cannot_be_read_are_refused() -> None:
         duolm.ols("y ~ x1 + x2", frame, weights=np.ones((60, 2)))
     with pytest.raises(TypeError, match="names a column, which only a formula fit has"):
         duolm.ols(X=frame[["x1"]].to_numpy(), y=frame.y.to_numpy(), weights="w")
+
+
+def test_a_large_frame_copied_column_by_column_equals_statsmodels() -> None:
+    """Above HEAD_ROWS rows a plain formula's design (weights included) is copied from the
+    columns, not built by formulaic: the same numbers, the same errors."""
+    frame = _data(n=600)
+    fit = duolm.ols("y ~ x1 + x2", frame, weights="w")
+    ref = _sm(frame)
+    for name in ("params", "bse", "rsquared", "llf", "centered_tss"):
+        _close(getattr(fit, name), getattr(ref, name))
+    frame.loc[500, "w"] = -0.5
+    with pytest.raises(DataError, match=r"weights column 'w' is -0.5 at row 500"):
+        duolm.ols("y ~ x1 + x2", frame, weights="w")
+    frame.loc[500, "w"] = np.nan
+    with pytest.warns(duolm.errors.MissingValuesWarning):
+        fit = duolm.ols("y ~ x1 + x2", frame, weights="w")
+    ref = sm.WLS(
+        frame.y.to_numpy(),
+        sm.add_constant(frame[["x1", "x2"]].to_numpy()),
+        weights=frame.w.to_numpy(),
+        missing="drop",
+    ).fit()
+    _close(fit.bse, ref.bse)
+    assert fit.n_dropped == 1

@@ -20,6 +20,7 @@ and reported) is :mod:`duolm.design._columns`.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -358,9 +359,8 @@ def from_formula(
         if kinds[name] != "numeric":
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
-    copied = not carry and len(frame) > HEAD_ROWS and parsed.plain  # carried: formulaic
-    if copied and all(k == "numeric" for k in kinds.values()):
-        direct = _direct_design(formula, frame, columns, missing)
+    if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
+        direct = _direct_design(formula, frame, columns, missing, carry, weights)
         if direct is not None:
             return direct
     clean, keep = prepare(frame, columns, kinds, missing)
@@ -434,7 +434,12 @@ HEAD_ROWS = 256
 
 
 def _direct_design(
-    formula: str, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+    formula: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    missing: Missing,
+    carry: tuple[str, ...] = (),
+    weights: str | None = None,
 ) -> Design | None:
     """The design of a large frame copied from its columns, or None.
 
@@ -446,6 +451,8 @@ def _direct_design(
     columns copied (several times faster and lighter than materialising it
     through formulaic and pandas). Otherwise None: the caller builds it as any
     other design, with the errors that name rows and counts over all rows.
+    Numeric carried columns (the weights) are copied too; weights that are not
+    all positive also send the frame to the caller, whose error names the row.
     """
     values: dict[str, FloatArray] = {}
     try:
@@ -453,11 +460,16 @@ def _direct_design(
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
             if not np.isfinite(values[name]).all():
                 return None
-        head = from_formula(formula, frame.iloc[:HEAD_ROWS], missing=missing)
+        head = from_formula(
+            formula, frame.iloc[:HEAD_ROWS], missing=missing, carry=carry, weights=weights
+        )
     except DataError:  # the whole frame reports it, with every row counted
         return None
-    plain = head.spec.plain_columns()
+    plain = dataclasses.replace(head.spec, carry=()).plain_columns()  # carried: copied below
     if plain is None or head.n_dropped:
+        return None
+    carried = {name: np.array(values[name], dtype=np.float64, copy=True) for name in carry}
+    if weights is not None and not np.all(carried[weights] > 0):
         return None
     X = np.empty((len(frame), len(plain) - 1))
     for j, term in enumerate(plain[:-1]):
@@ -467,7 +479,15 @@ def _direct_design(
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
     if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
-    return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
+    return Design(
+        X=X,
+        y=y,
+        spec=head.spec,
+        n_dropped=0,
+        index=frame.index,
+        carried=carried,
+        weights=carried[weights] if weights is not None else None,
+    )
 
 
 def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
