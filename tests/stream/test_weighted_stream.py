@@ -145,3 +145,38 @@ def test_cli_fit_weights(tmp_path: Path) -> None:
         assert f"{ref.rsquared:.3f}" in result.output
     result = CliRunner().invoke(main, ["fit", str(path), "-f", FORMULA, "--weights", "nope"])
     assert result.exit_code != 0 and "'nope' of the weights is not in the data" in result.output
+
+
+class _CrashError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("crash_after", [2, 5, 9])
+def test_weighted_resume_from_a_checkpoint_is_bitwise_equal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
+    """The weights' sums are written to the checkpoint (R², llf of the resumed fit), and a
+    checkpoint of the unweighted fit of the same file is refused."""
+    from duolm._stream import _passes
+
+    path = tmp_path / "data.parquet"
+    _weighted(200).to_parquet(path)
+    want = _fit(path, batch_size=48)
+    ckpt = tmp_path / "fit.ckpt"
+    real_save, writes = _passes._save, []
+
+    def crashing(*args: object) -> None:
+        real_save(*args)  # type: ignore[arg-type]
+        writes.append(1)
+        if len(writes) == crash_after:
+            raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", crashing)
+        with pytest.raises(_CrashError):
+            _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
+    with pytest.raises(duolm.errors.StateFileError, match="weights"):
+        duolm.ols(FORMULA, path, batch_size=48, checkpoint=ckpt, cov_type="HC3")
+    got = _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
+    for name in ("params", "bse", "rsquared", "llf", "centered_tss", "fvalue"):
+        assert np.array_equal(np.asarray(getattr(got, name)), np.asarray(getattr(want, name)))
