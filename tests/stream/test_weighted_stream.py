@@ -4,6 +4,7 @@ merged weighted parts == one fit; saved weighted fits come back weighted; the CL
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import dask
@@ -180,3 +181,36 @@ def test_weighted_resume_from_a_checkpoint_is_bitwise_equal(
     got = _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
     for name in ("params", "bse", "rsquared", "llf", "centered_tss", "fvalue"):
         assert np.array_equal(np.asarray(getattr(got, name)), np.asarray(getattr(want, name)))
+
+
+def test_cli_predict_with_the_new_rows_weights(tmp_path: Path) -> None:
+    frame = _weighted()
+    data, new, saved = tmp_path / "data.csv", tmp_path / "new.csv", tmp_path / "fit.json"
+    frame.to_csv(data, index=False)
+    frame.iloc[:6].to_csv(new, index=False)
+    fit = duolm.ols(FORMULA, frame, weights="w")
+    want = fit.predict(frame.iloc[:6], weights="w")
+    runs = [
+        ["fit", data, "-f", FORMULA, "--ols", "--weights", "w", "--save-state", saved],
+        ["predict", saved, "--new", new, "--weights", "w", "--format", "csv"],
+        [
+            "predict",
+            data,
+            "-f",
+            FORMULA,
+            "--ols",
+            "--new",
+            new,
+            "--weights",
+            "w",
+            "--format",
+            "csv",
+        ],
+    ]
+    for args in runs:
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+    for args in runs[1:]:
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        got = pd.read_csv(io.StringIO(result.output))
+        np.testing.assert_allclose(got.obs_ci_lower, want.obs_ci_lower, rtol=1e-12, atol=0)

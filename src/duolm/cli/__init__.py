@@ -418,6 +418,13 @@ def compare(
     metavar="FORMULA",
     help="Refit this model on STATE_OR_DATA (then a data file); without it, a saved state.",
 )
+@click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="The new rows' weights (observation variance scale / w), a column of NEWDATA; "
+    "with -f the refit is weighted by the same column of STATE_OR_DATA.",
+)
 @_mode_options
 @_prior_option
 @_alpha_option
@@ -427,6 +434,7 @@ def predict(
     source: str,
     new: str,
     formula: str | None,
+    weights: str | None,
     mode: Mode | None,
     prior: str | None,
     alpha: float,
@@ -466,10 +474,13 @@ def predict(
         frame = load_data(source, encoding)
         new_frame = load_data(new, encoding)
         if mode != "bayes":
-            fits.append(("ols", ols(formula, frame)))
+            fits.append(("ols", ols(formula, frame, weights=weights)))
         if mode != "ols":
-            fits.append(("bayes", bayes(formula, frame, prior=build_prior(prior, formula, frame))))
-    tables = [(reading, fit_.predict(new_frame, alpha=alpha)) for reading, fit_ in fits]
+            chosen = build_prior(prior, formula, frame)
+            fits.append(("bayes", bayes(formula, frame, prior=chosen, weights=weights)))
+    tables = [
+        (reading, fit_.predict(new_frame, alpha=alpha, weights=weights)) for reading, fit_ in fits
+    ]
     inputs = new_frame.loc[:, [c for c in new_frame.columns if c in _inputs(fits[0][1])]]
     if fmt == "json":
         emit_json({reading: rows_json(inputs.join(t)) for reading, t in tables})
