@@ -511,6 +511,7 @@ class Reduction:
             ("rows dropped (missing)", f"{self.n_dropped}"),
             ("passes", f"{self.passes}"),
             ("source", self.label),
+            *([("weights", str(self.spec.weights))] if self.spec.weights is not None else []),
             ("ssr of the full design", f"{self.stat.ssr:.6g}" if self.nobs else "nan"),
             ("condition number", f"{self.stat.condition_number():.4g}"),
         ]

@@ -217,3 +217,24 @@ def test_a_large_frame_copied_column_by_column_equals_statsmodels() -> None:
     ).fit()
     _close(fit.bse, ref.bse)
     assert fit.n_dropped == 1
+
+
+def test_specification_tests_refuse_weighted_fits_and_the_notes_say_what_applies() -> None:
+    frame = _data(n=80)
+    frame["y"] = 1.0 + np.cumsum(np.random.default_rng(2).normal(size=80))  # a random walk
+    fit = duolm.ols("y ~ x1 + x2", frame, weights="w")
+    for call in (
+        fit.het_breuschpagan,
+        fit.het_white,
+        fit.acorr_ljungbox,
+        fit.durbin_watson_test,
+        fit.vif,
+        fit.influence,
+        fit.outlier_test,
+    ):
+        with pytest.raises(DataError, match="defined for unweighted fits: this fit is weighted"):
+            call()
+    text = str(fit.summary())
+    assert 'Remedy: Newey-West standard errors, fit.with_cov_type("HAC"' in text
+    assert "glsar" not in text
+    assert "Breusch-Pagan" not in text and "Variance inflation" not in text

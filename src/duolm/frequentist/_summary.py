@@ -299,12 +299,15 @@ def _ols_notes(result: OLSFit) -> list[str]:
 def _autocorrelation_remedies(result: OLSFit) -> str:
     """The calls that allow for autocorrelated errors, written out for this fit."""
     lags = core.default_maxlags(result.nobs)
+    hac = (
+        f'fit.with_cov_type("HAC", cov_kwds={{"maxlags": {lags}}}) ({lags} lags by the usual rule)'
+    )
+    if result.weighted:  # glsar fits unweighted rows
+        return f"Remedy: Newey-West standard errors, {hac}."
     formula = result.spec.formula
     glsar = f"duolm.glsar({formula!r}, data, rho=1)" if formula else "duolm.glsar(X=X, y=y, rho=1)"
     return (
-        "Remedies: Newey-West standard errors, "
-        f'fit.with_cov_type("HAC", cov_kwds={{"maxlags": {lags}}}) ({lags} lags by the usual '
-        f"rule), or feasible GLS with AR(1) errors, {glsar}."
+        f"Remedies: Newey-West standard errors, {hac}, or feasible GLS with AR(1) errors, {glsar}."
     )
 
 
@@ -332,7 +335,7 @@ def _heteroskedasticity_note(result: OLSFit) -> list[str]:
 
 def _vif_note(result: OLSFit) -> list[str]:
     """The terms whose variance inflation factor exceeds :data:`LARGE_VIF`."""
-    if result.df_model < 2:
+    if result.df_model < 2 or result.weighted:  # vif() is for unweighted fits
         return []
     inflated = vif(result)
     large = inflated[inflated > LARGE_VIF].sort_values(ascending=False)
