@@ -136,7 +136,7 @@ def _prepare(
             continue
         builder = _Builder.first(design.spec)
         head = _Batch(0, frame.iloc[:_VERIFY_ROWS])
-        _, _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
+        _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
         return builder, parts
     raise DataError("the Dask DataFrame has no complete rows")
 

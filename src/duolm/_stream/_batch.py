@@ -109,13 +109,17 @@ class _Builder:
             return None
         return columns.X(), columns.y
 
-    def build(
+    def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
+        """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
+        X, y, dropped, _, builder = self.build_carried(batch, label)
+        return X, y, dropped, builder
+
+    def build_carried(
         self, batch: _Batch, label: str
     ) -> tuple[FloatArray, FloatArray, int, Carried, _Builder]:
-        """``(X, y, n_dropped, carried, builder)``; the builder returned may have verified
-        the fast path. ``carried``: the kept rows' values of the columns ``spec.carry``
-        (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when
-        none are carried (the direct path never carries any)."""
+        """:meth:`build` and ``carried``, the kept rows' values of the columns ``spec.carry``
+        (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when none
+        are carried (the direct path never carries any)."""
         direct = self.direct(batch)
         if direct is not None and self.fast:
             return direct[0], direct[1], 0, {}, self
@@ -147,7 +151,7 @@ class _Builder:
         if columns is not None and stat is not None:
             later = Pass1(stat, batch.nrows, 0, ConstantColumns())
             return replace(before.merge(later), const=before.const.extend(columns)), self
-        X, y, dropped, carried, builder = self.build(batch, label)
+        X, y, dropped, carried, builder = self.build_carried(batch, label)
         return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
     def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
@@ -156,7 +160,7 @@ class _Builder:
         block = _pass2_of_columns(fit, columns) if columns is not None else None
         if block is not None:
             return block, self
-        X, y, _, carried, builder = self.build(batch, label)
+        X, y, _, carried, builder = self.build_carried(batch, label)
         return Pass2.of(fit, X, y, weights=self.weights(carried)), builder
 
 

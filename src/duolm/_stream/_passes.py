@@ -352,7 +352,7 @@ def _designs(job: _Job) -> Iterator[Design]:
                     continue
                 builder = _Builder.first(design.spec)
             else:
-                X, y, dropped, _, builder = builder.build(batch, job.source.label)
+                X, y, dropped, builder = builder.build(batch, job.source.label)
                 index = _kept_index(batch, job.columns, len(y))
                 design = Design(X, y, builder.spec, dropped, index)
             if len(design.y):
