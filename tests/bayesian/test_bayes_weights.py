@@ -78,3 +78,18 @@ def test_ppc_and_empirical_prior_refuse_weighted_fits() -> None:
         fit.ppc("max", draws=10, seed=1)
     with pytest.raises(ValueError, match="unweighted"):
         duolm.bayes("y ~ x", frame, prior="empirical", weights="w")
+
+
+def test_predictive_density_of_weighted_new_rows() -> None:
+    """The predictive t of a new row with precision w: scale^2 (b/a)(1/w + x'Vx)."""
+    frame = _data()
+    fit = duolm.bayes("y ~ x", frame, prior=_prior(), weights="w")
+    new = pd.DataFrame({"x": [0.5, -1.0], "y": [1.0, -2.0], "v": [2.0, 0.25]})
+    got = fit.predictive_logpdf(new, weights="v")
+    post = fit.posterior
+    X0 = np.column_stack([np.ones(2), new.x])
+    scale = np.sqrt(post.b / post.a * (1.0 / new.v + np.einsum("ij,jk,ik->i", X0, post.V, X0)))
+    want = stats.t(df=2 * post.a, loc=X0 @ post.m, scale=scale).logpdf(new.y)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    unit = fit.predictive_logpdf(new.drop(columns="v"))  # default: weight 1
+    np.testing.assert_allclose(unit, post.predictive_logpdf(X0, new.y.to_numpy()), rtol=1e-12)

@@ -19,6 +19,7 @@ A result whose quantity does not exist for its posterior (the sd of beta for
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -400,17 +401,24 @@ class BayesFit:
             index=index,
         )
 
-    def predictive_logpdf(self, data: object) -> pd.Series:
+    def predictive_logpdf(self, data: object, weights: object = None) -> pd.Series:
         """Log density of new observations under the posterior predictive, one per row.
 
         ``data`` holds the response too: a frame for formula fits, a pair
         ``(X, y)`` for array fits. Rows with missing values are refused.
+        ``weights``: the new observations' relative precisions, as for
+        :meth:`predict` (default 1): ``y ~ t(x^T m, (b/a)(1/w + x^T V x))``,
+        the density of the scaled row times ``sqrt(w)``.
         """
-        X0, y0, dropped = self.spec.build_xy(data)
+        # the design's columns only: the new rows' weights come from ``weights``
+        X0, y0, dropped = dataclasses.replace(self.spec, carry=()).build_xy(data)
         if dropped:
             raise DataError(f"{dropped} row(s) have missing values; the density needs them all")
         index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(y0))
-        return pd.Series(self.posterior.predictive_logpdf(X0, y0), index=index, name="logpdf")
+        w0 = new_weights(weights, data, len(y0), index)
+        Xs, ys = core.scale_rows(X0, y0, w0)
+        logpdf = self.posterior.predictive_logpdf(Xs, ys) + 0.5 * np.log(w0)
+        return pd.Series(logpdf, index=index, name="logpdf")
 
     # -- evidence and summary -----------------------------------------------------
     @cached_property
