@@ -119,7 +119,7 @@ def _prepare(
     if weights is not None:  # carried beside the design in every partition
         if weights not in ddf.columns:
             raise DataError(f"column {weights!r} of the weights is not in the Dask DataFrame")
-        columns, plain = tuple(dict.fromkeys((*columns, weights))), False
+        columns = tuple(dict.fromkeys((*columns, weights)))
     # plain and numeric by dtype: a text column's kind and levels need the whole partition
     plain = plain and all(is_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
     parts = list(ddf[list(columns)].to_delayed())
@@ -128,7 +128,7 @@ def _prepare(
         if plain:
             frame = delayed(_head, pure=True)(part, _VERIFY_ROWS).compute()
             with contextlib.suppress(DataError):
-                design = _design_or_none(formula, frame, columns, missing, _label(number))
+                design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             frame = part.compute()
             design = _design_or_none(formula, frame, columns, missing, _label(number), weights)

@@ -214,3 +214,26 @@ def test_cli_predict_with_the_new_rows_weights(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, [str(a) for a in args])
         got = pd.read_csv(io.StringIO(result.output))
         np.testing.assert_allclose(got.obs_ci_lower, want.obs_ci_lower, rtol=1e-12, atol=0)
+
+
+def test_weighted_batches_take_the_column_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain formula's weighted batches are reduced from their columns scaled by sqrt(w)
+    (the compiled kernels), as unweighted ones: counted, and equal to the in-memory fit."""
+    from duolm._stream import _batch
+
+    frame = _weighted(600)
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path)
+    calls: list[int] = []
+    real = _batch._Columns.stat
+
+    def counted(self: _batch._Columns) -> object:
+        calls.append(self.n)
+        return real(self)
+
+    monkeypatch.setattr(_batch._Columns, "stat", counted)
+    got = _fit(path, batch_size=100)
+    assert sum(calls) >= 400  # every batch after the first two went by the columns
+    assert_same_fit(got, _fit(frame))

@@ -78,6 +78,9 @@ class _Builder:
 
     @classmethod
     def first(cls, spec: DesignSpec) -> _Builder:
+        if spec.weights is not None and spec.carry == (spec.weights,):
+            # weighted: the columns are copied and scaled by sqrt(w) here (_weighed)
+            return cls(spec, replace(spec, carry=()).plain_columns())
         return cls(spec, spec.plain_columns())
 
     def columns(self, batch: _Batch) -> _Columns | None:
@@ -121,10 +124,40 @@ class _Builder:
         (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when none
         are carried (the direct path never carries any)."""
         direct = self.direct(batch)
-        if direct is not None and self.fast:
-            return direct[0], direct[1], 0, {}, self
+        carried = self._direct_carried(batch) if direct is not None and self.fast else None
+        if direct is not None and carried is not None:
+            return direct[0], direct[1], 0, carried, self
         X, y, dropped, carried = _build_xy(self.spec, batch, label)
         return X, y, dropped, carried, self._verified(direct, X, y)
+
+    def _direct_carried(self, batch: _Batch) -> Carried | None:
+        """The carried values of a batch copied directly: the weights when all are positive
+        and finite (else None: the checked path drops or names the bad ones)."""
+        name = self.spec.weights
+        if name is None:
+            return {}
+        w = batch.numeric(name)
+        if w is None or not (_all_finite(w) and bool(np.all(w > 0))):
+            return None
+        return {name: w}
+
+    def _weighed(
+        self, columns: _Columns | None, batch: _Batch
+    ) -> tuple[_Columns, FloatArray | None] | None:
+        """The columns the statistic is made of: ``columns``, or for a weighted fit the
+        columns scaled by ``sqrt(w)`` (the intercept becomes the column ``sqrt(w)``) with
+        the weights; None when the weights are not all positive and finite."""
+        if columns is None or self.spec.weights is None:
+            return None if columns is None else (columns, None)
+        carried = self._direct_carried(batch)
+        if carried is None:
+            return None
+        w = carried[self.spec.weights]
+        root = np.sqrt(w)
+        data = tuple(column * root for column in columns.data)
+        if columns.icpt is None:
+            return _Columns(data, columns.where, None), w
+        return _Columns((root, *data), (columns.icpt, *columns.where), None), w
 
     def weights(self, carried: Carried) -> FloatArray | None:
         """The weights among the carried values (None: an unweighted fit)."""
@@ -147,17 +180,20 @@ class _Builder:
     def part(self, before: Pass1, batch: _Batch, label: str) -> tuple[Pass1, _Builder]:
         """``before`` and pass 1 of the batch that follows it, and the builder to go on with."""
         columns = self.columns(batch) if self.fast else None
-        stat = columns.stat() if columns is not None else None
-        if columns is not None and stat is not None:
-            later = Pass1(stat, batch.nrows, 0, ConstantColumns())
+        weighed = self._weighed(columns, batch)
+        stat = weighed[0].stat() if weighed is not None else None
+        if columns is not None and weighed is not None and stat is not None:
+            w = weighed[1]
+            sums = None if w is None else core.WeightSums.of(w, columns.y)
+            later = Pass1(stat, batch.nrows, 0, ConstantColumns(), sums)
             return replace(before.merge(later), const=before.const.extend(columns)), self
         X, y, dropped, carried, builder = self.build_carried(batch, label)
         return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
     def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
         """Pass 2 of the batch, and the builder to go on with."""
-        columns = self.columns(batch) if self.fast else None
-        block = _pass2_of_columns(fit, columns) if columns is not None else None
+        weighed = self._weighed(self.columns(batch) if self.fast else None, batch)
+        block = _pass2_of_columns(fit, weighed[0]) if weighed is not None else None
         if block is not None:
             return block, self
         X, y, _, carried, builder = self.build_carried(batch, label)

@@ -145,10 +145,10 @@ def _job(
     _refuse_lag(formula)
     src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
-    if weights is not None:  # carried beside the design: no direct column path
+    if weights is not None:  # read beside the design (carried), in both passes
         if src.kind != "frames" and weights not in src.names:
             raise DataError(f"{src.label}: column {weights!r} of the weights is not in the data")
-        columns, plain = tuple(dict.fromkeys((*columns, weights))), False
+        columns = tuple(dict.fromkeys((*columns, weights)))
     if src.kind == "csv":
         src = _csv_text_dtypes(src, columns, batch_size)
     path = None
