@@ -17,6 +17,13 @@ not already define, and no result is built: :func:`reduce` returns a
   ``W = X Rxx^-1`` and ``w = e², e²/(1-h), e²/(1-h)²``; the summary of a file
   of any length is then as complete as that of an in-memory fit.
 
+A weighted fit (``weights="w"``) reads the weights column beside the design
+in both passes (a carried column, :attr:`duolm.design.DesignSpec.carry`): pass
+1 reduces the rows scaled by ``sqrt(w)`` and sums the weights
+(:class:`~duolm.core.WeightSums`), pass 2 takes the moments and meats of the
+scaled rows; a plain formula's scaled columns go through the same compiled
+kernels.
+
 The readings of the result equal the in-memory fit of the whole table to
 rounding. Without the second pass (``diagnostics=False``) the estimate and its
 nonrobust inference are complete; asking for the residual diagnostics or a
