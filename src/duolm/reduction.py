@@ -38,7 +38,7 @@ from duolm._checks import (
 from duolm.bayesian import NIG, BayesResults
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults
+from duolm.frequentist import OLSResults, solve_design
 
 __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
@@ -416,10 +416,7 @@ class Reduction:
             kwds = check_cov_kwds(cov_type, cov_kwds)
             d = self.design
             check_residual_rows(*d.X.shape)  # refused before any factorisation
-            if d.weights is None:
-                fit = core.lstsq(d.X, d.y, tol=self.alias_tol, const_col=d.const_col)
-            else:  # weighted least squares: the rows scaled by sqrt(w) (core._weights)
-                fit = core.lstsq(*core.scale_rows(d.X, d.y, d.weights), tol=self.alias_tol)
+            fit = solve_design(d, self.alias_tol)  # weighted: the rows scaled by sqrt(w)
             if kwds is None:
                 return OLSResults.from_fit(self.design, fit, cov_type)
             return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)

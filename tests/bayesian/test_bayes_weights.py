@@ -93,3 +93,17 @@ def test_predictive_density_of_weighted_new_rows() -> None:
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
     unit = fit.predictive_logpdf(new.drop(columns="v"))  # default: weight 1
     np.testing.assert_allclose(unit, post.predictive_logpdf(X0, new.y.to_numpy()), rtol=1e-12)
+
+
+def test_compare_reads_weighted_bayesian_fits_as_weighted() -> None:
+    frame = _data()
+    frame["z"] = np.random.default_rng(9).normal(size=len(frame))
+    fits = [duolm.bayes(f, frame, weights="w") for f in ("y ~ x", "y ~ x + z")]
+    table = duolm.compare(*fits)
+    for f, (_, row) in zip(("y ~ x", "y ~ x + z"), table.iterrows(), strict=True):
+        wls = duolm.ols(f, frame, weights="w")
+        np.testing.assert_allclose(row.rsquared, wls.rsquared, rtol=RTOL, atol=0)
+        np.testing.assert_allclose(row.aic, wls.aic, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(
+        table.log_evidence.to_numpy(), [f.log_evidence for f in fits], rtol=RTOL, atol=0
+    )

@@ -45,7 +45,7 @@ from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
 
-__all__ = ["FTestResult", "FittedRows", "OLSFit"]
+__all__ = ["FTestResult", "FittedRows", "OLSFit", "solve_design"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -779,6 +779,14 @@ def _warn_aliased(spec: DesignSpec, kept: BoolArray, stacklevel: int) -> None:
             RankWarning,
             stacklevel=stacklevel,
         )
+
+
+def solve_design(design: Design, tol: float = core.ALIAS_TOL) -> core.LstsqFit:
+    """The in-memory least-squares solution of ``design`` for :meth:`OLSFit.from_fit`: of
+    its rows scaled by ``sqrt(w)`` when it is weighted (weighted least squares)."""
+    if design.weights is None:
+        return core.lstsq(design.X, design.y, tol=tol, const_col=design.const_col)
+    return core.lstsq(*core.scale_rows(design.X, design.y, design.weights), tol=tol)
 
 
 def _fitted_rows(design: Design, resid: FloatArray) -> FittedRows:
