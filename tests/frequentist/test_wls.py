@@ -238,3 +238,25 @@ def test_specification_tests_refuse_weighted_fits_and_the_notes_say_what_applies
     assert 'Remedy: Newey-West standard errors, fit.with_cov_type("HAC"' in text
     assert "glsar" not in text
     assert "Breusch-Pagan" not in text and "Variance inflation" not in text
+
+
+def test_anova_of_a_weighted_fit() -> None:
+    """Types II/III and nested F tests equal statsmodels' anova_lm of its WLS; type I is the
+    weighted sequential sums of squares (R's anova of lm(weights=)): the drops in the
+    weighted ssr as terms enter. statsmodels' type I differs: it reads the unweighted
+    exog and endog (anova1_lm_single) beside the weighted ssr."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    frame = _data()
+    fit = duolm.ols("y ~ x1 + x2", frame, weights="w")
+    ref = smf.wls("y ~ x1 + x2", frame, weights=frame.w).fit()
+    for typ in (2, 3):
+        got = duolm.anova(fit, typ=typ)
+        _close(got.to_numpy(dtype=float)[:, :2], anova_lm(ref, typ=typ).to_numpy()[:, :2])
+    ssr = [duolm.ols(f, frame, weights="w").ssr for f in ("y ~ 1", "y ~ x1", "y ~ x1 + x2")]
+    sequential = duolm.anova(fit, typ=1)["sum_sq"].to_numpy()
+    _close(sequential[:2], [ssr[0] - ssr[1], ssr[1] - ssr[2]])
+    small = duolm.ols("y ~ x1", frame, weights="w")
+    want = anova_lm(smf.wls("y ~ x1", frame, weights=frame.w).fit(), ref)
+    _close(duolm.anova(small, fit)["F"].to_numpy()[1], want["F"].to_numpy()[1])
