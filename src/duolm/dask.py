@@ -102,7 +102,9 @@ def _tree(leaves: Sequence[Any]) -> Any:
     return level[0]
 
 
-def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[Any]]:
+def _prepare(
+    formula: str, ddf: Any, missing: Missing, weights: str | None = None
+) -> tuple[_Builder, list[Any]]:
     """The builder, fixed and verified on the client, and the delayed partitions.
 
     A plain formula's spec comes from the first :data:`_VERIFY_ROWS` rows of
@@ -114,6 +116,10 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
     columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
+    if weights is not None:  # carried beside the design in every partition
+        if weights not in ddf.columns:
+            raise DataError(f"column {weights!r} of the weights is not in the Dask DataFrame")
+        columns = tuple(dict.fromkeys((*columns, weights)))
     # plain and numeric by dtype: a text column's kind and levels need the whole partition
     plain = plain and all(is_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
     parts = list(ddf[list(columns)].to_delayed())
@@ -122,10 +128,10 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
         if plain:
             frame = delayed(_head, pure=True)(part, _VERIFY_ROWS).compute()
             with contextlib.suppress(DataError):
-                design = _design_or_none(formula, frame, columns, missing, _label(number))
+                design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             frame = part.compute()
-            design = _design_or_none(formula, frame, columns, missing, _label(number))
+            design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             continue
         builder = _Builder.first(design.spec)
@@ -179,6 +185,7 @@ def reduce(
     alias_tol: float = ALIAS_TOL,
     diagnostics: bool = False,
     robust: bool = False,
+    weights: str | None = None,
 ) -> Reduction:
     """Reduce a Dask DataFrame where its partitions live: a :class:`~duolm.reduction.Reduction`.
 
@@ -195,13 +202,16 @@ def reduce(
         Compute the partitions a second time for the residual moments.
     robust : bool
         The second pass also accumulates the leverages and HC meats.
+    weights : str, optional
+        The column of the weights (a weighted fit), carried beside the design
+        in both passes.
 
     Returns
     -------
     Reduction
         Its readings equal those of ``ddf.compute()`` in memory to rounding.
     """
-    builder, parts = _prepare(formula, ddf, missing)
+    builder, parts = _prepare(formula, ddf, missing, weights)
     part = _pass1(builder, parts)
     fit = part.estimate(alias_tol, robust)
     resid = _pass2(builder, fit, parts) if diagnostics else None

@@ -27,7 +27,7 @@ from duolm.bayesian import (
     check_prior_type,
     empirical_prior,
 )
-from duolm.design import as_frame, make_design
+from duolm.design import as_frame, make_design, weighted_design
 from duolm.errors import DataError
 from duolm.frequentist import OLSResults
 from duolm.reduction import Reduction
@@ -49,6 +49,7 @@ def reduce(
     progress: bool = False,
     encoding: str | None = None,
     narrow: bool = False,
+    weights: object = None,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -72,6 +73,9 @@ def reduce(
         Refuse, before building it, an in-memory formula design with at least
         as many columns as rows, as least squares needs (:func:`ols` sets it;
         the Bayesian reading can take wider designs).
+    weights : str or array_like of shape (n,), optional
+        As for :func:`ols`: the statistic is that of the rows scaled by
+        ``sqrt(w)``, with the sums of the weights beside it.
 
     Returns
     -------
@@ -95,6 +99,11 @@ def reduce(
     opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
     if _streamed(formula, data):
         assert isinstance(formula, str)
+        if weights is not None and not isinstance(weights, str):
+            raise TypeError(
+                "the weights of streamed data (a file, an iterable of frames, a Dask "
+                f"DataFrame) are a column of it: give its name, got {type(weights).__name__}"
+            )
         if _stream.is_dask(data):
             from duolm import dask
 
@@ -106,6 +115,7 @@ def reduce(
                 alias_tol=alias_tol,
                 diagnostics=diagnostics,
                 robust=robust,
+                weights=weights,
             )
             _warn_dropped(streamed.n_dropped)
             return streamed
@@ -121,6 +131,7 @@ def reduce(
             checkpoint_every=opts.checkpoint_every,
             progress=opts.progress,
             encoding=opts.encoding,
+            weights=weights,
         )
         _warn_dropped(streamed.n_dropped)
         return streamed
@@ -128,7 +139,10 @@ def reduce(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
-    design = make_design(formula, data, X, y, missing, narrow=narrow)
+    if weights is None:
+        design = make_design(formula, data, X, y, missing, narrow=narrow)
+    else:
+        design = weighted_design(formula, data, X, y, weights, missing, narrow=narrow)
     reduction = Reduction.of_design(design, alias_tol)
     _warn_dropped(reduction.n_dropped)
     return reduction
@@ -150,6 +164,7 @@ def ols(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    weights: object = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -196,6 +211,17 @@ def ols(
         to resume a killed run from, batches between checkpoints, a progress
         bar, and the text encoding of a CSV file (default UTF-8; a file that
         does not decode is a DataError saying what it looks like).
+    weights : str or array_like of shape (n,), optional
+        Weighted least squares, as statsmodels' ``WLS``: a column of the data
+        (the only form for streamed and Dask data) or one weight per row of
+        the data, in its order. A weight is the row's relative precision,
+        ``var(y_i) = sigma^2 / w_i``: positive and finite (else a DataError
+        naming the row); a missing weight makes its row missing. The fit is
+        that of the rows scaled by ``sqrt(w)``; ``resid`` and ``fittedvalues``
+        are unweighted, ``wresid`` scaled, R² uses the weighted total sum of
+        squares about the weighted mean, the log-likelihood adds
+        ``0.5 sum log w``, and the diagnostics and robust covariances read the
+        scaled rows (statsmodels' ``wresid`` and ``wexog``).
 
     Returns
     -------
@@ -236,6 +262,7 @@ def ols(
         progress=progress,
         encoding=encoding,
         narrow=True,
+        weights=weights,
     )
     return reduction.ols(cov_type, kwds)
 
@@ -269,6 +296,7 @@ def bayes(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    weights: object = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -296,6 +324,11 @@ def bayes(
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
+    weights : str or array_like of shape (n,), optional
+        Known relative precisions, ``y_i ~ N(x_i' beta, sigma^2 / w_i)``: a
+        column of the data or one weight per row, as for :func:`duolm.ols`.
+        The posterior is still the exact NIG (the update with the rows scaled
+        by ``sqrt(w)``); the log evidence is that of the unscaled ``y``.
 
     Returns
     -------
@@ -324,8 +357,11 @@ def bayes(
         checkpoint_every=checkpoint_every,
         progress=progress,
         encoding=encoding,
+        weights=weights,
     )
     if empirical:
+        if reduction.spec.weights is not None:
+            raise ValueError("prior='empirical' is for unweighted fits; give weighted fits a prior")
         const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
         if const_col is None:
             raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")

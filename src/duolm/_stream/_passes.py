@@ -124,6 +124,7 @@ class _Job:
     fingerprint: Mapping[str, Any] | None
     progress: bool
     plain: bool = False  # the formula names plain columns only: batches reduced from columns
+    weights: str | None = None  # the weights column, read beside the design (carried)
 
 
 def _job(
@@ -136,6 +137,7 @@ def _job(
     progress: bool,
     robust: bool = True,
     encoding: str | None = None,
+    weights: str | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -143,6 +145,10 @@ def _job(
     _refuse_lag(formula)
     src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
+    if weights is not None:  # read beside the design (carried), in both passes
+        if src.kind != "frames" and weights not in src.names:
+            raise DataError(f"{src.label}: column {weights!r} of the weights is not in the data")
+        columns = tuple(dict.fromkeys((*columns, weights)))
     if src.kind == "csv":
         src = _csv_text_dtypes(src, columns, batch_size)
     path = None
@@ -154,7 +160,7 @@ def _job(
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing, robust)
+        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights)
     return _Job(
         src,
         formula,
@@ -166,6 +172,7 @@ def _job(
         fingerprint,
         progress,
         plain,
+        weights,
     )
 
 
@@ -184,7 +191,9 @@ def _batches(job: _Job, start: int) -> Iterator[_Batch]:
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
     """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
-    return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
+    return _design_or_none(
+        job.formula, batch.frame(), job.columns, job.missing, job.source.label, job.weights
+    )
 
 
 def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
@@ -282,7 +291,9 @@ def _reduce_held(
                         if design is None:
                             part, builder = builder.part(part, batch, label)
                         else:
-                            part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
+                            part = part.add(
+                                design.X, design.y, batch.nrows, design.n_dropped, design.weights
+                            )
                 else:
                     part, builder = builder.part(part, batch, label)
                 done += 1

@@ -204,6 +204,13 @@ def demo(out: str) -> None:
 @_alpha_option
 @_cov_type_option
 @click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="Weighted least squares (and known relative precisions in the Bayesian reading): "
+    "the column of DATA holding each row's weight, positive and finite.",
+)
+@click.option(
     "--plot",
     type=click.Path(dir_okay=False),
     default=None,
@@ -232,6 +239,7 @@ def fit(
     prior: str | None,
     alpha: float,
     cov_type: str,
+    weights: str | None,
     plot: str | None,
     save_state: str | None,
     streamed: bool | None,
@@ -249,6 +257,7 @@ def fit(
       duolm fit tracking.csv -f 'height ~ I(time**2)' --bayes --prior 'xi=10000,0.1,0.1;nu=5'
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
+      duolm fit survey.csv -f 'y ~ x' --weights w
     """
     from duolm.cli._io import refuse_overwrite
 
@@ -280,6 +289,7 @@ def fit(
         robust=mode != "bayes" and ct != "nonrobust",
         progress=not isinstance(source, pd.DataFrame),
         encoding=None if isinstance(source, pd.DataFrame) else encoding,
+        weights=weights,
     )
     ols_fit = reduction.ols(ct) if mode != "bayes" else None
     bayes_fit = reduction.bayes(build_prior(prior, formula, head)) if mode != "ols" else None
@@ -408,6 +418,13 @@ def compare(
     metavar="FORMULA",
     help="Refit this model on STATE_OR_DATA (then a data file); without it, a saved state.",
 )
+@click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="The new rows' weights (observation variance scale / w), a column of NEWDATA; "
+    "with -f the refit is weighted by the same column of STATE_OR_DATA.",
+)
 @_mode_options
 @_prior_option
 @_alpha_option
@@ -417,6 +434,7 @@ def predict(
     source: str,
     new: str,
     formula: str | None,
+    weights: str | None,
     mode: Mode | None,
     prior: str | None,
     alpha: float,
@@ -456,10 +474,13 @@ def predict(
         frame = load_data(source, encoding)
         new_frame = load_data(new, encoding)
         if mode != "bayes":
-            fits.append(("ols", ols(formula, frame)))
+            fits.append(("ols", ols(formula, frame, weights=weights)))
         if mode != "ols":
-            fits.append(("bayes", bayes(formula, frame, prior=build_prior(prior, formula, frame))))
-    tables = [(reading, fit_.predict(new_frame, alpha=alpha)) for reading, fit_ in fits]
+            chosen = build_prior(prior, formula, frame)
+            fits.append(("bayes", bayes(formula, frame, prior=chosen, weights=weights)))
+    tables = [
+        (reading, fit_.predict(new_frame, alpha=alpha, weights=weights)) for reading, fit_ in fits
+    ]
     inputs = new_frame.loc[:, [c for c in new_frame.columns if c in _inputs(fits[0][1])]]
     if fmt == "json":
         emit_json({reading: rows_json(inputs.join(t)) for reading, t in tables})

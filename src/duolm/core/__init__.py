@@ -12,7 +12,9 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
-  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`).
+  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`);
+- :mod:`._weights`: the ``sqrt(w)`` scaling of weighted rows and the sums of
+  the weights kept beside the statistic (:class:`WeightSums`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from duolm.core._sandwich import (
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
 from duolm.core._subsets import CentredFactor
+from duolm.core._weights import WeightSums, scale_rows
 
 __all__ = [
     "ALIAS_TOL",
@@ -51,6 +54,7 @@ __all__ = [
     "ResidualMoments",
     "RunLengths",
     "SqrtStat",
+    "WeightSums",
     "default_maxlags",
     "hc_weights",
     "kernel_weights",
@@ -59,4 +63,5 @@ __all__ = [
     "meats",
     "pool_central",
     "runlength_recursion",
+    "scale_rows",
 ]

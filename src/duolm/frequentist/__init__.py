@@ -20,7 +20,7 @@ from __future__ import annotations
 from duolm._checks import CovType
 from duolm.frequentist._anova import anova
 from duolm.frequentist._diagnostics import OMNIBUS_MIN_NOBS, Diagnostics
-from duolm.frequentist._fit import FittedRows, FTestResult, OLSFit
+from duolm.frequentist._fit import FittedRows, FTestResult, OLSFit, solve_design
 from duolm.frequentist._glsar import GLSARResults, check_rho, fit_glsar
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._results import OLSResults
@@ -40,4 +40,5 @@ __all__ = [
     "check_rho",
     "fit_glsar",
     "parse_hypothesis",
+    "solve_design",
 ]
