@@ -26,6 +26,8 @@ __all__ = [
     "check_cov_type",
     "check_forget",
     "check_fraction",
+    "check_group_columns",
+    "check_hac_request",
     "check_kernel",
     "check_maxlags",
     "check_missing",
@@ -156,6 +158,38 @@ def check_cov_kwds(cov_type: CovType, cov_kwds: object) -> dict[str, Any] | None
             "row, or two of either for two-way clustering"
         )
     return out
+
+
+def check_hac_request(hac: object) -> dict[str, Any] | None:
+    """``reduce``'s ``hac``: None or False (none), True (the defaults) or HAC's ``cov_kwds``."""
+    if hac is None or hac is False:
+        return None
+    if hac is True:
+        hac = {}
+    if not isinstance(hac, Mapping):
+        raise ValueError(
+            f"hac must be True or a dict of HAC's cov_kwds (maxlags, kernel), got {hac!r}"
+        )
+    return check_cov_kwds("HAC", hac)
+
+
+def check_group_columns(groups: object) -> tuple[str, ...]:
+    """Cluster ``groups`` of a streamed fit: one or two column names (labels cannot be
+    aligned with rows the fit does not keep)."""
+    if groups is None:
+        return ()
+    names = [groups] if isinstance(groups, str) else groups
+    if (
+        isinstance(names, (list, tuple))
+        and 1 <= len(names) <= 2
+        and all(isinstance(name, str) for name in names)
+    ):
+        return tuple(names)
+    raise DataError(
+        "a streamed or Dask fit reads cluster groups from the data: pass cov_kwds "
+        "{'groups': 'COLUMN'} or {'groups': ['COLUMN1', 'COLUMN2']} (column names, "
+        f"not labels), got {type(groups).__name__}"
+    )
 
 
 def check_positive_int(value: object, name: str) -> int:

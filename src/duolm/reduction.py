@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from duolm import core
@@ -176,22 +177,27 @@ class Pass1:
 class Estimate:
     """What pass 2 needs from pass 1: the kept columns, their statistic and estimate.
 
-    ``robust``: pass 2 also accumulates the leverages and the HC meats.
+    ``robust``: pass 2 also accumulates the leverages and the HC meats;
+    ``scores``: it also feeds the score rows to the HAC and cluster meats
+    (:class:`~duolm.core.ScoreSpec`, ``maxlags`` made concrete after pass 1).
     """
 
     kept: BoolArray
     stat: core.SqrtStat
     params: FloatArray
     robust: bool = True
+    scores: core.ScoreSpec | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class Pass2:
-    """Pass 2 of some rows: residual moments (in row order) and the HC meats."""
+    """Pass 2 of some rows: residual moments (in row order), the HC meats and, when
+    asked for, the HAC and cluster meats of the score rows (in row order)."""
 
     moments: core.ResidualMoments
     meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3 (zeros unless robust)
     lev_one: bool
+    scores: core.ScoreMeats | None = None
 
     @classmethod
     def empty(cls, rank: int) -> Pass2:
@@ -199,36 +205,58 @@ class Pass2:
         return cls(zero, np.zeros((3, rank, rank)), False)
 
     @classmethod
-    def of(cls, fit: Estimate, X: FloatArray, y: FloatArray, block: int = 16_384) -> Pass2:
+    def of(
+        cls,
+        fit: Estimate,
+        X: FloatArray,
+        y: FloatArray,
+        block: int = 16_384,
+        labels: tuple[pd.Index, ...] = (),
+    ) -> Pass2:
         """The residual sums of rows, in blocks of ``block`` rows merged in order.
 
         Blocks that stay in cache make the several passes over each block (residuals,
         ``W``, leverages, three weighted products, moments) cheap; the split is fixed
-        by the rows, so the result does not depend on timing.
+        by the rows, so the result does not depend on timing. ``labels``: the group
+        labels of the rows, one index per grouping of ``fit.scores``.
         """
         out = cls.empty(fit.params.shape[0])
         for lo in range(0, len(y), block):
-            part = cls._block(fit, X[lo : lo + block], y[lo : lo + block])
+            rows = slice(lo, lo + block)
+            part = cls._block(fit, X[rows], y[rows], tuple(g[rows] for g in labels))
             out = part if lo == 0 else out.merge(part)
         return out
 
     @classmethod
-    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> Pass2:
+    def _block(
+        cls, fit: Estimate, X: FloatArray, y: FloatArray, labels: tuple[pd.Index, ...] = ()
+    ) -> Pass2:
         Xk = X if fit.kept.all() else X[:, fit.kept]
         e = y - Xk @ fit.params
         moments = core.ResidualMoments.from_residuals(e)
-        if not fit.robust:  # the moments only: no leverages, no meats
-            rank = fit.params.shape[0]
+        rank = fit.params.shape[0]
+        if not fit.robust and fit.scores is None:  # the moments only: no leverages, no meats
             return cls(moments, np.zeros((3, rank, rank)), False)
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
-        meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
-        return cls(moments, meats, lev_one)
+        meats, lev_one = np.zeros((3, rank, rank)), False
+        if fit.robust:
+            meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
+        scores = None
+        if fit.scores is not None:  # score rows u_t = w_t e_t (core._sandwich)
+            scores = fit.scores.empty(rank).update(W * e[:, None], labels)
+        return cls(moments, meats, lev_one, scores)
 
     def merge(self, later: Pass2) -> Pass2:
+        scores = self.scores
+        if scores is None:
+            scores = later.scores
+        elif later.scores is not None:
+            scores = scores.merge(later.scores)
         return Pass2(
             self.moments.merge(later.moments),
             self.meats + later.meats,
             self.lev_one or later.lev_one,
+            scores,
         )
 
 
@@ -375,19 +403,23 @@ class Reduction:
                 return OLSResults.from_fit(self.design, fit, cov_type)
             return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)
         cov_type = check_cov_type(cov_type, residuals=self.pass2 is not None)
-        if cov_type in DEPENDENT_COV_TYPES:
-            raise ValueError(
-                f"cov_type={cov_type!r} needs the fitted rows; this reduction of {self.label} "
-                "keeps none (HC0-HC3 are available from its second pass)"
+        kwds = check_cov_kwds(cov_type, cov_kwds)
+        dependent = cov_type in DEPENDENT_COV_TYPES
+        if dependent and (self.pass2 is None or self.pass2.scores is None):
+            raise DataError(
+                f"cov_type={cov_type!r} needs the lag products or group sums of the score rows, "
+                f"which this reduction of {self.label} did not accumulate: reduce with "
+                "diagnostics=True and hac={'maxlags': L} or groups='COLUMN' (or fit with "
+                f"duolm.ols(..., cov_type={cov_type!r}, cov_kwds=...))"
             )
-        if cov_type != "nonrobust" and not self.robust:
+        if cov_type != "nonrobust" and not dependent and not self.robust:
             raise ValueError(
                 f"cov_type={cov_type!r} needs the HC meats, which this reduction's second pass "
                 "did not accumulate: reduce with robust=True"
             )
         est = self.estimate
         second = self.pass2
-        return OLSResults.from_state(
+        result = OLSResults.from_state(
             self.spec,
             est.stat,
             kept=est.kept,
@@ -396,9 +428,11 @@ class Reduction:
             moments=second.moments if second is not None else None,
             meats=second.meats if second is not None and self.robust else None,
             lev_one=second.lev_one if second is not None else False,
-            cov_type=cov_type,
+            cov_type="nonrobust" if dependent else cov_type,
             label=self.label,
+            score_meats=second.scores if second is not None else None,
         )
+        return result.with_cov_type(cov_type, kwds) if dependent else result
 
     def bayes(self, prior: NIG | None = None) -> BayesResults:
         """The conjugate posterior of ``prior`` (default ``NIG.vague(k)``) given these data."""

@@ -99,6 +99,7 @@ from collections.abc import Iterator
 from duolm._checks import Missing
 from duolm._stream._passes import _designs, _job, _reduce
 from duolm._stream._sources import _is_dask, is_source
+from duolm.core import ScoreSpec
 from duolm.design import Design
 from duolm.reduction import Reduction
 
@@ -134,11 +135,14 @@ def reduce(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    scores: ScoreSpec | None = None,
 ) -> Reduction:
     """Pass 1 over a file or an iterable of frames (and pass 2 with ``diagnostics``).
 
-    ``robust``: pass 2 accumulates the leverages and HC meats too. The other
-    arguments are those of :func:`duolm.reduce`, checked there.
+    ``robust``: pass 2 accumulates the leverages and HC meats too; ``scores``:
+    it feeds the score rows to the HAC and cluster meats (the grouping
+    columns are read beside the design's). The other arguments are those of
+    :func:`duolm.reduce`, checked there.
     """
     job = _job(
         formula,
@@ -150,6 +154,7 @@ def reduce(
         progress,
         robust,
         encoding,
+        scores,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 import duolm._stream._kernels as _kernels
 from duolm import core
 from duolm._checks import Missing, check_missing
+from duolm._stream._groups import group_labels
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
 from duolm.design import Design, DesignSpec, from_formula, parse_formula
@@ -140,8 +141,19 @@ class _Builder:
         X, y, dropped, builder = self.build(batch, label)
         return before.add(X, y, batch.nrows, dropped), builder
 
-    def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
-        """Pass 2 of the batch, and the builder to go on with."""
+    def resid(
+        self, fit: Estimate, batch: _Batch, label: str, used: tuple[str, ...] = ()
+    ) -> tuple[Pass2, _Builder]:
+        """Pass 2 of the batch, and the builder to go on with.
+
+        When ``fit.scores`` asks for the HAC or cluster meats, the score rows are
+        taken from ``(X, y)`` (not the compiled kernel, which keeps no rows), with
+        the group labels of the rows complete in ``used``, the formula's columns.
+        """
+        if fit.scores is not None:
+            X, y, _, builder = self.build(batch, label)
+            labels = group_labels(batch, fit.scores.groups, used, len(y), label)
+            return Pass2.of(fit, X, y, labels=labels), builder
         columns = self.columns(batch) if self.fast else None
         block = _pass2_of_columns(fit, columns) if columns is not None else None
         if block is not None:

@@ -35,7 +35,7 @@ from duolm._stream._batch import (
 )
 from duolm._stream._checkpoint import _fingerprint, _load, _remove, _save, _Saved
 from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
-from duolm.core import SqrtStat
+from duolm.core import ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
@@ -124,6 +124,13 @@ class _Job:
     fingerprint: Mapping[str, Any] | None
     progress: bool
     plain: bool = False  # the formula names plain columns only: batches reduced from columns
+    scores: ScoreSpec | None = None  # pass 2's HAC / cluster meats (maxlags None: the rule)
+
+    @property
+    def read(self) -> tuple[str, ...]:
+        """The columns read: the formula's, then the cluster groups' (each once)."""
+        groups = self.scores.groups if self.scores is not None else ()
+        return tuple(dict.fromkeys(self.columns + groups))
 
 
 def _job(
@@ -136,6 +143,7 @@ def _job(
     progress: bool,
     robust: bool = True,
     encoding: str | None = None,
+    scores: ScoreSpec | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -143,11 +151,20 @@ def _job(
     _refuse_lag(formula)
     src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
+    groups = scores.groups if scores is not None else ()
+    for name in groups:
+        if src.kind != "frames" and name not in src.names:
+            raise DataError(f"{src.label}: cov_kwds 'groups': column {name!r} is not in the data")
     if src.kind == "csv":
-        src = _csv_text_dtypes(src, columns, batch_size)
+        src = _csv_text_dtypes(src, tuple(dict.fromkeys(columns + groups)), batch_size)
     path = None
     fingerprint = None
     if checkpoint is not None:
+        if scores is not None:
+            raise ValueError(
+                "checkpoint= is not available with cov_type 'HAC' or 'cluster' (their lag "
+                "products and group sums are not written to the checkpoint): drop checkpoint="
+            )
         if src.path is None:
             raise ValueError(
                 "checkpoint= needs a file source (a CSV or Parquet path): an iterable of "
@@ -166,13 +183,17 @@ def _job(
         fingerprint,
         progress,
         plain,
+        scores,
     )
 
 
-def _batches(job: _Job, start: int) -> Iterator[_Batch]:
-    """Batches from batch number ``start`` on, read ahead in a thread for files."""
+def _batches(job: _Job, start: int, second: bool = False) -> Iterator[_Batch]:
+    """Batches from batch number ``start`` on, read ahead in a thread for files.
+
+    The second pass (``second``) reads the cluster groups' columns too.
+    """
     first = start * job.size if job.source.kind != "frames" else start
-    batches = job.source.batches(job.columns, job.size, first)
+    batches = job.source.batches(job.read if second else job.columns, job.size, first)
     if job.source.kind == "frames":
         return batches
     if job.plain:
@@ -306,12 +327,14 @@ def _reduce_held(
         resid = None
         if diagnostics:
             fit = part.estimate(alias_tol, robust)
+            if job.scores is not None:  # maxlags by the rule needs the rows counted
+                fit = replace(fit, scores=job.scores.counted(round(part.stat.nobs)))
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
             resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
-            for batch in _batches(job, done):
-                block, builder = builder.resid(fit, batch, label)
+            for batch in _batches(job, done, second=True):
+                block, builder = builder.resid(fit, batch, label, job.columns)
                 resid = resid.merge(block)
                 done += 1
                 bar.advance(batch.nrows)

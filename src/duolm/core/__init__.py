@@ -12,7 +12,8 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
-  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`).
+  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`), which
+  :class:`ScoreMeats` (:mod:`._scoremeats`) bundles for a streamed second pass.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from duolm.core._sandwich import (
     meat,
     meats,
 )
+from duolm.core._scoremeats import ScoreMeats, ScoreSpec
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
 from duolm.core._subsets import CentredFactor
@@ -50,6 +52,8 @@ __all__ = [
     "LstsqFit",
     "ResidualMoments",
     "RunLengths",
+    "ScoreMeats",
+    "ScoreSpec",
     "SqrtStat",
     "default_maxlags",
     "hc_weights",

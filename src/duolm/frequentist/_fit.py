@@ -119,6 +119,7 @@ class OLSFit:
     rows: FittedRows | None = None
     meats: Mapping[str, FloatArray] | None = None
     cov_kwds: Mapping[str, Any] | None = None
+    score_meats: core.ScoreMeats | None = None
 
     @classmethod
     def from_fit(cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust") -> Self:
@@ -164,6 +165,7 @@ class OLSFit:
         lev_one: bool,
         cov_type: CovType,
         label: str,
+        score_meats: core.ScoreMeats | None = None,
     ) -> Self:
         """Build the result of a fit that kept no rows (streamed, Dask, merged).
 
@@ -187,6 +189,9 @@ class OLSFit:
         cov_type : CovType
         label : str
             What the data were (a file, "dask"), for the messages.
+        score_meats : ScoreMeats, optional
+            The HAC and cluster meats of the second pass, for
+            ``with_cov_type("HAC" or "cluster", ...)`` (None: not accumulated).
 
         Raises
         ------
@@ -225,6 +230,7 @@ class OLSFit:
             scaled_condition_number=stat.condition_number(scaled=True),
             rows=None,
             meats=by_kind,
+            score_meats=score_meats,
         )
         _warn_perfect(fit, stacklevel=4)
         return fit
