@@ -35,6 +35,7 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_residual_rows",
+    "check_tests_request",
 ]
 
 #: How rows with a missing value in a used column are treated.
@@ -171,6 +172,29 @@ def check_hac_request(hac: object) -> dict[str, Any] | None:
             f"hac must be True or a dict of HAC's cov_kwds (maxlags, kernel), got {hac!r}"
         )
     return check_cov_kwds("HAC", hac)
+
+
+def check_tests_request(tests: object) -> dict[str, Any] | None:
+    """``reduce``'s ``tests``: None or False (none), True (the defaults) or a dict of
+    ``maxlags`` (lags kept for Breusch-Godfrey and Ljung-Box, >= 1) and ``power`` (the
+    highest power of the fitted values for RESET, >= 2)."""
+    if tests is None or tests is False:
+        return None
+    if tests is True:
+        tests = {}
+    if not isinstance(tests, Mapping):
+        raise ValueError(f"tests must be True or a dict (maxlags, power), got {tests!r}")
+    unknown = sorted(str(key) for key in tests if key not in ("maxlags", "power"))
+    if unknown:
+        raise ValueError(f"tests takes 'maxlags' and 'power'; unknown: {unknown}")
+    out = {"maxlags": tests.get("maxlags"), "power": tests.get("power")}
+    if out["maxlags"] is not None:
+        out["maxlags"] = check_positive_int(out["maxlags"], "tests 'maxlags'")
+    if out["power"] is not None:
+        out["power"] = check_positive_int(out["power"], "tests 'power'")
+        if out["power"] < 2:
+            raise ValueError(f"tests 'power' must be >= 2, got {out['power']}")
+    return out
 
 
 def check_group_columns(groups: object) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -48,6 +48,7 @@ from duolm._stream._sources import _Batch
 from duolm.core import ALIAS_TOL, ScoreSpec
 from duolm.design import is_real_dtype
 from duolm.errors import DataError
+from duolm.frequentist import TestSpec
 from duolm.reduction import Estimate, Pass1, Pass2, Reduction
 
 __all__ = ["ONE_PARTITION_ROWS", "reduce"]
@@ -189,6 +190,7 @@ def reduce(
     diagnostics: bool = False,
     robust: bool = False,
     scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
 ) -> Reduction:
     """Reduce a Dask DataFrame where its partitions live: a :class:`~duolm.reduction.Reduction`.
 
@@ -209,6 +211,9 @@ def reduce(
         The second pass also feeds the score rows to the HAC meat (partitions
         merged in order, so the lag products across their boundaries are
         exact) and the per-group sums of the ``groups`` columns.
+    tests : dict, optional
+        The second pass also accumulates the standard tests' sums
+        (:class:`~duolm.frequentist.TestSpec`; lags merged in order).
 
     Returns
     -------
@@ -220,6 +225,8 @@ def reduce(
     fit = part.estimate(alias_tol, robust)
     if scores is not None:  # maxlags by the rule needs the rows counted
         fit = replace(fit, scores=scores.counted(round(part.stat.nobs)))
+    if tests is not None:
+        fit = replace(fit, tests=TestSpec.resolve(tests, fit.stat))
     resid = _pass2(builder, fit, parts, used) if diagnostics else None
     return Reduction.of_passes(
         builder.spec, part, resid, alias_tol=alias_tol, robust=robust, label="dask"

@@ -39,7 +39,7 @@ from duolm._checks import (
 from duolm.bayesian import NIG, BayesResults
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults
+from duolm.frequentist import OLSResults, TestSpec, TestSums
 
 __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
@@ -187,6 +187,7 @@ class Estimate:
     params: FloatArray
     robust: bool = True
     scores: core.ScoreSpec | None = None
+    tests: TestSpec | None = None  # the standard tests' sums (frequentist._testsums)
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,6 +199,7 @@ class Pass2:
     meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3 (zeros unless robust)
     lev_one: bool
     scores: core.ScoreMeats | None = None
+    tests: TestSums | None = None
 
     @classmethod
     def empty(cls, rank: int) -> Pass2:
@@ -235,8 +237,9 @@ class Pass2:
         e = y - Xk @ fit.params
         moments = core.ResidualMoments.from_residuals(e)
         rank = fit.params.shape[0]
+        tests = None if fit.tests is None else TestSums.of(fit.tests, Xk, y, e)
         if not fit.robust and fit.scores is None:  # the moments only: no leverages, no meats
-            return cls(moments, np.zeros((3, rank, rank)), False)
+            return cls(moments, np.zeros((3, rank, rank)), False, None, tests)
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
         meats, lev_one = np.zeros((3, rank, rank)), False
         if fit.robust:
@@ -244,7 +247,7 @@ class Pass2:
         scores = None
         if fit.scores is not None:  # score rows u_t = w_t e_t (core._sandwich)
             scores = fit.scores.empty(rank).update(W * e[:, None], labels)
-        return cls(moments, meats, lev_one, scores)
+        return cls(moments, meats, lev_one, scores, tests)
 
     def merge(self, later: Pass2) -> Pass2:
         scores = self.scores
@@ -252,11 +255,17 @@ class Pass2:
             scores = later.scores
         elif later.scores is not None:
             scores = scores.merge(later.scores)
+        tests = self.tests
+        if tests is None:
+            tests = later.tests
+        elif later.tests is not None:
+            tests = tests.merge(later.tests)
         return Pass2(
             self.moments.merge(later.moments),
             self.meats + later.meats,
             self.lev_one or later.lev_one,
             scores,
+            tests,
         )
 
 
@@ -431,6 +440,7 @@ class Reduction:
             cov_type="nonrobust" if dependent else cov_type,
             label=self.label,
             score_meats=second.scores if second is not None else None,
+            test_sums=second.tests if second is not None else None,
         )
         return result.with_cov_type(cov_type, kwds) if dependent else result
 

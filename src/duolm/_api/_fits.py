@@ -21,6 +21,7 @@ from duolm._checks import (
     check_group_columns,
     check_hac_request,
     check_missing,
+    check_tests_request,
 )
 from duolm.bayesian import (
     NIG,
@@ -52,6 +53,7 @@ def reduce(
     narrow: bool = False,
     hac: bool | Mapping[str, Any] | None = None,
     groups: str | Sequence[str] | None = None,
+    tests: bool | Mapping[str, Any] | None = None,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -85,7 +87,15 @@ def reduce(
         For data not in memory, with ``diagnostics``: the column (or two, for
         two-way clustering) whose per-group score sums the second pass
         accumulates, for ``reduction.ols("cluster", {"groups": groups})``.
-        Rows in memory need neither: their fit has every row at hand.
+    tests : bool or dict, optional
+        For data not in memory, with ``diagnostics``: the second pass also
+        accumulates what the standard tests of the fit need
+        (``het_breuschpagan``, ``het_white`` up to 12 columns,
+        ``linear_reset``, ``acorr_breusch_godfrey``, ``acorr_ljungbox``,
+        ``durbin_watson_test(exact=False)``). True for the defaults, or
+        ``{"maxlags": L, "power": P}``: the lags kept (default
+        ``min(10, n // 5)``, at least 2) and RESET's highest power (3).
+        Rows in memory need none of these: their fit has every row at hand.
 
     Returns
     -------
@@ -108,6 +118,9 @@ def reduce(
     alias_tol = check_alias_tol(alias_tol)
     opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
     scores = _score_spec(hac, groups, diagnostics)
+    asked = check_tests_request(tests)
+    if asked is not None and not diagnostics:
+        raise ValueError("tests= are accumulated by the second pass: use diagnostics=True")
     if _streamed(formula, data):
         assert isinstance(formula, str)
         if _stream.is_dask(data):
@@ -122,6 +135,7 @@ def reduce(
                 diagnostics=diagnostics,
                 robust=robust,
                 scores=scores,
+                tests=asked,
             )
             _warn_dropped(streamed.n_dropped)
             return streamed
@@ -138,6 +152,7 @@ def reduce(
             progress=opts.progress,
             encoding=opts.encoding,
             scores=scores,
+            tests=asked,
         )
         _warn_dropped(streamed.n_dropped)
         return streamed
@@ -167,6 +182,7 @@ def ols(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    tests: bool | Mapping[str, Any] | None = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -214,6 +230,12 @@ def ols(
         to resume a killed run from, batches between checkpoints, a progress
         bar, and the text encoding of a CSV file (default UTF-8; a file that
         does not decode is a DataError saying what it looks like).
+    tests : bool or dict, optional
+        For streamed data: the second pass also accumulates what the standard
+        tests (``het_breuschpagan()``, ``het_white()``, ``linear_reset()``,
+        ``acorr_breusch_godfrey()``, ``acorr_ljungbox()``,
+        ``durbin_watson_test(exact=False)``) need; see :func:`reduce`. In
+        memory every test is at hand.
 
     Returns
     -------
@@ -258,6 +280,7 @@ def ols(
         narrow=True,
         hac=hac,
         groups=groups,
+        tests=tests if streamed else None,
     )
     return reduction.ols(cov_type, kwds)
 

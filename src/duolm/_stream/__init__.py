@@ -94,7 +94,8 @@ removed when the fit completes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from duolm._checks import Missing
 from duolm._stream._passes import _designs, _job, _reduce
@@ -136,12 +137,14 @@ def reduce(
     progress: bool = False,
     encoding: str | None = None,
     scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
 ) -> Reduction:
     """Pass 1 over a file or an iterable of frames (and pass 2 with ``diagnostics``).
 
     ``robust``: pass 2 accumulates the leverages and HC meats too; ``scores``:
     it feeds the score rows to the HAC and cluster meats (the grouping
-    columns are read beside the design's). The other arguments are those of
+    columns are read beside the design's); ``tests``: it accumulates the standard
+    tests' sums (:mod:`duolm.frequentist._testsums`). The other arguments are those of
     :func:`duolm.reduce`, checked there.
     """
     job = _job(
@@ -155,6 +158,7 @@ def reduce(
         robust,
         encoding,
         scores,
+        tests,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(

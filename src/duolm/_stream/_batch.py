@@ -146,13 +146,15 @@ class _Builder:
     ) -> tuple[Pass2, _Builder]:
         """Pass 2 of the batch, and the builder to go on with.
 
-        When ``fit.scores`` asks for the HAC or cluster meats, the score rows are
-        taken from ``(X, y)`` (not the compiled kernel, which keeps no rows), with
-        the group labels of the rows complete in ``used``, the formula's columns.
+        When ``fit.scores`` asks for the HAC or cluster meats (or ``fit.tests`` for
+        the standard tests' sums), the rows are taken from ``(X, y)`` (not the
+        compiled kernel, which keeps no rows), with the group labels of the rows
+        complete in ``used``, the formula's columns.
         """
-        if fit.scores is not None:
+        if fit.scores is not None or fit.tests is not None:
             X, y, _, builder = self.build(batch, label)
-            labels = group_labels(batch, fit.scores.groups, used, len(y), label)
+            groups = fit.scores.groups if fit.scores is not None else ()
+            labels = group_labels(batch, groups, used, len(y), label)
             return Pass2.of(fit, X, y, labels=labels), builder
         columns = self.columns(batch) if self.fast else None
         block = _pass2_of_columns(fit, columns) if columns is not None else None

@@ -38,6 +38,7 @@ from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _pref
 from duolm.core import ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
+from duolm.frequentist import TestSpec
 from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
 
 #: Designs up to this many columns are reduced with a single-threaded BLAS (when
@@ -125,6 +126,7 @@ class _Job:
     progress: bool
     plain: bool = False  # the formula names plain columns only: batches reduced from columns
     scores: ScoreSpec | None = None  # pass 2's HAC / cluster meats (maxlags None: the rule)
+    tests: Mapping[str, Any] | None = None  # pass 2's sums for the standard tests
 
     @property
     def read(self) -> tuple[str, ...]:
@@ -144,6 +146,7 @@ def _job(
     robust: bool = True,
     encoding: str | None = None,
     scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -160,10 +163,11 @@ def _job(
     path = None
     fingerprint = None
     if checkpoint is not None:
-        if scores is not None:
+        if scores is not None or tests is not None:
             raise ValueError(
-                "checkpoint= is not available with cov_type 'HAC' or 'cluster' (their lag "
-                "products and group sums are not written to the checkpoint): drop checkpoint="
+                "checkpoint= is not available with cov_type 'HAC' or 'cluster' or tests= "
+                "(their lag products and group sums are not written to the checkpoint): drop "
+                "checkpoint="
             )
         if src.path is None:
             raise ValueError(
@@ -184,6 +188,7 @@ def _job(
         progress,
         plain,
         scores,
+        tests,
     )
 
 
@@ -329,6 +334,8 @@ def _reduce_held(
             fit = part.estimate(alias_tol, robust)
             if job.scores is not None:  # maxlags by the rule needs the rows counted
                 fit = replace(fit, scores=job.scores.counted(round(part.stat.nobs)))
+            if job.tests is not None:
+                fit = replace(fit, tests=TestSpec.resolve(job.tests, fit.stat))
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
             resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0

@@ -13,11 +13,13 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
   cluster meats (:class:`HACMeat`, :class:`ClusterMeat`), which
-  :class:`ScoreMeats` (:mod:`._scoremeats`) bundles for a streamed second pass.
+  :class:`ScoreMeats` (:mod:`._scoremeats`) bundles for a streamed second pass;
+  :class:`LagProducts` (:mod:`._lags`): mergeable lag products of a series of rows.
 """
 
 from __future__ import annotations
 
+from duolm.core._lags import LagProducts
 from duolm.core._moments import ResidualMoments, pool_central
 from duolm.core._runlength import RunLengths, runlength_recursion
 from duolm.core._sandwich import (
@@ -49,6 +51,7 @@ __all__ = [
     "ClusterMeat",
     "HACMeat",
     "Kernel",
+    "LagProducts",
     "LstsqFit",
     "ResidualMoments",
     "RunLengths",

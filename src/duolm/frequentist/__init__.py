@@ -25,9 +25,11 @@ from duolm.frequentist._glsar import GLSARResults, check_rho, fit_glsar
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._results import OLSResults
 from duolm.frequentist._tests import DiagnosticTest
+from duolm.frequentist._testsums import WHITE_MAX_COLUMNS, TestSpec, TestSums
 
 __all__ = [
     "OMNIBUS_MIN_NOBS",
+    "WHITE_MAX_COLUMNS",
     "CovType",
     "DiagnosticTest",
     "Diagnostics",
@@ -36,6 +38,8 @@ __all__ = [
     "GLSARResults",
     "OLSFit",
     "OLSResults",
+    "TestSpec",
+    "TestSums",
     "anova",
     "check_rho",
     "fit_glsar",

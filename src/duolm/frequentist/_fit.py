@@ -44,6 +44,7 @@ from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
+from duolm.frequentist._testsums import TestSums
 
 __all__ = ["FTestResult", "FittedRows", "OLSFit"]
 
@@ -120,6 +121,7 @@ class OLSFit:
     meats: Mapping[str, FloatArray] | None = None
     cov_kwds: Mapping[str, Any] | None = None
     score_meats: core.ScoreMeats | None = None
+    test_sums: TestSums | None = None
 
     @classmethod
     def from_fit(cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust") -> Self:
@@ -166,6 +168,7 @@ class OLSFit:
         cov_type: CovType,
         label: str,
         score_meats: core.ScoreMeats | None = None,
+        test_sums: TestSums | None = None,
     ) -> Self:
         """Build the result of a fit that kept no rows (streamed, Dask, merged).
 
@@ -192,6 +195,8 @@ class OLSFit:
         score_meats : ScoreMeats, optional
             The HAC and cluster meats of the second pass, for
             ``with_cov_type("HAC" or "cluster", ...)`` (None: not accumulated).
+        test_sums : TestSums, optional
+            The standard tests' sums of the second pass (None: not accumulated).
 
         Raises
         ------
@@ -231,6 +236,7 @@ class OLSFit:
             rows=None,
             meats=by_kind,
             score_meats=score_meats,
+            test_sums=test_sums,
         )
         _warn_perfect(fit, stacklevel=4)
         return fit
