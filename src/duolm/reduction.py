@@ -223,31 +223,34 @@ class Pass2:
         labels of the rows, one index per grouping of ``fit.scores``.
         """
         out = cls.empty(fit.params.shape[0])
+        scores: list[FloatArray] = []  # score rows, fed to the HAC / cluster meats at once
         for lo in range(0, len(y), block):
             rows = slice(lo, lo + block)
-            part = cls._block(fit, X[rows], y[rows], tuple(g[rows] for g in labels))
+            part, u = cls._block(fit, X[rows], y[rows])
             out = part if lo == 0 else out.merge(part)
+            if u is not None:
+                scores.append(u)
+        if fit.scores is not None and scores:
+            u = np.vstack(scores)
+            out = replace(out, scores=fit.scores.empty(u.shape[1]).update(u, labels))
         return out
 
     @classmethod
-    def _block(
-        cls, fit: Estimate, X: FloatArray, y: FloatArray, labels: tuple[pd.Index, ...] = ()
-    ) -> Pass2:
+    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> tuple[Pass2, FloatArray | None]:
+        """Pass 2 of a block, and its score rows when ``fit.scores`` asks for them."""
         Xk = X if fit.kept.all() else X[:, fit.kept]
         e = y - Xk @ fit.params
         moments = core.ResidualMoments.from_residuals(e)
         rank = fit.params.shape[0]
         tests = None if fit.tests is None else TestSums.of(fit.tests, Xk, y, e)
         if not fit.robust and fit.scores is None:  # the moments only: no leverages, no meats
-            return cls(moments, np.zeros((3, rank, rank)), False, None, tests)
+            return cls(moments, np.zeros((3, rank, rank)), False, None, tests), None
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
         meats, lev_one = np.zeros((3, rank, rank)), False
         if fit.robust:
             meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
-        scores = None
-        if fit.scores is not None:  # score rows u_t = w_t e_t (core._sandwich)
-            scores = fit.scores.empty(rank).update(W * e[:, None], labels)
-        return cls(moments, meats, lev_one, scores, tests)
+        u = W * e[:, None] if fit.scores is not None else None  # u_t = w_t e_t (core._sandwich)
+        return cls(moments, meats, lev_one, None, tests), u
 
     def merge(self, later: Pass2) -> Pass2:
         scores = self.scores

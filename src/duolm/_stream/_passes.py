@@ -192,13 +192,10 @@ def _job(
     )
 
 
-def _batches(job: _Job, start: int, second: bool = False) -> Iterator[_Batch]:
-    """Batches from batch number ``start`` on, read ahead in a thread for files.
-
-    The second pass (``second``) reads the cluster groups' columns too.
-    """
+def _batches(job: _Job, start: int) -> Iterator[_Batch]:
+    """Batches from batch number ``start`` on, read ahead in a thread for files."""
     first = start * job.size if job.source.kind != "frames" else start
-    batches = job.source.batches(job.read if second else job.columns, job.size, first)
+    batches = job.source.batches(job.columns, job.size, first)
     if job.source.kind == "frames":
         return batches
     if job.plain:
@@ -340,7 +337,8 @@ def _reduce_held(
             resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
-            for batch in _batches(job, done, second=True):
+            # the second pass reads the cluster groups' columns too
+            for batch in _batches(replace(job, columns=job.read), done):
                 block, builder = builder.resid(fit, batch, label, job.columns)
                 resid = resid.merge(block)
                 done += 1

@@ -556,14 +556,27 @@ class _LeaveOneOut:
     index: pd.Index
 
 
-def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
-    X, _, e = _rows_of(fit, what)
-    assert fit.rows is not None
+def _leave_one_out(
+    fit: OLSFit, what: str, rows: tuple[FloatArray, FloatArray, pd.Index] | None = None
+) -> _LeaveOneOut:
+    """Leave-one-out quantities of the fit's rows, or of ``rows`` = ``(X_kept, e, index)``
+    (some rows of a fit that keeps none: :func:`duolm.write_influence`)."""
+    if rows is None:
+        if fit.rows is None:
+            raise DataError(
+                f"{what} is per row and this fit keeps no rows (it was streamed): write the "
+                "measures to a file with duolm.write_influence(fit, source, 'out.parquet'), "
+                "which reads the source again batch by batch"
+            )
+        X, _, e = _rows_of(fit, what)
+        index = fit.rows.index
+    else:
+        X, e, index = rows
     W = fit.stat.whiten(X)
     h = np.einsum("ij,ij->i", W, W)
     one_minus = 1.0 - h
     if np.any(one_minus <= _LEVERAGE_ONE):
-        row = fit.rows.index[int(np.argmin(one_minus))]
+        row = index[int(np.argmin(one_minus))]
         raise DataError(
             f"{what} is undefined: row {row!r} has leverage 1 (the fit passes through it "
             "exactly, e.g. the only row of a category), so it cannot be left out"
@@ -574,7 +587,7 @@ def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
     s2 = fit.ssr / df
     # Belsley, Kuh & Welsch (1980), eq. 2.8: (n - k - 1) s_(i)^2 = SSR - e_i^2 / (1 - h_i)
     s2_i = (fit.ssr - e * e / one_minus) / (df - 1)
-    return _LeaveOneOut(W, h, e, s2, s2_i, fit.rows.index)
+    return _LeaveOneOut(W, h, e, s2, s2_i, index)
 
 
 def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
@@ -596,8 +609,13 @@ def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def influence(fit: OLSFit) -> pd.DataFrame:
+def influence(
+    fit: OLSFit, rows: tuple[FloatArray, FloatArray, pd.Index] | None = None
+) -> pd.DataFrame:
     """Influence measures of each fitted row (Belsley, Kuh & Welsch 1980, ch. 2).
+
+    ``rows``: ``(X_kept, e, index)`` of some of the fit's rows instead of its own
+    (a streamed fit keeps none: :func:`duolm.write_influence` passes them batch by batch).
 
     Columns, as statsmodels' ``OLSInfluence.summary_frame()`` plus ``covratio``:
     ``dfb_<term>`` (DFBETAS of each kept term), ``cooks_d``, ``standard_resid``
@@ -609,7 +627,7 @@ def influence(fit: OLSFit) -> pd.DataFrame:
     ``(X^T X)^-1 x_i = Rxx^-1 w_i`` and ``sqrt(diag (X^T X)^-1)`` are the row
     norms of ``Rxx^-1``.
     """
-    loo = _leave_one_out(fit, "influence")
+    loo = _leave_one_out(fit, "influence", rows)
     h, e = loo.h, loo.e
     one_minus = 1.0 - h
     k = fit.rank
