@@ -15,7 +15,12 @@ not already define, and no result is built: :func:`reduce` returns a
   :class:`~duolm.core.ResidualMoments` (Omnibus, Jarque-Bera, skew,
   kurtosis, Durbin-Watson) and the HC "meats" ``W^T diag(w) W`` with
   ``W = X Rxx^-1`` and ``w = e², e²/(1-h), e²/(1-h)²``; the summary of a file
-  of any length is then as complete as that of an in-memory fit.
+  of any length is then as complete as that of an in-memory fit. Asked for,
+  it also feeds the score rows ``w_i e_i`` to the HAC meat (lags carried
+  across batches) and to per-group sums (the ``groups`` columns are read
+  beside the design in this pass only), and accumulates the standard tests'
+  sums (:mod:`duolm.frequentist._testsums`); these take the numpy path of
+  :class:`~duolm.reduction.Pass2`, not the compiled kernel, which keeps no rows.
 
 The readings of the result equal the in-memory fit of the whole table to
 rounding. Without the second pass (``diagnostics=False``) the estimate and its

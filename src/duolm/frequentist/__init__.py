@@ -11,6 +11,7 @@
 - :mod:`._tests`, :mod:`._durbin_watson`: the specification tests (Breusch-Pagan,
   White, Breusch-Godfrey, Ljung-Box, RESET, exact Durbin-Watson), VIF, the
   outlier test and influence measures, offered as methods of the result;
+  :mod:`._testsums`: the sums a streamed second pass accumulates for them;
 - :func:`anova` (:mod:`._anova`): type I-III tables and nested-model tests;
 - :mod:`._glsar`: feasible GLS with AR(p) errors (:func:`duolm.glsar`).
 """
