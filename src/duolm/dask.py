@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -48,7 +47,6 @@ from duolm._stream._sources import _Batch
 from duolm.core import ALIAS_TOL, ScoreSpec
 from duolm.design import is_real_dtype
 from duolm.errors import DataError
-from duolm.frequentist import TestSpec
 from duolm.reduction import Estimate, Pass1, Pass2, Reduction
 
 __all__ = ["ONE_PARTITION_ROWS", "reduce"]
@@ -213,7 +211,7 @@ def reduce(
         exact) and the per-group sums of the ``groups`` columns.
     tests : dict, optional
         The second pass also accumulates the standard tests' sums
-        (:class:`~duolm.frequentist.TestSpec`; lags merged in order).
+        (:meth:`~duolm.reduction.Estimate.asking`; lags merged in order).
 
     Returns
     -------
@@ -223,10 +221,7 @@ def reduce(
     builder, parts, used = _prepare(formula, ddf, missing, scores.groups if scores else ())
     part = _pass1(builder, parts)
     fit = part.estimate(alias_tol, robust)
-    if scores is not None:  # maxlags by the rule needs the rows counted
-        fit = replace(fit, scores=scores.counted(round(part.stat.nobs)))
-    if tests is not None:
-        fit = replace(fit, tests=TestSpec.resolve(tests, fit.stat))
+    fit = fit.asking(scores, tests)  # maxlags by the rule needs the rows counted
     resid = _pass2(builder, fit, parts, used) if diagnostics else None
     return Reduction.of_passes(
         builder.spec, part, resid, alias_tol=alias_tol, robust=robust, label="dask"

@@ -189,6 +189,17 @@ class Estimate:
     scores: core.ScoreSpec | None = None
     tests: TestSpec | None = None  # the standard tests' sums (frequentist._testsums)
 
+    def asking(self, scores: core.ScoreSpec | None, tests: Mapping[str, Any] | None) -> Estimate:
+        """This estimate with pass 2's further accumulations: the HAC and cluster meats
+        of ``scores`` (``maxlags`` by the rule for the rows pass 1 counted) and the
+        standard tests' sums of the request ``tests`` (None: neither)."""
+        n = round(self.stat.nobs)
+        return replace(
+            self,
+            scores=None if scores is None else scores.counted(n),
+            tests=None if tests is None else TestSpec.resolve(tests, self.stat),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Pass2:

@@ -38,7 +38,6 @@ from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _pref
 from duolm.core import ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
-from duolm.frequentist import TestSpec
 from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
 
 #: Designs up to this many columns are reduced with a single-threaded BLAS (when
@@ -329,10 +328,7 @@ def _reduce_held(
         resid = None
         if diagnostics:
             fit = part.estimate(alias_tol, robust)
-            if job.scores is not None:  # maxlags by the rule needs the rows counted
-                fit = replace(fit, scores=job.scores.counted(round(part.stat.nobs)))
-            if job.tests is not None:
-                fit = replace(fit, tests=TestSpec.resolve(job.tests, fit.stat))
+            fit = fit.asking(job.scores, job.tests)  # maxlags by the rule: rows counted
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
             resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
