@@ -8,7 +8,7 @@ the parameter and what it accepts.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args
 
 from duolm.errors import DataError
@@ -36,6 +36,7 @@ __all__ = [
     "check_probability",
     "check_residual_rows",
     "check_tests_request",
+    "check_weights",
 ]
 
 #: How rows with a missing value in a used column are treated.
@@ -281,4 +282,30 @@ def check_residual_rows(n: int, rank: int, where: str = "") -> None:
         raise DataError(
             f"{prefix}too few rows: {n} observation(s) for {rank} coefficient(s); at least "
             f"{rank + 1} are needed to estimate the residual variance"
+        )
+
+
+def check_weights(weights: Any, what: str, label: Callable[[int], str]) -> None:
+    """Refuse a weight that is not positive and finite, naming ``what`` and the row.
+
+    Weighted least squares reads a weight as a relative precision (the row's
+    variance is ``sigma^2 / w``): zero, negative, infinite or missing weights
+    have no such reading. ``label(i)`` is the label of row ``i`` in messages.
+
+    Raises
+    ------
+    DataError
+        The first row whose weight is zero, negative, NaN or infinite.
+    """
+    import numpy as np
+
+    w = np.asarray(weights, dtype=np.float64)
+    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    if len(bad):
+        row = int(bad[0])
+        value = w[row]
+        kind = "missing (NaN)" if np.isnan(value) else f"{float(value):g}"
+        raise DataError(
+            f"{what} is {kind} at row {label(row)}: weights must be positive and finite "
+            f"(a weight is the row's relative precision; {len(bad)} row(s) have such a weight)"
         )

@@ -105,10 +105,15 @@ def _tree(leaves: Sequence[Any]) -> Any:
 
 
 def _prepare(
-    formula: str, ddf: Any, missing: Missing, groups: tuple[str, ...] = ()
+    formula: str,
+    ddf: Any,
+    missing: Missing,
+    weights: str | None = None,
+    groups: tuple[str, ...] = (),
 ) -> tuple[_Builder, list[Any], tuple[str, ...]]:
     """The builder, fixed and verified on the client, the delayed partitions (the
-    formula's columns and the cluster ``groups``) and the formula's columns.
+    formula's columns, the weights and the cluster ``groups``) and the columns a
+    fitted row has complete (the formula's and the weights).
 
     A plain formula's spec comes from the first :data:`_VERIFY_ROWS` rows of
     a partition, the only rows sent to the client; any other formula's, or
@@ -119,6 +124,10 @@ def _prepare(
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
     columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
+    if weights is not None:  # carried beside the design in every partition
+        if weights not in ddf.columns:
+            raise DataError(f"column {weights!r} of the weights is not in the Dask DataFrame")
+        columns, plain = tuple(dict.fromkeys((*columns, weights))), False
     # plain and numeric by dtype: a text column's kind and levels need the whole partition
     plain = plain and all(is_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
     for name in groups:
@@ -133,7 +142,7 @@ def _prepare(
                 design = _design_or_none(formula, frame, columns, missing, _label(number))
         if design is None:
             frame = part.compute()
-            design = _design_or_none(formula, frame, columns, missing, _label(number))
+            design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             continue
         builder = _Builder.first(design.spec)
@@ -189,6 +198,7 @@ def reduce(
     robust: bool = False,
     scores: ScoreSpec | None = None,
     tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> Reduction:
     """Reduce a Dask DataFrame where its partitions live: a :class:`~duolm.reduction.Reduction`.
 
@@ -212,13 +222,17 @@ def reduce(
     tests : dict, optional
         The second pass also accumulates the standard tests' sums
         (:meth:`~duolm.reduction.Estimate.asking`; lags merged in order).
+    weights : str, optional
+        The column of the weights (a weighted fit), carried beside the design
+        in both passes.
 
     Returns
     -------
     Reduction
         Its readings equal those of ``ddf.compute()`` in memory to rounding.
     """
-    builder, parts, used = _prepare(formula, ddf, missing, scores.groups if scores else ())
+    groups = scores.groups if scores else ()
+    builder, parts, used = _prepare(formula, ddf, missing, weights, groups)
     part = _pass1(builder, parts)
     fit = part.estimate(alias_tol, robust)
     fit = fit.asking(scores, tests)  # maxlags by the rule needs the rows counted

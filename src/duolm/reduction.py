@@ -45,6 +45,7 @@ __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+Weights = FloatArray | None  # a weighted fit's weights of the rows, or None
 
 
 class ColumnBlock(Protocol):
@@ -125,30 +126,63 @@ class ConstantColumns:
         return int(hits[0]) if hits.size else None
 
 
+def _weigh(
+    X: FloatArray, y: FloatArray, weights: FloatArray | None
+) -> tuple[FloatArray, FloatArray, core.WeightSums | None]:
+    """The rows the statistic is made of (scaled by ``sqrt(w)`` when weighted) and the
+    weights' sums (:mod:`duolm.core._weights`)."""
+    if weights is None:
+        return X, y, None
+    Xs, ys = core.scale_rows(X, y, weights)
+    return Xs, ys, core.WeightSums.of(weights, y)
+
+
+def _merged_sums(a: core.WeightSums | None, b: core.WeightSums | None) -> core.WeightSums | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a.merge(b)
+
+
 @dataclass(frozen=True, eq=False)
 class Pass1:
-    """Pass 1 of some rows: their square-root statistic and bookkeeping."""
+    """Pass 1 of some rows: their square-root statistic and bookkeeping.
+
+    For weighted rows ``stat`` is the statistic of the rows scaled by
+    ``sqrt(w)`` and ``weights`` the sums of the weights (None: unweighted);
+    ``const`` is found on the unscaled ``X``.
+    """
 
     stat: core.SqrtStat
     rows: int  # rows read, dropped ones included
     n_dropped: int
     const: ConstantColumns
+    weights: core.WeightSums | None = None
 
     @classmethod
     def empty(cls, k: int) -> Pass1:
         return cls(core.SqrtStat.empty(k), 0, 0, ConstantColumns())
 
     @classmethod
-    def of(cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
-        k = X.shape[1]
-        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(k)
-        return cls(stat, rows, n_dropped, ConstantColumns.of(X))
+    def of(
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
+    ) -> Pass1:
+        return replace(cls._block(X, y, rows, n_dropped, weights), const=ConstantColumns.of(X))
 
-    def add(self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
+    def add(
+        self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
+    ) -> Pass1:
         """The next rows in order (as ``merge(Pass1.of(...))``, with a cheaper constant test)."""
-        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(X.shape[1])
-        merged = self.merge(Pass1(stat, rows, n_dropped, ConstantColumns()))
+        merged = self.merge(self._block(X, y, rows, n_dropped, weights))
         return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+
+    @classmethod
+    def _block(
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: FloatArray | None
+    ) -> Pass1:
+        """Pass 1 of a block of rows, its constant columns not yet looked at."""
+        Xs, ys, sums = _weigh(X, y, weights)
+        stat = core.SqrtStat.from_block(Xs, ys) if len(y) else core.SqrtStat.empty(X.shape[1])
+        return cls(stat, rows, n_dropped, ConstantColumns(), sums)
 
     def merge(self, later: Pass1) -> Pass1:
         if later.stat.nobs == 0 and not np.any(later.stat.R):
@@ -162,6 +196,7 @@ class Pass1:
             self.rows + later.rows,
             self.n_dropped + later.n_dropped,
             self.const.merge(later.const),
+            _merged_sums(self.weights, later.weights),
         )
 
     def estimate(self, alias_tol: float, robust: bool) -> Estimate:
@@ -225,14 +260,20 @@ class Pass2:
         y: FloatArray,
         block: int = 16_384,
         labels: tuple[pd.Index, ...] = (),
+        weights: FloatArray | None = None,
     ) -> Pass2:
         """The residual sums of rows, in blocks of ``block`` rows merged in order.
 
         Blocks that stay in cache make the several passes over each block (residuals,
         ``W``, leverages, three weighted products, moments) cheap; the split is fixed
         by the rows, so the result does not depend on timing. ``labels``: the group
-        labels of the rows, one index per grouping of ``fit.scores``.
+        labels of the rows, one index per grouping of ``fit.scores``. Weighted rows are
+        scaled by ``sqrt(w)`` first: the moments are those of the scaled residuals
+        ``sqrt(w) e`` and the meats those of the scaled rows (statsmodels' WLS
+        diagnostics and robust covariances read ``wresid`` and ``wexog``).
         """
+        if weights is not None:
+            X, y = core.scale_rows(X, y, weights)
         out = cls.empty(fit.params.shape[0])
         scores: list[FloatArray] = []  # score rows, fed to the HAC / cluster meats at once
         for lo in range(0, len(y), block):
@@ -367,7 +408,7 @@ class Reduction:
             return self.first
         assert self.design is not None, "a Reduction holds pass 1 or the rows"
         d = self.design
-        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped)
+        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped, d.weights)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -418,10 +459,12 @@ class Reduction:
         if self.design is not None:
             cov_type = check_cov_type(cov_type)
             kwds = check_cov_kwds(cov_type, cov_kwds)
-            check_residual_rows(*self.design.X.shape)  # refused before any factorisation
-            fit = core.lstsq(
-                self.design.X, self.design.y, tol=self.alias_tol, const_col=self.design.const_col
-            )
+            d = self.design
+            check_residual_rows(*d.X.shape)  # refused before any factorisation
+            if d.weights is None:
+                fit = core.lstsq(d.X, d.y, tol=self.alias_tol, const_col=d.const_col)
+            else:  # weighted least squares: the rows scaled by sqrt(w) (core._weights)
+                fit = core.lstsq(*core.scale_rows(d.X, d.y, d.weights), tol=self.alias_tol)
             if kwds is None:
                 return OLSResults.from_fit(self.design, fit, cov_type)
             return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)
@@ -455,6 +498,7 @@ class Reduction:
             label=self.label,
             score_meats=second.scores if second is not None else None,
             test_sums=second.tests if second is not None else None,
+            weights=self.pass1.weights,
         )
         return result.with_cov_type(cov_type, kwds) if dependent else result
 
@@ -462,7 +506,7 @@ class Reduction:
         """The conjugate posterior of ``prior`` (default ``NIG.vague(k)``) given these data."""
         if self.design is not None:
             return BayesResults.from_design(self.design, prior)
-        return BayesResults.from_state(self.spec, self.stat, prior)
+        return BayesResults.from_state(self.spec, self.stat, prior, self.pass1.weights)
 
     # -- merging ---------------------------------------------------------------------
     def merge(self, other: Reduction) -> Reduction:
@@ -483,6 +527,12 @@ class Reduction:
             raise DataError(
                 f"cannot merge reductions of different designs: {self._what()} and {other._what()}"
             )
+        if self.spec.weights != other.spec.weights:
+            raise DataError(
+                "cannot merge a weighted reduction with an unweighted one, or reductions "
+                f"weighted by other columns: weights {self.spec.weights!r} and "
+                f"{other.spec.weights!r}"
+            )
         return Reduction(
             spec=self.spec,
             first=self.pass1.merge(other.pass1),
@@ -494,7 +544,8 @@ class Reduction:
 
     def _what(self) -> str:
         formula = self.spec.formula or "arrays"
-        return f"{formula!r} with columns {list(self.spec.terms)}"
+        weighted = f", weighted by {self.spec.weights!r}" if self.spec.weights else ""
+        return f"{formula!r} with columns {list(self.spec.terms)}{weighted}"
 
     # -- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -512,6 +563,7 @@ class Reduction:
             ("rows dropped (missing)", f"{self.n_dropped}"),
             ("passes", f"{self.passes}"),
             ("source", self.label),
+            *([("weights", str(self.spec.weights))] if self.spec.weights is not None else []),
             ("ssr of the full design", f"{self.stat.ssr:.6g}" if self.nobs else "nan"),
             ("condition number", f"{self.stat.condition_number():.4g}"),
         ]

@@ -196,3 +196,22 @@ def test_dask_equals_in_memory(frame: pd.DataFrame) -> None:
         _same(ours, duolm.ols(FORMULA, frame, cov_type="cluster", cov_kwds=kw2))
         with pytest.raises(DataError, match="column 'plant' is not in the Dask DataFrame"):
             duolm.ols(FORMULA, ddf, cov_type="cluster", cov_kwds={"groups": "plant"})
+
+
+def test_weighted_streamed_fit_equals_statsmodels_wls(frame: pd.DataFrame, tmp_path: Path) -> None:
+    data = frame.assign(w=np.random.default_rng(4).uniform(0.5, 2.0, len(frame)))
+    data.to_parquet(tmp_path / "w.parquet")
+    wls = smf.wls(FORMULA, data, weights=data["w"])
+    for cov_type, kw, ref_kw in (
+        ("HAC", {"maxlags": 3}, {"maxlags": 3}),
+        ("cluster", {"groups": "firm"}, {"groups": data["firm"]}),
+    ):
+        ours = duolm.ols(
+            FORMULA,
+            str(tmp_path / "w.parquet"),
+            weights="w",
+            cov_type=cov_type,
+            cov_kwds=kw,
+            batch_size=11,
+        )
+        _same(ours, wls.fit(cov_type=cov_type, cov_kwds=ref_kw))

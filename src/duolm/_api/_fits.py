@@ -29,7 +29,7 @@ from duolm.bayesian import (
     check_prior_type,
     empirical_prior,
 )
-from duolm.design import as_frame, make_design
+from duolm.design import as_frame, make_design, weighted_design
 from duolm.errors import DataError
 from duolm.frequentist import OLSResults
 from duolm.reduction import Reduction
@@ -54,6 +54,7 @@ def reduce(
     hac: bool | Mapping[str, Any] | None = None,
     groups: str | Sequence[str] | None = None,
     tests: bool | Mapping[str, Any] | None = None,
+    weights: object = None,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -96,6 +97,9 @@ def reduce(
         ``{"maxlags": L, "power": P}``: the lags kept (default
         ``min(10, n // 5)``, at least 2) and RESET's highest power (3).
         Rows in memory need none of these: their fit has every row at hand.
+    weights : str or array_like of shape (n,), optional
+        As for :func:`ols`: the statistic is that of the rows scaled by
+        ``sqrt(w)``, with the sums of the weights beside it.
 
     Returns
     -------
@@ -123,6 +127,11 @@ def reduce(
         raise ValueError("tests= are accumulated by the second pass: use diagnostics=True")
     if _streamed(formula, data):
         assert isinstance(formula, str)
+        if weights is not None and not isinstance(weights, str):
+            raise TypeError(
+                "the weights of streamed data (a file, an iterable of frames, a Dask "
+                f"DataFrame) are a column of it: give its name, got {type(weights).__name__}"
+            )
         if _stream.is_dask(data):
             from duolm import dask
 
@@ -136,6 +145,7 @@ def reduce(
                 robust=robust,
                 scores=scores,
                 tests=asked,
+                weights=weights,
             )
             _warn_dropped(streamed.n_dropped)
             return streamed
@@ -153,6 +163,7 @@ def reduce(
             encoding=opts.encoding,
             scores=scores,
             tests=asked,
+            weights=weights,
         )
         _warn_dropped(streamed.n_dropped)
         return streamed
@@ -160,7 +171,10 @@ def reduce(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
-    design = make_design(formula, data, X, y, missing, narrow=narrow)
+    if weights is None:
+        design = make_design(formula, data, X, y, missing, narrow=narrow)
+    else:
+        design = weighted_design(formula, data, X, y, weights, missing, narrow=narrow)
     reduction = Reduction.of_design(design, alias_tol)
     _warn_dropped(reduction.n_dropped)
     return reduction
@@ -183,6 +197,7 @@ def ols(
     progress: bool = False,
     encoding: str | None = None,
     tests: bool | Mapping[str, Any] | None = None,
+    weights: object = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -236,6 +251,17 @@ def ols(
         ``acorr_breusch_godfrey()``, ``acorr_ljungbox()``,
         ``durbin_watson_test(exact=False)``) need; see :func:`reduce`. In
         memory every test is at hand.
+    weights : str or array_like of shape (n,), optional
+        Weighted least squares, as statsmodels' ``WLS``: a column of the data
+        (the only form for streamed and Dask data) or one weight per row of
+        the data, in its order. A weight is the row's relative precision,
+        ``var(y_i) = sigma^2 / w_i``: positive and finite (else a DataError
+        naming the row); a missing weight makes its row missing. The fit is
+        that of the rows scaled by ``sqrt(w)``; ``resid`` and ``fittedvalues``
+        are unweighted, ``wresid`` scaled, R² uses the weighted total sum of
+        squares about the weighted mean, the log-likelihood adds
+        ``0.5 sum log w``, and the diagnostics and robust covariances read the
+        scaled rows (statsmodels' ``wresid`` and ``wexog``).
 
     Returns
     -------
@@ -281,6 +307,7 @@ def ols(
         hac=hac,
         groups=groups,
         tests=tests if streamed else None,
+        weights=weights,
     )
     return reduction.ols(cov_type, kwds)
 
@@ -329,6 +356,7 @@ def bayes(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    weights: object = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -356,6 +384,11 @@ def bayes(
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
+    weights : str or array_like of shape (n,), optional
+        Known relative precisions, ``y_i ~ N(x_i' beta, sigma^2 / w_i)``: a
+        column of the data or one weight per row, as for :func:`duolm.ols`.
+        The posterior is still the exact NIG (the update with the rows scaled
+        by ``sqrt(w)``); the log evidence is that of the unscaled ``y``.
 
     Returns
     -------
@@ -384,8 +417,11 @@ def bayes(
         checkpoint_every=checkpoint_every,
         progress=progress,
         encoding=encoding,
+        weights=weights,
     )
     if empirical:
+        if reduction.spec.weights is not None:
+            raise ValueError("prior='empirical' is for unweighted fits; give weighted fits a prior")
         const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
         if const_col is None:
             raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")

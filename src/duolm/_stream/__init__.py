@@ -81,7 +81,9 @@ unless a shape is given):
   failed its check: formulaic builds every batch; absent in older files);
 - pass 1: ``rows`` read, ``n_dropped``, the statistic ``R`` (k + 1, k + 1),
   ``nobs``, ``y_mean``, ``y_m2``, and for the intercept ``const_seen``,
-  ``const_first`` (k,) and ``const_mask`` (k,);
+  ``const_first`` (k,) and ``const_mask`` (k,); for a weighted fit
+  ``weight_sums`` (4,): ``sum w``, ``sum log w``, the weighted mean of ``y``
+  and ``sum w (y - mean)^2`` (the fingerprint then names the weights column);
 - pass 2: ``moments`` (10,), the fields of ``ResidualMoments`` in order,
   ``meats`` (3, rank, rank) for HC0, HC2, HC3, and ``lev_one`` (a row of
   leverage 1 was seen: HC2 and HC3 undefined).
@@ -143,14 +145,16 @@ def reduce(
     encoding: str | None = None,
     scores: ScoreSpec | None = None,
     tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> Reduction:
     """Pass 1 over a file or an iterable of frames (and pass 2 with ``diagnostics``).
 
     ``robust``: pass 2 accumulates the leverages and HC meats too; ``scores``:
     it feeds the score rows to the HAC and cluster meats (the grouping
     columns are read beside the design's); ``tests``: it accumulates the standard
-    tests' sums (:mod:`duolm.frequentist._testsums`). The other arguments are those of
-    :func:`duolm.reduce`, checked there.
+    tests' sums (:mod:`duolm.frequentist._testsums`). ``weights``: the column of
+    the weights, read beside the design in both passes (a weighted fit). The other
+    arguments are those of :func:`duolm.reduce`, checked there.
     """
     job = _job(
         formula,
@@ -164,6 +168,7 @@ def reduce(
         encoding,
         scores,
         tests,
+        weights,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(

@@ -33,7 +33,7 @@ from duolm._checks import Missing, check_missing
 from duolm._stream._groups import group_labels
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
-from duolm.design import Design, DesignSpec, from_formula, parse_formula
+from duolm.design import Carried, Design, DesignSpec, from_formula, parse_formula
 from duolm.errors import DataError, FormulaError
 from duolm.reduction import ConstantColumns, Estimate, Pass1, Pass2
 
@@ -112,11 +112,25 @@ class _Builder:
 
     def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
         """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
+        X, y, dropped, _, builder = self.build_carried(batch, label)
+        return X, y, dropped, builder
+
+    def build_carried(
+        self, batch: _Batch, label: str
+    ) -> tuple[FloatArray, FloatArray, int, Carried, _Builder]:
+        """:meth:`build` and ``carried``, the kept rows' values of the columns ``spec.carry``
+        (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when none
+        are carried (the direct path never carries any)."""
         direct = self.direct(batch)
         if direct is not None and self.fast:
-            return direct[0], direct[1], 0, self
-        X, y, dropped = _build_xy(self.spec, batch, label)
-        return X, y, dropped, self._verified(direct, X, y)
+            return direct[0], direct[1], 0, {}, self
+        X, y, dropped, carried = _build_xy(self.spec, batch, label)
+        return X, y, dropped, carried, self._verified(direct, X, y)
+
+    def weights(self, carried: Carried) -> FloatArray | None:
+        """The weights among the carried values (None: an unweighted fit)."""
+        name = self.spec.weights
+        return None if name is None else carried[name]
 
     def verify(self, batch: _Batch, X: FloatArray, y: FloatArray) -> _Builder:
         """Verify the direct path on a batch whose design formulaic built as ``(X, y)``."""
@@ -138,8 +152,8 @@ class _Builder:
         if columns is not None and stat is not None:
             later = Pass1(stat, batch.nrows, 0, ConstantColumns())
             return replace(before.merge(later), const=before.const.extend(columns)), self
-        X, y, dropped, builder = self.build(batch, label)
-        return before.add(X, y, batch.nrows, dropped), builder
+        X, y, dropped, carried, builder = self.build_carried(batch, label)
+        return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
     def resid(
         self, fit: Estimate, batch: _Batch, label: str, used: tuple[str, ...] = ()
@@ -152,16 +166,16 @@ class _Builder:
         complete in ``used``, the formula's columns.
         """
         if fit.scores is not None or fit.tests is not None:
-            X, y, _, builder = self.build(batch, label)
+            X, y, _, carried, builder = self.build_carried(batch, label)
             groups = fit.scores.groups if fit.scores is not None else ()
             labels = group_labels(batch, groups, used, len(y), label)
-            return Pass2.of(fit, X, y, labels=labels), builder
+            return Pass2.of(fit, X, y, labels=labels, weights=self.weights(carried)), builder
         columns = self.columns(batch) if self.fast else None
         block = _pass2_of_columns(fit, columns) if columns is not None else None
         if block is not None:
             return block, self
-        X, y, _, builder = self.build(batch, label)
-        return Pass2.of(fit, X, y), builder
+        X, y, _, carried, builder = self.build_carried(batch, label)
+        return Pass2.of(fit, X, y, weights=self.weights(carried)), builder
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,20 +242,29 @@ def _all_finite(column: FloatArray) -> bool:
     return math.isfinite(np.add.reduce(column)) or bool(np.isfinite(column).all())
 
 
-def _build_xy(spec: DesignSpec, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int]:
+def _build_xy(
+    spec: DesignSpec, batch: _Batch, label: str
+) -> tuple[FloatArray, FloatArray, int, Carried]:
     try:
-        return spec.build_xy(batch.frame())
+        return spec.build_xyc(batch.frame())
     except DataError as exc:
         raise DataError(f"{label}: {exc}") from exc
 
 
 def _design_or_none(
-    formula: str, frame: pd.DataFrame, columns: tuple[str, ...], missing: Missing, label: str
+    formula: str,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    missing: Missing,
+    label: str,
+    weights: str | None = None,
 ) -> Design | None:
+    """The design of the first batch with a complete row (``columns``: those the formula
+    uses and those carried), None when it has none; ``weights``: the weights column."""
     if len(frame) == 0:  # an empty batch or partition (after a filter, say): none complete
         return None
     try:
-        return from_formula(formula, frame, missing=missing)
+        return from_formula(formula, frame, missing=missing, weights=weights)
     except DataError as exc:
         if missing == "drop" and not _has_complete_row(frame, columns):
             return None

@@ -133,6 +133,8 @@ class _Job:
         groups = self.scores.groups if self.scores is not None else ()
         return tuple(dict.fromkeys(self.columns + groups))
 
+    weights: str | None = None  # the weights column, read beside the design (carried)
+
 
 def _job(
     formula: object,
@@ -146,6 +148,7 @@ def _job(
     encoding: str | None = None,
     scores: ScoreSpec | None = None,
     tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -157,6 +160,10 @@ def _job(
     for name in groups:
         if src.kind != "frames" and name not in src.names:
             raise DataError(f"{src.label}: cov_kwds 'groups': column {name!r} is not in the data")
+    if weights is not None:  # carried beside the design: no direct column path
+        if src.kind != "frames" and weights not in src.names:
+            raise DataError(f"{src.label}: column {weights!r} of the weights is not in the data")
+        columns, plain = tuple(dict.fromkeys((*columns, weights))), False
     if src.kind == "csv":
         src = _csv_text_dtypes(src, tuple(dict.fromkeys(columns + groups)), batch_size)
     path = None
@@ -174,7 +181,7 @@ def _job(
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing, robust)
+        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights)
     return _Job(
         src,
         formula,
@@ -188,6 +195,7 @@ def _job(
         plain,
         scores,
         tests,
+        weights,
     )
 
 
@@ -206,7 +214,9 @@ def _batches(job: _Job, start: int) -> Iterator[_Batch]:
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
     """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
-    return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
+    return _design_or_none(
+        job.formula, batch.frame(), job.columns, job.missing, job.source.label, job.weights
+    )
 
 
 def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
@@ -304,7 +314,9 @@ def _reduce_held(
                         if design is None:
                             part, builder = builder.part(part, batch, label)
                         else:
-                            part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
+                            part = part.add(
+                                design.X, design.y, batch.nrows, design.n_dropped, design.weights
+                            )
                 else:
                     part, builder = builder.part(part, batch, label)
                 done += 1

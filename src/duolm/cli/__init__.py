@@ -206,6 +206,13 @@ def demo(out: str) -> None:
 @_cov_type_option
 @cov_options
 @click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="Weighted least squares (and known relative precisions in the Bayesian reading): "
+    "the column of DATA holding each row's weight, positive and finite.",
+)
+@click.option(
     "--plot",
     type=click.Path(dir_okay=False),
     default=None,
@@ -238,6 +245,7 @@ def fit(
     kernel: str | None,
     use_correction: bool | None,
     groups: str | None,
+    weights: str | None,
     plot: str | None,
     save_state: str | None,
     streamed: bool | None,
@@ -257,6 +265,7 @@ def fit(
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
       duolm fit panel.parquet -f 'y ~ x' --ols --cov-type cluster --groups firm,year
       duolm fit series.csv -f 'y ~ x' --ols --cov-type HAC --maxlags 4
+      duolm fit survey.csv -f 'y ~ x' --weights w
     """
     from duolm.cli._io import refuse_overwrite
 
@@ -292,6 +301,7 @@ def fit(
         encoding=None if isinstance(source, pd.DataFrame) else encoding,
         hac=dependent.hac if mode != "bayes" and streamed_source else None,
         groups=dependent.groups if mode != "bayes" and streamed_source else None,
+        weights=weights,
     )
     in_memory = source if isinstance(source, pd.DataFrame) else None
     ols_fit = reduction.ols(ct, dependent.cov_kwds(in_memory)) if mode != "bayes" else None
@@ -421,6 +431,13 @@ def compare(
     metavar="FORMULA",
     help="Refit this model on STATE_OR_DATA (then a data file); without it, a saved state.",
 )
+@click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="The new rows' weights (observation variance scale / w), a column of NEWDATA; "
+    "with -f the refit is weighted by the same column of STATE_OR_DATA.",
+)
 @_mode_options
 @_prior_option
 @_alpha_option
@@ -430,6 +447,7 @@ def predict(
     source: str,
     new: str,
     formula: str | None,
+    weights: str | None,
     mode: Mode | None,
     prior: str | None,
     alpha: float,
@@ -469,10 +487,13 @@ def predict(
         frame = load_data(source, encoding)
         new_frame = load_data(new, encoding)
         if mode != "bayes":
-            fits.append(("ols", ols(formula, frame)))
+            fits.append(("ols", ols(formula, frame, weights=weights)))
         if mode != "ols":
-            fits.append(("bayes", bayes(formula, frame, prior=build_prior(prior, formula, frame))))
-    tables = [(reading, fit_.predict(new_frame, alpha=alpha)) for reading, fit_ in fits]
+            chosen = build_prior(prior, formula, frame)
+            fits.append(("bayes", bayes(formula, frame, prior=chosen, weights=weights)))
+    tables = [
+        (reading, fit_.predict(new_frame, alpha=alpha, weights=weights)) for reading, fit_ in fits
+    ]
     inputs = new_frame.loc[:, [c for c in new_frame.columns if c in _inputs(fits[0][1])]]
     if fmt == "json":
         emit_json({reading: rows_json(inputs.join(t)) for reading, t in tables})

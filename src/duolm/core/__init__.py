@@ -14,7 +14,9 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
   cluster meats (:class:`HACMeat`, :class:`ClusterMeat`), which
   :class:`ScoreMeats` (:mod:`._scoremeats`) bundles for a streamed second pass;
-  :class:`LagProducts` (:mod:`._lags`): mergeable lag products of a series of rows.
+  :class:`LagProducts` (:mod:`._lags`): mergeable lag products of a series of rows;
+- :mod:`._weights`: the ``sqrt(w)`` scaling of weighted rows and the sums of
+  the weights kept beside the statistic (:class:`WeightSums`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from duolm.core._scoremeats import ScoreMeats, ScoreSpec
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
 from duolm.core._subsets import CentredFactor
+from duolm.core._weights import WeightSums, scale_rows
 
 __all__ = [
     "ALIAS_TOL",
@@ -58,6 +61,7 @@ __all__ = [
     "ScoreMeats",
     "ScoreSpec",
     "SqrtStat",
+    "WeightSums",
     "default_maxlags",
     "hc_weights",
     "kernel_weights",
@@ -66,4 +70,5 @@ __all__ = [
     "meats",
     "pool_central",
     "runlength_recursion",
+    "scale_rows",
 ]
