@@ -177,6 +177,9 @@ def test_bad_requests_are_named(frame: pd.DataFrame, files: dict[str, str], tmp_
         duolm.ols(FORMULA, files["csv"], cov_type="cluster", cov_kwds={"groups": "plant"})
     with pytest.raises(ValueError, match="use diagnostics=True"):
         duolm.reduce(FORMULA, files["csv"], hac=True)
+    in_memory = duolm.reduce(FORMULA, frame, hac=True)  # rows at hand: nothing to accumulate
+    want = duolm.ols(FORMULA, frame, cov_type="HAC", cov_kwds={"maxlags": 2}).bse
+    assert_allclose(in_memory.ols("HAC", {"maxlags": 2}).bse, want, rtol=1e-14)
     with pytest.raises(ValueError, match="hac must be True or a dict"):
         duolm.reduce(FORMULA, files["csv"], diagnostics=True, hac=3)
     with pytest.raises(ValueError, match="drop checkpoint="):

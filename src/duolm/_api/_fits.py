@@ -121,10 +121,12 @@ def reduce(
     missing = check_missing(missing)
     alias_tol = check_alias_tol(alias_tol)
     opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
-    scores = _score_spec(hac, groups, diagnostics)
+    scores = _score_spec(hac, groups)
     asked = check_tests_request(tests)
-    if asked is not None and not diagnostics:
-        raise ValueError("tests= are accumulated by the second pass: use diagnostics=True")
+    if (scores is not None or asked is not None) and not diagnostics and _streamed(formula, data):
+        raise ValueError(
+            "hac=, groups= and tests= are accumulated by the second pass: use diagnostics=True"
+        )
     if _streamed(formula, data):
         assert isinstance(formula, str)
         if weights is not None and not isinstance(weights, str):
@@ -312,16 +314,12 @@ def ols(
     return reduction.ols(cov_type, kwds)
 
 
-def _score_spec(hac: object, groups: object, diagnostics: bool) -> core.ScoreSpec | None:
+def _score_spec(hac: object, groups: object) -> core.ScoreSpec | None:
     """What the second pass feeds the score rows to (``reduce``'s ``hac`` and ``groups``)."""
     lags = check_hac_request(hac)
     names = check_group_columns(groups)
     if lags is None and not names:
         return None
-    if not diagnostics:
-        raise ValueError(
-            "hac= and groups= are accumulated by the second pass: use diagnostics=True"
-        )
     if lags is None:
         return core.ScoreSpec(groups=names)
     return core.ScoreSpec(hac=True, maxlags=lags["maxlags"], kernel=lags["kernel"], groups=names)
