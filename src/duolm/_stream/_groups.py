@@ -40,7 +40,9 @@ def group_labels(
     """
     if not groups:
         return ()
-    frame = batch.frame()
+    # only the columns needed: the groups', and the formula's when some rows were dropped
+    needed = list(dict.fromkeys(groups + (used if kept != batch.nrows else ())))
+    frame = _columns(batch, needed)
     for name in groups:
         if name not in frame.columns:
             raise DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
@@ -61,3 +63,13 @@ def group_labels(
             raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
         out.append(pd.Index(column))
     return tuple(out)
+
+
+def _columns(batch: _Batch, names: list[str]) -> pd.DataFrame:
+    """The batch's columns ``names`` (those it has) as a frame labelled by row number."""
+    if isinstance(batch.data, pd.DataFrame):
+        return batch.data[[name for name in names if name in batch.data.columns]]
+    table = batch.data.select([name for name in names if name in batch.data.column_names])
+    frame: pd.DataFrame = table.to_pandas()
+    frame.index = pd.RangeIndex(batch.start, batch.start + len(frame))
+    return frame
