@@ -26,6 +26,8 @@ __all__ = [
     "check_cov_type",
     "check_forget",
     "check_fraction",
+    "check_group_columns",
+    "check_hac_request",
     "check_kernel",
     "check_maxlags",
     "check_missing",
@@ -33,6 +35,7 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_residual_rows",
+    "check_tests_request",
     "check_weights",
 ]
 
@@ -157,6 +160,61 @@ def check_cov_kwds(cov_type: CovType, cov_kwds: object) -> dict[str, Any] | None
             "row, or two of either for two-way clustering"
         )
     return out
+
+
+def check_hac_request(hac: object) -> dict[str, Any] | None:
+    """``reduce``'s ``hac``: None or False (none), True (the defaults) or HAC's ``cov_kwds``."""
+    if hac is None or hac is False:
+        return None
+    if hac is True:
+        hac = {}
+    if not isinstance(hac, Mapping):
+        raise ValueError(
+            f"hac must be True or a dict of HAC's cov_kwds (maxlags, kernel), got {hac!r}"
+        )
+    return check_cov_kwds("HAC", hac)
+
+
+def check_tests_request(tests: object) -> dict[str, Any] | None:
+    """``reduce``'s ``tests``: None or False (none), True (the defaults) or a dict of
+    ``maxlags`` (lags kept for Breusch-Godfrey and Ljung-Box, >= 1) and ``power`` (the
+    highest power of the fitted values for RESET, >= 2)."""
+    if tests is None or tests is False:
+        return None
+    if tests is True:
+        tests = {}
+    if not isinstance(tests, Mapping):
+        raise ValueError(f"tests must be True or a dict (maxlags, power), got {tests!r}")
+    unknown = sorted(str(key) for key in tests if key not in ("maxlags", "power"))
+    if unknown:
+        raise ValueError(f"tests takes 'maxlags' and 'power'; unknown: {unknown}")
+    out = {"maxlags": tests.get("maxlags"), "power": tests.get("power")}
+    if out["maxlags"] is not None:
+        out["maxlags"] = check_positive_int(out["maxlags"], "tests 'maxlags'")
+    if out["power"] is not None:
+        out["power"] = check_positive_int(out["power"], "tests 'power'")
+        if out["power"] < 2:
+            raise ValueError(f"tests 'power' must be >= 2, got {out['power']}")
+    return out
+
+
+def check_group_columns(groups: object) -> tuple[str, ...]:
+    """Cluster ``groups`` of a streamed fit: one or two column names (labels cannot be
+    aligned with rows the fit does not keep)."""
+    if groups is None:
+        return ()
+    names = [groups] if isinstance(groups, str) else groups
+    if (
+        isinstance(names, (list, tuple))
+        and 1 <= len(names) <= 2
+        and all(isinstance(name, str) for name in names)
+    ):
+        return tuple(names)
+    raise DataError(
+        "a streamed or Dask fit reads cluster groups from the data: pass cov_kwds "
+        "{'groups': 'COLUMN'} or {'groups': ['COLUMN1', 'COLUMN2']} (column names, "
+        f"not labels), got {type(groups).__name__}"
+    )
 
 
 def check_positive_int(value: object, name: str) -> int:

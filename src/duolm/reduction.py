@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from duolm import core
@@ -38,7 +39,7 @@ from duolm._checks import (
 from duolm.bayesian import NIG, BayesResults
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults, solve_design
+from duolm.frequentist import OLSResults, TestSpec, TestSums, solve_design
 
 __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
@@ -211,22 +212,40 @@ class Pass1:
 class Estimate:
     """What pass 2 needs from pass 1: the kept columns, their statistic and estimate.
 
-    ``robust``: pass 2 also accumulates the leverages and the HC meats.
+    ``robust``: pass 2 also accumulates the leverages and the HC meats;
+    ``scores``: it also feeds the score rows to the HAC and cluster meats
+    (:class:`~duolm.core.ScoreSpec`, ``maxlags`` made concrete after pass 1).
     """
 
     kept: BoolArray
     stat: core.SqrtStat
     params: FloatArray
     robust: bool = True
+    scores: core.ScoreSpec | None = None
+    tests: TestSpec | None = None  # the standard tests' sums (frequentist._testsums)
+
+    def asking(self, scores: core.ScoreSpec | None, tests: Mapping[str, Any] | None) -> Estimate:
+        """This estimate with pass 2's further accumulations: the HAC and cluster meats
+        of ``scores`` (``maxlags`` by the rule for the rows pass 1 counted) and the
+        standard tests' sums of the request ``tests`` (None: neither)."""
+        n = round(self.stat.nobs)
+        return replace(
+            self,
+            scores=None if scores is None else scores.counted(n),
+            tests=None if tests is None else TestSpec.resolve(tests, self.stat),
+        )
 
 
 @dataclass(frozen=True, eq=False)
 class Pass2:
-    """Pass 2 of some rows: residual moments (in row order) and the HC meats."""
+    """Pass 2 of some rows: residual moments (in row order), the HC meats and, when
+    asked for, the HAC and cluster meats of the score rows (in row order)."""
 
     moments: core.ResidualMoments
     meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3 (zeros unless robust)
     lev_one: bool
+    scores: core.ScoreMeats | None = None
+    tests: TestSums | None = None
 
     @classmethod
     def empty(cls, rank: int) -> Pass2:
@@ -240,13 +259,15 @@ class Pass2:
         X: FloatArray,
         y: FloatArray,
         block: int = 16_384,
+        labels: tuple[pd.Index, ...] = (),
         weights: FloatArray | None = None,
     ) -> Pass2:
         """The residual sums of rows, in blocks of ``block`` rows merged in order.
 
         Blocks that stay in cache make the several passes over each block (residuals,
         ``W``, leverages, three weighted products, moments) cheap; the split is fixed
-        by the rows, so the result does not depend on timing. Weighted rows are
+        by the rows, so the result does not depend on timing. ``labels``: the group
+        labels of the rows, one index per grouping of ``fit.scores``. Weighted rows are
         scaled by ``sqrt(w)`` first: the moments are those of the scaled residuals
         ``sqrt(w) e`` and the meats those of the scaled rows (statsmodels' WLS
         diagnostics and robust covariances read ``wresid`` and ``wexog``).
@@ -254,28 +275,52 @@ class Pass2:
         if weights is not None:
             X, y = core.scale_rows(X, y, weights)
         out = cls.empty(fit.params.shape[0])
+        scores: list[FloatArray] = []  # score rows, fed to the HAC / cluster meats at once
         for lo in range(0, len(y), block):
-            part = cls._block(fit, X[lo : lo + block], y[lo : lo + block])
+            rows = slice(lo, lo + block)
+            part, u = cls._block(fit, X[rows], y[rows])
             out = part if lo == 0 else out.merge(part)
+            if u is not None:
+                scores.append(u)
+        if fit.scores is not None and scores:
+            u = np.vstack(scores)
+            out = replace(out, scores=fit.scores.empty(u.shape[1]).update(u, labels))
         return out
 
     @classmethod
-    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> Pass2:
+    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> tuple[Pass2, FloatArray | None]:
+        """Pass 2 of a block, and its score rows when ``fit.scores`` asks for them."""
         Xk = X if fit.kept.all() else X[:, fit.kept]
         e = y - Xk @ fit.params
         moments = core.ResidualMoments.from_residuals(e)
-        if not fit.robust:  # the moments only: no leverages, no meats
-            rank = fit.params.shape[0]
-            return cls(moments, np.zeros((3, rank, rank)), False)
+        rank = fit.params.shape[0]
+        tests = None if fit.tests is None else TestSums.of(fit.tests, Xk, y, e)
+        if not fit.robust and fit.scores is None:  # the moments only: no leverages, no meats
+            return cls(moments, np.zeros((3, rank, rank)), False, None, tests), None
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
-        meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
-        return cls(moments, meats, lev_one)
+        meats, lev_one = np.zeros((3, rank, rank)), False
+        if fit.robust:
+            meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
+        u = W * e[:, None] if fit.scores is not None else None  # u_t = w_t e_t (core._sandwich)
+        return cls(moments, meats, lev_one, None, tests), u
 
     def merge(self, later: Pass2) -> Pass2:
+        scores = self.scores
+        if scores is None:
+            scores = later.scores
+        elif later.scores is not None:
+            scores = scores.merge(later.scores)
+        tests = self.tests
+        if tests is None:
+            tests = later.tests
+        elif later.tests is not None:
+            tests = tests.merge(later.tests)
         return Pass2(
             self.moments.merge(later.moments),
             self.meats + later.meats,
             self.lev_one or later.lev_one,
+            scores,
+            tests,
         )
 
 
@@ -421,19 +466,23 @@ class Reduction:
                 return OLSResults.from_fit(self.design, fit, cov_type)
             return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)
         cov_type = check_cov_type(cov_type, residuals=self.pass2 is not None)
-        if cov_type in DEPENDENT_COV_TYPES:
-            raise ValueError(
-                f"cov_type={cov_type!r} needs the fitted rows; this reduction of {self.label} "
-                "keeps none (HC0-HC3 are available from its second pass)"
+        kwds = check_cov_kwds(cov_type, cov_kwds)
+        dependent = cov_type in DEPENDENT_COV_TYPES
+        if dependent and (self.pass2 is None or self.pass2.scores is None):
+            raise DataError(
+                f"cov_type={cov_type!r} needs the lag products or group sums of the score rows, "
+                f"which this reduction of {self.label} did not accumulate: reduce with "
+                "diagnostics=True and hac={'maxlags': L} or groups='COLUMN' (or fit with "
+                f"duolm.ols(..., cov_type={cov_type!r}, cov_kwds=...))"
             )
-        if cov_type != "nonrobust" and not self.robust:
+        if cov_type != "nonrobust" and not dependent and not self.robust:
             raise ValueError(
                 f"cov_type={cov_type!r} needs the HC meats, which this reduction's second pass "
                 "did not accumulate: reduce with robust=True"
             )
         est = self.estimate
         second = self.pass2
-        return OLSResults.from_state(
+        result = OLSResults.from_state(
             self.spec,
             est.stat,
             kept=est.kept,
@@ -442,10 +491,13 @@ class Reduction:
             moments=second.moments if second is not None else None,
             meats=second.meats if second is not None and self.robust else None,
             lev_one=second.lev_one if second is not None else False,
-            cov_type=cov_type,
+            cov_type="nonrobust" if dependent else cov_type,
             label=self.label,
+            score_meats=second.scores if second is not None else None,
+            test_sums=second.tests if second is not None else None,
             weights=self.pass1.weights,
         )
+        return result.with_cov_type(cov_type, kwds) if dependent else result
 
     def bayes(self, prior: NIG | None = None) -> BayesResults:
         """The conjugate posterior of ``prior`` (default ``NIG.vague(k)``) given these data."""

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 import duolm._stream._kernels as _kernels
 from duolm import core
 from duolm._checks import Missing, check_missing
+from duolm._stream._groups import group_labels
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
 from duolm.design import Carried, Design, DesignSpec, from_formula, parse_formula
@@ -190,8 +191,21 @@ class _Builder:
         X, y, dropped, carried, builder = self.build_carried(batch, label)
         return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
-    def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
-        """Pass 2 of the batch, and the builder to go on with."""
+    def resid(
+        self, fit: Estimate, batch: _Batch, label: str, used: tuple[str, ...] = ()
+    ) -> tuple[Pass2, _Builder]:
+        """Pass 2 of the batch, and the builder to go on with.
+
+        When ``fit.scores`` asks for the HAC or cluster meats (or ``fit.tests`` for
+        the standard tests' sums), the rows are taken from ``(X, y)`` (not the
+        compiled kernel, which keeps no rows), with the group labels of the rows
+        complete in ``used``, the formula's columns.
+        """
+        if fit.scores is not None or fit.tests is not None:
+            X, y, _, carried, builder = self.build_carried(batch, label)
+            groups = fit.scores.groups if fit.scores is not None else ()
+            labels = group_labels(batch, groups, used, len(y), label)
+            return Pass2.of(fit, X, y, labels=labels, weights=self.weights(carried)), builder
         weighed = self._weighed(self.columns(batch) if self.fast else None, batch)
         block = _pass2_of_columns(fit, weighed[0]) if weighed is not None else None
         if block is not None:

@@ -44,6 +44,7 @@ from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
+from duolm.frequentist._testsums import TestSums
 
 __all__ = ["FTestResult", "FittedRows", "OLSFit", "solve_design"]
 
@@ -132,6 +133,8 @@ class OLSFit:
     rows: FittedRows | None = None
     meats: Mapping[str, FloatArray] | None = None
     cov_kwds: Mapping[str, Any] | None = None
+    score_meats: core.ScoreMeats | None = None
+    test_sums: TestSums | None = None
     weight_sums: core.WeightSums | None = None
 
     @classmethod
@@ -185,6 +188,8 @@ class OLSFit:
         lev_one: bool,
         cov_type: CovType,
         label: str,
+        score_meats: core.ScoreMeats | None = None,
+        test_sums: TestSums | None = None,
         weights: core.WeightSums | None = None,
     ) -> Self:
         """Build the result of a fit that kept no rows (streamed, Dask, merged).
@@ -209,6 +214,11 @@ class OLSFit:
         cov_type : CovType
         label : str
             What the data were (a file, "dask"), for the messages.
+        score_meats : ScoreMeats, optional
+            The HAC and cluster meats of the second pass, for
+            ``with_cov_type("HAC" or "cluster", ...)`` (None: not accumulated).
+        test_sums : TestSums, optional
+            The standard tests' sums of the second pass (None: not accumulated).
         weights : WeightSums or None
             The sums of the weights of a weighted fit, whose ``stat`` is that
             of the rows scaled by ``sqrt(w)``; None when unweighted.
@@ -250,6 +260,8 @@ class OLSFit:
             scaled_condition_number=stat.condition_number(scaled=True),
             rows=None,
             meats=by_kind,
+            score_meats=score_meats,
+            test_sums=test_sums,
             weight_sums=weights,
         )
         _warn_perfect(fit, stacklevel=4)
