@@ -25,6 +25,7 @@ from duolm._api import (
     ols,
     reduce,
     trajectory,
+    write_influence,
     write_trajectory,
 )
 from duolm._version import __version__
@@ -77,5 +78,6 @@ __all__ = [
     "save",
     "side_by_side",
     "trajectory",
+    "write_influence",
     "write_trajectory",
 ]

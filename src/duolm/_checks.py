@@ -8,7 +8,7 @@ the parameter and what it accepts.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args
 
 from duolm.errors import DataError
@@ -26,6 +26,8 @@ __all__ = [
     "check_cov_type",
     "check_forget",
     "check_fraction",
+    "check_group_columns",
+    "check_hac_request",
     "check_kernel",
     "check_maxlags",
     "check_missing",
@@ -33,6 +35,8 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_residual_rows",
+    "check_tests_request",
+    "check_weights",
 ]
 
 #: How rows with a missing value in a used column are treated.
@@ -158,6 +162,61 @@ def check_cov_kwds(cov_type: CovType, cov_kwds: object) -> dict[str, Any] | None
     return out
 
 
+def check_hac_request(hac: object) -> dict[str, Any] | None:
+    """``reduce``'s ``hac``: None or False (none), True (the defaults) or HAC's ``cov_kwds``."""
+    if hac is None or hac is False:
+        return None
+    if hac is True:
+        hac = {}
+    if not isinstance(hac, Mapping):
+        raise ValueError(
+            f"hac must be True or a dict of HAC's cov_kwds (maxlags, kernel), got {hac!r}"
+        )
+    return check_cov_kwds("HAC", hac)
+
+
+def check_tests_request(tests: object) -> dict[str, Any] | None:
+    """``reduce``'s ``tests``: None or False (none), True (the defaults) or a dict of
+    ``maxlags`` (lags kept for Breusch-Godfrey and Ljung-Box, >= 1) and ``power`` (the
+    highest power of the fitted values for RESET, >= 2)."""
+    if tests is None or tests is False:
+        return None
+    if tests is True:
+        tests = {}
+    if not isinstance(tests, Mapping):
+        raise ValueError(f"tests must be True or a dict (maxlags, power), got {tests!r}")
+    unknown = sorted(str(key) for key in tests if key not in ("maxlags", "power"))
+    if unknown:
+        raise ValueError(f"tests takes 'maxlags' and 'power'; unknown: {unknown}")
+    out = {"maxlags": tests.get("maxlags"), "power": tests.get("power")}
+    if out["maxlags"] is not None:
+        out["maxlags"] = check_positive_int(out["maxlags"], "tests 'maxlags'")
+    if out["power"] is not None:
+        out["power"] = check_positive_int(out["power"], "tests 'power'")
+        if out["power"] < 2:
+            raise ValueError(f"tests 'power' must be >= 2, got {out['power']}")
+    return out
+
+
+def check_group_columns(groups: object) -> tuple[str, ...]:
+    """Cluster ``groups`` of a streamed fit: one or two column names (labels cannot be
+    aligned with rows the fit does not keep)."""
+    if groups is None:
+        return ()
+    names = [groups] if isinstance(groups, str) else groups
+    if (
+        isinstance(names, (list, tuple))
+        and 1 <= len(names) <= 2
+        and all(isinstance(name, str) for name in names)
+    ):
+        return tuple(names)
+    raise DataError(
+        "a streamed or Dask fit reads cluster groups from the data: pass cov_kwds "
+        "{'groups': 'COLUMN'} or {'groups': ['COLUMN1', 'COLUMN2']} (column names, "
+        f"not labels), got {type(groups).__name__}"
+    )
+
+
 def check_positive_int(value: object, name: str) -> int:
     """``value`` as an int >= 1 (a bool is not a count)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -223,4 +282,30 @@ def check_residual_rows(n: int, rank: int, where: str = "") -> None:
         raise DataError(
             f"{prefix}too few rows: {n} observation(s) for {rank} coefficient(s); at least "
             f"{rank + 1} are needed to estimate the residual variance"
+        )
+
+
+def check_weights(weights: Any, what: str, label: Callable[[int], str]) -> None:
+    """Refuse a weight that is not positive and finite, naming ``what`` and the row.
+
+    Weighted least squares reads a weight as a relative precision (the row's
+    variance is ``sigma^2 / w``): zero, negative, infinite or missing weights
+    have no such reading. ``label(i)`` is the label of row ``i`` in messages.
+
+    Raises
+    ------
+    DataError
+        The first row whose weight is zero, negative, NaN or infinite.
+    """
+    import numpy as np
+
+    w = np.asarray(weights, dtype=np.float64)
+    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    if len(bad):
+        row = int(bad[0])
+        value = w[row]
+        kind = "missing (NaN)" if np.isnan(value) else f"{float(value):g}"
+        raise DataError(
+            f"{what} is {kind} at row {label(row)}: weights must be positive and finite "
+            f"(a weight is the row's relative precision; {len(bad)} row(s) have such a weight)"
         )

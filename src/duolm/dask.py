@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -44,7 +44,7 @@ from duolm._stream._batch import (
     _used_columns,
 )
 from duolm._stream._sources import _Batch
-from duolm.core import ALIAS_TOL
+from duolm.core import ALIAS_TOL, ScoreSpec
 from duolm.design import is_real_dtype
 from duolm.errors import DataError
 from duolm.reduction import Estimate, Pass1, Pass2, Reduction
@@ -81,9 +81,11 @@ def _part_of(builder: _Builder, frame: pd.DataFrame, number: int) -> Pass1:
     return part
 
 
-def _resid_of(builder: _Builder, fit: Estimate, frame: pd.DataFrame, number: int) -> Pass2:
-    """Pass 2 of one partition (runs on a worker)."""
-    resid, _ = builder.resid(fit, _Batch(0, frame), _label(number))
+def _resid_of(
+    builder: _Builder, fit: Estimate, frame: pd.DataFrame, number: int, used: tuple[str, ...]
+) -> Pass2:
+    """Pass 2 of one partition (runs on a worker; ``used``: the formula's columns)."""
+    resid, _ = builder.resid(fit, _Batch(0, frame), _label(number), used)
     return resid
 
 
@@ -102,8 +104,16 @@ def _tree(leaves: Sequence[Any]) -> Any:
     return level[0]
 
 
-def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[Any]]:
-    """The builder, fixed and verified on the client, and the delayed partitions.
+def _prepare(
+    formula: str,
+    ddf: Any,
+    missing: Missing,
+    weights: str | None = None,
+    groups: tuple[str, ...] = (),
+) -> tuple[_Builder, list[Any], tuple[str, ...]]:
+    """The builder, fixed and verified on the client, the delayed partitions (the
+    formula's columns, the weights and the cluster ``groups``) and the columns a
+    fitted row has complete (the formula's and the weights).
 
     A plain formula's spec comes from the first :data:`_VERIFY_ROWS` rows of
     a partition, the only rows sent to the client; any other formula's, or
@@ -114,24 +124,31 @@ def _prepare(formula: str, ddf: Any, missing: Missing) -> tuple[_Builder, list[A
     _refuse_lag(formula)
     ddf = _check_frame(ddf)
     columns, plain = _used_columns(formula, [str(name) for name in ddf.columns])
+    if weights is not None:  # carried beside the design in every partition
+        if weights not in ddf.columns:
+            raise DataError(f"column {weights!r} of the weights is not in the Dask DataFrame")
+        columns = tuple(dict.fromkeys((*columns, weights)))
     # plain and numeric by dtype: a text column's kind and levels need the whole partition
     plain = plain and all(is_real_dtype(dtype) for dtype in ddf[list(columns)].dtypes)
-    parts = list(ddf[list(columns)].to_delayed())
+    for name in groups:
+        if name not in ddf.columns:
+            raise DataError(f"cov_kwds 'groups': column {name!r} is not in the Dask DataFrame")
+    parts = list(ddf[list(dict.fromkeys(columns + groups))].to_delayed())
     for number, part in enumerate(parts):
         design = None
         if plain:
             frame = delayed(_head, pure=True)(part, _VERIFY_ROWS).compute()
             with contextlib.suppress(DataError):
-                design = _design_or_none(formula, frame, columns, missing, _label(number))
+                design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             frame = part.compute()
-            design = _design_or_none(formula, frame, columns, missing, _label(number))
+            design = _design_or_none(formula, frame, columns, missing, _label(number), weights)
         if design is None:
             continue
         builder = _Builder.first(design.spec)
         head = _Batch(0, frame.iloc[:_VERIFY_ROWS])
         _, _, _, builder = builder.build(head, _label(number))  # verify the direct path
-        return builder, parts
+        return builder, parts, columns
     raise DataError("the Dask DataFrame has no complete rows")
 
 
@@ -162,10 +179,10 @@ def _pass1(builder: _Builder, parts: list[Any]) -> Pass1:
     return result
 
 
-def _pass2(builder: _Builder, fit: Estimate, parts: list[Any]) -> Pass2:
+def _pass2(builder: _Builder, fit: Estimate, parts: list[Any], used: tuple[str, ...]) -> Pass2:
     spec = delayed(builder, traverse=False)
     state = delayed(fit, traverse=False)
-    leaves = [delayed(_resid_of, pure=True)(spec, state, p, i) for i, p in enumerate(parts)]
+    leaves = [delayed(_resid_of, pure=True)(spec, state, p, i, used) for i, p in enumerate(parts)]
     (resid,) = _compute(_tree(leaves))
     result: Pass2 = resid
     return result
@@ -179,6 +196,9 @@ def reduce(
     alias_tol: float = ALIAS_TOL,
     diagnostics: bool = False,
     robust: bool = False,
+    scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> Reduction:
     """Reduce a Dask DataFrame where its partitions live: a :class:`~duolm.reduction.Reduction`.
 
@@ -195,16 +215,28 @@ def reduce(
         Compute the partitions a second time for the residual moments.
     robust : bool
         The second pass also accumulates the leverages and HC meats.
+    scores : ScoreSpec, optional
+        The second pass also feeds the score rows to the HAC meat (partitions
+        merged in order, so the lag products across their boundaries are
+        exact) and the per-group sums of the ``groups`` columns.
+    tests : dict, optional
+        The second pass also accumulates the standard tests' sums
+        (:meth:`~duolm.reduction.Estimate.asking`; lags merged in order).
+    weights : str, optional
+        The column of the weights (a weighted fit), carried beside the design
+        in both passes.
 
     Returns
     -------
     Reduction
         Its readings equal those of ``ddf.compute()`` in memory to rounding.
     """
-    builder, parts = _prepare(formula, ddf, missing)
+    groups = scores.groups if scores else ()
+    builder, parts, used = _prepare(formula, ddf, missing, weights, groups)
     part = _pass1(builder, parts)
     fit = part.estimate(alias_tol, robust)
-    resid = _pass2(builder, fit, parts) if diagnostics else None
+    fit = fit.asking(scores, tests)  # maxlags by the rule needs the rows counted
+    resid = _pass2(builder, fit, parts, used) if diagnostics else None
     return Reduction.of_passes(
         builder.spec, part, resid, alias_tol=alias_tol, robust=robust, label="dask"
     )

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from duolm import core
@@ -38,12 +39,13 @@ from duolm._checks import (
 from duolm.bayesian import NIG, BayesResults
 from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults
+from duolm.frequentist import OLSResults, TestSpec, TestSums, solve_design
 
 __all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+Weights = FloatArray | None  # a weighted fit's weights of the rows, or None
 
 
 class ColumnBlock(Protocol):
@@ -124,30 +126,63 @@ class ConstantColumns:
         return int(hits[0]) if hits.size else None
 
 
+def _weigh(
+    X: FloatArray, y: FloatArray, weights: FloatArray | None
+) -> tuple[FloatArray, FloatArray, core.WeightSums | None]:
+    """The rows the statistic is made of (scaled by ``sqrt(w)`` when weighted) and the
+    weights' sums (:mod:`duolm.core._weights`)."""
+    if weights is None:
+        return X, y, None
+    Xs, ys = core.scale_rows(X, y, weights)
+    return Xs, ys, core.WeightSums.of(weights, y)
+
+
+def _merged_sums(a: core.WeightSums | None, b: core.WeightSums | None) -> core.WeightSums | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a.merge(b)
+
+
 @dataclass(frozen=True, eq=False)
 class Pass1:
-    """Pass 1 of some rows: their square-root statistic and bookkeeping."""
+    """Pass 1 of some rows: their square-root statistic and bookkeeping.
+
+    For weighted rows ``stat`` is the statistic of the rows scaled by
+    ``sqrt(w)`` and ``weights`` the sums of the weights (None: unweighted);
+    ``const`` is found on the unscaled ``X``.
+    """
 
     stat: core.SqrtStat
     rows: int  # rows read, dropped ones included
     n_dropped: int
     const: ConstantColumns
+    weights: core.WeightSums | None = None
 
     @classmethod
     def empty(cls, k: int) -> Pass1:
         return cls(core.SqrtStat.empty(k), 0, 0, ConstantColumns())
 
     @classmethod
-    def of(cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
-        k = X.shape[1]
-        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(k)
-        return cls(stat, rows, n_dropped, ConstantColumns.of(X))
+    def of(
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
+    ) -> Pass1:
+        return replace(cls._block(X, y, rows, n_dropped, weights), const=ConstantColumns.of(X))
 
-    def add(self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int) -> Pass1:
+    def add(
+        self, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: Weights = None
+    ) -> Pass1:
         """The next rows in order (as ``merge(Pass1.of(...))``, with a cheaper constant test)."""
-        stat = core.SqrtStat.from_block(X, y) if len(y) else core.SqrtStat.empty(X.shape[1])
-        merged = self.merge(Pass1(stat, rows, n_dropped, ConstantColumns()))
+        merged = self.merge(self._block(X, y, rows, n_dropped, weights))
         return replace(merged, const=self.const.extend(X) if len(y) else self.const)
+
+    @classmethod
+    def _block(
+        cls, X: FloatArray, y: FloatArray, rows: int, n_dropped: int, weights: FloatArray | None
+    ) -> Pass1:
+        """Pass 1 of a block of rows, its constant columns not yet looked at."""
+        Xs, ys, sums = _weigh(X, y, weights)
+        stat = core.SqrtStat.from_block(Xs, ys) if len(y) else core.SqrtStat.empty(X.shape[1])
+        return cls(stat, rows, n_dropped, ConstantColumns(), sums)
 
     def merge(self, later: Pass1) -> Pass1:
         if later.stat.nobs == 0 and not np.any(later.stat.R):
@@ -161,6 +196,7 @@ class Pass1:
             self.rows + later.rows,
             self.n_dropped + later.n_dropped,
             self.const.merge(later.const),
+            _merged_sums(self.weights, later.weights),
         )
 
     def estimate(self, alias_tol: float, robust: bool) -> Estimate:
@@ -176,22 +212,40 @@ class Pass1:
 class Estimate:
     """What pass 2 needs from pass 1: the kept columns, their statistic and estimate.
 
-    ``robust``: pass 2 also accumulates the leverages and the HC meats.
+    ``robust``: pass 2 also accumulates the leverages and the HC meats;
+    ``scores``: it also feeds the score rows to the HAC and cluster meats
+    (:class:`~duolm.core.ScoreSpec`, ``maxlags`` made concrete after pass 1).
     """
 
     kept: BoolArray
     stat: core.SqrtStat
     params: FloatArray
     robust: bool = True
+    scores: core.ScoreSpec | None = None
+    tests: TestSpec | None = None  # the standard tests' sums (frequentist._testsums)
+
+    def asking(self, scores: core.ScoreSpec | None, tests: Mapping[str, Any] | None) -> Estimate:
+        """This estimate with pass 2's further accumulations: the HAC and cluster meats
+        of ``scores`` (``maxlags`` by the rule for the rows pass 1 counted) and the
+        standard tests' sums of the request ``tests`` (None: neither)."""
+        n = round(self.stat.nobs)
+        return replace(
+            self,
+            scores=None if scores is None else scores.counted(n),
+            tests=None if tests is None else TestSpec.resolve(tests, self.stat),
+        )
 
 
 @dataclass(frozen=True, eq=False)
 class Pass2:
-    """Pass 2 of some rows: residual moments (in row order) and the HC meats."""
+    """Pass 2 of some rows: residual moments (in row order), the HC meats and, when
+    asked for, the HAC and cluster meats of the score rows (in row order)."""
 
     moments: core.ResidualMoments
     meats: FloatArray  # (3, rank, rank): HC0, HC2, HC3 (zeros unless robust)
     lev_one: bool
+    scores: core.ScoreMeats | None = None
+    tests: TestSums | None = None
 
     @classmethod
     def empty(cls, rank: int) -> Pass2:
@@ -199,36 +253,74 @@ class Pass2:
         return cls(zero, np.zeros((3, rank, rank)), False)
 
     @classmethod
-    def of(cls, fit: Estimate, X: FloatArray, y: FloatArray, block: int = 16_384) -> Pass2:
+    def of(
+        cls,
+        fit: Estimate,
+        X: FloatArray,
+        y: FloatArray,
+        block: int = 16_384,
+        labels: tuple[pd.Index, ...] = (),
+        weights: FloatArray | None = None,
+    ) -> Pass2:
         """The residual sums of rows, in blocks of ``block`` rows merged in order.
 
         Blocks that stay in cache make the several passes over each block (residuals,
         ``W``, leverages, three weighted products, moments) cheap; the split is fixed
-        by the rows, so the result does not depend on timing.
+        by the rows, so the result does not depend on timing. ``labels``: the group
+        labels of the rows, one index per grouping of ``fit.scores``. Weighted rows are
+        scaled by ``sqrt(w)`` first: the moments are those of the scaled residuals
+        ``sqrt(w) e`` and the meats those of the scaled rows (statsmodels' WLS
+        diagnostics and robust covariances read ``wresid`` and ``wexog``).
         """
+        if weights is not None:
+            X, y = core.scale_rows(X, y, weights)
         out = cls.empty(fit.params.shape[0])
+        scores: list[FloatArray] = []  # score rows, fed to the HAC / cluster meats at once
         for lo in range(0, len(y), block):
-            part = cls._block(fit, X[lo : lo + block], y[lo : lo + block])
+            rows = slice(lo, lo + block)
+            part, u = cls._block(fit, X[rows], y[rows])
             out = part if lo == 0 else out.merge(part)
+            if u is not None:
+                scores.append(u)
+        if fit.scores is not None and scores:
+            u = np.vstack(scores)
+            out = replace(out, scores=fit.scores.empty(u.shape[1]).update(u, labels))
         return out
 
     @classmethod
-    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> Pass2:
+    def _block(cls, fit: Estimate, X: FloatArray, y: FloatArray) -> tuple[Pass2, FloatArray | None]:
+        """Pass 2 of a block, and its score rows when ``fit.scores`` asks for them."""
         Xk = X if fit.kept.all() else X[:, fit.kept]
         e = y - Xk @ fit.params
         moments = core.ResidualMoments.from_residuals(e)
-        if not fit.robust:  # the moments only: no leverages, no meats
-            rank = fit.params.shape[0]
-            return cls(moments, np.zeros((3, rank, rank)), False)
+        rank = fit.params.shape[0]
+        tests = None if fit.tests is None else TestSums.of(fit.tests, Xk, y, e)
+        if not fit.robust and fit.scores is None:  # the moments only: no leverages, no meats
+            return cls(moments, np.zeros((3, rank, rank)), False, None, tests), None
         W = fit.stat.whiten(Xk)  # rows of the thin Q factor
-        meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
-        return cls(moments, meats, lev_one)
+        meats, lev_one = np.zeros((3, rank, rank)), False
+        if fit.robust:
+            meats, lev_one = core.meats(W, e, np.einsum("ij,ij->i", W, W))
+        u = W * e[:, None] if fit.scores is not None else None  # u_t = w_t e_t (core._sandwich)
+        return cls(moments, meats, lev_one, None, tests), u
 
     def merge(self, later: Pass2) -> Pass2:
+        scores = self.scores
+        if scores is None:
+            scores = later.scores
+        elif later.scores is not None:
+            scores = scores.merge(later.scores)
+        tests = self.tests
+        if tests is None:
+            tests = later.tests
+        elif later.tests is not None:
+            tests = tests.merge(later.tests)
         return Pass2(
             self.moments.merge(later.moments),
             self.meats + later.meats,
             self.lev_one or later.lev_one,
+            scores,
+            tests,
         )
 
 
@@ -316,7 +408,7 @@ class Reduction:
             return self.first
         assert self.design is not None, "a Reduction holds pass 1 or the rows"
         d = self.design
-        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped)
+        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped, d.weights)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -367,27 +459,30 @@ class Reduction:
         if self.design is not None:
             cov_type = check_cov_type(cov_type)
             kwds = check_cov_kwds(cov_type, cov_kwds)
-            check_residual_rows(*self.design.X.shape)  # refused before any factorisation
-            fit = core.lstsq(
-                self.design.X, self.design.y, tol=self.alias_tol, const_col=self.design.const_col
-            )
+            d = self.design
+            check_residual_rows(*d.X.shape)  # refused before any factorisation
+            fit = solve_design(d, self.alias_tol)  # weighted: the rows scaled by sqrt(w)
             if kwds is None:
                 return OLSResults.from_fit(self.design, fit, cov_type)
             return OLSResults.from_fit(self.design, fit).with_cov_type(cov_type, kwds)
         cov_type = check_cov_type(cov_type, residuals=self.pass2 is not None)
-        if cov_type in DEPENDENT_COV_TYPES:
-            raise ValueError(
-                f"cov_type={cov_type!r} needs the fitted rows; this reduction of {self.label} "
-                "keeps none (HC0-HC3 are available from its second pass)"
+        kwds = check_cov_kwds(cov_type, cov_kwds)
+        dependent = cov_type in DEPENDENT_COV_TYPES
+        if dependent and (self.pass2 is None or self.pass2.scores is None):
+            raise DataError(
+                f"cov_type={cov_type!r} needs the lag products or group sums of the score rows, "
+                f"which this reduction of {self.label} did not accumulate: reduce with "
+                "diagnostics=True and hac={'maxlags': L} or groups='COLUMN' (or fit with "
+                f"duolm.ols(..., cov_type={cov_type!r}, cov_kwds=...))"
             )
-        if cov_type != "nonrobust" and not self.robust:
+        if cov_type != "nonrobust" and not dependent and not self.robust:
             raise ValueError(
                 f"cov_type={cov_type!r} needs the HC meats, which this reduction's second pass "
                 "did not accumulate: reduce with robust=True"
             )
         est = self.estimate
         second = self.pass2
-        return OLSResults.from_state(
+        result = OLSResults.from_state(
             self.spec,
             est.stat,
             kept=est.kept,
@@ -396,15 +491,19 @@ class Reduction:
             moments=second.moments if second is not None else None,
             meats=second.meats if second is not None and self.robust else None,
             lev_one=second.lev_one if second is not None else False,
-            cov_type=cov_type,
+            cov_type="nonrobust" if dependent else cov_type,
             label=self.label,
+            score_meats=second.scores if second is not None else None,
+            test_sums=second.tests if second is not None else None,
+            weights=self.pass1.weights,
         )
+        return result.with_cov_type(cov_type, kwds) if dependent else result
 
     def bayes(self, prior: NIG | None = None) -> BayesResults:
         """The conjugate posterior of ``prior`` (default ``NIG.vague(k)``) given these data."""
         if self.design is not None:
             return BayesResults.from_design(self.design, prior)
-        return BayesResults.from_state(self.spec, self.stat, prior)
+        return BayesResults.from_state(self.spec, self.stat, prior, self.pass1.weights)
 
     # -- merging ---------------------------------------------------------------------
     def merge(self, other: Reduction) -> Reduction:
@@ -425,6 +524,12 @@ class Reduction:
             raise DataError(
                 f"cannot merge reductions of different designs: {self._what()} and {other._what()}"
             )
+        if self.spec.weights != other.spec.weights:
+            raise DataError(
+                "cannot merge a weighted reduction with an unweighted one, or reductions "
+                f"weighted by other columns: weights {self.spec.weights!r} and "
+                f"{other.spec.weights!r}"
+            )
         return Reduction(
             spec=self.spec,
             first=self.pass1.merge(other.pass1),
@@ -436,7 +541,8 @@ class Reduction:
 
     def _what(self) -> str:
         formula = self.spec.formula or "arrays"
-        return f"{formula!r} with columns {list(self.spec.terms)}"
+        weighted = f", weighted by {self.spec.weights!r}" if self.spec.weights else ""
+        return f"{formula!r} with columns {list(self.spec.terms)}{weighted}"
 
     # -- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -454,6 +560,7 @@ class Reduction:
             ("rows dropped (missing)", f"{self.n_dropped}"),
             ("passes", f"{self.passes}"),
             ("source", self.label),
+            *([("weights", str(self.spec.weights))] if self.spec.weights is not None else []),
             ("ssr of the full design", f"{self.stat.ssr:.6g}" if self.nobs else "nan"),
             ("condition number", f"{self.stat.condition_number():.4g}"),
         ]

@@ -18,16 +18,19 @@ part), ``terms`` (the coefficients' names of a fit's posterior, or null) and
 refined from its rows in memory; absent in older files). A ``"bayes"`` payload
 holds the ``posterior`` and the ``prior`` of a :class:`~duolm.BayesResults` and
 its ``design`` (the design spec, as :mod:`duolm.design._serial` writes it) and
-``tau2`` (the empirical prior's scale, or null). An
-``"ols"`` payload is a least-squares fit (:class:`~duolm.OLSResults`) as its
-statistics: the ``design``, ``stat`` (the square-root statistic of the kept
-columns: ``R``, ``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a
-column), ``params`` (the estimate of the kept columns, as refined from the
-rows), ``const_col``, ``n_dropped``, ``cov_type``, ``method``,
-``scaled_condition_number``, ``moments`` (the residuals' moments, the fields of
+``tau2`` (the empirical prior's scale, or null). An ``"ols"`` payload is a
+least-squares fit (:class:`~duolm.OLSResults`) as its statistics: the
+``design``, ``stat`` (the square-root statistic of the kept columns: ``R``,
+``nobs``, ``y_mean``, ``y_m2``), ``kept`` (one boolean a column), ``params``
+(the estimate of the kept columns, as refined from the rows), ``const_col``,
+``n_dropped``, ``cov_type``, ``method``, ``scaled_condition_number``,
+``moments`` (the residuals' moments, the fields of
 :class:`~duolm.core.ResidualMoments` in order, or null) and ``meats`` (the HC
-meats by name, or null). Numbers are JSON numbers written by ``repr``, so every
-float comes back bit for bit.
+meats by name, or null). A weighted fit (its design names the weights) adds
+``weight_sums`` to an ``"ols"`` or ``"bayes"`` payload: ``sum w``, ``sum log
+w``, the weighted mean of ``y`` and ``sum w (y - mean)^2``
+(:class:`~duolm.core.WeightSums`). Numbers are JSON numbers written by
+``repr``, so every float comes back bit for bit.
 
 What is not restored: the fitted rows (a loaded ``BayesResults`` has
 ``design=None`` and a loaded ``OLSResults`` ``rows=None``, so ``predict()``
@@ -61,7 +64,8 @@ from duolm._checks import COV_TYPES, DEPENDENT_COV_TYPES
 from duolm._files import canonical, read_document, write_json_atomic
 from duolm.bayesian import NIG, BayesResults
 from duolm.bayesian._serial import finite_float, matrix, nig_from, nig_payload, square
-from duolm.core import ResidualMoments, SqrtStat
+from duolm.core import ResidualMoments, SqrtStat, WeightSums
+from duolm.design import DesignSpec
 from duolm.design._serial import spec_from, spec_payload
 from duolm.errors import DataError, StateFileError
 from duolm.frequentist import OLSResults
@@ -120,6 +124,7 @@ def save(obj: NIG | BayesResults | OLSResults, path: str | os.PathLike[str]) -> 
             "prior": nig_payload(obj.prior),
             "design": spec_payload(obj.spec),
             "tau2": obj.tau2,
+            **_weights_payload(obj.weight_sums),
         }
     elif isinstance(obj, OLSResults):
         kind, payload = "ols", _ols_payload(obj)
@@ -199,7 +204,15 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
         raise StateFileError("corrupt state file: the design and the posterior disagree on k")
     tau2 = payload.get("tau2")  # absent in files written before it was kept
     tau2 = None if tau2 is None else finite_float(tau2, "tau2")
-    return BayesResults(spec=spec, prior=prior, posterior=posterior, design=None, tau2=tau2)
+    weight_sums = _weights_from(payload, spec)
+    return BayesResults(
+        spec=spec,
+        prior=prior,
+        posterior=posterior,
+        design=None,
+        weight_sums=weight_sums,
+        tau2=tau2,
+    )
 
 
 def load_posterior(path: str | os.PathLike[str]) -> NIG:
@@ -248,7 +261,28 @@ def _ols_payload(fit: OLSResults) -> dict[str, Any]:
         if moments is None
         else [float(getattr(moments, f.name)) for f in dataclasses.fields(moments)],
         "meats": _saved_meats(fit),
+        **_weights_payload(fit.weight_sums),
     }
+
+
+def _weights_payload(sums: WeightSums | None) -> dict[str, list[float]]:
+    """``weight_sums`` of a weighted fit (absent when unweighted: older files stay valid)."""
+    return {} if sums is None else {"weight_sums": list(sums.as_tuple())}
+
+
+def _weights_from(payload: Any, spec: DesignSpec) -> WeightSums | None:
+    """The weight sums, present exactly when the design says the fit was weighted."""
+    raw = payload.get("weight_sums")
+    if (raw is None) != (spec.weights is None):
+        raise StateFileError("corrupt state file: the design and the weight sums disagree")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != 4:
+        raise StateFileError("corrupt state file: weight_sums must be 4 numbers")
+    sums = WeightSums(*(finite_float(v, "weight_sums") for v in raw))
+    if not sums.total > 0 or sums.y_m2 < 0:
+        raise StateFileError("corrupt state file: weight_sums are not sums of positive weights")
+    return sums
 
 
 def _json_float(x: float) -> float | str:
@@ -321,6 +355,7 @@ def _ols_from(payload: Any) -> OLSResults:
         scaled_condition_number=scaled,
         rows=None,
         meats=_meats_from(_entry(payload, "meats"), rank),
+        weight_sums=_weights_from(payload, spec),
     )
 
 

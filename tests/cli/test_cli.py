@@ -341,26 +341,6 @@ def test_report_command(files: dict[str, Path], tmp_path: Path) -> None:
     assert "OLS Regression Results" in text and "Bayesian Regression Results" in text
 
 
-@pytest.mark.slow
-def test_demo_command(tmp_path: Path) -> None:
-    out = tmp_path / "figs"
-    result = ok("demo", "--out", out)
-    text = result.stdout
-    for needle in (
-        "Anscombe",
-        "OLS Regression Results",
-        "Bayesian Regression Results",
-        "Final estimate of beta:",
-        "std(sigma2):",
-        "log_evidence",
-        "reference prior",
-        "figures written to",
-    ):
-        assert needle in text
-    assert str(out.resolve()) in text.splitlines()[-1]
-    assert len(list(out.glob("*.png"))) == 10
-
-
 # -- errors -----------------------------------------------------------------------------
 
 

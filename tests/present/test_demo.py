@@ -186,6 +186,33 @@ def test_the_printed_sections(lecture: demo.LectureDemo) -> None:
     assert any("log_evidence" in f.columns for f in frames)
 
 
+def test_the_demo_command_prints_the_lecture(
+    lecture: demo.LectureDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``duolm demo --out DIR`` runs the lecture into DIR and prints every section."""
+    from click.testing import CliRunner
+
+    from duolm.cli import main
+
+    folder = lecture.figures["anscombe"].parent
+    asked: list[str] = []
+    monkeypatch.setattr(demo, "run", lambda out: asked.append(out) or lecture)  # drawn once
+    result = CliRunner().invoke(main, ["demo", "--out", str(folder)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert asked == [str(folder)]
+    for needle in (
+        "Anscombe",
+        "OLS Regression Results",
+        "Bayesian Regression Results",
+        "Final estimate of beta:",
+        "std(sigma2):",
+        "log_evidence",
+        "reference prior",
+    ):
+        assert needle in result.output, needle
+    assert result.output.splitlines()[-1] == f"10 figures written to {folder.resolve()}"
+
+
 def test_the_lecture_prior_helper_matches_nig_from_xi() -> None:
     data = duolm.datasets.tracking()
     a = bayes(demo.PARABOLA, data, prior=demo.lecture_prior())

@@ -156,8 +156,10 @@ def test_the_page_is_complete(page: str) -> None:
         "reference prior",
     ):
         assert needle in page, needle
-    for key in ("bands", "evolution", "residuals", "marginals"):
+    for key in ("bands", "evolution", "residuals", "marginals", "influence"):
         assert f'id="fig-{key}"' in page
+    for key in ("added-variable", "component-plus-residual"):  # one slope: the data figure
+        assert f'id="fig-{key}"' not in page
 
 
 def test_the_page_is_self_contained(page: str) -> None:
@@ -165,7 +167,7 @@ def test_the_page_is_self_contained(page: str) -> None:
     parser.feed(page)
     for tag, name, value in parser.urls:
         assert value.startswith(("#", "data:")), f"<{tag} {name}={value[:60]!r}> is external"
-    assert len(parser.img_src) == 4
+    assert len(parser.img_src) == 5
     assert all(src.startswith("data:image/png;base64,") for src in parser.img_src)
     assert "script" not in parser.tags and "link" not in parser.tags
     assert "iframe" not in parser.tags
@@ -181,13 +183,15 @@ def test_user_text_is_escaped(page: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_model_with_several_inputs_gets_a_note_instead_of_bands() -> None:
+def test_a_model_with_several_inputs_gets_a_note_instead_of_bands_and_partial_plots() -> None:
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"x": rng.normal(size=40), "z": rng.normal(size=40)})
     frame["y"] = 2 + frame["x"] + 0.5 * frame["z"] + rng.normal(size=40)
     text = build_report(frame, "y ~ x + z")
     assert "No bands figure" in text and 'id="fig-bands"' not in text
-    assert text.count("<img ") == 3
+    for key in ("added-variable", "component-plus-residual", "influence"):
+        assert f'id="fig-{key}"' in text
+    assert text.count("<img ") == 6
 
 
 def test_chromium_renders_the_tables(page_file: Path, tmp_path: Path) -> None:
@@ -195,7 +199,7 @@ def test_chromium_renders_the_tables(page_file: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     assert dom.count("<table") >= 8, "the summaries, the data and the intervals are tables"
-    assert dom.count("<img") == 4
+    assert dom.count("<img") == 5
     for needle in ("OLS Regression Results", "Bayesian Regression Results", "I(time ** 2)"):
         assert needle in dom
     assert "<script>" not in dom

@@ -16,13 +16,15 @@ from it by the result classes: :func:`ols` and :func:`bayes` are
 ``reduce(...).ols()`` and ``reduce(...).bayes()``.
 
 The entry functions by what they read: :mod:`._fits` (one model, data of any kind),
-:mod:`._paths` (rows in order), :mod:`._models` (several models); :mod:`._door` holds
+:mod:`._paths` (rows in order), :mod:`._models` (several models), :mod:`._influence`
+(per-row measures of a fit written to a file); :mod:`._door` holds
 the checks they share.
 """
 
 from __future__ import annotations
 
 from duolm._api._fits import bayes, ols, read_frame, reduce
+from duolm._api._influence import write_influence
 from duolm._api._models import bma, compare, glsar
 from duolm._api._paths import changepoints, iter_trajectory, trajectory, write_trajectory
 
@@ -37,5 +39,6 @@ __all__ = [
     "read_frame",
     "reduce",
     "trajectory",
+    "write_influence",
     "write_trajectory",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,13 +14,15 @@ import pandas as pd
 from duolm import _stream, core
 from duolm._api._door import StreamOptions, _check_encoding, _streamed, _warn_dropped
 from duolm._checks import (
-    DEPENDENT_COV_TYPES,
     CovType,
     Missing,
     check_alias_tol,
     check_cov_kwds,
     check_cov_type,
+    check_group_columns,
+    check_hac_request,
     check_missing,
+    check_tests_request,
 )
 from duolm.bayesian import (
     NIG,
@@ -28,7 +30,7 @@ from duolm.bayesian import (
     check_prior_type,
     empirical_prior,
 )
-from duolm.design import as_frame, make_design
+from duolm.design import as_frame, make_design, weighted_design
 from duolm.errors import DataError
 from duolm.frequentist import OLSResults
 from duolm.reduction import Reduction
@@ -50,6 +52,10 @@ def reduce(
     progress: bool = False,
     encoding: str | None = None,
     narrow: bool = False,
+    hac: bool | Mapping[str, Any] | None = None,
+    groups: str | Sequence[str] | None = None,
+    tests: bool | Mapping[str, Any] | None = None,
+    weights: object = None,
 ) -> Reduction:
     """Reduce data of any kind to what both readings need, in one pass (two if asked).
 
@@ -73,6 +79,28 @@ def reduce(
         Refuse, before building it, an in-memory formula design with at least
         as many columns as rows, as least squares needs (:func:`ols` sets it;
         the Bayesian reading can take wider designs).
+    hac : bool or dict, optional
+        For data not in memory, with ``diagnostics``: the second pass also
+        accumulates the Newey-West meat, for ``reduction.ols("HAC", cov_kwds)``.
+        True for the defaults, or HAC's ``cov_kwds``: ``maxlags`` (default:
+        Newey & West's rule for the rows counted by the first pass) and
+        ``kernel``, fixed here; ``use_correction`` is chosen when reading.
+    groups : str or pair of str, optional
+        For data not in memory, with ``diagnostics``: the column (or two, for
+        two-way clustering) whose per-group score sums the second pass
+        accumulates, for ``reduction.ols("cluster", {"groups": groups})``.
+    tests : bool or dict, optional
+        For data not in memory, with ``diagnostics``: the second pass also
+        accumulates what the standard tests of the fit need
+        (``het_breuschpagan``, ``het_white`` up to 12 columns,
+        ``linear_reset``, ``acorr_breusch_godfrey``, ``acorr_ljungbox``,
+        ``durbin_watson_test(exact=False)``). True for the defaults, or
+        ``{"maxlags": L, "power": P}``: the lags kept (default
+        ``min(10, n // 5)``, at least 2) and RESET's highest power (3).
+        Rows in memory need none of these: their fit has every row at hand.
+    weights : str or array_like of shape (n,), optional
+        As for :func:`ols`: the statistic is that of the rows scaled by
+        ``sqrt(w)``, with the sums of the weights beside it.
 
     Returns
     -------
@@ -94,8 +122,19 @@ def reduce(
     missing = check_missing(missing)
     alias_tol = check_alias_tol(alias_tol)
     opts = StreamOptions.checked(batch_size, checkpoint, checkpoint_every, progress, encoding)
+    scores = _score_spec(hac, groups)
+    asked = check_tests_request(tests)
+    if (scores is not None or asked is not None) and not diagnostics and _streamed(formula, data):
+        raise ValueError(
+            "hac=, groups= and tests= are accumulated by the second pass: use diagnostics=True"
+        )
     if _streamed(formula, data):
         assert isinstance(formula, str)
+        if weights is not None and not isinstance(weights, str):
+            raise TypeError(
+                "the weights of streamed data (a file, an iterable of frames, a Dask "
+                f"DataFrame) are a column of it: give its name, got {type(weights).__name__}"
+            )
         if _stream.is_dask(data):
             from duolm import dask
 
@@ -107,6 +146,9 @@ def reduce(
                 alias_tol=alias_tol,
                 diagnostics=diagnostics,
                 robust=robust,
+                scores=scores,
+                tests=asked,
+                weights=weights,
             )
             _warn_dropped(streamed.n_dropped)
             return streamed
@@ -122,6 +164,9 @@ def reduce(
             checkpoint_every=opts.checkpoint_every,
             progress=opts.progress,
             encoding=opts.encoding,
+            scores=scores,
+            tests=asked,
+            weights=weights,
         )
         _warn_dropped(streamed.n_dropped)
         return streamed
@@ -129,7 +174,10 @@ def reduce(
         "apply to streamed data (a CSV or Parquet path, an iterable of DataFrames, "
         "a Dask DataFrame)"
     )
-    design = make_design(formula, data, X, y, missing, narrow=narrow)
+    if weights is None:
+        design = make_design(formula, data, X, y, missing, narrow=narrow)
+    else:
+        design = weighted_design(formula, data, X, y, weights, missing, narrow=narrow)
     reduction = Reduction.of_design(design, alias_tol)
     _warn_dropped(reduction.n_dropped)
     return reduction
@@ -151,6 +199,8 @@ def ols(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    tests: bool | Mapping[str, Any] | None = None,
+    weights: object = None,
 ) -> OLSResults:
     """Fit a linear model by least squares.
 
@@ -173,7 +223,8 @@ def ols(
     cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC", "cluster"}
         Covariance of the estimates; robust types change ``bse``, t, p, the
         intervals and the F test. "HAC" (Newey-West) and "cluster" are
-        statsmodels' and are computed for data in memory.
+        statsmodels', for data in memory, streamed and on Dask (the second
+        pass then accumulates the lag products or per-group score sums).
     cov_kwds : dict, optional
         statsmodels' keywords. "HAC": ``maxlags`` (default
         ``floor(4 (n / 100)^(2/9))``, Newey & West's rule, as statsmodels),
@@ -197,6 +248,23 @@ def ols(
         to resume a killed run from, batches between checkpoints, a progress
         bar, and the text encoding of a CSV file (default UTF-8; a file that
         does not decode is a DataError saying what it looks like).
+    tests : bool or dict, optional
+        For streamed data: the second pass also accumulates what the standard
+        tests (``het_breuschpagan()``, ``het_white()``, ``linear_reset()``,
+        ``acorr_breusch_godfrey()``, ``acorr_ljungbox()``,
+        ``durbin_watson_test(exact=False)``) need; see :func:`reduce`. In
+        memory every test is at hand.
+    weights : str or array_like of shape (n,), optional
+        Weighted least squares, as statsmodels' ``WLS``: a column of the data
+        (the only form for streamed and Dask data) or one weight per row of
+        the data, in its order. A weight is the row's relative precision,
+        ``var(y_i) = sigma^2 / w_i``: positive and finite (else a DataError
+        naming the row); a missing weight makes its row missing. The fit is
+        that of the rows scaled by ``sqrt(w)``; ``resid`` and ``fittedvalues``
+        are unweighted, ``wresid`` scaled, R² uses the weighted total sum of
+        squares about the weighted mean, the log-likelihood adds
+        ``0.5 sum log w``, and the diagnostics and robust covariances read the
+        scaled rows (statsmodels' ``wresid`` and ``wexog``).
 
     Returns
     -------
@@ -215,12 +283,14 @@ def ols(
     streamed = _streamed(formula, data)
     cov_type = check_cov_type(cov_type, residuals=diagnostics or not streamed)
     kwds = check_cov_kwds(cov_type, cov_kwds)
-    if cov_type in DEPENDENT_COV_TYPES and streamed:
-        raise ValueError(
-            f"cov_type={cov_type!r} is computed for data in memory; streamed and Dask fits "
-            "offer HC0-HC3 (their second pass does not accumulate lag products or group sums)"
-        )
-    if kwds is not None and cov_type == "cluster" and data is not None:
+    hac: dict[str, Any] | None = None
+    groups: tuple[str, ...] | None = None
+    if kwds is not None and streamed:  # the second pass accumulates the meat asked for
+        if cov_type == "HAC":
+            hac = {"maxlags": kwds["maxlags"], "kernel": kwds["kernel"]}
+        else:
+            groups = check_group_columns(kwds["groups"])
+    elif kwds is not None and cov_type == "cluster" and data is not None:
         kwds["groups"] = _group_columns_of(data, kwds["groups"])
     reduction = reduce(
         formula,
@@ -237,8 +307,23 @@ def ols(
         progress=progress,
         encoding=encoding,
         narrow=True,
+        hac=hac,
+        groups=groups,
+        tests=tests if streamed else None,
+        weights=weights,
     )
     return reduction.ols(cov_type, kwds)
+
+
+def _score_spec(hac: object, groups: object) -> core.ScoreSpec | None:
+    """What the second pass feeds the score rows to (``reduce``'s ``hac`` and ``groups``)."""
+    lags = check_hac_request(hac)
+    names = check_group_columns(groups)
+    if lags is None and not names:
+        return None
+    if lags is None:
+        return core.ScoreSpec(groups=names)
+    return core.ScoreSpec(hac=True, maxlags=lags["maxlags"], kernel=lags["kernel"], groups=names)
 
 
 def _group_columns_of(data: object, groups: object) -> object:
@@ -270,6 +355,7 @@ def bayes(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    weights: object = None,
 ) -> BayesResults:
     """Fit a linear model by the exact conjugate Bayesian update.
 
@@ -297,6 +383,11 @@ def bayes(
         As for :func:`duolm.ols`.
     batch_size, checkpoint, checkpoint_every, progress, encoding
         For streamed data only, as for :func:`duolm.ols`.
+    weights : str or array_like of shape (n,), optional
+        Known relative precisions, ``y_i ~ N(x_i' beta, sigma^2 / w_i)``: a
+        column of the data or one weight per row, as for :func:`duolm.ols`.
+        The posterior is still the exact NIG (the update with the rows scaled
+        by ``sqrt(w)``); the log evidence is that of the unscaled ``y``.
 
     Returns
     -------
@@ -325,8 +416,11 @@ def bayes(
         checkpoint_every=checkpoint_every,
         progress=progress,
         encoding=encoding,
+        weights=weights,
     )
     if empirical:
+        if reduction.spec.weights is not None:
+            raise ValueError("prior='empirical' is for unweighted fits; give weighted fits a prior")
         const_col = reduction.pass1.const.position(np.ones(len(reduction.terms), dtype=bool))
         if const_col is None:
             raise DataError("prior='empirical' needs an intercept (it leaves the intercept flat)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -399,9 +399,6 @@ def write_trajectory(
     int
         Number of rows written.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     frames = iter_trajectory(
         formula,
         source,
@@ -412,6 +409,15 @@ def write_trajectory(
         progress=progress,
         encoding=encoding,
     )
+    return write_frames(frames, out)
+
+
+def write_frames(frames: Iterable[pd.DataFrame], out: str | os.PathLike[str]) -> int:
+    """Write frames of the same columns to one Parquet file, index as the column ``row``;
+    the file appears complete or not at all (a temporary file renamed). Rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     target = Path(out)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     rows = 0

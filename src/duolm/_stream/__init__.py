@@ -15,7 +15,19 @@ not already define, and no result is built: :func:`reduce` returns a
   :class:`~duolm.core.ResidualMoments` (Omnibus, Jarque-Bera, skew,
   kurtosis, Durbin-Watson) and the HC "meats" ``W^T diag(w) W`` with
   ``W = X Rxx^-1`` and ``w = e², e²/(1-h), e²/(1-h)²``; the summary of a file
-  of any length is then as complete as that of an in-memory fit.
+  of any length is then as complete as that of an in-memory fit. Asked for,
+  it also feeds the score rows ``w_i e_i`` to the HAC meat (lags carried
+  across batches) and to per-group sums (the ``groups`` columns are read
+  beside the design in this pass only), and accumulates the standard tests'
+  sums (:mod:`duolm.frequentist._testsums`); these take the numpy path of
+  :class:`~duolm.reduction.Pass2`, not the compiled kernel, which keeps no rows.
+
+A weighted fit (``weights="w"``) reads the weights column beside the design
+in both passes (a carried column, :attr:`duolm.design.DesignSpec.carry`): pass
+1 reduces the rows scaled by ``sqrt(w)`` and sums the weights
+(:class:`~duolm.core.WeightSums`), pass 2 takes the moments and meats of the
+scaled rows; a plain formula's scaled columns go through the same compiled
+kernels.
 
 The readings of the result equal the in-memory fit of the whole table to
 rounding. Without the second pass (``diagnostics=False``) the estimate and its
@@ -76,7 +88,9 @@ unless a shape is given):
   failed its check: formulaic builds every batch; absent in older files);
 - pass 1: ``rows`` read, ``n_dropped``, the statistic ``R`` (k + 1, k + 1),
   ``nobs``, ``y_mean``, ``y_m2``, and for the intercept ``const_seen``,
-  ``const_first`` (k,) and ``const_mask`` (k,);
+  ``const_first`` (k,) and ``const_mask`` (k,); for a weighted fit
+  ``weight_sums`` (4,): ``sum w``, ``sum log w``, the weighted mean of ``y``
+  and ``sum w (y - mean)^2`` (the fingerprint then names the weights column);
 - pass 2: ``moments`` (10,), the fields of ``ResidualMoments`` in order,
   ``meats`` (3, rank, rank) for HC0, HC2, HC3, and ``lev_one`` (a row of
   leverage 1 was seen: HC2 and HC3 undefined).
@@ -94,11 +108,13 @@ removed when the fit completes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from duolm._checks import Missing
 from duolm._stream._passes import _designs, _job, _reduce
 from duolm._stream._sources import _is_dask, is_source
+from duolm.core import ScoreSpec
 from duolm.design import Design
 from duolm.reduction import Reduction
 
@@ -134,10 +150,17 @@ def reduce(
     checkpoint_every: int | None = None,
     progress: bool = False,
     encoding: str | None = None,
+    scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> Reduction:
     """Pass 1 over a file or an iterable of frames (and pass 2 with ``diagnostics``).
 
-    ``robust``: pass 2 accumulates the leverages and HC meats too. The other
+    ``robust``: pass 2 accumulates the leverages and HC meats too; ``scores``:
+    it feeds the score rows to the HAC and cluster meats (the grouping
+    columns are read beside the design's); ``tests``: it accumulates the standard
+    tests' sums (:mod:`duolm.frequentist._testsums`). ``weights``: the column of
+    the weights, read beside the design in both passes (a weighted fit). The other
     arguments are those of :func:`duolm.reduce`, checked there.
     """
     job = _job(
@@ -150,6 +173,9 @@ def reduce(
         progress,
         robust,
         encoding,
+        scores,
+        tests,
+        weights,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(

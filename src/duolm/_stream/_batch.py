@@ -30,9 +30,10 @@ from numpy.typing import NDArray
 import duolm._stream._kernels as _kernels
 from duolm import core
 from duolm._checks import Missing, check_missing
+from duolm._stream._groups import group_labels
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
-from duolm.design import Design, DesignSpec, from_formula, parse_formula
+from duolm.design import Carried, Design, DesignSpec, from_formula, parse_formula
 from duolm.errors import DataError, FormulaError
 from duolm.reduction import ConstantColumns, Estimate, Pass1, Pass2
 
@@ -78,6 +79,9 @@ class _Builder:
 
     @classmethod
     def first(cls, spec: DesignSpec) -> _Builder:
+        if spec.weights is not None and spec.carry == (spec.weights,):
+            # weighted: the columns are copied and scaled by sqrt(w) here (_weighed)
+            return cls(spec, replace(spec, carry=()).plain_columns())
         return cls(spec, spec.plain_columns())
 
     def columns(self, batch: _Batch) -> _Columns | None:
@@ -111,11 +115,55 @@ class _Builder:
 
     def build(self, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int, _Builder]:
         """``(X, y, n_dropped, builder)``; the builder returned may have verified the fast path."""
+        X, y, dropped, _, builder = self.build_carried(batch, label)
+        return X, y, dropped, builder
+
+    def build_carried(
+        self, batch: _Batch, label: str
+    ) -> tuple[FloatArray, FloatArray, int, Carried, _Builder]:
+        """:meth:`build` and ``carried``, the kept rows' values of the columns ``spec.carry``
+        (CARRIED COLUMNS: weights, groups; :meth:`DesignSpec.build_xyc`), empty when none
+        are carried (the direct path never carries any)."""
         direct = self.direct(batch)
-        if direct is not None and self.fast:
-            return direct[0], direct[1], 0, self
-        X, y, dropped = _build_xy(self.spec, batch, label)
-        return X, y, dropped, self._verified(direct, X, y)
+        carried = self._direct_carried(batch) if direct is not None and self.fast else None
+        if direct is not None and carried is not None:
+            return direct[0], direct[1], 0, carried, self
+        X, y, dropped, carried = _build_xy(self.spec, batch, label)
+        return X, y, dropped, carried, self._verified(direct, X, y)
+
+    def _direct_carried(self, batch: _Batch) -> Carried | None:
+        """The carried values of a batch copied directly: the weights when all are positive
+        and finite (else None: the checked path drops or names the bad ones)."""
+        name = self.spec.weights
+        if name is None:
+            return {}
+        w = batch.numeric(name)
+        if w is None or not (_all_finite(w) and bool(np.all(w > 0))):
+            return None
+        return {name: w}
+
+    def _weighed(
+        self, columns: _Columns | None, batch: _Batch
+    ) -> tuple[_Columns, FloatArray | None] | None:
+        """The columns the statistic is made of: ``columns``, or for a weighted fit the
+        columns scaled by ``sqrt(w)`` (the intercept becomes the column ``sqrt(w)``) with
+        the weights; None when the weights are not all positive and finite."""
+        if columns is None or self.spec.weights is None:
+            return None if columns is None else (columns, None)
+        carried = self._direct_carried(batch)
+        if carried is None:
+            return None
+        w = carried[self.spec.weights]
+        root = np.sqrt(w)
+        data = tuple(column * root for column in columns.data)
+        if columns.icpt is None:
+            return _Columns(data, columns.where, None), w
+        return _Columns((root, *data), (columns.icpt, *columns.where), None), w
+
+    def weights(self, carried: Carried) -> FloatArray | None:
+        """The weights among the carried values (None: an unweighted fit)."""
+        name = self.spec.weights
+        return None if name is None else carried[name]
 
     def verify(self, batch: _Batch, X: FloatArray, y: FloatArray) -> _Builder:
         """Verify the direct path on a batch whose design formulaic built as ``(X, y)``."""
@@ -133,21 +181,37 @@ class _Builder:
     def part(self, before: Pass1, batch: _Batch, label: str) -> tuple[Pass1, _Builder]:
         """``before`` and pass 1 of the batch that follows it, and the builder to go on with."""
         columns = self.columns(batch) if self.fast else None
-        stat = columns.stat() if columns is not None else None
-        if columns is not None and stat is not None:
-            later = Pass1(stat, batch.nrows, 0, ConstantColumns())
+        weighed = self._weighed(columns, batch)
+        stat = weighed[0].stat() if weighed is not None else None
+        if columns is not None and weighed is not None and stat is not None:
+            w = weighed[1]
+            sums = None if w is None else core.WeightSums.of(w, columns.y)
+            later = Pass1(stat, batch.nrows, 0, ConstantColumns(), sums)
             return replace(before.merge(later), const=before.const.extend(columns)), self
-        X, y, dropped, builder = self.build(batch, label)
-        return before.add(X, y, batch.nrows, dropped), builder
+        X, y, dropped, carried, builder = self.build_carried(batch, label)
+        return before.add(X, y, batch.nrows, dropped, self.weights(carried)), builder
 
-    def resid(self, fit: Estimate, batch: _Batch, label: str) -> tuple[Pass2, _Builder]:
-        """Pass 2 of the batch, and the builder to go on with."""
-        columns = self.columns(batch) if self.fast else None
-        block = _pass2_of_columns(fit, columns) if columns is not None else None
+    def resid(
+        self, fit: Estimate, batch: _Batch, label: str, used: tuple[str, ...] = ()
+    ) -> tuple[Pass2, _Builder]:
+        """Pass 2 of the batch, and the builder to go on with.
+
+        When ``fit.scores`` asks for the HAC or cluster meats (or ``fit.tests`` for
+        the standard tests' sums), the rows are taken from ``(X, y)`` (not the
+        compiled kernel, which keeps no rows), with the group labels of the rows
+        complete in ``used``, the formula's columns.
+        """
+        if fit.scores is not None or fit.tests is not None:
+            X, y, _, carried, builder = self.build_carried(batch, label)
+            groups = fit.scores.groups if fit.scores is not None else ()
+            labels = group_labels(batch, groups, used, len(y), label)
+            return Pass2.of(fit, X, y, labels=labels, weights=self.weights(carried)), builder
+        weighed = self._weighed(self.columns(batch) if self.fast else None, batch)
+        block = _pass2_of_columns(fit, weighed[0]) if weighed is not None else None
         if block is not None:
             return block, self
-        X, y, _, builder = self.build(batch, label)
-        return Pass2.of(fit, X, y), builder
+        X, y, _, carried, builder = self.build_carried(batch, label)
+        return Pass2.of(fit, X, y, weights=self.weights(carried)), builder
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,20 +278,29 @@ def _all_finite(column: FloatArray) -> bool:
     return math.isfinite(np.add.reduce(column)) or bool(np.isfinite(column).all())
 
 
-def _build_xy(spec: DesignSpec, batch: _Batch, label: str) -> tuple[FloatArray, FloatArray, int]:
+def _build_xy(
+    spec: DesignSpec, batch: _Batch, label: str
+) -> tuple[FloatArray, FloatArray, int, Carried]:
     try:
-        return spec.build_xy(batch.frame())
+        return spec.build_xyc(batch.frame())
     except DataError as exc:
         raise DataError(f"{label}: {exc}") from exc
 
 
 def _design_or_none(
-    formula: str, frame: pd.DataFrame, columns: tuple[str, ...], missing: Missing, label: str
+    formula: str,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    missing: Missing,
+    label: str,
+    weights: str | None = None,
 ) -> Design | None:
+    """The design of the first batch with a complete row (``columns``: those the formula
+    uses and those carried), None when it has none; ``weights``: the weights column."""
     if len(frame) == 0:  # an empty batch or partition (after a filter, say): none complete
         return None
     try:
-        return from_formula(formula, frame, missing=missing)
+        return from_formula(formula, frame, missing=missing, weights=weights)
     except DataError as exc:
         if missing == "drop" and not _has_complete_row(frame, columns):
             return None

@@ -27,7 +27,7 @@ import numpy as np
 
 from duolm._checks import Missing
 from duolm._stream._sources import _Source
-from duolm.core import ResidualMoments, SqrtStat
+from duolm.core import ResidualMoments, SqrtStat, WeightSums
 from duolm.errors import StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2
 
@@ -50,7 +50,12 @@ class _Saved:
 
 
 def _fingerprint(
-    source: _Source, formula: str, size: int, missing: Missing, robust: bool = True
+    source: _Source,
+    formula: str,
+    size: int,
+    missing: Missing,
+    robust: bool = True,
+    weights: str | None = None,
 ) -> dict[str, Any]:
     assert source.path is not None
     path = source.path.resolve()
@@ -65,6 +70,7 @@ def _fingerprint(
         "robust": bool(robust),  # pass 2 accumulates the HC meats or not
         # the text's encoding decides the values read; absent for UTF-8 (older checkpoints)
         **({"encoding": source.encoding} if source.encoding is not None else {}),
+        **({"weights": weights} if weights is not None else {}),  # absent when unweighted
     }
 
 
@@ -92,6 +98,8 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
         "const_mask": np.zeros(k, bool) if const.mask is None else const.mask,
         "const_seen": np.array(const.first is not None),
     }
+    if part.weights is not None:
+        arrays["weight_sums"] = np.array(part.weights.as_tuple())
     if saved.resid is not None:
         mom = saved.resid.moments
         arrays["moments"] = np.array([float(getattr(mom, name)) for name in _MOMENT_FIELDS])
@@ -147,7 +155,8 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
             if seen
             else ConstantColumns()
         )
-        part = Pass1(stat, int(data["rows"]), int(data["n_dropped"]), const)
+        sums = WeightSums.from_tuple(data["weight_sums"]) if "weight_sums" in data else None
+        part = Pass1(stat, int(data["rows"]), int(data["n_dropped"]), const, sums)
         resid = None
         if "moments" in data:
             values = [float(v) for v in data["moments"]]

@@ -35,7 +35,7 @@ from duolm._stream._batch import (
 )
 from duolm._stream._checkpoint import _fingerprint, _load, _remove, _save, _Saved
 from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
-from duolm.core import SqrtStat
+from duolm.core import ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
@@ -124,6 +124,16 @@ class _Job:
     fingerprint: Mapping[str, Any] | None
     progress: bool
     plain: bool = False  # the formula names plain columns only: batches reduced from columns
+    scores: ScoreSpec | None = None  # pass 2's HAC / cluster meats (maxlags None: the rule)
+    tests: Mapping[str, Any] | None = None  # pass 2's sums for the standard tests
+
+    @property
+    def read(self) -> tuple[str, ...]:
+        """The columns read: the formula's, then the cluster groups' (each once)."""
+        groups = self.scores.groups if self.scores is not None else ()
+        return tuple(dict.fromkeys(self.columns + groups))
+
+    weights: str | None = None  # the weights column, read beside the design (carried)
 
 
 def _job(
@@ -136,6 +146,9 @@ def _job(
     progress: bool,
     robust: bool = True,
     encoding: str | None = None,
+    scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
+    weights: str | None = None,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -143,18 +156,32 @@ def _job(
     _refuse_lag(formula)
     src = _open_source(source, encoding)
     columns, plain = _used_columns(formula, list(src.names))
+    groups = scores.groups if scores is not None else ()
+    for name in groups:
+        if src.kind != "frames" and name not in src.names:
+            raise DataError(f"{src.label}: cov_kwds 'groups': column {name!r} is not in the data")
+    if weights is not None:  # read beside the design (carried), in both passes
+        if src.kind != "frames" and weights not in src.names:
+            raise DataError(f"{src.label}: column {weights!r} of the weights is not in the data")
+        columns = tuple(dict.fromkeys((*columns, weights)))
     if src.kind == "csv":
-        src = _csv_text_dtypes(src, columns, batch_size)
+        src = _csv_text_dtypes(src, tuple(dict.fromkeys(columns + groups)), batch_size)
     path = None
     fingerprint = None
     if checkpoint is not None:
+        if scores is not None or tests is not None:
+            raise ValueError(
+                "checkpoint= is not available with cov_type 'HAC' or 'cluster' or tests= "
+                "(their lag products and group sums are not written to the checkpoint): drop "
+                "checkpoint="
+            )
         if src.path is None:
             raise ValueError(
                 "checkpoint= needs a file source (a CSV or Parquet path): an iterable of "
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing, robust)
+        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights)
     return _Job(
         src,
         formula,
@@ -166,6 +193,9 @@ def _job(
         fingerprint,
         progress,
         plain,
+        scores,
+        tests,
+        weights,
     )
 
 
@@ -184,7 +214,9 @@ def _batches(job: _Job, start: int) -> Iterator[_Batch]:
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
     """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
-    return _design_or_none(job.formula, batch.frame(), job.columns, job.missing, job.source.label)
+    return _design_or_none(
+        job.formula, batch.frame(), job.columns, job.missing, job.source.label, job.weights
+    )
 
 
 def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
@@ -282,7 +314,9 @@ def _reduce_held(
                         if design is None:
                             part, builder = builder.part(part, batch, label)
                         else:
-                            part = part.add(design.X, design.y, batch.nrows, design.n_dropped)
+                            part = part.add(
+                                design.X, design.y, batch.nrows, design.n_dropped, design.weights
+                            )
                 else:
                     part, builder = builder.part(part, batch, label)
                 done += 1
@@ -306,12 +340,14 @@ def _reduce_held(
         resid = None
         if diagnostics:
             fit = part.estimate(alias_tol, robust)
+            fit = fit.asking(job.scores, job.tests)  # maxlags by the rule: rows counted
             resid = saved.resid if saved is not None and saved.pass_ == 2 else None
             resid = resid if resid is not None else Pass2.empty(int(fit.kept.sum()))
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
-            for batch in _batches(job, done):
-                block, builder = builder.resid(fit, batch, label)
+            # the second pass reads the cluster groups' columns too
+            for batch in _batches(replace(job, columns=job.read), done):
+                block, builder = builder.resid(fit, batch, label, job.columns)
                 resid = resid.merge(block)
                 done += 1
                 bar.advance(batch.nrows)

@@ -6,7 +6,8 @@
   built from a core state by class methods; :func:`checked_prior` is the one
   check of a prior against a design;
 - :mod:`._trajectory`: the posterior after every row (over the core's
-  Givens kernel);
+  Givens kernel), and :func:`credible_path` (:mod:`._bands`): its credible
+  intervals after every row;
 - :mod:`._averaging`: Bayesian model averaging over subsets of the terms
   (:class:`BMAResults`, :func:`average`; its kernels in :mod:`._averaging_kernel`);
 - :mod:`._empirical`: the empirical Bayes prior scale (:func:`empirical_prior`);
@@ -25,6 +26,7 @@
 from __future__ import annotations
 
 from duolm.bayesian._averaging import BMAResults, average
+from duolm.bayesian._bands import credible_path
 from duolm.bayesian._changepoints import Changepoints, Segment
 from duolm.bayesian._comparison import (
     COLUMNS as COMPARE_COLUMNS,
@@ -63,6 +65,7 @@ __all__ = [
     "check_prior_type",
     "checked_prior",
     "compare_fits",
+    "credible_path",
     "default_prior",
     "empirical_prior",
     "log_evidence_between",

@@ -36,12 +36,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from duolm import core
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
 from duolm.design import Design
 from duolm.errors import DataError
-from duolm.frequentist import OLSResults
+from duolm.frequentist import OLSResults, solve_design
 
 __all__ = [
     "COLUMNS",
@@ -96,7 +95,7 @@ def _evidence_fit(fit: OLSResults, prior: PriorFactory) -> BayesResults:
 
 
 def _ols_of(design: Design) -> OLSResults:
-    return OLSResults.from_fit(design, core.lstsq(design.X, design.y))
+    return OLSResults.from_fit(design, solve_design(design))
 
 
 def _pair(fit: object, prior: PriorFactory) -> tuple[OLSResults, BayesResults]:

@@ -19,6 +19,7 @@ A result whose quantity does not exist for its posterior (the sd of beta for
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,7 +35,7 @@ from duolm import core
 from duolm._checks import check_alpha
 from duolm.bayesian._nig import NIG, log_evidence_between, refined_update
 from duolm.bayesian._ppc import PPCResult, posterior_predictive_check
-from duolm.design import Design, DesignSpec
+from duolm.design import Design, DesignSpec, new_weights
 from duolm.errors import DataError, PriorError
 
 __all__ = ["BayesFit", "check_prior_type", "checked_prior", "default_prior"]
@@ -93,11 +94,17 @@ class BayesFit:
     prior: NIG
     posterior: NIG
     design: Design | None = None
+    weight_sums: core.WeightSums | None = None
     tau2: float | None = None
 
     @classmethod
     def from_posterior(
-        cls, spec: DesignSpec, prior: NIG, posterior: NIG, design: Design | None = None
+        cls,
+        spec: DesignSpec,
+        prior: NIG,
+        posterior: NIG,
+        design: Design | None = None,
+        weights: core.WeightSums | None = None,
     ) -> Self:
         """The result of a fit whose posterior is at hand; an improper posterior is refused.
 
@@ -114,23 +121,48 @@ class BayesFit:
                 f"{'regular' if posterior.beta_proper else 'singular'}): under the reference prior "
                 f"the design needs more than {prior.k} rows of full column rank"
             )
-        return cls(spec=spec, prior=prior, posterior=posterior, design=design)
+        return cls(spec=spec, prior=prior, posterior=posterior, design=design, weight_sums=weights)
 
     @classmethod
     def from_design(cls, design: Design, prior: NIG | None) -> Self:
-        """Update ``prior`` (checked against the design) with the rows of ``design``."""
+        """Update ``prior`` (checked against the design) with the rows of ``design``.
+
+        Weighted rows (``design.weights``, known relative precisions,
+        ``y_i ~ N(x_i' beta, sigma^2 / w_i)``) update it scaled by ``sqrt(w)``:
+        the exact NIG posterior of that likelihood.
+        """
         prior = checked_prior(prior, design.spec)
-        posterior = refined_update(prior, design.X, design.y, design.const_col)
-        posterior = posterior.named(design.spec.terms)
-        return cls.from_posterior(design.spec, prior, posterior, design)
+        if design.weights is None:
+            posterior = refined_update(prior, design.X, design.y, design.const_col)
+            posterior = posterior.named(design.spec.terms)
+            return cls.from_posterior(design.spec, prior, posterior, design)
+        X, y = core.scale_rows(design.X, design.y, design.weights)
+        posterior = refined_update(prior, X, y).named(design.spec.terms)
+        sums = core.WeightSums.of(design.weights, design.y)
+        return cls.from_posterior(design.spec, prior, posterior, design, sums)
 
     @classmethod
-    def from_state(cls, spec: DesignSpec, stat: core.SqrtStat, prior: NIG | None) -> Self:
-        """The posterior of ``prior`` and a data statistic (the prior counted once)."""
+    def from_state(
+        cls,
+        spec: DesignSpec,
+        stat: core.SqrtStat,
+        prior: NIG | None,
+        weights: core.WeightSums | None = None,
+    ) -> Self:
+        """The posterior of ``prior`` and a data statistic (the prior counted once).
+
+        ``weights``: the sums of the weights when ``stat`` is that of weighted rows
+        scaled by ``sqrt(w)`` (for the evidence of the unscaled ``y``).
+        """
         prior = checked_prior(prior, spec)
         data = prior.data_stat.merge(stat)
         posterior = NIG.from_parts(prior.prior_stat, prior.nu0, data, prior.label, spec.terms)
-        return cls.from_posterior(spec, prior, posterior)
+        return cls.from_posterior(spec, prior, posterior, weights=weights)
+
+    @property
+    def weighted(self) -> bool:
+        """Fitted to weighted rows (known relative precisions ``w``)."""
+        return self.weight_sums is not None
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -302,6 +334,11 @@ class BayesFit:
             ``observed`` and ``replicated`` statistics per draw, and ``p_value``
             (see :mod:`duolm.bayesian._ppc`).
         """
+        if self.weighted:
+            raise DataError(
+                "ppc() replicates rows of equal variance; this fit is weighted (the rows' "
+                "variances are sigma^2 / w), which it does not replicate"
+            )
         return posterior_predictive_check(self, stat, draws, seed)
 
     # -- prediction ---------------------------------------------------------------
@@ -314,7 +351,9 @@ class BayesFit:
         index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
         return X0, index
 
-    def predict(self, data: object = None, alpha: float = 0.05) -> pd.DataFrame:
+    def predict(
+        self, data: object = None, alpha: float = 0.05, weights: object = None
+    ) -> pd.DataFrame:
         """Posterior predictions: the credible band of the mean and the predictive interval.
 
         Parameters
@@ -324,6 +363,11 @@ class BayesFit:
             rows of X for array fits); None predicts the fitted rows.
         alpha : float
             Intervals hold posterior probability ``1 - alpha``.
+        weights : array_like of shape (m,), str or float, optional
+            Known relative precisions of the new observations, ``y ~ N(x'beta,
+            sigma^2 / w)``: the predictive scale^2 is ``(b/a)(1/w + x^T V x)``.
+            One weight per row, a column of ``data``, or one number. Default:
+            the fit's weights for the fitted rows, 1 for new rows.
 
         Returns
         -------
@@ -332,18 +376,21 @@ class BayesFit:
             ``sqrt(b/(a-1) x^T V x)`` (inf for 1/2 < a <= 1, where the variance
             is infinite); ``mean_ci_lower/upper`` from the t with scale^2
             ``(b/a) x^T V x``; ``obs_ci_lower/upper`` from the predictive t with
-            scale^2 ``(b/a)(1 + x^T V x)``. All with ``2a`` dof.
+            scale^2 ``(b/a)(1/w + x^T V x)``. All with ``2a`` dof.
         """
         alpha = check_alpha(alpha)
         post = self.posterior
         post._need_a(0.5, "the posterior mean of x'beta")
         X0, index = self._rows(data)
+        if data is None and weights is None and self.design is not None:
+            weights = self.design.weights
+        w0 = new_weights(weights, data, len(X0), index)
         mean = X0 @ post.m
         h = post.quad(X0)
         mean_se = np.sqrt(post.b / (post.a - 1.0) * h) if post.a > 1 else np.full(len(h), np.inf)
         q = stats.t.isf(alpha / 2.0, self.df)
         band = q * np.sqrt(post.b / post.a * h)
-        obs = q * np.sqrt(post.b / post.a * (1.0 + h))
+        obs = q * np.sqrt(post.b / post.a * (1.0 / w0 + h))
         return pd.DataFrame(
             {
                 "mean": mean,
@@ -356,20 +403,32 @@ class BayesFit:
             index=index,
         )
 
-    def predictive_logpdf(self, data: object) -> pd.Series:
+    def predictive_logpdf(self, data: object, weights: object = None) -> pd.Series:
         """Log density of new observations under the posterior predictive, one per row.
 
         ``data`` holds the response too: a frame for formula fits, a pair
         ``(X, y)`` for array fits. Rows with missing values are refused.
+        ``weights``: the new observations' relative precisions, as for
+        :meth:`predict` (default 1): ``y ~ t(x^T m, (b/a)(1/w + x^T V x))``,
+        the density of the scaled row times ``sqrt(w)``.
         """
-        X0, y0, dropped = self.spec.build_xy(data)
+        # the design's columns only: the new rows' weights come from ``weights``
+        X0, y0, dropped = dataclasses.replace(self.spec, carry=()).build_xy(data)
         if dropped:
             raise DataError(f"{dropped} row(s) have missing values; the density needs them all")
         index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(y0))
-        return pd.Series(self.posterior.predictive_logpdf(X0, y0), index=index, name="logpdf")
+        w0 = new_weights(weights, data, len(y0), index)
+        Xs, ys = core.scale_rows(X0, y0, w0)
+        logpdf = self.posterior.predictive_logpdf(Xs, ys) + 0.5 * np.log(w0)
+        return pd.Series(logpdf, index=index, name="logpdf")
 
     # -- evidence and summary -----------------------------------------------------
     @cached_property
     def log_evidence(self) -> float:
-        """Log marginal likelihood ``log p(y | X)`` of the fitted rows under the prior."""
-        return log_evidence_between(self.prior, self.posterior)
+        """Log marginal likelihood ``log p(y | X)`` of the fitted rows under the prior.
+
+        Weighted: of the unscaled ``y`` (``var(y_i) = sigma^2 / w_i``), the scaled
+        rows' evidence plus the Jacobian ``0.5 sum log w``.
+        """
+        jacobian = 0.0 if self.weight_sums is None else 0.5 * self.weight_sums.log_total
+        return log_evidence_between(self.prior, self.posterior) + jacobian

@@ -49,6 +49,7 @@ from duolm.cli._io import (
     wrap,
 )
 from duolm.cli._prior import PRIOR_HELP, PriorFactory, build_prior, parse_prior
+from duolm.cli._robust import CovOptions, cov_options
 from duolm.frequentist import OLSResults
 from duolm.present import demo as lecture
 
@@ -203,6 +204,14 @@ def demo(out: str) -> None:
 @_prior_option
 @_alpha_option
 @_cov_type_option
+@cov_options
+@click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="Weighted least squares (and known relative precisions in the Bayesian reading): "
+    "the column of DATA holding each row's weight, positive and finite.",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False),
@@ -232,6 +241,11 @@ def fit(
     prior: str | None,
     alpha: float,
     cov_type: str,
+    maxlags: int | None,
+    kernel: str | None,
+    use_correction: bool | None,
+    groups: str | None,
+    weights: str | None,
     plot: str | None,
     save_state: str | None,
     streamed: bool | None,
@@ -249,6 +263,9 @@ def fit(
       duolm fit tracking.csv -f 'height ~ I(time**2)' --bayes --prior 'xi=10000,0.1,0.1;nu=5'
       cat tracking.csv | duolm fit - -f 'height ~ time' --ols --cov-type HC3 --format json
       duolm fit big.parquet -f 'y ~ x1 + x2' --stream
+      duolm fit panel.parquet -f 'y ~ x' --ols --cov-type cluster --groups firm,year
+      duolm fit series.csv -f 'y ~ x' --ols --cov-type HAC --maxlags 4
+      duolm fit survey.csv -f 'y ~ x' --weights w
     """
     from duolm.cli._io import refuse_overwrite
 
@@ -257,6 +274,7 @@ def fit(
         {"DATA": data, "--prior": prior if prior and Path(prior).is_file() else None},
     )
     mode = mode or "both"
+    dependent = CovOptions(cov_type, maxlags, kernel, use_correction, groups)
     if prior is not None and mode == "ols":
         raise click.UsageError("--prior needs a Bayesian fit (--bayes or --both)")
     if _should_stream(data, streamed):
@@ -273,6 +291,7 @@ def fit(
     # one reduction serves both readings: a streamed file is read once per pass it needs
     # (two with the least-squares reading's diagnostics, one for the Bayesian one alone)
     ct = cast(CovType, cov_type)
+    streamed_source = not isinstance(source, pd.DataFrame)
     reduction = reduce(
         formula,
         source,
@@ -280,8 +299,12 @@ def fit(
         robust=mode != "bayes" and ct != "nonrobust",
         progress=not isinstance(source, pd.DataFrame),
         encoding=None if isinstance(source, pd.DataFrame) else encoding,
+        hac=dependent.hac if mode != "bayes" and streamed_source else None,
+        groups=dependent.groups if mode != "bayes" and streamed_source else None,
+        weights=weights,
     )
-    ols_fit = reduction.ols(ct) if mode != "bayes" else None
+    in_memory = source if isinstance(source, pd.DataFrame) else None
+    ols_fit = reduction.ols(ct, dependent.cov_kwds(in_memory)) if mode != "bayes" else None
     bayes_fit = reduction.bayes(build_prior(prior, formula, head)) if mode != "ols" else None
     summaries: list[tuple[str, Summary]] = []
     if ols_fit is not None:
@@ -408,6 +431,13 @@ def compare(
     metavar="FORMULA",
     help="Refit this model on STATE_OR_DATA (then a data file); without it, a saved state.",
 )
+@click.option(
+    "--weights",
+    metavar="COLUMN",
+    default=None,
+    help="The new rows' weights (observation variance scale / w), a column of NEWDATA; "
+    "with -f the refit is weighted by the same column of STATE_OR_DATA.",
+)
 @_mode_options
 @_prior_option
 @_alpha_option
@@ -417,6 +447,7 @@ def predict(
     source: str,
     new: str,
     formula: str | None,
+    weights: str | None,
     mode: Mode | None,
     prior: str | None,
     alpha: float,
@@ -456,10 +487,13 @@ def predict(
         frame = load_data(source, encoding)
         new_frame = load_data(new, encoding)
         if mode != "bayes":
-            fits.append(("ols", ols(formula, frame)))
+            fits.append(("ols", ols(formula, frame, weights=weights)))
         if mode != "ols":
-            fits.append(("bayes", bayes(formula, frame, prior=build_prior(prior, formula, frame))))
-    tables = [(reading, fit_.predict(new_frame, alpha=alpha)) for reading, fit_ in fits]
+            chosen = build_prior(prior, formula, frame)
+            fits.append(("bayes", bayes(formula, frame, prior=chosen, weights=weights)))
+    tables = [
+        (reading, fit_.predict(new_frame, alpha=alpha, weights=weights)) for reading, fit_ in fits
+    ]
     inputs = new_frame.loc[:, [c for c in new_frame.columns if c in _inputs(fits[0][1])]]
     if fmt == "json":
         emit_json({reading: rows_json(inputs.join(t)) for reading, t in tables})

@@ -12,11 +12,16 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 - :mod:`._xprec`: double-double arithmetic for the refinement's residuals;
 - :class:`ResidualMoments` (:mod:`._moments`): mergeable moments of the
   residuals, and :mod:`._sandwich`: the HC meats and the mergeable HAC and
-  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`).
+  cluster meats (:class:`HACMeat`, :class:`ClusterMeat`), which
+  :class:`ScoreMeats` (:mod:`._scoremeats`) bundles for a streamed second pass;
+  :class:`LagProducts` (:mod:`._lags`): mergeable lag products of a series of rows;
+- :mod:`._weights`: the ``sqrt(w)`` scaling of weighted rows and the sums of
+  the weights kept beside the statistic (:class:`WeightSums`).
 """
 
 from __future__ import annotations
 
+from duolm.core._lags import LagProducts
 from duolm.core._moments import ResidualMoments, pool_central
 from duolm.core._runlength import RunLengths, runlength_recursion
 from duolm.core._sandwich import (
@@ -32,9 +37,11 @@ from duolm.core._sandwich import (
     meat,
     meats,
 )
+from duolm.core._scoremeats import ScoreMeats, ScoreSpec
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
 from duolm.core._subsets import CentredFactor
+from duolm.core._weights import WeightSums, scale_rows
 
 __all__ = [
     "ALIAS_TOL",
@@ -47,10 +54,14 @@ __all__ = [
     "ClusterMeat",
     "HACMeat",
     "Kernel",
+    "LagProducts",
     "LstsqFit",
     "ResidualMoments",
     "RunLengths",
+    "ScoreMeats",
+    "ScoreSpec",
     "SqrtStat",
+    "WeightSums",
     "default_maxlags",
     "hc_weights",
     "kernel_weights",
@@ -59,4 +70,5 @@ __all__ = [
     "meats",
     "pool_central",
     "runlength_recursion",
+    "scale_rows",
 ]

@@ -220,8 +220,8 @@ class ClusterMeat:
         u = np.asarray(u, dtype=np.float64)
         if len(groups) != u.shape[0]:
             raise DataError(f"groups has {len(groups)} labels for {u.shape[0]} rows")
-        codes, uniques = groups.factorize()
-        return cls(pd.Index(uniques), _group_sums(codes, u, len(uniques)), u.shape[0])
+        codes, uniques = _factorize(groups)
+        return cls(uniques, _group_sums(codes, u, len(uniques)), u.shape[0])
 
     def update(self, u: FloatArray, groups: pd.Index) -> ClusterMeat:
         """Add a block of score rows with their group labels."""
@@ -230,9 +230,9 @@ class ClusterMeat:
     def merge(self, other: ClusterMeat) -> ClusterMeat:
         """Combine with the sums of other rows (order does not matter)."""
         labels = self.groups.append(other.groups)
-        codes, uniques = labels.factorize()
+        codes, uniques = _factorize(labels)
         sums = _group_sums(codes, np.vstack([self.sums, other.sums]), len(uniques))
-        return ClusterMeat(pd.Index(uniques), sums, self.nobs + other.nobs)
+        return ClusterMeat(uniques, sums, self.nobs + other.nobs)
 
     @property
     def n_groups(self) -> int:
@@ -244,6 +244,22 @@ class ClusterMeat:
         """``sum_g s_g s_g^T``."""
         out: FloatArray = self.sums.T @ self.sums
         return out
+
+
+def _factorize(labels: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
+    """Codes and unique labels; a MultiIndex (intersection groups) level by level, without
+    building its tuples (pandas' own factorize of a MultiIndex materialises them: slow)."""
+    if not isinstance(labels, pd.MultiIndex):
+        codes, uniques = labels.factorize()
+        return codes, pd.Index(uniques)
+    key = np.zeros(len(labels), dtype=np.int64)
+    for i in range(labels.nlevels):
+        level_codes, level_uniques = pd.factorize(labels.get_level_values(i))
+        key = key * max(len(level_uniques), 1) + level_codes
+    codes, _ = pd.factorize(key)
+    _, first = np.unique(codes, return_index=True)  # each group's first row, in code order
+    out: pd.Index = labels[first]
+    return codes, out
 
 
 def _group_sums(codes: NDArray[np.intp], u: FloatArray, n_groups: int) -> FloatArray:

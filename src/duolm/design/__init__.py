@@ -6,13 +6,17 @@
   missing, infinite and text values found and named;
 - :mod:`._build`: :class:`Design`, :class:`DesignSpec`, :func:`from_formula`,
   :func:`from_arrays`;
+- :mod:`._weights`: the weights of a weighted fit, a column or an array,
+  checked and aligned with the kept rows;
 - :mod:`._serial`: a spec to and from JSON-ready values (saved fits).
 """
 
 from __future__ import annotations
 
 from duolm.design._build import (
+    ARRAY_WEIGHTS,
     HEAD_ROWS,
+    Carried,
     Design,
     DesignSpec,
     constant_column,
@@ -22,9 +26,12 @@ from duolm.design._build import (
 )
 from duolm.design._columns import as_frame, is_real_dtype
 from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.design._weights import new_weights, weighted_design, weights_array
 
 __all__ = [
+    "ARRAY_WEIGHTS",
     "HEAD_ROWS",
+    "Carried",
     "Design",
     "DesignSpec",
     "ParsedFormula",
@@ -35,5 +42,8 @@ __all__ = [
     "from_formula",
     "is_real_dtype",
     "make_design",
+    "new_weights",
     "parse_formula",
+    "weighted_design",
+    "weights_array",
 ]

@@ -20,6 +20,7 @@ and reported) is :mod:`duolm.design._columns`.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,9 @@ import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
+from numpy.typing import NDArray
 
-from duolm._checks import check_missing
+from duolm._checks import check_missing, check_weights
 from duolm.design._columns import (
     FloatArray,
     Kind,
@@ -48,9 +50,12 @@ from duolm.design._columns import (
     y_array,
 )
 from duolm.design._formula import ParsedFormula, evaluation_context, parse_formula
+from duolm.design._recipe import Recipe
 from duolm.errors import DataError, FormulaError
 
 __all__ = [
+    "ARRAY_WEIGHTS",
+    "Carried",
     "Design",
     "DesignSpec",
     "constant_column",
@@ -77,17 +82,32 @@ class DesignSpec:
         is constant and nonzero.
     formula : str or None
         The formula, or None for ``X=``/``y=`` fits.
+    carry : tuple of str
+        Data columns carried beside ``X`` and ``y`` (CARRIED COLUMNS: the
+        weights, cluster groups): read with the rows, missing values in them
+        drop (or refuse) the row like missing values of the formula's columns,
+        and their kept values come back in :attr:`Design.carried`.
+    weights : str or None
+        The column of ``carry`` holding the weights of a weighted fit,
+        :data:`ARRAY_WEIGHTS` when they were given as an array, None when
+        the fit is not weighted.
     """
 
     response: str
     terms: tuple[str, ...]
     has_intercept: bool
     formula: str | None
+    carry: tuple[str, ...] = ()
+    weights: str | None = None
     _missing: Missing = field(default="drop", repr=False)
     _parsed: ParsedFormula | None = field(default=None, repr=False, compare=False, hash=False)
     _rhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _lhs_spec: Any = field(default=None, repr=False, compare=False, hash=False)
     _kinds: Mapping[str, Kind] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    #: Per side ("rhs", "lhs"): the verified :class:`Recipe`, or False (formulaic builds it).
+    _recipes: dict[str, Recipe | bool] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     def plain_columns(self) -> tuple[str | None, ...] | None:
         """The data column each column of ``[X y]`` copies (None: the intercept), or None.
@@ -96,8 +116,8 @@ class DesignSpec:
         numeric columns (and the intercept): such a design depends on no value
         of the data, and its columns can be copied from it directly.
         """
-        if self._parsed is None or "Intercept" in self._kinds:  # a data column of that name
-            return None
+        if self._parsed is None or "Intercept" in self._kinds or self.carry:
+            return None  # a data column named Intercept, or columns carried beside the design
         plain: list[str | None] = []
         for term in (*self.terms, self.response):
             if term == "Intercept" and self.has_intercept:
@@ -151,7 +171,7 @@ class DesignSpec:
         )
         if len(clean) == 0:
             return np.zeros((0, len(self.terms)))
-        X = _materialize(self._rhs_spec.get_model_matrix, clean, fitting=False)
+        X = self._side("rhs", clean)
         return _finite(X, self._rhs_spec, self._parsed, clean, frame.index, "term")
 
     def build_xy(self, data: object) -> tuple[FloatArray, FloatArray, int]:
@@ -170,22 +190,38 @@ class DesignSpec:
             Rows dropped for missing values, by the fit's missing policy. A
             batch may be empty; that is not an error here.
         """
+        X, y, n_dropped, _ = self.build_xyc(data)
+        return X, y, n_dropped
+
+    def build_xyc(self, data: object) -> tuple[FloatArray, FloatArray, int, Carried]:
+        """:meth:`build_xy` and the kept rows' values of the :attr:`carry` columns.
+
+        Returns
+        -------
+        X, y, n_dropped
+            As :meth:`build_xy`; a row missing a carried value counts as dropped.
+        carried : dict of str -> ndarray of shape (m,)
+            Each carried column's values for the rows of ``X``: float64 for a
+            numeric column (weights checked by :func:`duolm._checks.check_weights`),
+            the values as given otherwise (group labels).
+        """
         if self._parsed is None:
             if not (isinstance(data, tuple) and len(data) == 2):
                 raise DataError("an array fit's build_xy needs a pair (X, y)")
             design = _arrays(data[0], data[1], self._missing, allow_empty=True)
             _check_width(design.X, self.terms)
-            return design.X, design.y, design.n_dropped
+            return design.X, design.y, design.n_dropped, {}
         frame = as_frame(data)
         parsed = self._parsed
-        columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+        columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns + self.carry))
         clean, keep = self._clean(frame, columns, self._missing)
         n_dropped = int(len(keep) - keep.sum())
         if len(clean) == 0:
-            return np.zeros((0, len(self.terms))), np.zeros(0), n_dropped
-        raw = [_materialize(s.get_model_matrix, clean, fitting=False) for s in self._specs]
-        X, y, _, n_lagged = _xy(self, raw, clean, frame.index[keep], self._missing)
-        return X, y, n_dropped + n_lagged
+            return np.zeros((0, len(self.terms))), np.zeros(0), n_dropped, _no_rows(self.carry)
+        raw = [self._side("rhs", clean), self._side("lhs", clean)]
+        X, y, index, n_lagged, rows = _xy(self, raw, clean, frame.index[keep], self._missing)
+        carried = _carried(self, clean, rows, index)
+        return X, y, n_dropped + n_lagged, carried
 
     def _clean(
         self,
@@ -197,10 +233,36 @@ class DesignSpec:
         assert self._parsed is not None
         for name in columns:
             if name not in frame.columns:
-                raise DataError(f"column {name!r} used by the formula is not in the data")
+                what = _carried_what(self, name) if name in self.carry else "used by the formula"
+                raise DataError(f"column {name!r} {what} is not in the data")
         clean, keep = prepare(frame, columns, self._kinds, missing, advice)
         _check_levels(self._rhs_spec, self._parsed, self._kinds, clean, frame.index[keep])
         return clean, keep
+
+    def _side(self, side: str, clean: pd.DataFrame) -> Any:
+        """One side's matrix for checked rows: by its recipe once verified, else formulaic.
+
+        The first time a side is built, its :class:`Recipe` (if the design has one)
+        is built beside formulaic's matrix and kept only if the two are equal value
+        for value (NaN where NaN); formulaic's matrix is returned that time.
+        """
+        model_spec = self._rhs_spec if side == "rhs" else self._lhs_spec
+        recipe = self._recipes.get(side)
+        if isinstance(recipe, Recipe):
+            fast = recipe.build(clean)
+            if fast is not None:
+                return fast
+        matrix = _materialize(model_spec.get_model_matrix, clean, fitting=False)
+        if recipe is None:
+            assert self._parsed is not None
+            names = {name: name for name in self._kinds}
+            candidate = Recipe.of(model_spec, names)
+            fast = None if candidate is None else candidate.build(clean)
+            same = fast is not None and np.array_equal(
+                fast, np.asarray(matrix, dtype=np.float64), equal_nan=True
+            )
+            self._recipes[side] = candidate if same and candidate is not None else False
+        return matrix
 
     @property
     def _specs(self) -> tuple[Any, Any]:
@@ -223,6 +285,11 @@ class Design:
         Rows dropped because of missing values.
     index : pandas.Index
         Labels of the rows kept (positions for arrays).
+    carried : dict of str -> ndarray of shape (n,)
+        The kept rows' values of the columns ``spec.carry`` (see
+        :meth:`DesignSpec.build_xyc`); empty when nothing is carried.
+    weights : ndarray of shape (n,) or None
+        Positive finite weights of a weighted fit (``spec.weights``), else None.
     """
 
     X: FloatArray
@@ -230,6 +297,8 @@ class Design:
     spec: DesignSpec
     n_dropped: int
     index: pd.Index
+    carried: Carried = field(default_factory=dict)
+    weights: FloatArray | None = None
 
     @cached_property
     def const_col(self) -> int | None:
@@ -238,7 +307,13 @@ class Design:
 
 
 def from_formula(
-    formula: str, data: object, *, missing: Missing = "drop", narrow: bool = False
+    formula: str,
+    data: object,
+    *,
+    missing: Missing = "drop",
+    narrow: bool = False,
+    carry: Sequence[str] = (),
+    weights: str | None = None,
 ) -> Design:
     """Build a design from a formula such as ``"y ~ x + I(x**2)"``.
 
@@ -260,6 +335,10 @@ def from_formula(
         rows (least squares). Any design is refused before it is built when a
         transform asks for more columns than rows or it would exceed 2 GiB
         (:func:`duolm._safe_formula.check_sizes`).
+    carry : sequence of str
+        Data columns to carry beside the design (:attr:`DesignSpec.carry`).
+    weights : str, optional
+        The column of the weights (carried, numeric, positive and finite).
 
     Returns
     -------
@@ -296,14 +375,22 @@ def from_formula(
     parsed = parse_formula(formula, [str(name) for name in frame.columns])
     if len(frame) == 0:
         raise DataError("the data has no rows")
-    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns))
+    carry = tuple(dict.fromkeys(([weights] if weights is not None else []) + list(carry)))
+    for name in carry:
+        if name not in frame.columns:
+            what = "of the weights" if name == weights else "to carry beside the design"
+            raise DataError(f"column {name!r} {what} is not in the data")
+    columns = tuple(dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns + carry))
     kinds = {name: column_kind(one_column(frame, name), name, parsed) for name in columns}
+    if weights is not None and kinds[weights] != "numeric":
+        dtype = one_column(frame, weights).dtype
+        raise DataError(f"the weights column {weights!r} is not numeric (dtype {dtype})")
     for name in parsed.lhs_columns:
         if kinds[name] != "numeric":
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
     if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
-        direct = _direct_design(formula, frame, columns, missing)
+        direct = _direct_design(formula, frame, columns, missing, carry, weights)
         if direct is not None:
             return direct
     clean, keep = prepare(frame, columns, kinds, missing)
@@ -346,18 +433,29 @@ def from_formula(
         terms=tuple(str(name) for name in rhs.column_names),
         has_intercept=any(str(term) == "1" for term in rhs.terms),
         formula=formula,
+        carry=carry,
+        weights=weights,
         _missing=missing,
         _parsed=parsed,
         _rhs_spec=rhs,
         _lhs_spec=lhs,
         _kinds=kinds,
     )
-    X, y, index, n_lagged = _xy(spec, [matrices.rhs, matrices.lhs], clean, index, missing)
+    X, y, index, n_lagged, rows = _xy(spec, [matrices.rhs, matrices.lhs], clean, index, missing)
     if len(y) == 0:
         raise DataError(
             f"no rows left after dropping {n_dropped + n_lagged} rows with missing values"
         )
-    return Design(X=X, y=y, spec=spec, n_dropped=n_dropped + n_lagged, index=index)
+    carried = _carried(spec, clean, rows, index)
+    return Design(
+        X=X,
+        y=y,
+        spec=spec,
+        n_dropped=n_dropped + n_lagged,
+        index=index,
+        carried=carried,
+        weights=carried[weights] if weights is not None else None,
+    )
 
 
 #: Rows of a large frame on which formulaic builds the design of a formula of plain
@@ -366,7 +464,12 @@ HEAD_ROWS = 256
 
 
 def _direct_design(
-    formula: str, frame: pd.DataFrame, columns: Sequence[str], missing: Missing
+    formula: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    missing: Missing,
+    carry: tuple[str, ...] = (),
+    weights: str | None = None,
 ) -> Design | None:
     """The design of a large frame copied from its columns, or None.
 
@@ -378,6 +481,8 @@ def _direct_design(
     columns copied (several times faster and lighter than materialising it
     through formulaic and pandas). Otherwise None: the caller builds it as any
     other design, with the errors that name rows and counts over all rows.
+    Numeric carried columns (the weights) are copied too; weights that are not
+    all positive also send the frame to the caller, whose error names the row.
     """
     values: dict[str, FloatArray] = {}
     try:
@@ -385,11 +490,16 @@ def _direct_design(
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
             if not np.isfinite(values[name]).all():
                 return None
-        head = from_formula(formula, frame.iloc[:HEAD_ROWS], missing=missing)
+        head = from_formula(
+            formula, frame.iloc[:HEAD_ROWS], missing=missing, carry=carry, weights=weights
+        )
     except DataError:  # the whole frame reports it, with every row counted
         return None
-    plain = head.spec.plain_columns()
+    plain = dataclasses.replace(head.spec, carry=()).plain_columns()  # carried: copied below
     if plain is None or head.n_dropped:
+        return None
+    carried = {name: np.array(values[name], dtype=np.float64, copy=True) for name in carry}
+    if weights is not None and not np.all(carried[weights] > 0):
         return None
     X = np.empty((len(frame), len(plain) - 1))
     for j, term in enumerate(plain[:-1]):
@@ -399,7 +509,15 @@ def _direct_design(
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
     if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
-    return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
+    return Design(
+        X=X,
+        y=y,
+        spec=head.spec,
+        n_dropped=0,
+        index=frame.index,
+        carried=carried,
+        weights=carried[weights] if weights is not None else None,
+    )
 
 
 def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
@@ -526,6 +644,39 @@ def constant_column(X: FloatArray) -> int | None:
     return None
 
 
+#: The values of the carried columns, by name (:attr:`Design.carried`).
+Carried = dict[str, NDArray[Any]]
+
+#: :attr:`DesignSpec.weights` of weights given as an array (no column of the data).
+ARRAY_WEIGHTS = "<array>"
+
+
+def _carried_what(spec: DesignSpec, name: str) -> str:
+    return "of the weights" if name == spec.weights else "to carry beside the design"
+
+
+def _no_rows(carry: Sequence[str]) -> Carried:
+    return {name: np.zeros(0) for name in carry}
+
+
+def _carried(
+    spec: DesignSpec, clean: pd.DataFrame, rows: NDArray[np.intp], index: pd.Index
+) -> Carried:
+    """The carried columns' values at ``rows`` of ``clean`` (``index`` labels them);
+    the weights checked positive and finite."""
+    out: Carried = {}
+    for name in spec.carry:
+        values = clean[name].to_numpy()[rows]
+        if spec._kinds.get(name) == "numeric":
+            values = np.ascontiguousarray(values, dtype=np.float64)
+        out[name] = values
+    if spec.weights is not None and spec.weights in out:
+        check_weights(
+            out[spec.weights], f"weights column {spec.weights!r}", lambda i: row_label(index, i)
+        )
+    return out
+
+
 def _check_width(X: FloatArray, terms: tuple[str, ...]) -> None:
     if X.shape[1] != len(terms):
         raise DataError(
@@ -581,8 +732,11 @@ def _check_levels(
 
 def _xy(
     spec: DesignSpec, raw: Sequence[Any], clean: pd.DataFrame, index: pd.Index, missing: Missing
-) -> tuple[FloatArray, FloatArray, pd.Index, int]:
-    """Checked X and y from formulaic's matrices; rows that lag() left empty are missing."""
+) -> tuple[FloatArray, FloatArray, pd.Index, int, NDArray[np.intp]]:
+    """Checked X and y from formulaic's matrices; rows that lag() left empty are missing.
+
+    Also returns the positions in ``clean`` of the rows of ``X`` (for the carried columns).
+    """
     rhs, lhs = spec._specs
     assert spec._parsed is not None
     X = np.asarray(raw[0], dtype=np.float64)
@@ -601,7 +755,7 @@ def _xy(
     Y = _finite(
         np.asarray(raw[1], dtype=np.float64)[rows], lhs, spec._parsed, clean, index, "response"
     )
-    return X, Y[:, 0].copy(), index, int(lagged.sum())
+    return X, Y[:, 0].copy(), index, int(lagged.sum()), rows
 
 
 def _finite(

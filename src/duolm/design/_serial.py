@@ -1,16 +1,17 @@
 """A design spec to and from JSON-ready values, for saved fits and posteriors.
 
 A spec is saved as ``response``, ``terms``, ``has_intercept``, ``formula``,
-``missing``, and for formula fits the data columns with their kinds and
-formulaic's state of each side (``ensure_full_rank``, each factor's encoder
-state such as the categorical levels, and the state of stateful transforms
-such as the mean of ``center(x)`` or the knots of ``bs(x)``). Numbers are
-JSON numbers written by ``repr``, so every float comes back bit for bit;
-dictionaries with non-string keys, tuples and arrays are tagged
-(``{"__dict__": [[key, value], ...]}``, ``{"__tuple__": [...]}``). The
-contrast objects of categorical factors are not saved: formulaic rebuilds
-them from the formula and the saved levels. The file around it is
-:mod:`duolm.state`'s.
+``missing``, for a weighted fit (or one that carried columns) ``carry`` and
+``weights`` (the carried columns, the weights column or ``"<array>"``), and
+for formula fits the data columns with their kinds and formulaic's state of
+each side (``ensure_full_rank``, each factor's encoder state such as the
+categorical levels, and the state of stateful transforms such as the mean of
+``center(x)`` or the knots of ``bs(x)``). Numbers are JSON numbers written by
+``repr``, so every float comes back bit for bit; dictionaries with non-string
+keys, tuples and arrays are tagged (``{"__dict__": [[key, value], ...]}``,
+``{"__tuple__": [...]}``). The contrast objects of categorical factors are not
+saved: formulaic rebuilds them from the formula and the saved levels. The file
+around it is :mod:`duolm.state`'s.
 """
 
 from __future__ import annotations
@@ -180,6 +181,9 @@ def spec_payload(spec: DesignSpec) -> dict[str, Any]:
         "formula": spec.formula,
         "missing": spec._missing,
     }
+    if spec.carry or spec.weights is not None:  # absent in files of unweighted fits
+        out["carry"] = list(spec.carry)
+        out["weights"] = spec.weights
     if spec.formula is not None:
         out["kinds"] = dict(spec._kinds)
         out["rhs"] = _side(spec._rhs_spec)
@@ -244,11 +248,17 @@ def spec_from(payload: Any) -> DesignSpec:
         if missing not in ("drop", "raise"):
             raise StateFileError(f"corrupt state file: missing policy {missing!r}")
         formula = payload["formula"]
+        carry = tuple(payload.get("carry", ()))
+        weights = payload.get("weights")
+        if not all(isinstance(c, str) for c in carry) or not isinstance(weights, str | None):
+            raise StateFileError("corrupt state file: carried column names are not strings")
         base = {
             "response": payload["response"],
             "terms": terms,
             "has_intercept": bool(payload["has_intercept"]),
             "formula": formula,
+            "carry": carry,
+            "weights": weights,
             "_missing": missing,
         }
         if formula is None:

@@ -147,13 +147,17 @@ def durbin_watson_test(
         raise ValueError(
             f"alternative must be 'greater', 'two-sided' or 'less', got {alternative!r}"
         )
-    X, _, e = _rows_of(fit, "the Durbin-Watson test")
-    n, _k = X.shape
-    dw = float(np.sum(np.diff(e) ** 2) / (e @ e))
-    if exact is None:
-        exact = n < 100
-    if n < 3:
-        raise DataError(f"the Durbin-Watson test needs at least 3 rows, got {n}")
+    if fit.rows is None:  # streamed: d and its moments from the lag products
+        dw, (mean, sd) = _dw_of_sums(fit, exact)
+        exact = False
+    else:
+        X, _, e = _rows_of(fit, "the Durbin-Watson test")
+        n, _k = X.shape
+        dw = float(np.sum(np.diff(e) ** 2) / (e @ e))
+        if exact is None:
+            exact = n < 100
+        if n < 3:
+            raise DataError(f"the Durbin-Watson test needs at least 3 rows, got {n}")
     pval = math.nan
     if exact:
         if n > _EXACT_MAX_N:
@@ -166,7 +170,8 @@ def durbin_watson_test(
             alternative
         ]
     else:
-        mean, sd = _dw_moments(fit, X)
+        if fit.rows is not None:
+            mean, sd = _dw_moments(fit, X)
         z = (dw - mean) / sd
         pval = {
             "greater": float(stats.norm.cdf(z)),
@@ -190,6 +195,47 @@ def durbin_watson_test(
         "the errors are not autocorrelated at lag 1",
         words,
     )
+
+
+def _dw_of_sums(fit: OLSFit, exact: bool | None) -> tuple[float, tuple[float, float]]:
+    """d and its exact mean and standard deviation under H0, for a streamed fit.
+
+    From the lag products ``G_l`` of ``[x_t, e_t]`` (:class:`~duolm.core.LagProducts`)
+    and the first and last rows: ``X^T A X = 2 G_0 - x_0 x_0^T - x_m x_m^T - (G_1 + G_1^T)``
+    and ``X^T A^2 X = 6 G_0 - 4 (x_0 x_0^T + x_m x_m^T) - 4 (G_1 + G_1^T) + (G_2 + G_2^T)
+    + (x_1 x_0^T + x_{m-1} x_m^T + their transposes)`` (m = n - 1; A^2 is pentadiagonal
+    with diagonal 2, 6, ..., 6, 2, first off-diagonal -3, -4, ..., -4, -3 and second 1),
+    taken to whitened coordinates by ``Rxx^-1``, in :func:`_dw_moments`' formulas.
+    """
+    from duolm.frequentist._tests import _stream_lags
+
+    n, k = fit.nobs, fit.rank
+    if exact or (exact is None and n < 100):
+        raise DataError(
+            "the exact Durbin-Watson p value needs the fitted rows (an n x n eigenproblem) and "
+            "this fit was streamed: use durbin_watson_test(exact=False) (the normal "
+            "approximation, R's choice from 100 rows on), or fit the data in memory"
+        )
+    if n < 4:
+        raise DataError(f"the Durbin-Watson test of a streamed fit needs at least 4 rows, got {n}")
+    lp = _stream_lags(fit, "the Durbin-Watson test", 2, "the lag").lags
+    G0, G1, G2 = (lp.G[j][:k, :k] for j in range(3))
+    x0, x1 = lp.head[0, :k], lp.head[1, :k]
+    xm, xm1 = lp.tail[-1, :k], lp.tail[-2, :k]
+    ends = np.outer(x0, x0) + np.outer(xm, xm)
+    XAX = 2.0 * G0 - ends - (G1 + G1.T)
+    near = np.outer(x1, x0) + np.outer(xm1, xm)
+    XA2X = 6.0 * G0 - 4.0 * ends - 4.0 * (G1 + G1.T) + (G2 + G2.T) + near + near.T
+    Ri = fit.stat.rinv()
+    WAW = Ri.T @ XAX @ Ri
+    P = 2.0 * (n - 1) - float(np.trace(WAW))
+    Q = 2.0 * (3 * n - 4) - 2.0 * float(np.trace(Ri.T @ XA2X @ Ri)) + float(np.sum(WAW * WAW))
+    mean = P / (n - k)
+    var = 2.0 / ((n - k) * (n - k + 2)) * (Q - P * mean)
+    c0, c1 = float(lp.G[0][k, k]), float(lp.G[1][k, k])
+    e0, em = float(lp.head[0, k]), float(lp.tail[-1, k])
+    dw = (2.0 * c0 - e0 * e0 - em * em - 2.0 * c1) / c0
+    return dw, (mean, math.sqrt(var))
 
 
 def _dw_moments(fit: OLSFit, X: FloatArray) -> tuple[float, float]:

@@ -39,13 +39,14 @@ from duolm._checks import (
     check_cov_type,
     check_residual_rows,
 )
-from duolm.design import Design, DesignSpec, constant_column
+from duolm.design import Design, DesignSpec, constant_column, new_weights
 from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
+from duolm.frequentist._testsums import TestSums
 
-__all__ = ["FTestResult", "FittedRows", "OLSFit"]
+__all__ = ["FTestResult", "FittedRows", "OLSFit", "solve_design"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -89,12 +90,25 @@ class FittedRows:
         Refined residuals ``y - X b``.
     index : pandas.Index
         Labels of the rows.
+    weights : ndarray of shape (n,) or None
+        The weights of a weighted fit; then ``X``, ``y`` and ``resid`` are
+        those of the rows scaled by ``sqrt(w)`` (statsmodels' ``wexog``,
+        ``wendog``, ``wresid``), which every diagnostic reads.
     """
 
     X: FloatArray
     y: FloatArray
     resid: FloatArray
     index: pd.Index
+    weights: FloatArray | None = None
+
+    @property
+    def root_weights(self) -> FloatArray:
+        """``sqrt(w)`` (ones when unweighted)."""
+        if self.weights is None:
+            return np.ones(len(self.y))
+        out: FloatArray = np.sqrt(self.weights)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,10 +133,17 @@ class OLSFit:
     rows: FittedRows | None = None
     meats: Mapping[str, FloatArray] | None = None
     cov_kwds: Mapping[str, Any] | None = None
+    score_meats: core.ScoreMeats | None = None
+    test_sums: TestSums | None = None
+    weight_sums: core.WeightSums | None = None
 
     @classmethod
     def from_fit(cls, design: Design, fit: core.LstsqFit, cov_type: CovType = "nonrobust") -> Self:
         """Build the result of an in-memory fit.
+
+        For a weighted design (``design.weights``), ``fit`` is the fit of the
+        rows scaled by ``sqrt(w)`` (:func:`duolm.core.scale_rows`): weighted
+        least squares, as statsmodels' ``WLS``.
 
         Raises
         ------
@@ -145,7 +166,10 @@ class OLSFit:
             cov_type=cov_type,
             method=fit.method,
             scaled_condition_number=fit.scaled_cond,
-            rows=FittedRows(design.X, design.y, fit.resid, design.index),
+            rows=_fitted_rows(design, fit.resid),
+            weight_sums=None
+            if design.weights is None
+            else core.WeightSums.of(design.weights, design.y),
         )
         _warn_perfect(out, stacklevel=5)
         return out
@@ -164,6 +188,9 @@ class OLSFit:
         lev_one: bool,
         cov_type: CovType,
         label: str,
+        score_meats: core.ScoreMeats | None = None,
+        test_sums: TestSums | None = None,
+        weights: core.WeightSums | None = None,
     ) -> Self:
         """Build the result of a fit that kept no rows (streamed, Dask, merged).
 
@@ -187,6 +214,14 @@ class OLSFit:
         cov_type : CovType
         label : str
             What the data were (a file, "dask"), for the messages.
+        score_meats : ScoreMeats, optional
+            The HAC and cluster meats of the second pass, for
+            ``with_cov_type("HAC" or "cluster", ...)`` (None: not accumulated).
+        test_sums : TestSums, optional
+            The standard tests' sums of the second pass (None: not accumulated).
+        weights : WeightSums or None
+            The sums of the weights of a weighted fit, whose ``stat`` is that
+            of the rows scaled by ``sqrt(w)``; None when unweighted.
 
         Raises
         ------
@@ -225,6 +260,9 @@ class OLSFit:
             scaled_condition_number=stat.condition_number(scaled=True),
             rows=None,
             meats=by_kind,
+            score_meats=score_meats,
+            test_sums=test_sums,
+            weight_sums=weights,
         )
         _warn_perfect(fit, stacklevel=4)
         return fit
@@ -289,14 +327,24 @@ class OLSFit:
         """Residual sum of squares (the lecture's SSE)."""
         return self.stat.ssr
 
+    @property
+    def weighted(self) -> bool:
+        """A weighted least-squares fit (statsmodels' ``WLS``)."""
+        return self.weight_sums is not None
+
     @cached_property
     def centered_tss(self) -> float:
-        """Total sum of squares about the mean (the lecture's SST)."""
+        """Total sum of squares about the mean (the lecture's SST).
+
+        Weighted: ``sum w (y - ybar_w)^2`` about the weighted mean, as statsmodels' WLS.
+        """
+        if self.weight_sums is not None:
+            return self.weight_sums.y_m2
         return self.stat.y_m2
 
     @cached_property
     def uncentered_tss(self) -> float:
-        """Sum of squares of y."""
+        """Sum of squares of y (weighted: ``sum w y^2``)."""
         return self.stat.uncentered_tss
 
     @cached_property
@@ -369,11 +417,18 @@ class OLSFit:
 
     @cached_property
     def llf(self) -> float:
-        """Gaussian log-likelihood at the estimate (+inf for an exact fit)."""
+        """Gaussian log-likelihood at the estimate (+inf for an exact fit).
+
+        Weighted: of the unscaled ``y``, ``var(y_i) = sigma^2 / w_i``, which adds the
+        Jacobian ``0.5 sum log w`` to the scaled rows' likelihood (statsmodels' WLS).
+        """
         n = self.nobs
         if self.ssr == 0:
             return math.inf
-        return -0.5 * n * (math.log(2.0 * math.pi) + math.log(self.ssr / n) + 1.0)
+        llf = -0.5 * n * (math.log(2.0 * math.pi) + math.log(self.ssr / n) + 1.0)
+        if self.weight_sums is not None:
+            llf += 0.5 * self.weight_sums.log_total
+        return llf
 
     @cached_property
     def aic(self) -> float:
@@ -601,15 +656,30 @@ class OLSFit:
     # -- residuals and diagnostics -------------------------------------------------
     @cached_property
     def resid(self) -> pd.Series:
-        """Residuals ``y - X b`` of the fitted rows."""
+        """Residuals ``y - X b`` of the fitted rows (unweighted, as statsmodels' WLS)."""
         rows = self._rows("resid")
-        return pd.Series(rows.resid, index=rows.index, name="resid")
+        return pd.Series(rows.resid / rows.root_weights, index=rows.index, name="resid")
+
+    @cached_property
+    def wresid(self) -> pd.Series:
+        """Residuals of the rows scaled by ``sqrt(w)``: ``sqrt(w) (y - X b)`` (``resid``
+        when unweighted); the diagnostics and robust covariances read these."""
+        rows = self._rows("wresid")
+        return pd.Series(rows.resid, index=rows.index, name="wresid")
+
+    @cached_property
+    def weights(self) -> pd.Series:
+        """The weights of the fitted rows (ones when unweighted)."""
+        rows = self._rows("weights")
+        w = rows.weights if rows.weights is not None else np.ones(len(rows.y))
+        return pd.Series(w, index=rows.index, name="weights")
 
     @cached_property
     def fittedvalues(self) -> pd.Series:
         """Fitted values ``X b``."""
         rows = self._rows("fittedvalues")
-        return pd.Series(rows.y - rows.resid, index=rows.index, name="fitted")
+        fitted = (rows.y - rows.resid) / rows.root_weights
+        return pd.Series(fitted, index=rows.index, name="fitted")
 
     @cached_property
     def diagnostics(self) -> Diagnostics:
@@ -622,7 +692,9 @@ class OLSFit:
         return Diagnostics.from_moments(self.moments, self.stat.condition_number())
 
     # -- prediction ----------------------------------------------------------------
-    def predict(self, data: object = None, alpha: float = 0.05) -> pd.DataFrame:
+    def predict(
+        self, data: object = None, alpha: float = 0.05, weights: object = None
+    ) -> pd.DataFrame:
         """Predictions with the confidence band of the mean and the prediction interval.
 
         Parameters
@@ -633,6 +705,12 @@ class OLSFit:
             the fitted rows.
         alpha : float
             Significance level: intervals have coverage ``1 - alpha``.
+        weights : array_like of shape (m,), str or float, optional
+            Weights of the new rows: a new observation's variance is
+            ``scale / w`` (statsmodels' ``get_prediction(..., weights=)``), which
+            widens or narrows the prediction interval only. One weight per row,
+            a column of ``data``, or one number for all. Default: the fit's
+            weights for the fitted rows (``data=None``), 1 for new rows.
 
         Returns
         -------
@@ -643,11 +721,14 @@ class OLSFit:
         alpha = check_alpha(alpha)
         if data is None:
             rows = self._rows("in-sample prediction")
-            X0 = rows.X
+            X0 = rows.X if rows.weights is None else rows.X / rows.root_weights[:, None]
             index: pd.Index = rows.index
+            if weights is None and rows.weights is not None:
+                weights = rows.weights
         else:
             X0 = self.spec.build_x(data)
             index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
+        w0 = new_weights(weights, data, len(X0), index)
         X0 = _kept_columns(X0, self.kept)
         mean = X0 @ self.params_kept
         if self.cov_type == "nonrobust":
@@ -655,7 +736,7 @@ class OLSFit:
             mean_se = math.sqrt(self.scale) * np.sqrt(np.einsum("ij,ij->i", W, W))
         else:
             mean_se = np.sqrt(np.einsum("ij,jk,ik->i", X0, self._cov, X0))
-        obs_se = np.sqrt(mean_se**2 + self.scale)
+        obs_se = np.sqrt(mean_se**2 + self.scale / w0)
         q = stats.t.isf(alpha / 2.0, self.df_resid)
         return pd.DataFrame(
             {
@@ -710,6 +791,22 @@ def _warn_aliased(spec: DesignSpec, kept: BoolArray, stacklevel: int) -> None:
             RankWarning,
             stacklevel=stacklevel,
         )
+
+
+def solve_design(design: Design, tol: float = core.ALIAS_TOL) -> core.LstsqFit:
+    """The in-memory least-squares solution of ``design`` for :meth:`OLSFit.from_fit`: of
+    its rows scaled by ``sqrt(w)`` when it is weighted (weighted least squares)."""
+    if design.weights is None:
+        return core.lstsq(design.X, design.y, tol=tol, const_col=design.const_col)
+    return core.lstsq(*core.scale_rows(design.X, design.y, design.weights), tol=tol)
+
+
+def _fitted_rows(design: Design, resid: FloatArray) -> FittedRows:
+    """The fitted rows as the fit saw them (scaled by ``sqrt(w)`` when weighted)."""
+    if design.weights is None:
+        return FittedRows(design.X, design.y, resid, design.index)
+    X, y = core.scale_rows(design.X, design.y, design.weights)
+    return FittedRows(X, y, resid, design.index, design.weights)
 
 
 def _kept_columns(X: FloatArray, kept: BoolArray) -> FloatArray:

@@ -19,6 +19,7 @@ import pandas as pd
 import duolm.frequentist._durbin_watson as _durbin_watson
 import duolm.frequentist._tests as _tests
 from duolm._format import Summary
+from duolm.errors import DataError
 from duolm.frequentist._fit import OLSFit
 from duolm.frequentist._summary import ols_summary
 from duolm.frequentist._tests import DiagnosticTest
@@ -64,29 +65,53 @@ class OLSResults(OLSFit):
     meats : mapping of str to ndarray, optional
         ``W^T diag(w) W`` for ``w`` = e², e²/(1-h), e²/(1-h)² (keys "HC0",
         "HC2", "HC3") with ``W = X Rxx^-1``, accumulated by a streamed pass.
+    weight_sums : core.WeightSums or None
+        A weighted least-squares fit (``weights=``, statsmodels' ``WLS``):
+        ``sum w``, ``sum log w`` and the weighted mean and centred sum of
+        squares of ``y``; then ``stat``, ``rows``, ``moments`` and ``meats``
+        are those of the rows scaled by ``sqrt(w)`` (``weighted``,
+        ``weights`` and ``wresid`` read them; ``resid`` is unweighted). The
+        specification tests below read the scaled rows too, as statsmodels'
+        functions given ``wresid`` and ``wexog``.
     """
 
     # -- specification tests (in memory: they read the fitted rows) ---------------------
+    def _refuse_weighted(self, what: str) -> None:
+        """The tests below are defined for ordinary least squares; refused for a weighted fit
+        rather than computed on rows that no reference defines them for."""
+        if self.weighted:
+            raise DataError(
+                f"{what} is defined for unweighted fits: this fit is weighted (WLS), and "
+                "neither statsmodels nor R defines it for weighted rows one way (on the rows "
+                "scaled by sqrt(w), fit.wresid and the scaled design, or on the unweighted "
+                "ones); fit the scaled rows with duolm.ols(X=..., y=...) for the former"
+            )
+
     def het_breuschpagan(self, robust: bool = True) -> DiagnosticTest:
         """Breusch-Pagan test of constant error variance (Koenker's studentised form
         by default, as R's ``lmtest::bptest``)."""
+        self._refuse_weighted("het_breuschpagan()")
         return _tests.het_breuschpagan(self, robust)
 
     def het_white(self) -> DiagnosticTest:
         """White's test: squared residuals on the regressors, squares and cross products."""
+        self._refuse_weighted("het_white()")
         return _tests.het_white(self)
 
     def acorr_breusch_godfrey(self, nlags: int | None = None) -> DiagnosticTest:
         """Breusch-Godfrey LM test of no serial correlation up to ``nlags``
         (default ``min(10, n // 5)``)."""
+        self._refuse_weighted("acorr_breusch_godfrey()")
         return _tests.acorr_breusch_godfrey(self, nlags)
 
     def acorr_ljungbox(self, lags: int | None = None, model_df: int = 0) -> DiagnosticTest:
         """Ljung-Box test of no autocorrelation of the residuals up to ``lags``."""
+        self._refuse_weighted("acorr_ljungbox()")
         return _tests.acorr_ljungbox(self, lags, model_df)
 
     def linear_reset(self, power: int | Sequence[int] = 3, use_f: bool = False) -> DiagnosticTest:
         """Ramsey's RESET test of powers of the fitted values (Wald chi2, or F with ``use_f``)."""
+        self._refuse_weighted("linear_reset()")
         return _tests.linear_reset(self, power, use_f)
 
     def durbin_watson_test(
@@ -95,26 +120,32 @@ class OLSResults(OLSFit):
         exact: bool | None = None,
     ) -> DiagnosticTest:
         """Durbin-Watson test with R's ``lmtest::dwtest`` p value (exact below 100 rows)."""
+        self._refuse_weighted("durbin_watson_test()")
         return _durbin_watson.durbin_watson_test(self, alternative, exact)
 
     def vif(self) -> pd.Series:
         """Variance inflation factors by term, the intercept excluded (from R alone)."""
+        self._refuse_weighted("vif()")
         return _tests.vif(self)
 
     def outlier_test(self, alpha: float = 0.05) -> pd.DataFrame:
         """Bonferroni outlier test: ``student_resid``, ``unadj_p``, ``bonf(p)`` by row."""
+        self._refuse_weighted("outlier_test()")
         return _tests.outlier_test(self, alpha)
 
     def influence(self) -> pd.DataFrame:
         """Influence measures by row: statsmodels' ``summary_frame`` columns plus ``covratio``."""
+        self._refuse_weighted("influence()")
         return _tests.influence(self)
 
     def partial_regression(self, term: str) -> pd.DataFrame:
         """Added-variable points of ``term``: ``x_resid``, ``y_resid`` (slope = its coefficient)."""
+        self._refuse_weighted("partial_regression()")
         return _tests.partial_regression(self, term)
 
     def component_plus_residual(self, term: str) -> pd.DataFrame:
         """CCPR points of ``term``: ``x`` and ``partial_resid = b x + e``."""
+        self._refuse_weighted("component_plus_residual()")
         return _tests.component_plus_residual(self, term)
 
     # -- printed forms -----------------------------------------------------------------

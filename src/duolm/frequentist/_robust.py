@@ -65,6 +65,8 @@ class OLSFit(Protocol):
     def rank(self) -> int: ...
     @property
     def cov_type(self) -> str: ...
+    @property
+    def score_meats(self) -> core.ScoreMeats | None: ...
 
 
 def scores(fit: OLSFit) -> FloatArray:
@@ -96,10 +98,7 @@ def resolve_cov_kwds(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> dic
     """
     rows = fit.rows
     if rows is None:
-        raise DataError(
-            f"cov_type={cov_type!r} needs the fitted rows and this fit keeps none (it was "
-            "streamed): fit the data in memory"
-        )
+        return _resolve_accumulated(fit, cov_type, kwds)
     out = dict(kwds)
     if cov_type == "HAC":
         out["maxlags_rule"] = out["maxlags"] is None
@@ -172,23 +171,78 @@ def _names_or_pair(groups: list[object] | tuple[object, ...], n: int) -> bool:
     )
 
 
+def _resolve_accumulated(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> dict[str, Any]:
+    """``cov_kwds`` of a fit that kept no rows, checked against what its second pass
+    accumulated (:class:`duolm.core.ScoreMeats`); cluster ``groups`` become the indexes
+    of the group labels seen."""
+    acc = fit.score_meats
+    spec = acc.spec if acc is not None else None
+    redo = (
+        f"fit it again with cov_type={cov_type!r} and these cov_kwds (duolm.ols(path, ..., "
+        "cov_type=..., cov_kwds=...), or duolm.reduce(..., diagnostics=True, hac=..., "
+        "groups=...))"
+    )
+    out = dict(kwds)
+    if cov_type == "HAC":
+        if acc is None or acc.hac is None or spec is None:
+            raise DataError(
+                "cov_type='HAC' needs the lag products of the residuals' scores and this fit "
+                f"kept no rows and accumulated none (it was streamed): {redo}"
+            )
+        lags = out["maxlags"]
+        if (lags is not None and lags != acc.hac.maxlags) or out["kernel"] != acc.hac.kernel:
+            raise DataError(
+                f"this streamed fit accumulated the HAC meat with maxlags={acc.hac.maxlags}, "
+                f"kernel={acc.hac.kernel!r}: pass those cov_kwds, or {redo}"
+            )
+        out["maxlags"] = acc.hac.maxlags
+        out["maxlags_rule"] = lags is None and spec.maxlags_rule
+        return out
+    names = out["groups"]
+    names = [names] if isinstance(names, str) else names
+    if acc is None or acc.clusters is None or spec is None or not spec.groups:
+        raise DataError(
+            "cov_type='cluster' needs the score sums of each group and this fit kept no rows "
+            f"and accumulated none (it was streamed): {redo}"
+        )
+    if not (isinstance(names, (list, tuple)) and tuple(names) == spec.groups):
+        shown = spec.groups[0] if len(spec.groups) == 1 else list(spec.groups)
+        raise DataError(
+            f"this streamed fit accumulated the group sums of column(s) {list(spec.groups)} "
+            f"and keeps no rows to align other labels with: pass groups={shown!r}, or {redo}"
+        )
+    out["groups"] = tuple(c.groups for c in acc.clusters[: len(spec.groups)])
+    return out
+
+
 # -- the covariances ---------------------------------------------------------------------
 def dependent_cov(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> FloatArray:
     """The covariance of the kept estimates for "HAC" or "cluster" (kwds resolved).
+
+    A fit that kept no rows reads the meats its second pass accumulated.
 
     Returns
     -------
     ndarray of shape (rank, rank)
     """
-    u = scores(fit)
     n, k = fit.nobs, fit.rank
+    acc = fit.score_meats if fit.rows is None else None
     if cov_type == "HAC":
-        meat = core.HACMeat.from_scores(u, kwds["maxlags"], kwds["kernel"]).S
+        if acc is not None and acc.hac is not None:
+            meat = acc.hac.S
+        else:
+            meat = core.HACMeat.from_scores(scores(fit), kwds["maxlags"], kwds["kernel"]).S
         cov = _sandwich(fit, meat)
         if kwds["use_correction"]:
             cov = cov * (n / (n - k))
         return cov
     groups: tuple[pd.Index, ...] = kwds["groups"]
+    if acc is not None and acc.clusters is not None:
+        signs = (1.0, 1.0, -1.0)  # two-way: V_1 + V_2 - V_12 (the intersection last)
+        return cluster_cov_from_meats(
+            fit, list(zip(signs, acc.clusters, strict=False)), kwds["use_correction"]
+        )
+    u = scores(fit)
     parts = [(1.0, core.ClusterMeat.from_scores(u, g)) for g in groups]
     if len(groups) == 2:
         both = pd.MultiIndex.from_arrays([groups[0], groups[1]])

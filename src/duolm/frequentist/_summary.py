@@ -76,10 +76,12 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
     alpha = check_alpha(alpha)
     now = time.localtime()
     uncentered = "" if result.k_constant else " (uncentered)"
+    model = "WLS" if result.weighted else "OLS"  # statsmodels' names of the two models
+    title = f"{model} Regression Results"
 
     left = [
         Field("Dep. Variable:", str(result.spec.response), result.spec.response),
-        Field("Model:", "OLS", "OLS"),
+        Field("Model:", model, model),
         Field("Method:", "Least Squares", "Least Squares"),
         Field("Date:", time.strftime("%a, %d %b %Y", now), time.strftime("%Y-%m-%d", now)),
         Field("Time:", time.strftime("%H:%M:%S", now), time.strftime("%H:%M:%S", now)),
@@ -118,9 +120,7 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
     )
 
     if result.moments is None:  # a one-pass streamed fit: no residuals were seen
-        return Summary.build(
-            "OLS Regression Results", header, coefficients, None, _ols_notes(result)
-        )
+        return Summary.build(title, header, coefficients, None, _ols_notes(result))
     d = result.diagnostics
     diagnostics = KeyValueBlock(
         left=(
@@ -136,9 +136,7 @@ def ols_summary(result: OLSFit, alpha: float = 0.05) -> Summary:
             number_field("Cond. No.", d.condition_number, "#8.3g"),
         ),
     )
-    return Summary.build(
-        "OLS Regression Results", header, coefficients, diagnostics, _ols_notes(result)
-    )
+    return Summary.build(title, header, coefficients, diagnostics, _ols_notes(result))
 
 
 _COV_NOTES = {
@@ -301,12 +299,15 @@ def _ols_notes(result: OLSFit) -> list[str]:
 def _autocorrelation_remedies(result: OLSFit) -> str:
     """The calls that allow for autocorrelated errors, written out for this fit."""
     lags = core.default_maxlags(result.nobs)
+    hac = (
+        f'fit.with_cov_type("HAC", cov_kwds={{"maxlags": {lags}}}) ({lags} lags by the usual rule)'
+    )
+    if result.weighted:  # glsar fits unweighted rows
+        return f"Remedy: Newey-West standard errors, {hac}."
     formula = result.spec.formula
     glsar = f"duolm.glsar({formula!r}, data, rho=1)" if formula else "duolm.glsar(X=X, y=y, rho=1)"
     return (
-        "Remedies: Newey-West standard errors, "
-        f'fit.with_cov_type("HAC", cov_kwds={{"maxlags": {lags}}}) ({lags} lags by the usual '
-        f"rule), or feasible GLS with AR(1) errors, {glsar}."
+        f"Remedies: Newey-West standard errors, {hac}, or feasible GLS with AR(1) errors, {glsar}."
     )
 
 
@@ -315,6 +316,7 @@ def _heteroskedasticity_note(result: OLSFit) -> list[str]:
     constant variance (robust covariances allow for a changing one)."""
     if (
         result.cov_type != "nonrobust"
+        or result.weighted  # the weights are the model of the variance already
         or result.rows is None
         or result.const_col is None
         or result.df_model == 0
@@ -333,7 +335,7 @@ def _heteroskedasticity_note(result: OLSFit) -> list[str]:
 
 def _vif_note(result: OLSFit) -> list[str]:
     """The terms whose variance inflation factor exceeds :data:`LARGE_VIF`."""
-    if result.df_model < 2:
+    if result.df_model < 2 or result.weighted:  # vif() is for unweighted fits
         return []
     inflated = vif(result)
     large = inflated[inflated > LARGE_VIF].sort_values(ascending=False)

@@ -32,6 +32,7 @@ from duolm import core
 from duolm.core import ALIAS_TOL, SqrtStat
 from duolm.design import constant_column
 from duolm.errors import DataError
+from duolm.frequentist._testsums import WHITE_MAX_COLUMNS, TestSums
 
 if TYPE_CHECKING:
     from duolm.frequentist._fit import OLSFit
@@ -115,6 +116,19 @@ def _rows_of(fit: OLSFit, what: str) -> tuple[FloatArray, FloatArray, FloatArray
     return X, rows.y, rows.resid
 
 
+def _sums_of(fit: OLSFit, what: str) -> TestSums:
+    """The tests' sums a streamed fit's second pass accumulated, or a DataError naming
+    ``what`` and how to get them."""
+    sums = fit.test_sums
+    if sums is None:
+        raise DataError(
+            f"{what} needs sums over the residuals that this streamed fit's second pass did "
+            "not accumulate: fit with duolm.ols(path, ..., tests=True) (or "
+            "duolm.reduce(..., diagnostics=True, tests=True)), or fit the data in memory"
+        )
+    return sums
+
+
 @dataclass(frozen=True)
 class _Aux:
     """An auxiliary least-squares regression: its kept-column statistic and sums of squares."""
@@ -149,9 +163,25 @@ def _aux(Z: FloatArray, v: FloatArray) -> _Aux:
     kept = ~stat.aliased(ALIAS_TOL)
     Zk = Z if kept.all() else Z[:, kept]
     c = constant_column(Zk)  # candidates from the first rows: one pass at most
+    return _aux_parts(stat, kept, c)
+
+
+def _aux_of(stat: SqrtStat, const: int | None) -> _Aux:
+    """:func:`_aux` of an accumulated statistic whose column ``const`` (of all) is the
+    constant one (None: none)."""
+    kept = ~stat.aliased(ALIAS_TOL)
+    c = None
+    if const is not None and kept[const]:
+        c = int(np.count_nonzero(kept[:const]))
+    return _aux_parts(stat, kept, c)
+
+
+def _aux_parts(stat: SqrtStat, kept: NDArray[np.bool_], c: int | None) -> _Aux:
+    """The auxiliary regression's sums of squares, the constant (position ``c`` among the
+    kept columns) moved first."""
     consts = [] if c is None else [c]
     if c is not None:
-        order = np.array([c, *[j for j in range(Zk.shape[1]) if j != c]])
+        order = np.array([c, *[j for j in range(int(kept.sum())) if j != c]])
         st = stat.select(np.flatnonzero(kept)[order])
         ess = float(st.rxy[1:] @ st.rxy[1:])
         tss = st.y_m2
@@ -186,6 +216,17 @@ def _require_constant(fit: OLSFit, test: str) -> None:
         )
 
 
+def _stream_lags(fit: OLSFit, what: str, lags: int, name: str) -> TestSums:
+    """The tests' sums of a streamed fit when they hold ``lags`` lags."""
+    sums = _sums_of(fit, what)
+    if lags > sums.spec.maxlags:
+        raise DataError(
+            f"this streamed fit accumulated lag products up to lag {sums.spec.maxlags}; "
+            f"{name}={lags} needs a fit with tests={{'maxlags': {lags}}}"
+        )
+    return sums
+
+
 # -- heteroskedasticity ----------------------------------------------------------------
 def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
     """Breusch-Pagan test of constant error variance against variance linear in X.
@@ -203,15 +244,19 @@ def het_breuschpagan(fit: OLSFit, robust: bool = True) -> DiagnosticTest:
     robust : bool
     """
     _require_constant(fit, "Breusch-Pagan")
-    X, _, e = _rows_of(fit, "the Breusch-Pagan test")
-    n = X.shape[0]
-    e2 = _scaled_squares(e)
-    aux = _aux(X, e2)
+    if fit.rows is None:  # streamed: the statistic of [X, e^2] of the second pass
+        bp = _sums_of(fit, "the Breusch-Pagan test").bp
+        n, aux, mean_e2 = fit.nobs, _aux_of(bp, fit.const_col), bp.y_mean
+    else:
+        X, _, e = _rows_of(fit, "the Breusch-Pagan test")
+        n = X.shape[0]
+        e2 = _scaled_squares(e)
+        aux, mean_e2 = _aux(X, e2), float(np.mean(e2))
     if robust:
         lm = n * aux.rsquared
         name = "Breusch-Pagan (Koenker, studentised)"
     else:
-        lm = aux.ess / (2.0 * float(np.mean(e2)) ** 2)  # ESS of e^2/mean(e^2), halved
+        lm = aux.ess / (2.0 * mean_e2**2)  # ESS of e^2/mean(e^2), halved
         name = "Breusch-Pagan (original, normal errors)"
     df = aux.rank - 1
     return DiagnosticTest(
@@ -253,11 +298,24 @@ def het_white(fit: OLSFit) -> DiagnosticTest:
     dropped, as statsmodels' ``het_white`` counts them through the rank).
     """
     _require_constant(fit, "White")
-    X, _, e = _rows_of(fit, "White's test")
-    n, k = X.shape
-    i0, i1 = np.triu_indices(k)
-    Z = X[:, i0] * X[:, i1]
-    aux = _aux(Z, _scaled_squares(e))
+    if fit.rows is None:  # streamed: the products' statistic of the second pass
+        white = _sums_of(fit, "White's test").white
+        if white is None:
+            raise DataError(
+                f"White's test regresses on {fit.rank * (fit.rank + 1) // 2} products of "
+                f"columns; a streamed fit accumulates it for at most {WHITE_MAX_COLUMNS} "
+                "columns: fit the data in memory"
+            )
+        i0, i1 = np.triu_indices(fit.rank)
+        c = fit.const_col
+        const = int(np.flatnonzero((i0 == c) & (i1 == c))[0]) if c is not None else None
+        n, aux = fit.nobs, _aux_of(white, const)
+    else:
+        X, _, e = _rows_of(fit, "White's test")
+        n, k = X.shape
+        i0, i1 = np.triu_indices(k)
+        Z = X[:, i0] * X[:, i1]
+        aux = _aux(Z, _scaled_squares(e))
     lm = n * aux.rsquared
     df = aux.rank - int(aux.const)
     return DiagnosticTest(
@@ -299,14 +357,28 @@ def acorr_breusch_godfrey(fit: OLSFit, nlags: int | None = None) -> DiagnosticTe
     nlags : int, optional
         Default ``min(10, n // 5)`` (statsmodels).
     """
-    X, _, e = _rows_of(fit, "the Breusch-Godfrey test")
-    n = X.shape[0]
-    p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
-    lagged = np.zeros((n, p))
-    for j in range(1, p + 1):
-        lagged[j:, j - 1] = e[:-j]
-    parts = [X, lagged] if fit.const_col is not None else [X, np.ones((n, 1)), lagged]
-    aux = _aux(np.column_stack(parts), e)
+    if fit.rows is None:  # streamed: the Gram matrix from the lag products
+        n = fit.nobs
+        p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
+        sums = _stream_lags(fit, "the Breusch-Godfrey test", p, "nlags")
+        G, mean, m2 = sums.bg_gram(p, ones=fit.const_col is None)
+        stat = SqrtStat.from_gram(G, n, mean, m2)
+        if stat is None:
+            raise DataError(
+                "the Breusch-Godfrey regression is too ill-conditioned to be read from sums: "
+                "fit the data in memory"
+            )
+        const = fit.const_col if fit.const_col is not None else fit.rank
+        aux = _aux_of(stat, const)
+    else:
+        X, _, e = _rows_of(fit, "the Breusch-Godfrey test")
+        n = X.shape[0]
+        p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
+        lagged = np.zeros((n, p))
+        for j in range(1, p + 1):
+            lagged[j:, j - 1] = e[:-j]
+        parts = [X, lagged] if fit.const_col is not None else [X, np.ones((n, 1)), lagged]
+        aux = _aux(np.column_stack(parts), e)
     lm = n * aux.rsquared
     return DiagnosticTest(
         f"Breusch-Godfrey (order {p})",
@@ -335,16 +407,20 @@ def acorr_ljungbox(fit: OLSFit, lags: int | None = None, model_df: int = 0) -> D
     model_df : int
         Degrees of freedom used by a fitted ARMA model, subtracted from ``lags``.
     """
-    _, _, e = _rows_of(fit, "the Ljung-Box test")
-    n = e.size
+    n = fit.nobs
     h = _check_lags(_default_lags(n) if lags is None else lags, "lags", n)
     if isinstance(model_df, bool) or not isinstance(model_df, (int, np.integer)):
         raise ValueError(f"model_df must be a non-negative integer, got {model_df!r}")
     if not 0 <= model_df < h:
         raise ValueError(f"model_df must be in [0, lags) = [0, {h}), got {model_df}")
-    d = e - np.mean(e)
-    c0 = float(d @ d)
-    r = np.array([float(d[j:] @ d[:-j]) / c0 for j in range(1, h + 1)])
+    if fit.rows is None:  # streamed: autocovariances from the lag products
+        c0, cj = _stream_lags(fit, "the Ljung-Box test", h, "lags").autocovariances(h)
+        r = cj / c0
+    else:
+        _, _, e = _rows_of(fit, "the Ljung-Box test")
+        d = e - np.mean(e)
+        c0 = float(d @ d)
+        r = np.array([float(d[j:] @ d[:-j]) / c0 for j in range(1, h + 1)])
     q = n * (n + 2) * float(np.sum(r * r / (n - np.arange(1, h + 1))))
     df = h - int(model_df)
     return DiagnosticTest(
@@ -381,19 +457,31 @@ def linear_reset(
         powers = [int(p) for p in power]
         if not powers or len(set(powers)) != len(powers) or min(powers) < 2:
             raise ValueError(f"power must list distinct integers >= 2, got {list(power)}")
-    X, y, e = _rows_of(fit, "the RESET test")
-    if X.shape[1] - int(fit.const_col is not None) < 1:
+    if fit.rank - int(fit.const_col is not None) < 1:
         raise DataError("the RESET test needs at least one regressor besides the intercept")
-    yhat = y - e
-    Z = np.column_stack([X, *[yhat**p for p in powers]])
-    stat = SqrtStat.from_data(np.ascontiguousarray(Z), y)
+    k = fit.rank
+    if fit.rows is None:  # streamed: the statistic of [X, yhat^2 .. yhat^P, y]
+        reset = _sums_of(fit, "the RESET test").reset
+        if max(powers) > reset.k - k + 1:
+            raise DataError(
+                f"this streamed fit accumulated powers of the fitted values up to "
+                f"{reset.k - k + 1}; fit with tests={{'power': {max(powers)}}} for power "
+                f"{max(powers)}"
+            )
+        stat = reset.select(np.array([*range(k), *[k + p - 2 for p in powers]]))
+        n = fit.nobs
+    else:
+        X, y, e = _rows_of(fit, "the RESET test")
+        yhat = y - e
+        Z = np.column_stack([X, *[yhat**p for p in powers]])
+        stat = SqrtStat.from_data(np.ascontiguousarray(Z), y)
+        n = X.shape[0]
     kept = ~stat.aliased(ALIAS_TOL)
-    k = X.shape[1]
     if not kept[:k].all() or not kept[k:].any():
         raise DataError("the powers of the fitted values are collinear with the regressors")
     st = stat.select(kept)
     q = int(kept[k:].sum())
-    df_denom = X.shape[0] - st.k
+    df_denom = n - st.k
     extra = st.rxy[k:]
     F = (float(extra @ extra) / q) / (st.ssr / df_denom)
     if use_f:
@@ -468,14 +556,27 @@ class _LeaveOneOut:
     index: pd.Index
 
 
-def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
-    X, _, e = _rows_of(fit, what)
-    assert fit.rows is not None
+def _leave_one_out(
+    fit: OLSFit, what: str, rows: tuple[FloatArray, FloatArray, pd.Index] | None = None
+) -> _LeaveOneOut:
+    """Leave-one-out quantities of the fit's rows, or of ``rows`` = ``(X_kept, e, index)``
+    (some rows of a fit that keeps none: :func:`duolm.write_influence`)."""
+    if rows is None:
+        if fit.rows is None:
+            raise DataError(
+                f"{what} is per row and this fit keeps no rows (it was streamed): write the "
+                "measures to a file with duolm.write_influence(fit, source, 'out.parquet'), "
+                "which reads the source again batch by batch"
+            )
+        X, _, e = _rows_of(fit, what)
+        index = fit.rows.index
+    else:
+        X, e, index = rows
     W = fit.stat.whiten(X)
     h = np.einsum("ij,ij->i", W, W)
     one_minus = 1.0 - h
     if np.any(one_minus <= _LEVERAGE_ONE):
-        row = fit.rows.index[int(np.argmin(one_minus))]
+        row = index[int(np.argmin(one_minus))]
         raise DataError(
             f"{what} is undefined: row {row!r} has leverage 1 (the fit passes through it "
             "exactly, e.g. the only row of a category), so it cannot be left out"
@@ -486,7 +587,7 @@ def _leave_one_out(fit: OLSFit, what: str) -> _LeaveOneOut:
     s2 = fit.ssr / df
     # Belsley, Kuh & Welsch (1980), eq. 2.8: (n - k - 1) s_(i)^2 = SSR - e_i^2 / (1 - h_i)
     s2_i = (fit.ssr - e * e / one_minus) / (df - 1)
-    return _LeaveOneOut(W, h, e, s2, s2_i, fit.rows.index)
+    return _LeaveOneOut(W, h, e, s2, s2_i, index)
 
 
 def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
@@ -508,8 +609,13 @@ def outlier_test(fit: OLSFit, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def influence(fit: OLSFit) -> pd.DataFrame:
+def influence(
+    fit: OLSFit, rows: tuple[FloatArray, FloatArray, pd.Index] | None = None
+) -> pd.DataFrame:
     """Influence measures of each fitted row (Belsley, Kuh & Welsch 1980, ch. 2).
+
+    ``rows``: ``(X_kept, e, index)`` of some of the fit's rows instead of its own
+    (a streamed fit keeps none: :func:`duolm.write_influence` passes them batch by batch).
 
     Columns, as statsmodels' ``OLSInfluence.summary_frame()`` plus ``covratio``:
     ``dfb_<term>`` (DFBETAS of each kept term), ``cooks_d``, ``standard_resid``
@@ -521,7 +627,7 @@ def influence(fit: OLSFit) -> pd.DataFrame:
     ``(X^T X)^-1 x_i = Rxx^-1 w_i`` and ``sqrt(diag (X^T X)^-1)`` are the row
     norms of ``Rxx^-1``.
     """
-    loo = _leave_one_out(fit, "influence")
+    loo = _leave_one_out(fit, "influence", rows)
     h, e = loo.h, loo.e
     one_minus = 1.0 - h
     k = fit.rank

@@ -5,7 +5,9 @@ Bayesian update and lays out, on one page: the data (first rows and a
 description), the two summary tables side by side, the confidence and
 credible intervals with what each means, the fitted curve with its bands,
 the evolution of the posterior over the observations, the residual
-diagnostics and the posterior marginals, and notes in plain words (those of
+diagnostics, the influence of each row, the posterior marginals, the
+added-variable and component-plus-residual plots of a model with several
+terms, and notes in plain words (those of
 the summaries).
 
 The page stands alone: CSS is inline, figures are PNG images embedded as
@@ -79,7 +81,8 @@ class Image:
     Attributes
     ----------
     key : str
-        Anchor and identifier (``bands``, ``evolution``, ``residuals``, ``marginals``).
+        Anchor and identifier (``bands``, ``evolution``, ``residuals``, ``marginals``,
+        ``influence``, ``added-variable``, ``component-plus-residual``).
     caption : str
         Plain-text caption (escaped when written).
     png : bytes
@@ -205,6 +208,37 @@ def _figures(
             ),
         )
     )
+    images.append(
+        Image(
+            "influence",
+            "Influence of each row on the least-squares fit: studentised residual against "
+            "leverage, area by Cook's distance, the three most influential rows named; dotted: "
+            "residuals of ±2 and twice the mean leverage.",
+            _png(lambda f: plots.influence_plot(ols_fit, fig=f), (7.0, 5.0)),
+        )
+    )
+    slopes = sum(ols_fit.kept) - (ols_fit.const_col is not None)
+    if slopes >= 2:  # with one slope both pictures are the data figure again
+        cols = min(slopes, 3)
+        size = (4.2 * cols, 3.6 * math.ceil(slopes / cols) + 0.4)
+        images.append(
+            Image(
+                "added-variable",
+                "Added-variable plots: the response and each term, both freed of the other "
+                "terms; the slope of each cloud is the term's coefficient with the others held "
+                "fixed.",
+                _png(lambda f: plots.added_variable(ols_fit, fig=f), size),
+            )
+        )
+        images.append(
+            Image(
+                "component-plus-residual",
+                "Component-plus-residual plots: b·x plus the residuals against each term; "
+                "points bending away from the straight line show a relation the linear term "
+                "misses.",
+                _png(lambda f: plots.component_plus_residual(ols_fit, fig=f), size),
+            )
+        )
     return images, missing
 
 
@@ -261,7 +295,7 @@ def build_report(
     >>> from duolm import datasets
     >>> page = build_report(datasets.tracking(), "height ~ I(time**2)")
     >>> page.startswith("<!DOCTYPE html>"), page.count("<img ")
-    (True, 4)
+    (True, 5)
     """
     reduction = reduce(formula, data)  # the design built once, for both readings
     ols_fit = reduction.ols(cov_type)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from duolm.bayesian import NIG, BayesResults
+from duolm.bayesian import NIG, BayesResults, credible_path
 from duolm.frequentist import OLSResults
 from duolm.present.plots._common import (
     BAYES_COLOR,
@@ -109,24 +109,18 @@ def evolution(
         raise ValueError(f"ylim_from must be in [0, 1), got {ylim_from}")
     rows = traj[traj["t"] >= start]
     t = _column(rows, "t")
-    a, b = _column(rows, "a"), _column(rows, "b")
-    proper = (a > 0) & (b > 0) & np.isfinite(b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(proper, stats.t.isf(alpha / 2.0, 2.0 * np.where(proper, a, 1.0)), np.nan)
-        tscale = np.sqrt((a - 1.0) / a)
+    bands = credible_path(rows, alpha)
     ref = dict(reference or {})
     k = len(terms)
     fig, axes = new_grid(fig, k + 1, 1, (8.0, 2.3 * (k + 1) + 0.6), sharex=True)
     series: list[tuple[str, FloatArray, FloatArray, FloatArray, FloatArray]] = []
     for term in terms:
         m, sd = _column(rows, f"m[{term}]"), _column(rows, f"sd[{term}]")
-        half = q * sd * tscale
-        series.append((term, m, sd, m - half, m + half))
+        series.append(
+            (term, m, sd, _column(bands, f"lower[{term}]"), _column(bands, f"upper[{term}]"))
+        )
     m2, sd2 = _column(rows, "mean_sigma2"), _column(rows, "sd_sigma2")
-    lo2 = np.full(t.shape, np.nan)
-    hi2 = np.full(t.shape, np.nan)
-    lo2[proper] = stats.invgamma.ppf(alpha / 2.0, a[proper], scale=b[proper])
-    hi2[proper] = stats.invgamma.isf(alpha / 2.0, a[proper], scale=b[proper])
+    lo2, hi2 = _column(bands, "lower_sigma2"), _column(bands, "upper_sigma2")
     series.append(("sigma2", m2, sd2, lo2, hi2))
     for ax, (name, mean, sd, lo, hi) in zip(axes, series, strict=True):
         label = "sigma²" if name == "sigma2" else name

@@ -3,7 +3,7 @@
 The class: a value that is not a number (``forget("0.5")``), or a number whose
 square, inverse or factor leaves the doubles (``NIG.vague(k, scale=1e200)``,
 ``NIG(m, V, a, b)`` with ``V^-1/2 m`` or ``2 b`` beyond 1.8e308). Hypotheses are
-in tests/frequentist/test_wip_hostile_hypotheses.py.
+in tests/frequentist/test_hypothesis_literals.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The weak messages of issue 14, item 13, each now names what to fix.
 
-(The directory given as data and ``batch_size=0`` are in test_wip_hostile_files.)
+(The directory given as data and ``batch_size=0`` are in test_malformed_files.)
 """
 
 from __future__ import annotations

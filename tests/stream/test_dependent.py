@@ -1,0 +1,220 @@
+"""``cov_type="HAC"`` and ``"cluster"`` on streamed files, iterables of frames and Dask.
+
+The second pass feeds the score rows to the core's mergeable HAC and cluster
+meats batch by batch (partition by partition); the result must be the
+in-memory fit's and statsmodels' at 1e-10 whatever the batch size, batches
+shorter than ``maxlags`` included (the lag products then span several batch
+boundaries).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from numpy.testing import assert_allclose
+
+import duolm
+from duolm.errors import DataError, MissingValuesWarning
+
+RTOL = 1e-10
+FORMULA = "y ~ x1 + x2"
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    """Serially correlated, heteroskedastic errors; 12 firms and 5 years as clusters."""
+    rng = np.random.default_rng(23)
+    x1, x2 = rng.normal(size=(2, 120))
+    e = np.convolve(rng.normal(size=123), [1.0, 0.6, 0.3, 0.1], "valid") * (1 + np.abs(x1) / 2)
+    year = rng.choice(["y1", "y2", "y3", "y4", "y5"], 120)
+    x2 = x2.cumsum() / 4
+    y = 1.0 + x1 - 0.5 * x2 + e
+    return pd.DataFrame(
+        {"x1": x1, "x2": x2, "firm": rng.integers(0, 12, 120), "year": year, "y": y}
+    )
+
+
+@pytest.fixture(scope="module")
+def files(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("dependent")
+    frame.to_parquet(folder / "d.parquet")
+    frame.to_csv(folder / "d.csv", index=False)
+    return {"parquet": str(folder / "d.parquet"), "csv": str(folder / "d.csv")}
+
+
+def _same(ours: duolm.OLSResults, ref: object) -> None:
+    for got, want in (
+        (ours.cov_params().to_numpy(), ref.cov_params()),  # type: ignore[attr-defined]
+        (ours.bse.to_numpy(), ref.bse),  # type: ignore[attr-defined]
+        (ours.params.to_numpy(), ref.params),  # type: ignore[attr-defined]
+    ):
+        assert_allclose(got, np.asarray(want), rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5, 17, 1000])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"maxlags": 3},
+        {"maxlags": 9, "kernel": "uniform", "use_correction": True},
+        {"maxlags": 40},  # longer than most batches: lags span several boundaries
+    ],
+)
+def test_streamed_hac_equals_in_memory_and_statsmodels(
+    frame: pd.DataFrame, files: dict[str, str], batch_size: int, kw: dict[str, object]
+) -> None:
+    ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds=kw)
+    ours = duolm.ols(FORMULA, files["parquet"], cov_type="HAC", cov_kwds=kw, batch_size=batch_size)
+    _same(ours, ref)
+    _same(ours, duolm.ols(FORMULA, frame, cov_type="HAC", cov_kwds=kw))
+    assert ours.cov_type == "HAC"
+    assert_allclose(ours.fvalue, ref.fvalue, rtol=RTOL)  # the Wald F reads the HAC covariance
+
+
+def test_streamed_hac_default_maxlags_is_the_rule_on_the_rows_fitted(
+    frame: pd.DataFrame, files: dict[str, str]
+) -> None:
+    lags = duolm.core.default_maxlags(len(frame))  # 4 for 120 rows
+    ref = smf.ols(FORMULA, frame).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    ours = duolm.ols(FORMULA, files["csv"], cov_type="HAC", batch_size=7)
+    _same(ours, ref)
+    text = " ".join(str(ours.summary()).split())
+    assert f"using {lags} lags (the default floor(4 (n/100)^(2/9)))" in text
+
+
+def test_streamed_hac_with_no_lags_is_hc0(files: dict[str, str]) -> None:
+    hac = duolm.ols(FORMULA, files["parquet"], cov_type="HAC", cov_kwds={"maxlags": 0})
+    hc0 = hac.with_cov_type("HC0")  # the same second pass accumulated the HC meats
+    assert_allclose(hac.cov_params(), hc0.cov_params(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(("batch_size", "use_correction"), [(4, True), (1000, False)])
+def test_streamed_cluster_equals_statsmodels(
+    frame: pd.DataFrame, files: dict[str, str], batch_size: int, use_correction: bool
+) -> None:
+    one = smf.ols(FORMULA, frame).fit(
+        cov_type="cluster", cov_kwds={"groups": frame["firm"], "use_correction": use_correction}
+    )
+    kw = {"groups": "firm", "use_correction": use_correction}
+    for path in files.values():
+        _same(duolm.ols(FORMULA, path, cov_type="cluster", cov_kwds=kw, batch_size=batch_size), one)
+    both = np.column_stack([frame["firm"].to_numpy(), pd.factorize(frame["year"])[0]])
+    two = smf.ols(FORMULA, frame).fit(
+        cov_type="cluster", cov_kwds={"groups": both, "use_correction": use_correction}
+    )
+    kw2 = {"groups": ["firm", "year"], "use_correction": use_correction}
+    ours = duolm.ols(FORMULA, files["csv"], cov_type="cluster", cov_kwds=kw2, batch_size=batch_size)
+    _same(ours, two)
+    assert "12 and 5 groups (two-way)" in " ".join(str(ours.summary()).split())
+
+
+def test_iterable_of_frames_and_dropped_rows(frame: pd.DataFrame) -> None:
+    data = frame.copy()
+    data.loc[[3, 40, 41], "x1"] = np.nan  # dropped by the fit, groups follow
+    data.loc[50, "firm"] = np.nan  # the group of a dropped row is not needed...
+    data.loc[50, "x2"] = np.nan
+    kept = data.dropna()
+    chunks = [data.iloc[i : i + 13] for i in range(0, len(data), 13)]
+    ref = smf.ols(FORMULA, kept).fit(cov_type="cluster", cov_kwds={"groups": kept["firm"]})
+    with pytest.warns(MissingValuesWarning):
+        ours = duolm.ols(FORMULA, chunks, cov_type="cluster", cov_kwds={"groups": "firm"})
+    _same(ours, ref)
+    ref = smf.ols(FORMULA, kept).fit(cov_type="HAC", cov_kwds={"maxlags": 5})
+    with pytest.warns(MissingValuesWarning):
+        _same(duolm.ols(FORMULA, chunks, cov_type="HAC", cov_kwds={"maxlags": 5}), ref)
+    data.loc[60, "firm"] = np.nan  # ...that of a fitted row is
+    chunks = [data.iloc[i : i + 13] for i in range(0, len(data), 13)]
+    with pytest.raises(DataError, match="groups column 'firm' is missing at row 60"):
+        duolm.ols(FORMULA, chunks, cov_type="cluster", cov_kwds={"groups": "firm"})
+
+
+def test_reduction_carries_the_meats(frame: pd.DataFrame, files: dict[str, str]) -> None:
+    red = duolm.reduce(
+        FORMULA,
+        files["parquet"],
+        diagnostics=True,
+        robust=True,
+        hac={"maxlags": 6},
+        groups=["firm", "year"],
+        batch_size=10,
+    )
+    sm = smf.ols(FORMULA, frame)
+    _same(red.ols("HAC", {"maxlags": 6}), sm.fit(cov_type="HAC", cov_kwds={"maxlags": 6}))
+    fit = red.ols("HAC", {"maxlags": 6, "use_correction": True})
+    ref = sm.fit(cov_type="HAC", cov_kwds={"maxlags": 6, "use_correction": True})
+    _same(fit, ref)
+    both = np.column_stack([frame["firm"].to_numpy(), pd.factorize(frame["year"])[0]])
+    _same(
+        fit.with_cov_type("cluster", {"groups": ["firm", "year"]}),
+        sm.fit(cov_type="cluster", cov_kwds={"groups": both}),
+    )
+    _same(fit.with_cov_type("HC3"), sm.fit(cov_type="HC3"))
+    # what was not accumulated is refused, naming what to pass
+    with pytest.raises(DataError, match=r"maxlags=6, kernel='bartlett': pass those"):
+        red.ols("HAC", {"maxlags": 2})
+    with pytest.raises(DataError, match=r"pass groups=\['firm', 'year'\]"):
+        red.ols("cluster", {"groups": "firm"})
+    with pytest.raises(DataError, match="pass groups"):
+        red.ols("cluster", {"groups": frame["firm"].to_numpy()})
+    plain = duolm.reduce(FORMULA, files["parquet"], diagnostics=True, robust=True)
+    with pytest.raises(DataError, match=r"reduce with diagnostics=True and hac="):
+        plain.ols("HAC")
+    hc = plain.ols("HC1")
+    with pytest.raises(DataError, match="accumulated none"):
+        hc.with_cov_type("cluster", {"groups": "firm"})
+
+
+def test_bad_requests_are_named(frame: pd.DataFrame, files: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="column names, not labels"):
+        duolm.ols(FORMULA, files["csv"], cov_type="cluster", cov_kwds={"groups": frame["firm"]})
+    with pytest.raises(DataError, match="column 'plant' is not in the data"):
+        duolm.ols(FORMULA, files["csv"], cov_type="cluster", cov_kwds={"groups": "plant"})
+    with pytest.raises(ValueError, match="use diagnostics=True"):
+        duolm.reduce(FORMULA, files["csv"], hac=True)
+    in_memory = duolm.reduce(FORMULA, frame, hac=True)  # rows at hand: nothing to accumulate
+    want = duolm.ols(FORMULA, frame, cov_type="HAC", cov_kwds={"maxlags": 2}).bse
+    assert_allclose(in_memory.ols("HAC", {"maxlags": 2}).bse, want, rtol=1e-14)
+    with pytest.raises(ValueError, match="hac must be True or a dict"):
+        duolm.reduce(FORMULA, files["csv"], diagnostics=True, hac=3)
+    with pytest.raises(ValueError, match="drop checkpoint="):
+        duolm.ols(
+            FORMULA, files["csv"], cov_type="HAC", checkpoint=tmp_path / "c.npz", batch_size=10
+        )
+
+
+def test_dask_equals_in_memory(frame: pd.DataFrame) -> None:
+    ddf = dd.from_pandas(frame, npartitions=9)  # 14 rows each: maxlags 30 spans several
+    with dask.config.set(scheduler="synchronous"):
+        for kw in ({"maxlags": 30, "kernel": "uniform"}, {}):
+            ours = duolm.ols(FORMULA, ddf, cov_type="HAC", cov_kwds=kw)
+            _same(ours, duolm.ols(FORMULA, frame, cov_type="HAC", cov_kwds=kw))
+        kw2 = {"groups": ["firm", "year"]}
+        ours = duolm.ols(FORMULA, ddf, cov_type="cluster", cov_kwds=kw2)
+        _same(ours, duolm.ols(FORMULA, frame, cov_type="cluster", cov_kwds=kw2))
+        with pytest.raises(DataError, match="column 'plant' is not in the Dask DataFrame"):
+            duolm.ols(FORMULA, ddf, cov_type="cluster", cov_kwds={"groups": "plant"})
+
+
+def test_weighted_streamed_fit_equals_statsmodels_wls(frame: pd.DataFrame, tmp_path: Path) -> None:
+    data = frame.assign(w=np.random.default_rng(4).uniform(0.5, 2.0, len(frame)))
+    data.to_parquet(tmp_path / "w.parquet")
+    wls = smf.wls(FORMULA, data, weights=data["w"])
+    for cov_type, kw, ref_kw in (
+        ("HAC", {"maxlags": 3}, {"maxlags": 3}),
+        ("cluster", {"groups": "firm"}, {"groups": data["firm"]}),
+    ):
+        ours = duolm.ols(
+            FORMULA,
+            str(tmp_path / "w.parquet"),
+            weights="w",
+            cov_type=cov_type,
+            cov_kwds=kw,
+            batch_size=11,
+        )
+        _same(ours, wls.fit(cov_type=cov_type, cov_kwds=ref_kw))
