@@ -12,6 +12,7 @@ can carry.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -19,8 +20,10 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import NDArray
 
+import duolm.core._sweep as _sweep
 import duolm.core._xprec as _xprec
 from duolm._checks import check_alias_tol
+from duolm.core._moments import ResidualMoments
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, _triangularize, _y_moments
 from duolm.errors import DataError
 
@@ -55,6 +58,10 @@ class LstsqFit:
         The factorisation chosen by the measured conditioning.
     scaled_cond : float
         Condition number of the design with unit-norm columns.
+    moments : ResidualMoments or None
+        The moments of ``resid`` when the fit's residual sweep took them.
+    squares : Squares or None
+        The Breusch-Pagan pieces of the same sweep (:class:`duolm.core._sweep.Squares`).
     """
 
     stat: SqrtStat
@@ -63,6 +70,14 @@ class LstsqFit:
     kept: BoolArray
     method: str
     scaled_cond: float
+    moments: ResidualMoments | None = None
+    squares: _sweep.Squares | None = None
+
+    def residual_moments(self) -> ResidualMoments:
+        """The moments of :attr:`resid` (taken by the fit's last sweep when it made one)."""
+        if self.moments is not None:
+            return self.moments
+        return _sweep.moments(self.resid)
 
 
 def _pow2(scale: FloatArray) -> FloatArray:
@@ -123,17 +138,22 @@ def lstsq(
 
 
 def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
-    """Normal equations through the Cholesky factor; None when not trustworthy."""
+    """Normal equations through the Cholesky factor; None when not trustworthy.
+
+    Two fused sweeps over the rows (:mod:`duolm.core._sweep`): ``[X y]^T [X y]``,
+    then the residuals of the Cholesky estimate with ``X'r`` for Björck's
+    corrected semi-normal step and the cross products of the residuals'
+    moments and of the summary's Breusch-Pagan statistic. A third sweep
+    recomputes the residuals of the corrected estimate only when the step moves
+    them by more than their own rounding (see :func:`_step_is_negligible`).
+    """
     n, k = X.shape
-    Xty = X.T @ y
-    G = np.empty((k + 1, k + 1))
-    G[:k, :k] = X.T @ X
-    G[:k, k] = G[k, :k] = Xty
-    G[k, k] = y @ y
+    G = _sweep.gram(X, y)
     if not np.all(np.isfinite(G)):
         return None
+    Xty = G[:k, k]
     try:
-        U = sla.cholesky(G[:k, :k], lower=False)
+        U = sla.cholesky(G[:k, :k], lower=False, check_finite=False)
     except np.linalg.LinAlgError:
         return None
     norms = np.sqrt(np.diag(G[:k, :k]))
@@ -143,18 +163,42 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
     if not cond <= FAST_MAX_COND:
         return None
-    b = sla.cho_solve((U, False), Xty)
+    b = sla.cho_solve((U, False), Xty, check_finite=False)
+    # the squared residuals in units of y's root mean square: no overflow, and the
+    # Breusch-Pagan statistic does not depend on the unit
+    unit = _sweep.pow2(math.sqrt(G[k, k] / n))
+    sweep = _sweep.residuals(X, y, b, unit)
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
-    b = b + sla.cho_solve((U, False), X.T @ (y - X @ b))
-    resid = y - X @ b
+    db = sla.cho_solve((U, False), sweep.xe, check_finite=False)
+    b = b + db
+    if not _step_is_negligible(U, db, sweep.e, float(G[k, k])):
+        sweep = _sweep.residuals(X, y, b, unit)
+    resid = sweep.e
     ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
     R = np.zeros((k + 1, k + 1))
     R[:k, :k] = U
     R[:k, k] = U @ b
     R[k, k] = math.sqrt(ssr)
+    moments, squares = _sweep.residual_stats(sweep)
     mean, m2 = _y_moments(y)
     stat = SqrtStat(R, float(n), mean, m2)
-    return LstsqFit(stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond)
+    return LstsqFit(
+        stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond, moments=moments, squares=squares
+    )
+
+
+def _step_is_negligible(U: FloatArray, db: FloatArray, e: FloatArray, yy: float) -> bool:
+    """Whether the residuals ``e`` of the uncorrected estimate are those of the corrected one.
+
+    The step changes the residuals by ``X db``, whose norm is ``||U db||`` (no pass
+    over the rows). Below ``eps ||y||`` the change is under the rounding error of
+    forming ``y - X b`` at all, and below ``sqrt(eps) ||e||`` it changes the
+    residual sum of squares by less than a relative ``eps`` (``e`` is orthogonal to
+    the columns to rounding): ``e`` then serves as the corrected fit's residuals.
+    """
+    eps = float(np.finfo(np.float64).eps)
+    shift = float(np.linalg.norm(U @ db))
+    return shift <= eps * math.sqrt(yy) and shift <= math.sqrt(eps) * float(np.linalg.norm(e))
 
 
 def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
@@ -181,7 +225,8 @@ def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None
     R = fit.stat.R.copy()
     R[:k, :k] = R[:k, :k] @ M
     stat = SqrtStat(_triangularize(R), fit.stat.nobs, fit.stat.y_mean, fit.stat.y_m2)
-    return LstsqFit(stat, b, fit.resid, fit.kept, "cholesky-centred", fit.scaled_cond)
+    # X'(u - ubar) of the centred columns equals that of X (sum (u - ubar) = 0)
+    return dataclasses.replace(fit, stat=stat, params=b, method="cholesky-centred")
 
 
 def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float) -> LstsqFit:

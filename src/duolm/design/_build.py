@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
 
 from duolm._checks import check_missing
+from duolm.core._sweep import scan
 from duolm.design._columns import (
     FloatArray,
     Kind,
@@ -214,7 +215,9 @@ class Design:
     Attributes
     ----------
     X : ndarray of shape (n, k)
-        float64, C-contiguous, all finite.
+        float64, C- or F-contiguous, all finite; read-only. A float64 array given
+        as ``X=`` in C or F order is used where it is, not copied: changing it
+        after the fit changes what the fit's per-row results read.
     y : ndarray of shape (n,)
         float64, all finite.
     spec : DesignSpec
@@ -441,11 +444,18 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     if len(Xa) == 0 and not allow_empty:
         raise DataError("X and y have no rows")
     # The common case, in one pass and no temporary: a sum is finite only if every term
-    # is (an overflowing sum merely sends us to the detailed checks below).
+    # is (an overflowing sum merely sends us to the detailed checks below); the same pass
+    # finds the constant columns (minimum == maximum).
+    scanned = scan(Xa) if len(Xa) else None
     with np.errstate(over="ignore"):
-        finite = np.isfinite(Xa.sum(axis=0)).all() and np.isfinite(ya.sum())
+        finite = scanned is None or np.isfinite(scanned.sums).all()
+        finite = finite and np.isfinite(ya.sum())
     if finite:
-        return _array_design(np.ascontiguousarray(Xa), ya, response, names, missing, 0, index)
+        const = None
+        if scanned is not None:
+            flat = np.flatnonzero((scanned.lo == scanned.hi) & (scanned.lo != 0))
+            const = int(flat[0]) if flat.size else None
+        return _array_design(Xa, ya, response, names, missing, 0, index, const)
     for col, name in enumerate(names):
         check_inf(Xa[:, col], f"X column {name!r}", index)
     check_inf(ya, "y", index)
@@ -491,9 +501,11 @@ def _array_design(
     missing: Missing,
     n_dropped: int,
     index: pd.Index,
+    const: int | Literal["unknown"] | None = "unknown",
 ) -> Design:
-    """The design of an array fit from its finite rows."""
-    const = constant_column(X)
+    """The design of an array fit from its finite rows (``const``: its intercept, if known)."""
+    if const == "unknown":
+        const = constant_column(X)
     spec = DesignSpec(
         response=response,
         terms=tuple(names),

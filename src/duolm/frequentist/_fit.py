@@ -39,6 +39,7 @@ from duolm._checks import (
     check_cov_type,
     check_residual_rows,
 )
+from duolm.core._sweep import Squares
 from duolm.design import Design, DesignSpec, constant_column
 from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
@@ -89,12 +90,17 @@ class FittedRows:
         Refined residuals ``y - X b``.
     index : pandas.Index
         Labels of the rows.
+    squares : Squares or None
+        ``X'(u - ubar)`` and ``sum (u - ubar)^2`` of the squared residuals, when the
+        fit's residual sweep took them (Koenker's Breusch-Pagan statistic without
+        another pass over X; :func:`duolm.core._sweep.residual_stats`).
     """
 
     X: FloatArray
     y: FloatArray
     resid: FloatArray
     index: pd.Index
+    squares: Squares | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,7 +143,7 @@ class OLSFit:
             stat=fit.stat,
             kept=fit.kept,
             params_kept=fit.params,
-            moments=core.ResidualMoments.from_residuals(fit.resid),
+            moments=fit.residual_moments(),
             const_col=design.const_col
             if fit.kept.all()
             else constant_column(design.X[:, fit.kept]),
@@ -145,7 +151,7 @@ class OLSFit:
             cov_type=cov_type,
             method=fit.method,
             scaled_condition_number=fit.scaled_cond,
-            rows=FittedRows(design.X, design.y, fit.resid, design.index),
+            rows=FittedRows(design.X, design.y, fit.resid, design.index, fit.squares),
         )
         _warn_perfect(out, stacklevel=5)
         return out

@@ -231,17 +231,22 @@ def koenker_lm(fit: OLSFit) -> tuple[float, float, int]:
 
     The same statistic as ``het_breuschpagan(fit)`` (the auxiliary regression has the
     fit's own columns, whose factor ``Rxx`` is at hand): with ``u`` the squared
-    residuals centred, its explained sum of squares is ``||Rxx^-T X'u||^2``. One pass
-    over X instead of a second factorisation, for the summary's note; the public test
-    keeps the auxiliary regression of its own.
+    residuals centred, its explained sum of squares is ``||Rxx^-T X'u||^2``. ``X'u``
+    and ``u'u`` come from the fit's residual sweep when it took them
+    (:attr:`FittedRows.squares`), else from one pass over X: no second factorisation,
+    for the summary's note; the public test keeps the auxiliary regression of its own.
     """
     X, _, e = _rows_of(fit, "the Breusch-Pagan test")
-    u = _scaled_squares(e)
-    u = u - float(np.mean(u))
-    z = sla.solve_triangular(fit.stat.Rxx, X.T @ u, trans="T", lower=False)
-    tss = float(u @ u)
+    squares = fit.rows.squares if fit.rows is not None and fit.kept.all() else None
+    if squares is not None:  # taken by the fit's own residual sweep
+        xu, tss = squares.xu, squares.tss
+    else:
+        u = _scaled_squares(e)
+        u = u - float(np.mean(u))
+        xu, tss = X.T @ u, float(u @ u)
+    z = sla.solve_triangular(fit.stat.Rxx, xu, trans="T", lower=False)
     df = fit.rank - 1
-    lm = len(u) * float(z @ z) / tss if tss > 0 else math.nan
+    lm = len(e) * float(z @ z) / tss if tss > 0 else math.nan
     return lm, float(stats.chi2.sf(lm, df)), df
 
 
