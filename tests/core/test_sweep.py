@@ -47,8 +47,9 @@ def test_gram_of_non_finite_rows_is_not_finite() -> None:
     assert not np.isfinite(_sweep.gram(X, y)).all()
 
 
-def test_scan_matches_numpy() -> None:
-    X, _ = _data(3)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_scan_matches_numpy(order: str) -> None:
+    X, _ = _data(3, order=order)
     got = _sweep.scan(X)
     assert_allclose(got.sums, X.sum(axis=0), rtol=1e-13, atol=1e-9)
     assert_allclose(got.lo, X.min(axis=0), rtol=0, atol=0)
@@ -57,8 +58,9 @@ def test_scan_matches_numpy() -> None:
     assert not np.isfinite(_sweep.scan(X).sums[3])
 
 
-def test_residual_sweep_matches_numpy() -> None:
-    X, y = _data(4)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_residual_sweep_matches_numpy(order: str) -> None:
+    X, y = _data(4, order=order)
     b = np.linalg.lstsq(X, y, rcond=None)[0] * 0.9  # residuals far from orthogonal
     got = _sweep.residuals(X, y, b, 0.5)
     e = y - X @ b

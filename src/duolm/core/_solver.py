@@ -170,8 +170,9 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     sweep = _sweep.residuals(X, y, b, unit)
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
     db = sla.cho_solve((U, False), sweep.xe, check_finite=False)
+    negligible = _step_is_negligible(U, b, db, sweep.e, G)
     b = b + db
-    if not _step_is_negligible(U, db, sweep.e, float(G[k, k])):
+    if not negligible:
         sweep = _sweep.residuals(X, y, b, unit)
     resid = sweep.e
     ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
@@ -180,25 +181,33 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     R[:k, k] = U @ b
     R[k, k] = math.sqrt(ssr)
     moments, squares = _sweep.residual_stats(sweep)
-    mean, m2 = _y_moments(y)
+    y_moments = _sweep.moments(y)  # compiled for many rows; mean and m2 in its unit
+    mean, m2 = y_moments.mean * y_moments.unit, y_moments.m2 * y_moments.unit**2
     stat = SqrtStat(R, float(n), mean, m2)
     return LstsqFit(
         stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond, moments=moments, squares=squares
     )
 
 
-def _step_is_negligible(U: FloatArray, db: FloatArray, e: FloatArray, yy: float) -> bool:
-    """Whether the residuals ``e`` of the uncorrected estimate are those of the corrected one.
+def _step_is_negligible(
+    U: FloatArray, b: FloatArray, db: FloatArray, e: FloatArray, G: FloatArray
+) -> bool:
+    """Whether the residuals ``e`` of the uncorrected estimate serve for the corrected one.
 
     The step changes the residuals by ``X db``, whose norm is ``||U db||`` (no pass
-    over the rows). Below ``eps ||y||`` the change is under the rounding error of
-    forming ``y - X b`` at all, and below ``sqrt(eps) ||e||`` it changes the
-    residual sum of squares by less than a relative ``eps`` (``e`` is orthogonal to
-    the columns to rounding): ``e`` then serves as the corrected fit's residuals.
+    over the rows). Forming ``y - X b`` in floating point errs by up to
+    ``gamma_{k+1} (|y| + |X| |b|)`` per row (Higham 2002, sec. 3.5), a vector of norm up
+    to ``(k + 1) eps (||y|| + sum_j |b_j| ||X_j||)``: below ``eps`` times that sum (the
+    factor ``k + 1`` left out), the step's change is under the rounding of the residuals
+    themselves. Below ``sqrt(eps) ||e||`` besides, it changes the residual sum of squares
+    by less than a relative ``eps`` (``e`` is orthogonal to the columns to rounding).
     """
     eps = float(np.finfo(np.float64).eps)
+    k = len(b)
+    d = np.diag(G)
+    scale = math.sqrt(d[k]) + float(np.abs(b) @ np.sqrt(d[:k]))
     shift = float(np.linalg.norm(U @ db))
-    return shift <= eps * math.sqrt(yy) and shift <= math.sqrt(eps) * float(np.linalg.norm(e))
+    return shift <= eps * scale and shift <= math.sqrt(eps) * float(np.linalg.norm(e))
 
 
 def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:

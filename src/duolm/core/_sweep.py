@@ -19,8 +19,9 @@ copied) and take every quantity of one stage while a tile of rows is in cache:
 
 :func:`scan`, :func:`residuals` and :func:`moments` are numba kernels
 (``@njit(cache=True)``, compiled on first use, loaded from numba's cache after
-that) for C-ordered arrays of at least :data:`KERNEL_MIN_ROWS` rows; without
-numba (or with ``NUMBA_DISABLE_JIT=1``), for F order and for small arrays the
+that) for C- or F-ordered arrays of at least :data:`KERNEL_MIN_ROWS` rows
+(row by row, or column by column within a tile of rows); without numba (or with
+``NUMBA_DISABLE_JIT=1``), for other layouts and for small arrays the
 same quantities come from numpy, equal to rounding. Sums are taken per tile of
 :data:`_TILE` rows and then added, so their rounding grows like
 ``(tile + n / tile) * eps`` rather than ``n * eps``.
@@ -165,6 +166,68 @@ def _residual_source(
     out[1] = top
 
 
+def _scan_columns_source(XT: Any, s: Any, lo: Any, hi: Any) -> None:
+    """:func:`_scan_source` of ``X = XT.T`` (an F-ordered X): one column at a time."""
+    k, n = XT.shape
+    for j in range(k):
+        c = XT[j]
+        mn = mx = c[0]
+        total = 0.0
+        for start in range(0, n, _TILE):
+            part = 0.0
+            for i in range(start, min(start + _TILE, n)):
+                v = c[i]
+                part += v
+                mn = min(mn, v)
+                mx = max(mx, v)
+            total += part
+        s[j] = total
+        lo[j] = mn
+        hi[j] = mx
+
+
+def _residual_columns_source(
+    XT: Any, y: Any, b: Any, scale: float, e: Any, xe: Any, xs: Any, xu: Any, out: Any
+) -> None:
+    """:func:`_residual_source` of ``X = XT.T`` (an F-ordered X), tile by tile of rows:
+    the tile's residuals first, column after column, then its cross products."""
+    k, n = XT.shape
+    u = np.empty(_TILE)
+    su = 0.0
+    top = 0.0
+    for start in range(0, n, _TILE):
+        stop = min(start + _TILE, n)
+        t = stop - start
+        et = e[start:stop]
+        for i in range(t):
+            et[i] = y[start + i]
+        for j in range(k):
+            c = XT[j, start:stop]
+            bj = b[j]
+            for i in range(t):
+                et[i] -= bj * c[i]
+        tsu = 0.0
+        for i in range(t):
+            top = max(top, abs(et[i]))
+            v = et[i] * scale
+            u[i] = v * v
+            tsu += u[i]
+        su += tsu
+        for j in range(k):
+            c = XT[j, start:stop]
+            a0 = a1 = a2 = 0.0
+            for i in range(t):
+                x = c[i]
+                a0 += x * et[i]
+                a1 += x
+                a2 += x * u[i]
+            xe[j] += a0
+            xs[j] += a1
+            xu[j] += a2
+    out[0] = su
+    out[1] = top
+
+
 def _moments_source(e: Any, scale: float, out: Any) -> None:
     """``(mean, m2, m3, m4, ss, dw_num, tss2)`` of ``u = e * scale``: ResidualMoments' sums,
     and ``tss2 = sum (u^2 - ss / n)^2``, the total sum of squares of the squared residuals."""
@@ -213,6 +276,8 @@ class _Kernels(NamedTuple):
     scan: Callable[..., None]
     residuals: Callable[..., None]
     moments: Callable[..., None]
+    scan_columns: Callable[..., None]
+    residual_columns: Callable[..., None]
 
 
 @functools.cache
@@ -230,7 +295,13 @@ def _kernels() -> _Kernels | None:
         "error_model": "numpy",
         "fastmath": {"reassoc", "contract"},
     }
-    sources = (_scan_source, _residual_source, _moments_source)
+    sources = (
+        _scan_source,
+        _residual_source,
+        _moments_source,
+        _scan_columns_source,
+        _residual_columns_source,
+    )
     try:
         jit = numba.njit(cache=True, **options)
         return _Kernels(*(jit(f) for f in sources))
@@ -240,8 +311,10 @@ def _kernels() -> _Kernels | None:
 
 
 def _compiled(X: FloatArray) -> _Kernels | None:
-    """The kernels when they apply to ``X`` (C order, float64, enough rows), else None."""
-    if X.shape[0] < KERNEL_MIN_ROWS or not X.flags.c_contiguous or X.dtype != np.float64:
+    """The kernels when they apply to ``X`` (C or F order, float64, enough rows), else None."""
+    if X.shape[0] < KERNEL_MIN_ROWS or X.dtype != np.float64:
+        return None
+    if not (X.flags.c_contiguous or X.flags.f_contiguous):
         return None
     return _kernels()
 
@@ -264,7 +337,10 @@ def scan(X: FloatArray) -> ColumnScan:
         return ColumnScan(sums, X.min(axis=0), X.max(axis=0))
     s, lo, hi = np.zeros(k), np.empty(k), np.empty(k)
     with np.errstate(over="ignore", invalid="ignore"):
-        kernels.scan(X, s, lo, hi)
+        if X.flags.c_contiguous:
+            kernels.scan(X, s, lo, hi)
+        else:
+            kernels.scan_columns(X.T, s, lo, hi)
     return ColumnScan(s, lo, hi)
 
 
@@ -323,8 +399,12 @@ def residuals(X: FloatArray, y: FloatArray, b: FloatArray, unit: float) -> Resid
         )
     e = np.empty(n)
     xe, xs, xu, out = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(2)
+    y = np.ascontiguousarray(y)
     with np.errstate(over="ignore", invalid="ignore"):
-        kernels.residuals(X, np.ascontiguousarray(y), b, 1.0 / unit, e, xe, xs, xu, out)
+        if X.flags.c_contiguous:
+            kernels.residuals(X, y, b, 1.0 / unit, e, xe, xs, xu, out)
+        else:
+            kernels.residual_columns(X.T, y, b, 1.0 / unit, e, xe, xs, xu, out)
     return ResidualSweep(e, xe, xs, xu, float(out[0]), float(out[1]), unit)
 
 

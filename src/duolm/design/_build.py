@@ -2,7 +2,7 @@
 
 This is the first layer of duolm (DESIGN.md, "Layers"). Formulas are parsed
 with formulaic after the safety check of :mod:`duolm.design._formula`; arrays are
-used as given. Whatever comes out is float64, C-contiguous and finite: missing
+used as given. Whatever comes out is float64, C- or F-contiguous and finite: missing
 rows are dropped (and counted) or refused, infinite inputs and non-finite
 results of transforms are refused with the column (or term) and row named.
 
@@ -394,7 +394,7 @@ def _direct_design(
     plain = head.spec.plain_columns()
     if plain is None or head.n_dropped:
         return None
-    X = np.empty((len(frame), len(plain) - 1))
+    X = np.empty((len(frame), len(plain) - 1), order="F")  # each column copied in one piece
     for j, term in enumerate(plain[:-1]):
         X[:, j] = 1.0 if term is None else values[term]
     response = plain[-1]
