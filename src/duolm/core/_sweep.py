@@ -65,6 +65,11 @@ _TILE = 1024
 _GRAM_TILE_BYTES = 1 << 19
 
 
+#: Wider designs take ``X'X`` in one BLAS call: its k^2/2 products per row outweigh
+#: reading the rows once more for ``X'y``, and BLAS blocks a wide product better whole.
+_GRAM_TILE_MAX_K = 64
+
+
 class ColumnScan(NamedTuple):
     """Column sums, minima and maxima of ``X``, each of shape (k,)."""
 
@@ -354,7 +359,7 @@ def gram(X: FloatArray, y: FloatArray) -> FloatArray:
     G = np.zeros((k + 1, k + 1))
     rows = max(256, _GRAM_TILE_BYTES // (8 * k))
     with np.errstate(over="ignore", invalid="ignore"):
-        if rows >= n:
+        if rows >= n or k > _GRAM_TILE_MAX_K:
             G[:k, :k] = X.T @ X
             G[:k, k] = X.T @ y
             G[k, k] = y @ y
