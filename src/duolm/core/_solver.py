@@ -170,12 +170,12 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     sweep = _sweep.residuals(X, y, b, unit)
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
     db = sla.cho_solve((U, False), sweep.xe, check_finite=False)
-    negligible = _step_is_negligible(U, b, db, sweep.e, G)
+    negligible = _step_is_negligible(U, b, db, math.sqrt(sweep.su) * unit, G)
     b = b + db
     if not negligible:
         sweep = _sweep.residuals(X, y, b, unit)
     resid = sweep.e
-    ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
+    ssr = sweep.su * unit * unit  # sum (e / unit)^2 of the sweep, exact powers of two
     R = np.zeros((k + 1, k + 1))
     R[:k, :k] = U
     R[:k, k] = U @ b
@@ -190,9 +190,10 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
 
 
 def _step_is_negligible(
-    U: FloatArray, b: FloatArray, db: FloatArray, e: FloatArray, G: FloatArray
+    U: FloatArray, b: FloatArray, db: FloatArray, e_norm: float, G: FloatArray
 ) -> bool:
-    """Whether the residuals ``e`` of the uncorrected estimate serve for the corrected one.
+    """Whether the residuals ``e`` (of norm ``e_norm``) of the uncorrected estimate serve for
+    the corrected one.
 
     The step changes the residuals by ``X db``, whose norm is ``||U db||`` (no pass
     over the rows). Forming ``y - X b`` in floating point errs by up to
@@ -207,7 +208,7 @@ def _step_is_negligible(
     d = np.diag(G)
     scale = math.sqrt(d[k]) + float(np.abs(b) @ np.sqrt(d[:k]))
     shift = float(np.linalg.norm(U @ db))
-    return shift <= eps * scale and shift <= math.sqrt(eps) * float(np.linalg.norm(e))
+    return shift <= eps * scale and shift <= math.sqrt(eps) * e_norm
 
 
 def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
