@@ -32,7 +32,7 @@ from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
 
 from duolm._checks import check_missing
-from duolm.core._sweep import scan
+from duolm.core._sweep import ColumnScan, scan
 from duolm.design._columns import (
     FloatArray,
     Kind,
@@ -386,8 +386,6 @@ def _direct_design(
     try:
         for name in columns:  # converted as the formulaic path converts them
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
-            if not np.isfinite(values[name]).all():
-                return None
         head = from_formula(formula, frame.iloc[:HEAD_ROWS], missing=missing)
     except DataError:  # the whole frame reports it, with every row counted
         return None
@@ -402,7 +400,13 @@ def _direct_design(
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
     if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
-    return Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
+    scanned = scan(X)  # finite values and the constant columns, one compiled pass
+    with np.errstate(over="ignore"):
+        if not (np.isfinite(scanned.sums).all() and np.isfinite(y.sum())):
+            return None
+    design = Design(X=X, y=y, spec=head.spec, n_dropped=0, index=frame.index)
+    design.__dict__["const_col"] = _first_constant(scanned)  # the cached_property, known
+    return design
 
 
 def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
@@ -451,10 +455,7 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
         finite = scanned is None or np.isfinite(scanned.sums).all()
         finite = finite and np.isfinite(ya.sum())
     if finite:
-        const = None
-        if scanned is not None:
-            flat = np.flatnonzero((scanned.lo == scanned.hi) & (scanned.lo != 0))
-            const = int(flat[0]) if flat.size else None
+        const = None if scanned is None else _first_constant(scanned)
         return _array_design(Xa, ya, response, names, missing, 0, index, const)
     for col, name in enumerate(names):
         check_inf(Xa[:, col], f"X column {name!r}", index)
@@ -516,6 +517,13 @@ def _array_design(
     design = Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
     design.__dict__["const_col"] = const  # the cached_property, already known
     return design
+
+
+def _first_constant(scanned: ColumnScan) -> int | None:
+    """:func:`constant_column` from a column scan: the first column whose minimum equals
+    its maximum, nonzero."""
+    flat = np.flatnonzero((scanned.lo == scanned.hi) & (scanned.lo != 0))
+    return int(flat[0]) if flat.size else None
 
 
 def constant_column(X: FloatArray) -> int | None:
