@@ -2,7 +2,7 @@
 
 Run from the repository root (a script, not a test)::
 
-    .venv/bin/python benchmarks/bench_ols.py [--n 1000000] [--k 20] [--repeat 5]
+    .venv/bin/python benchmarks/bench_ols.py [--n 1000000] [--k 20] [--repeat 5] [--wide]
 
 Data (seeded, float64, C order): ``X`` is an intercept column followed by
 ``k - 1`` standard normal columns, ``y = X @ beta + N(0, 1)`` noise. The
@@ -28,7 +28,12 @@ machine hit all candidates alike):
   F and its p value, llf, aic, bic, the sums of squares, every field of
   ``diagnostics``; ``+ summary`` adds ``str(fit.summary())`` when
   ``duolm.summary`` exists;
+- ``duolm formula + summary``: ``duolm.ols("y ~ x1 + ... + x{k-1}", frame)`` on a
+  pandas frame of the slope columns and y (the intercept from the formula), every
+  output forced and the summary printed;
 - the same duolm rows on the ill-conditioned design.
+
+``--wide`` is issue 13's wide case, n = 100,000 and k = 201.
 
 The table gives the best and the median of the rounds in seconds, the ratio
 of each to the floor's, the method duolm chose (``fit.method``) and, on
@@ -131,6 +136,23 @@ def duolm_complete(X: np.ndarray, y: np.ndarray, summary: bool) -> Callable[[], 
     return run
 
 
+def duolm_formula(X: np.ndarray, y: np.ndarray) -> Callable[[], Any]:
+    """``duolm.ols("y ~ x1 + ... ", frame)`` + summary on a frame of X's slope columns."""
+    import pandas as pd
+
+    names = [f"x{j}" for j in range(1, X.shape[1])]
+    frame = pd.DataFrame(X[:, 1:], columns=names)
+    frame["y"] = y
+    formula = "y ~ " + " + ".join(names)
+
+    def run() -> Any:
+        fit = duolm_ols(formula, frame)
+        force_duolm(fit, True)
+        return fit
+
+    return run
+
+
 def statsmodels_fit(X: np.ndarray, y: np.ndarray, summary: bool) -> Callable[[], Any]:
     import statsmodels.api as sm
 
@@ -149,22 +171,29 @@ def sklearn_fit(X: np.ndarray, y: np.ndarray) -> Callable[[], Any]:
     return lambda: LinearRegression(fit_intercept=False).fit(X, y)
 
 
-def build(X: np.ndarray, y: np.ndarray, X_ill: np.ndarray) -> tuple[list[Candidate], list[str]]:
+def build(
+    X: np.ndarray, y: np.ndarray, X_ill: np.ndarray, peers: bool = True
+) -> tuple[list[Candidate], list[str]]:
     notes: list[str] = []
-    cands = [
-        Candidate("floor: X.T @ X", lambda: X.T @ X),
-        Candidate("numpy.linalg.lstsq", lambda: np.linalg.lstsq(X, y, rcond=None)),
-        Candidate("householder QR (mode=r)", lambda: np.linalg.qr(X, mode="r")),
-    ]
+    cands = [Candidate("floor: X.T @ X", lambda: X.T @ X)]
+    if peers:
+        cands += [
+            Candidate("numpy.linalg.lstsq", lambda: np.linalg.lstsq(X, y, rcond=None)),
+            Candidate("householder QR (mode=r)", lambda: np.linalg.qr(X, mode="r")),
+        ]
     try:
+        if not peers:
+            raise ImportError
         cands.append(Candidate("sklearn LinearRegression", sklearn_fit(X, y)))
     except ImportError:
-        notes.append("scikit-learn not installed: skipped")
+        notes.append("scikit-learn not installed or --no-peers: skipped")
     try:
+        if not peers:
+            raise ImportError
         cands.append(Candidate("statsmodels fit", statsmodels_fit(X, y, False)))
         cands.append(Candidate("statsmodels fit + summary", statsmodels_fit(X, y, True)))
     except ImportError:
-        notes.append("statsmodels not installed: skipped")
+        notes.append("statsmodels not installed or --no-peers: skipped")
 
     for tag, A in (("", X), ("ILL ", X_ill)):
         fit = core.lstsq(A, y, const_col=0)  # column 0 is the intercept, as ols() finds it
@@ -174,6 +203,9 @@ def build(X: np.ndarray, y: np.ndarray, X_ill: np.ndarray) -> tuple[list[Candida
         cands.append(
             Candidate(f"{tag}duolm complete + summary", duolm_complete(A, y, True), fit.method)
         )
+        if not tag:
+            formula = duolm_formula(A, y)
+            cands.append(Candidate("duolm formula + summary", formula, fit.method))
     return cands, notes
 
 
@@ -336,12 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--offset", type=float, default=1e4, help="ILL variant's column offset")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     ap.add_argument("--profile", action="store_true", help="cProfile one complete duolm fit")
+    ap.add_argument("--wide", action="store_true", help="n = 100,000 and k = 201 (issue 13)")
+    ap.add_argument("--no-peers", action="store_true", help="duolm and the floor only")
     args = ap.parse_args(argv)
+    if args.wide:
+        args.n, args.k = 100_000, 201
     if args.k < 2 or args.n <= args.k or args.repeat < 1:
         ap.error("need k >= 2, n > k and repeat >= 1")
 
     X, y, X_ill = make_data(args.n, args.k, args.seed, args.offset)
-    cands, notes = build(X, y, X_ill)
+    cands, notes = build(X, y, X_ill, peers=not args.no_peers)
     print("\n".join(environment(args)))
     print(
         f"duolm.core: FAST_MIN_ROWS = {core.FAST_MIN_ROWS:,}, "

@@ -36,7 +36,9 @@ def data() -> pd.DataFrame:
 def check_matrix(design: Design) -> None:
     n, k = len(design.index), len(design.spec.terms)
     assert design.X.shape == (n, k) and design.y.shape == (n,)
-    assert design.X.dtype == np.float64 and design.X.flags["C_CONTIGUOUS"]
+    # C order, or F order for a plain formula's columns copied one by one (issue 13)
+    assert design.X.dtype == np.float64
+    assert design.X.flags["C_CONTIGUOUS"] or design.X.flags["F_CONTIGUOUS"]
     assert design.y.dtype == np.float64
     assert np.isfinite(design.X).all() and np.isfinite(design.y).all()
 

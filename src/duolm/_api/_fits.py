@@ -214,7 +214,10 @@ def ols(
         a Dask DataFrame reduced partition by partition; the result is the
         in-memory fit's to rounding, without the per-row values.
     X : array_like of shape (n, k), optional
-        Design matrix, used as given (no intercept is added).
+        Design matrix, used as given (no intercept is added). A float64 array
+        in C or F order is read where it is, not copied: an in-memory fit's
+        per-row results (``resid``, ``leverage``, ``predict()``) read it, so
+        change it only once you are done with the fit.
     y : array_like of shape (n,), optional
         Response.
     missing : {"drop", "raise"}

@@ -29,12 +29,15 @@ With numba installed the whole loop, quantiles and log densities included,
 is one compiled kernel (``@njit(cache=True)``), specialised to the number of
 columns ``k``: compiled on the first call for each ``k`` (about 3 s), then
 loaded from numba's cache in ``__pycache__``. For three regressors the kernel
-runs at about 15 million rows per second, every column included, and the
-whole call (design checks and DataFrame too) at about 7 million on two
-cores. Without numba, the same rotations run as a Python loop on Python
-floats (about 75,000 rows per second) and the per-row formulas are
-vectorised with numpy; the two paths agree to rounding (the tests hold them
-to 1e-12). Both live in :mod:`duolm.core._givens`; this module plans the
+runs at about 15 million rows per second, every column included; the whole
+call adds little to it since issue 13: a float64 ``X`` is read where it is
+(no copy), the design's checks are one compiled pass, and the DataFrame wraps
+the kernel's output arrays without copying them (about 6 ms per million rows,
+some 5% of the call), so no frame-free variant is offered. Without numba,
+the same rotations run as a Python loop on Python floats (about 75,000 rows
+per second) and the per-row formulas are vectorised with numpy; the two
+paths agree to rounding (the tests hold them to 1e-12). Both live in
+:mod:`duolm.core._givens`; this module plans the
 quantiles and assembles the frame; :mod:`duolm._api` checks the arguments.
 """
 

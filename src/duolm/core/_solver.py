@@ -19,8 +19,10 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import NDArray
 
+import duolm.core._sweep as _sweep
 import duolm.core._xprec as _xprec
 from duolm._checks import check_alias_tol
+from duolm.core._moments import ResidualMoments
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, _triangularize, _y_moments
 from duolm.errors import DataError
 
@@ -55,6 +57,10 @@ class LstsqFit:
         The factorisation chosen by the measured conditioning.
     scaled_cond : float
         Condition number of the design with unit-norm columns.
+    moments : ResidualMoments or None
+        The moments of ``resid`` when the fit's residual sweep took them.
+    squares : Squares or None
+        The Breusch-Pagan pieces of the same sweep (:class:`duolm.core._sweep.Squares`).
     cov : ndarray of shape (k_kept, k_kept) or None
         ``(X^T X)^-1`` of the kept columns when asked for (``lstsq(..., cov=True)``):
         on the Householder path refined column by column as the estimate is
@@ -68,7 +74,15 @@ class LstsqFit:
     kept: BoolArray
     method: str
     scaled_cond: float
+    moments: ResidualMoments | None = None
+    squares: _sweep.Squares | None = None
     cov: FloatArray | None = None
+
+    def residual_moments(self) -> ResidualMoments:
+        """The moments of :attr:`resid` (taken by the fit's last sweep when it made one)."""
+        if self.moments is not None:
+            return self.moments
+        return _sweep.moments(self.resid)
 
 
 def _pow2(scale: FloatArray) -> FloatArray:
@@ -139,17 +153,22 @@ def lstsq(
 
 
 def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
-    """Normal equations through the Cholesky factor; None when not trustworthy."""
+    """Normal equations through the Cholesky factor; None when not trustworthy.
+
+    Two fused sweeps over the rows (:mod:`duolm.core._sweep`): ``[X y]^T [X y]``,
+    then the residuals of the Cholesky estimate with ``X'r`` for Björck's
+    corrected semi-normal step and the cross products of the residuals'
+    moments and of the summary's Breusch-Pagan statistic. A third sweep
+    recomputes the residuals of the corrected estimate only when the step moves
+    them by more than their own rounding (see :func:`_step_is_negligible`).
+    """
     n, k = X.shape
-    Xty = X.T @ y
-    G = np.empty((k + 1, k + 1))
-    G[:k, :k] = X.T @ X
-    G[:k, k] = G[k, :k] = Xty
-    G[k, k] = y @ y
+    G = _sweep.gram(X, y)
     if not np.all(np.isfinite(G)):
         return None
+    Xty = G[:k, k]
     try:
-        U = sla.cholesky(G[:k, :k], lower=False)
+        U = sla.cholesky(G[:k, :k], lower=False, check_finite=False)
     except np.linalg.LinAlgError:
         return None
     norms = np.sqrt(np.diag(G[:k, :k]))
@@ -159,18 +178,52 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
     if not cond <= FAST_MAX_COND:
         return None
-    b = sla.cho_solve((U, False), Xty)
+    b = sla.cho_solve((U, False), Xty, check_finite=False)
+    # the squared residuals in units of y's root mean square: no overflow, and the
+    # Breusch-Pagan statistic does not depend on the unit
+    unit = _sweep.pow2(math.sqrt(G[k, k] / n))
+    sweep = _sweep.residuals(X, y, b, unit)
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
-    b = b + sla.cho_solve((U, False), X.T @ (y - X @ b))
-    resid = y - X @ b
-    ssr = float(resid @ resid)  # finite: the Gram matrix, with y'y, was
+    db = sla.cho_solve((U, False), sweep.xe, check_finite=False)
+    negligible = _step_is_negligible(U, b, db, math.sqrt(sweep.su) * unit, G)
+    b = b + db
+    if not negligible:
+        sweep = _sweep.residuals(X, y, b, unit)
+    resid = sweep.e
+    ssr = sweep.su * unit * unit  # sum (e / unit)^2 of the sweep, exact powers of two
     R = np.zeros((k + 1, k + 1))
     R[:k, :k] = U
     R[:k, k] = U @ b
     R[k, k] = math.sqrt(ssr)
-    mean, m2 = _y_moments(y)
+    moments, squares = _sweep.residual_stats(sweep)
+    y_moments = _sweep.moments(y)  # compiled for many rows; mean and m2 in its unit
+    mean, m2 = y_moments.mean * y_moments.unit, y_moments.m2 * y_moments.unit**2
     stat = SqrtStat(R, float(n), mean, m2)
-    return LstsqFit(stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond)
+    return LstsqFit(
+        stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond, moments=moments, squares=squares
+    )
+
+
+def _step_is_negligible(
+    U: FloatArray, b: FloatArray, db: FloatArray, e_norm: float, G: FloatArray
+) -> bool:
+    """Whether the residuals ``e`` (of norm ``e_norm``) of the uncorrected estimate serve for
+    the corrected one.
+
+    The step changes the residuals by ``X db``, whose norm is ``||U db||`` (no pass
+    over the rows). Forming ``y - X b`` in floating point errs by up to
+    ``gamma_{k+1} (|y| + |X| |b|)`` per row (Higham 2002, sec. 3.5), a vector of norm up
+    to ``(k + 1) eps (||y|| + sum_j |b_j| ||X_j||)``: below ``eps`` times that sum (the
+    factor ``k + 1`` left out), the step's change is under the rounding of the residuals
+    themselves. Below ``sqrt(eps) ||e||`` besides, it changes the residual sum of squares
+    by less than a relative ``eps`` (``e`` is orthogonal to the columns to rounding).
+    """
+    eps = float(np.finfo(np.float64).eps)
+    k = len(b)
+    d = np.diag(G)
+    scale = math.sqrt(d[k]) + float(np.abs(b) @ np.sqrt(d[:k]))
+    shift = float(np.linalg.norm(U @ db))
+    return shift <= eps * scale and shift <= math.sqrt(eps) * e_norm
 
 
 def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
@@ -197,7 +250,8 @@ def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None
     R = fit.stat.R.copy()
     R[:k, :k] = R[:k, :k] @ M
     stat = SqrtStat(_triangularize(R), fit.stat.nobs, fit.stat.y_mean, fit.stat.y_m2)
-    return LstsqFit(stat, b, fit.resid, fit.kept, "cholesky-centred", fit.scaled_cond)
+    # X'(u - ubar) of the centred columns equals that of X (sum (u - ubar) = 0)
+    return replace(fit, stat=stat, params=b, method="cholesky-centred")
 
 
 def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float, cov: bool = False) -> LstsqFit:
@@ -247,7 +301,7 @@ def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float, cov: bool = Fal
         scale = col_scale[kept]
         with np.errstate(over="ignore"):  # inf when X^T X is outside float64's range
             inverse = _refine_inverse(A, Q, R) / scale[:, None] / scale[None, :]
-    return LstsqFit(stat, params, resid, kept, "householder", cond, inverse)
+    return LstsqFit(stat, params, resid, kept, "householder", cond, cov=inverse)
 
 
 def _refine(

@@ -2,7 +2,7 @@
 
 This is the first layer of duolm (DESIGN.md, "Layers"). Formulas are parsed
 with formulaic after the safety check of :mod:`duolm.design._formula`; arrays are
-used as given. Whatever comes out is float64, C-contiguous and finite: missing
+used as given. Whatever comes out is float64, C- or F-contiguous and finite: missing
 rows are dropped (and counted) or refused, infinite inputs and non-finite
 results of transforms are refused with the column (or term) and row named.
 
@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from formulaic.errors import DataMismatchWarning
 from numpy.typing import NDArray
 
 from duolm._checks import check_missing, check_weights
+from duolm.core._sweep import ColumnScan, scan
 from duolm.design._columns import (
     FloatArray,
     Kind,
@@ -276,7 +277,9 @@ class Design:
     Attributes
     ----------
     X : ndarray of shape (n, k)
-        float64, C-contiguous, all finite.
+        float64, C- or F-contiguous, all finite; read-only. A float64 array given
+        as ``X=`` in C or F order is used where it is, not copied: changing it
+        after the fit changes what the fit's per-row results read.
     y : ndarray of shape (n,)
         float64, all finite.
     spec : DesignSpec
@@ -488,8 +491,6 @@ def _direct_design(
     try:
         for name in columns:  # converted as the formulaic path converts them
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
-            if not np.isfinite(values[name]).all():
-                return None
         head = from_formula(
             formula, frame.iloc[:HEAD_ROWS], missing=missing, carry=carry, weights=weights
         )
@@ -499,9 +500,11 @@ def _direct_design(
     if plain is None or head.n_dropped:
         return None
     carried = {name: np.array(values[name], dtype=np.float64, copy=True) for name in carry}
+    if not all(np.isfinite(c).all() for c in carried.values()):
+        return None
     if weights is not None and not np.all(carried[weights] > 0):
         return None
-    X = np.empty((len(frame), len(plain) - 1))
+    X = np.empty((len(frame), len(plain) - 1), order="F")  # each column copied in one piece
     for j, term in enumerate(plain[:-1]):
         X[:, j] = 1.0 if term is None else values[term]
     response = plain[-1]
@@ -509,7 +512,11 @@ def _direct_design(
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
     if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
-    return Design(
+    scanned = scan(X)  # finite values and the constant columns, one compiled pass
+    with np.errstate(over="ignore"):
+        if not (np.isfinite(scanned.sums).all() and np.isfinite(y.sum())):
+            return None
+    design = Design(
         X=X,
         y=y,
         spec=head.spec,
@@ -518,6 +525,8 @@ def _direct_design(
         carried=carried,
         weights=carried[weights] if weights is not None else None,
     )
+    design.__dict__["const_col"] = _first_constant(scanned)  # the cached_property, known
+    return design
 
 
 def from_arrays(X: object, y: object, *, missing: Missing = "drop") -> Design:
@@ -559,11 +568,15 @@ def _arrays(X: object, y: object, missing: Missing, *, allow_empty: bool) -> Des
     if len(Xa) == 0 and not allow_empty:
         raise DataError("X and y have no rows")
     # The common case, in one pass and no temporary: a sum is finite only if every term
-    # is (an overflowing sum merely sends us to the detailed checks below).
+    # is (an overflowing sum merely sends us to the detailed checks below); the same pass
+    # finds the constant columns (minimum == maximum).
+    scanned = scan(Xa) if len(Xa) else None
     with np.errstate(over="ignore"):
-        finite = np.isfinite(Xa.sum(axis=0)).all() and np.isfinite(ya.sum())
+        finite = scanned is None or np.isfinite(scanned.sums).all()
+        finite = finite and np.isfinite(ya.sum())
     if finite:
-        return _array_design(np.ascontiguousarray(Xa), ya, response, names, missing, 0, index)
+        const = None if scanned is None else _first_constant(scanned)
+        return _array_design(Xa, ya, response, names, missing, 0, index, const)
     for col, name in enumerate(names):
         check_inf(Xa[:, col], f"X column {name!r}", index)
     check_inf(ya, "y", index)
@@ -609,9 +622,11 @@ def _array_design(
     missing: Missing,
     n_dropped: int,
     index: pd.Index,
+    const: int | Literal["unknown"] | None = "unknown",
 ) -> Design:
-    """The design of an array fit from its finite rows."""
-    const = constant_column(X)
+    """The design of an array fit from its finite rows (``const``: its intercept, if known)."""
+    if const == "unknown":
+        const = constant_column(X)
     spec = DesignSpec(
         response=response,
         terms=tuple(names),
@@ -622,6 +637,13 @@ def _array_design(
     design = Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
     design.__dict__["const_col"] = const  # the cached_property, already known
     return design
+
+
+def _first_constant(scanned: ColumnScan) -> int | None:
+    """:func:`constant_column` from a column scan: the first column whose minimum equals
+    its maximum, nonzero."""
+    flat = np.flatnonzero((scanned.lo == scanned.hi) & (scanned.lo != 0))
+    return int(flat[0]) if flat.size else None
 
 
 def constant_column(X: FloatArray) -> int | None:

@@ -304,7 +304,13 @@ def x_array(
         list(fitted) if fitted and len(fitted) == array.shape[1] else default_names(array.shape[1])
     )
     index = pd.RangeIndex(len(array))
-    if array.dtype.kind in "biuf":  # a copy: later changes to the caller's array don't reach us
+    if array.dtype == np.float64 and (array.flags.c_contiguous or array.flags.f_contiguous):
+        # used where it is (issue 13: a copy of 10^6 x 20 costs half a pass of the fit); a
+        # read-only view, so that nothing in duolm writes into the caller's array
+        view = array.view()
+        view.flags.writeable = False
+        return view, names, index
+    if array.dtype.kind in "biuf":  # converted, hence a copy
         return np.array(array, dtype=np.float64, order="C", copy=True), names, index
     columns = [to_float(pd.Series(array[:, i]), f"X column {n!r}") for i, n in enumerate(names)]
     return np.column_stack(columns), names, index

@@ -39,6 +39,7 @@ from duolm._checks import (
     check_cov_type,
     check_residual_rows,
 )
+from duolm.core._sweep import Squares
 from duolm.design import Design, DesignSpec, constant_column, new_weights
 from duolm.errors import DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
@@ -94,6 +95,10 @@ class FittedRows:
         The weights of a weighted fit; then ``X``, ``y`` and ``resid`` are
         those of the rows scaled by ``sqrt(w)`` (statsmodels' ``wexog``,
         ``wendog``, ``wresid``), which every diagnostic reads.
+    squares : Squares or None
+        ``X'(u - ubar)`` and ``sum (u - ubar)^2`` of the squared residuals, when the
+        fit's residual sweep took them (Koenker's Breusch-Pagan statistic without
+        another pass over X; :func:`duolm.core._sweep.residual_stats`).
     """
 
     X: FloatArray
@@ -101,6 +106,7 @@ class FittedRows:
     resid: FloatArray
     index: pd.Index
     weights: FloatArray | None = None
+    squares: Squares | None = None
 
     @property
     def root_weights(self) -> FloatArray:
@@ -158,7 +164,7 @@ class OLSFit:
             stat=fit.stat,
             kept=fit.kept,
             params_kept=fit.params,
-            moments=core.ResidualMoments.from_residuals(fit.resid),
+            moments=fit.residual_moments(),
             const_col=design.const_col
             if fit.kept.all()
             else constant_column(design.X[:, fit.kept]),
@@ -166,7 +172,7 @@ class OLSFit:
             cov_type=cov_type,
             method=fit.method,
             scaled_condition_number=fit.scaled_cond,
-            rows=_fitted_rows(design, fit.resid),
+            rows=_fitted_rows(design, fit.resid, fit.squares),
             weight_sums=None
             if design.weights is None
             else core.WeightSums.of(design.weights, design.y),
@@ -801,10 +807,10 @@ def solve_design(design: Design, tol: float = core.ALIAS_TOL) -> core.LstsqFit:
     return core.lstsq(*core.scale_rows(design.X, design.y, design.weights), tol=tol)
 
 
-def _fitted_rows(design: Design, resid: FloatArray) -> FittedRows:
+def _fitted_rows(design: Design, resid: FloatArray, squares: Squares | None = None) -> FittedRows:
     """The fitted rows as the fit saw them (scaled by ``sqrt(w)`` when weighted)."""
     if design.weights is None:
-        return FittedRows(design.X, design.y, resid, design.index)
+        return FittedRows(design.X, design.y, resid, design.index, squares=squares)
     X, y = core.scale_rows(design.X, design.y, design.weights)
     return FittedRows(X, y, resid, design.index, design.weights)
 

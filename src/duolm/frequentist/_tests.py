@@ -276,17 +276,22 @@ def koenker_lm(fit: OLSFit) -> tuple[float, float, int]:
 
     The same statistic as ``het_breuschpagan(fit)`` (the auxiliary regression has the
     fit's own columns, whose factor ``Rxx`` is at hand): with ``u`` the squared
-    residuals centred, its explained sum of squares is ``||Rxx^-T X'u||^2``. One pass
-    over X instead of a second factorisation, for the summary's note; the public test
-    keeps the auxiliary regression of its own.
+    residuals centred, its explained sum of squares is ``||Rxx^-T X'u||^2``. ``X'u``
+    and ``u'u`` come from the fit's residual sweep when it took them
+    (:attr:`FittedRows.squares`), else from one pass over X: no second factorisation,
+    for the summary's note; the public test keeps the auxiliary regression of its own.
     """
     X, _, e = _rows_of(fit, "the Breusch-Pagan test")
-    u = _scaled_squares(e)
-    u = u - float(np.mean(u))
-    z = sla.solve_triangular(fit.stat.Rxx, X.T @ u, trans="T", lower=False)
-    tss = float(u @ u)
+    squares = fit.rows.squares if fit.rows is not None and fit.kept.all() else None
+    if squares is not None:  # taken by the fit's own residual sweep
+        xu, tss = squares.xu, squares.tss
+    else:
+        u = _scaled_squares(e)
+        u = u - float(np.mean(u))
+        xu, tss = X.T @ u, float(u @ u)
+    z = sla.solve_triangular(fit.stat.Rxx, xu, trans="T", lower=False)
     df = fit.rank - 1
-    lm = len(u) * float(z @ z) / tss if tss > 0 else math.nan
+    lm = len(e) * float(z @ z) / tss if tss > 0 else math.nan
     return lm, float(stats.chi2.sf(lm, df)), df
 
 
@@ -517,13 +522,27 @@ def vif(fit: OLSFit) -> pd.Series:
     uncentred when it has none (statsmodels' ``variance_inflation_factor``;
     without an intercept its ``standardize=False``, since its default centring
     reads such a model as if it had one). Computed from R alone (works for streamed
-    fits): ``ssr_j`` is the last diagonal of R of the columns reordered with
-    j last, the total the same with only the intercept before j. Aliased
-    columns get ``inf``.
+    fits), with no regression per column: ``ssr_j = 1 / [(X'X)^-1]_jj``, the squared
+    norm of row j of ``Rxx^-1`` inverted (the partitioned inverse), and ``tss_j``
+    the squared norm of column j of the factor of the columns with the intercept
+    first, below its first row (``x_j`` less its projection on the intercept).
+    Aliased columns get ``inf``.
     """
     Rxx = fit.stat.Rxx
+    k = Rxx.shape[1]
     kept_idx = np.flatnonzero(fit.kept)
     c = fit.const_col
+    # ||Rxx^-1 e_j||: each row scaled by a power of two before it is squared (a column
+    # near 1e-200 has a row near 1e200), as the standard errors are
+    Ri = fit.stat.rinv()
+    inv_norm = _scaled_norms(Ri)
+    if c is not None:
+        order = np.array([c, *[i for i in range(k) if i != c]])
+        Rc = np.linalg.qr(Rxx[:, order], mode="r")
+        tss_norm = np.empty(k)
+        tss_norm[order] = _scaled_norms(np.asarray(Rc)[1:].T)
+    else:
+        tss_norm = _scaled_norms(Rxx.T)
     out: dict[str, float] = {}
     for pos, term in enumerate(fit.terms):
         hit = np.flatnonzero(kept_idx == pos)
@@ -533,16 +552,16 @@ def vif(fit: OLSFit) -> pd.Series:
         j = int(hit[0])
         if j == c:
             continue
-        others = [i for i in range(Rxx.shape[1]) if i != j]
-        r_all: FloatArray = np.linalg.qr(Rxx[:, [*others, j]], mode="r")  # type: ignore[assignment]
-        ssr_j = float(r_all[-1, -1]) ** 2
-        if c is not None:
-            r_c: FloatArray = np.linalg.qr(Rxx[:, [c, j]], mode="r")  # type: ignore[assignment]
-            tss_j = float(r_c[-1, -1]) ** 2
-        else:
-            tss_j = float(Rxx[:, j] @ Rxx[:, j])
-        out[term] = tss_j / ssr_j if ssr_j > 0 else math.inf
+        out[term] = float(tss_norm[j] * inv_norm[j]) ** 2
     return pd.Series(out, name="vif", dtype=float)
+
+
+def _scaled_norms(A: FloatArray) -> FloatArray:
+    """Euclidean norms of the rows of ``A``, each row scaled by a power of two first."""
+    top = np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0])
+    unit = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
+    out: FloatArray = unit * np.sqrt(np.sum((A / unit[:, None]) ** 2, axis=1))
+    return out
 
 
 # -- per-row influence -----------------------------------------------------------------
