@@ -130,17 +130,118 @@ def _rotate(R: Any, d: Any, z: Any, k: int) -> None:
             z[j] = c_ * zj - s_ * rpj
 
 
+def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
+    """Forget toward the prior in place: ``R <- qr([sl R; B])``, ``B = sqrt(1 - lam) R0``.
+
+    Stabilised forgetting (``NIG.forget(lam, toward="prior")``) makes the Gram
+    ``lam R^T R + (1 - lam) R0^T R0``: a change of rank ``k + 1`` every row, which no
+    rank-one update absorbs (nor a change of variables by ``R0``, which only turns
+    ``R0^T R0`` into the identity, still of full rank). Rotating the prior's ``k + 1``
+    rows in one by one takes ``(k + 1)(k + 2) / 2`` Givens rotations, a square root
+    and a division each; the structured Householder QR of the two stacked triangles
+    (Golub and Van Loan, *Matrix Computations*, 4th ed., 5.1.2-5.1.3 and 5.2.2) takes
+    one reflection per column, so one square root and one division per column, as
+    rotating one row in does. Reflection ``p`` acts on row ``p`` of ``R`` (scaled by
+    ``sl`` as it is read: the forgetting costs no pass of its own) and rows ``0..p``
+    of ``B``, whose column ``p`` it zeroes (``B``, a scratch copy upper triangular on
+    entry, is overwritten). With the column ``(alpha, b)``, ``sigma = b'b``,
+    ``rho = sqrt(alpha^2 + sigma)`` and the vector ``v = (alpha - rho, b)``,
+    ``1/(alpha - rho) = -(alpha + rho)/sigma`` (no cancellation for ``alpha >= 0``),
+    each column ``(a_j, B_j)`` right of it becomes
+    ``a_j <- (alpha a_j + b'B_j) / rho`` and
+    ``B_j <- B_j + (a_j + b'B_j / (alpha - rho)) b / rho``, so ``1 / (rho sigma)`` is
+    the only quotient. Where a square or ``rho sigma`` could leave the range of
+    float64 (``sigma`` outside ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the column
+    is done by ``p + 1`` Givens rotations with ``math.hypot`` instead. The diagonal
+    stays positive: the factor is the unique one and
+    agrees with any other order to rounding. ``d[p]`` gets ``1 / R[p, p]`` for
+    ``p < k``. Lists (the fallback) or arrays (compiled into the kernel).
+    """
+    for p in range(k + 1):
+        alpha = sl * R[p][p]
+        sigma = 0.0
+        for r in range(p + 1):
+            sigma += B[r][p] * B[r][p]
+        if sigma == 0.0:  # nothing of the prior left in this column: the identity
+            for j in range(p, k + 1):
+                R[p][j] *= sl
+            if p < k:
+                d[p] = 1.0 / R[p][p] if R[p][p] != 0.0 else 0.0
+            continue
+        if not (1e-200 < sigma < 1e200 and abs(alpha) < 1e100):
+            # squares or rho sigma would leave the range: the same column by p + 1
+            # Givens rotations (math.hypot), the same factor to rounding
+            for j in range(p, k + 1):
+                R[p][j] *= sl
+            for r in range(p + 1):
+                zp = B[r][p]
+                if zp == 0.0:
+                    continue
+                rpp = R[p][p]
+                rho = math.hypot(rpp, zp)
+                c_ = rpp / rho
+                s_ = zp / rho
+                R[p][p] = rho
+                for j in range(p + 1, k + 1):
+                    rpj = R[p][j]
+                    bj = B[r][j]
+                    R[p][j] = c_ * rpj + s_ * bj
+                    B[r][j] = c_ * bj - s_ * rpj
+            if p < k:
+                d[p] = 1.0 / R[p][p]
+            continue
+        rho = math.sqrt(alpha * alpha + sigma)
+        R[p][p] = rho
+        if p == k:
+            break
+        inv = 1.0 / (rho * sigma)
+        ir = sigma * inv  # 1 / rho
+        iu = -(alpha + rho) * (rho * inv) if alpha >= 0.0 else 1.0 / (alpha - rho)
+        d[p] = ir
+        for j in range(p + 1, k + 1):
+            aj = sl * R[p][j]
+            sj = 0.0
+            for r in range(p + 1):
+                sj += B[r][p] * B[r][j]
+            R[p][j] = (alpha * aj + sj) * ir
+            f = (aj + sj * iu) * ir
+            for r in range(p + 1):
+                B[r][j] += f * B[r][p]
+
+
+def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
+    """``(x' m, x' V x)`` of a nonsingular factor without its inverse: ``Rxx^T w = x``.
+
+    Forward substitution with ``d = 1 / diag(Rxx)``: ``x' V x = w' w`` and
+    ``x' m = x' Rxx^-1 rxy = w' rxy``; ``w`` (length at least ``k``) is scratch.
+    Lists (the fallback) or arrays (compiled into the kernel).
+    """
+    mu = 0.0
+    h = 0.0
+    for l in range(k):
+        acc = x[l]
+        for j in range(l):
+            acc -= R[j][l] * w[j]
+        wl = acc * d[l]
+        w[l] = wl
+        mu += wl * R[l][k]
+        h += wl * wl
+    return mu, h
+
+
 # ------------------------------------------------------------------ the compiled kernel
 
 #: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch(proto)`` is a
 #: ``(2 K + 3, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
 _scratch: Any = None
 
-#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`
-#: and :func:`_rotate`.
+#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`,
+#: :func:`_rotate`, :func:`_fold` and :func:`_forward`.
 _full_rank_c: Any = None
 _solve_c: Any = None
 _rotate_c: Any = None
+_fold_c: Any = None
+_forward_c: Any = None
 
 #: Largest ``k + 1`` whose scratch array goes on the stack (``(2 K + 3) K`` floats).
 _STACK_MAX = 48
@@ -169,8 +270,9 @@ def _kernel_source(
     ``flags`` rows: its four flags. Every entry is written (NaN where undefined).
 
     ``mode`` is :data:`FORGET_NONE`, :data:`FORGET_EXP` or :data:`FORGET_PRIOR`:
-    before each row the factor is multiplied by ``sqrt(lam)`` and, toward the
-    prior, the rows of ``R0f = sqrt(1 - lam) R0`` are rotated in; ``a`` follows
+    before each row the factor is multiplied by ``sqrt(lam)`` or, toward the
+    prior, refactored with the rows of ``R0f = sqrt(1 - lam) R0`` (:func:`_fold`,
+    the predictive then read by :func:`_forward`); ``a`` follows
     ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the
@@ -240,29 +342,29 @@ def _kernel_source(
         # ---- pass 1: the recursion
         for i in range(start, stop):
             bprev = 0.0
-            if forgetting:  # the posterior before row i, forgotten
+            if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
                 for p in range(K):
                     for j in range(p, K):
                         R[p, j] *= sl
-                if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
-                    for j in range(k):
-                        d[j] *= isl
-                else:
-                    for r in range(K):
-                        for c in range(K):
-                            z[c] = R0f[r, c]
-                        _rotate_c(R, d, z, k)
-                    for j in range(k):
-                        d[j] = 1.0 / R[j, j] if R[j, j] != 0.0 else 0.0
-                    if not full:
-                        full = _full_rank_c(R, k, tol)
-                    if full:
-                        _solve_c(R, d, m, Ri, k)
+                for j in range(k):
+                    d[j] *= isl
+            elif mode == FORGET_PRIOR:  # Ri (not read in this mode) is the fold's scratch
+                for r in range(K):
+                    for c in range(r, K):
+                        Ri[r, c] = R0f[r, c]
+                _fold_c(R, d, Ri, sl, k)
+                if not full:
+                    full = _full_rank_c(R, k, tol)
+            if forgetting:  # the posterior before row i, forgotten
                 ap = lam * a_run if mode == FORGET_EXP else a0 + lam * (a_run - a0)
                 bprev = 0.5 * R[k, k] * R[k, k]
                 proper = full and ap > 0.0 and bprev > 0.0
             flags[3, i] = proper
-            if proper:
+            if proper and mode == FORGET_PRIOR:  # from the folded factor itself
+                mu, h = _forward_c(R, d, X[i], z, k)
+                PM[i] = mu
+                PS[i] = bprev * (1.0 + h)
+            elif proper:
                 mu = 0.0
                 h = 0.0
                 for j in range(k):
@@ -447,7 +549,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
 
     numba is imported here, on the first trajectory, not with duolm.
     """
-    global _scratch, _full_rank_c, _solve_c, _rotate_c
+    global _scratch, _full_rank_c, _solve_c, _rotate_c, _fold_c, _forward_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba.extending import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -461,6 +563,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
     # inlined (numba IR), not called: a call would let the stack state escape to memory
     helper = numba.njit(nogil=True, error_model="numpy", inline="always")
     _full_rank_c, _solve_c, _rotate_c = helper(_full_rank), helper(_solve), helper(_rotate)
+    _fold_c, _forward_c = helper(_fold), helper(_forward)
     try:
         fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
             _kernel_source
@@ -518,26 +621,29 @@ def _sequential_python(
     sl = math.sqrt(lam)
     ilam = 1.0 / lam
     prior_rows = [] if R0f is None else R0f.tolist()
+    d = [0.0] * k  # 1 / diag(Rxx), set by each fold
+    ws = [0.0] * k  # scratch of _forward
     chunk = 8192
     for start in range(0, n, chunk):
         rows = X[start : start + chunk].tolist()
         ys = y[start : start + chunk].tolist()
         for x, yi in zip(rows, ys, strict=True):
-            if mode != FORGET_NONE:  # the posterior before the row, forgotten
+            if mode == FORGET_EXP:  # m stays, x'Vx is scaled below
                 for p in range(k + 1):
                     row = R[p]
                     for j in range(p, k + 1):
                         row[j] *= sl
-                if mode != FORGET_EXP:  # exponential: m stays, x'Vx is scaled below
-                    for prior_row in prior_rows:
-                        _rotate(R, [0.0] * (k + 1), list(prior_row), k)
-                    if not full:
-                        full = _full_rank(R, k, tol)
-                    if full:
-                        m, Ri = _read(R, k)
+            elif mode == FORGET_PRIOR:  # the kernel's fold, and its predictive
+                _fold(R, d, [row[:] for row in prior_rows], sl, k)
+                if not full:
+                    full = _full_rank(R, k, tol)
+                mu, h = _forward(R, d, x, ws, k) if full else (nan, nan)
+                mus.append(mu)
+                hs.append(h)
+            if mode != FORGET_NONE:  # the posterior before the row, forgotten
                 bps.append(0.5 * R[k][k] * R[k][k])
                 fps.append(full)
-            if full:
+            if mode != FORGET_PRIOR and full:  # (toward the prior: read above)
                 mu = 0.0
                 for j in range(k):
                     mu += m[j] * x[j]
@@ -549,7 +655,7 @@ def _sequential_python(
                     h += w * w
                 mus.append(mu)
                 hs.append(h * ilam if mode == FORGET_EXP else h)
-            else:
+            elif mode != FORGET_PRIOR:
                 mus.append(nan)
                 hs.append(nan)
             zv = [*x, yi]
