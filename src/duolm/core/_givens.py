@@ -140,8 +140,8 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
     rows in one by one takes ``(k + 1)(k + 2) / 2`` Givens rotations, a square root
     and a division each; the structured Householder QR of the two stacked triangles
     (Golub and Van Loan, *Matrix Computations*, 4th ed., 5.1.2-5.1.3 and 5.2.2) takes
-    one reflection per column, so one square root and one division per column, as
-    rotating one row in does. Reflection ``p`` acts on row ``p`` of ``R`` (scaled by
+    one reflection per column, so one square root per column, as rotating one row
+    in does. Reflection ``p`` acts on row ``p`` of ``R`` (scaled by
     ``sl`` as it is read: the forgetting costs no pass of its own) and rows ``0..p``
     of ``B``, whose column ``p`` it zeroes (``B``, a scratch copy upper triangular on
     entry, is overwritten). With the column ``(alpha, b)``, ``sigma = b'b``,
@@ -149,10 +149,13 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
     ``1/(alpha - rho) = -(alpha + rho)/sigma`` (no cancellation for ``alpha >= 0``),
     each column ``(a_j, B_j)`` right of it becomes
     ``a_j <- (alpha a_j + b'B_j) / rho`` and
-    ``B_j <- B_j + (a_j + b'B_j / (alpha - rho)) b / rho``, so ``1 / (rho sigma)`` is
-    the only quotient. Where a square or ``rho sigma`` could leave the range of
-    float64 (``sigma`` outside ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the column
-    is done by ``p + 1`` Givens rotations with ``math.hypot`` instead. The diagonal
+    ``B_j <- B_j + (a_j + b'B_j / (alpha - rho)) b / rho``: the quotients ``1/q`` and
+    ``1/sigma`` (``q = alpha^2 + sigma``, ``1/rho = rho / q``) run beside the square root
+    rather than after it, which matters because the fold is on the recursion's path
+    (each row waits for it): its latency, not its arithmetic, costs. Where a square,
+    ``q`` or ``1/sigma`` could leave the range of float64 (``sigma`` outside
+    ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the column is done by ``p + 1``
+    Givens rotations with ``math.hypot`` instead. The diagonal
     stays positive: the factor is the unique one and
     agrees with any other order to rounding. ``d[p]`` gets ``1 / R[p, p]`` for
     ``p < k``. Lists (the fallback) or arrays (compiled into the kernel).
@@ -169,7 +172,7 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
                 d[p] = 1.0 / R[p][p] if R[p][p] != 0.0 else 0.0
             continue
         if not (1e-200 < sigma < 1e200 and abs(alpha) < 1e100):
-            # squares or rho sigma would leave the range: the same column by p + 1
+            # a square, q or 1/sigma would leave the range: the same column by p + 1
             # Givens rotations (math.hypot), the same factor to rounding
             for j in range(p, k + 1):
                 R[p][j] *= sl
@@ -190,13 +193,14 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
             if p < k:
                 d[p] = 1.0 / R[p][p]
             continue
-        rho = math.sqrt(alpha * alpha + sigma)
+        q = alpha * alpha + sigma
+        rho = math.sqrt(q)
         R[p][p] = rho
         if p == k:
             break
-        inv = 1.0 / (rho * sigma)
-        ir = sigma * inv  # 1 / rho
-        iu = -(alpha + rho) * (rho * inv) if alpha >= 0.0 else 1.0 / (alpha - rho)
+        # 1/q and 1/sigma do not wait for the square root: the three overlap
+        ir = rho * (1.0 / q)  # 1 / rho
+        iu = -(alpha + rho) * (1.0 / sigma) if alpha >= 0.0 else 1.0 / (alpha - rho)
         d[p] = ir
         for j in range(p + 1, k + 1):
             aj = sl * R[p][j]
