@@ -131,52 +131,60 @@ def _rotate(R: Any, d: Any, z: Any, k: int) -> None:
 
 
 def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
-    """Forget toward the prior in place: ``R <- qr([sl R; B])``, ``B = sqrt(1 - lam) R0``.
+    """Forget toward the prior in place: ``R <- qr([sl R; R0f])``, ``R0f = sqrt(1 - lam) R0``.
 
     Stabilised forgetting (``NIG.forget(lam, toward="prior")``) makes the Gram
     ``lam R^T R + (1 - lam) R0^T R0``: a change of rank ``k + 1`` every row, which no
     rank-one update absorbs (nor a change of variables by ``R0``, which only turns
-    ``R0^T R0`` into the identity, still of full rank). Rotating the prior's ``k + 1``
-    rows in one by one takes ``(k + 1)(k + 2) / 2`` Givens rotations, a square root
-    and a division each; the structured Householder QR of the two stacked triangles
-    (Golub and Van Loan, *Matrix Computations*, 4th ed., 5.1.2-5.1.3 and 5.2.2) takes
-    one reflection per column, so one square root per column, as rotating one row
-    in does. Reflection ``p`` acts on row ``p`` of ``R`` (scaled by
-    ``sl`` as it is read: the forgetting costs no pass of its own) and rows ``0..p``
-    of ``B``, whose column ``p`` it zeroes (``B``, a scratch copy upper triangular on
-    entry, is overwritten). With the column ``(alpha, b)``, ``sigma = b'b``,
-    ``rho = sqrt(alpha^2 + sigma)`` and the vector ``v = (alpha - rho, b)``,
-    ``1/(alpha - rho) = -(alpha + rho)/sigma`` (no cancellation for ``alpha >= 0``),
-    each column ``(a_j, B_j)`` right of it becomes
-    ``a_j <- (alpha a_j + b'B_j) / rho`` and
-    ``B_j <- B_j + (a_j + b'B_j / (alpha - rho)) b / rho``: the quotients ``1/q`` and
-    ``1/sigma`` (``q = alpha^2 + sigma``, ``1/rho = rho / q``) run beside the square root
-    rather than after it, which matters because the fold is on the recursion's path
-    (each row waits for it): its latency, not its arithmetic, costs. Where a square,
-    ``q`` or ``1/sigma`` could leave the range of float64 (``sigma`` outside
-    ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the column is done by ``p + 1``
-    Givens rotations with ``math.hypot`` instead. The diagonal
-    stays positive: the factor is the unique one and
-    agrees with any other order to rounding. ``d[p]`` gets ``1 / R[p, p]`` for
-    ``p < k``. Lists (the fallback) or arrays (compiled into the kernel).
+    ``R0^T R0`` into the identity, still of full rank), so the prior's rows are
+    folded in every row. Rotating them in one by one takes ``(k + 1)(k + 2) / 2``
+    Givens rotations, each a square root then a division; and the fold is on the
+    recursion's path (each row waits for it), so its latency, not its arithmetic,
+    is what costs. Here the stacked matrix's columns are orthogonalised by modified
+    Gram-Schmidt (Bjorck and Paige, SIAM J. Matrix Anal. Appl. 13, 1992: it is
+    Householder QR of ``[0; M]`` in disguise, so its R is as accurate), which needs
+    no square root on
+    the path: at column ``p``, with ``v = (alpha, b)`` the column (``alpha =
+    sl R[p, p]``, ``b`` the pool's entries), ``q = v'v`` and ``rho = sqrt(q)``,
+    R's row ``p`` becomes ``v'M / rho`` and every row of the pool, and R's old row
+    ``p``, loses its projection on ``v``: ``M <- M - v (v'M) / q``. Only ``1/q`` is
+    on the path; ``rho`` waits for nobody. The remainder of R's old row ``p`` joins
+    the pool, which holds the prior's rows ``0..p`` (``B[:k + 1]``, upper triangular
+    on entry) and those remainders (``B[k + 1:]``): ``B`` has ``2 k + 1`` rows and
+    is overwritten. Where a square, ``q`` or ``1/q`` could leave the range of
+    float64 (``sigma = b'b`` outside ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the
+    column is done by Givens rotations with ``math.hypot`` instead. The diagonal
+    stays positive: the factor is the unique one, equal to any other order's to
+    rounding. ``d[p]`` gets ``1 / R[p, p]`` for ``p < k``. Lists (the fallback) or
+    arrays (compiled into the kernel).
     """
-    for p in range(k + 1):
+    K = k + 1
+    for p in range(K):
         alpha = sl * R[p][p]
+        top = K + p  # the row left of R's row p once its column p is projected out
         sigma = 0.0
         for r in range(p + 1):
             sigma += B[r][p] * B[r][p]
+        for r in range(K, top):
+            sigma += B[r][p] * B[r][p]
         if sigma == 0.0:  # nothing of the prior left in this column: the identity
-            for j in range(p, k + 1):
+            for j in range(p, K):
                 R[p][j] *= sl
+                if p < k:  # (the last column leaves no row)
+                    B[top][j] = 0.0
             if p < k:
                 d[p] = 1.0 / R[p][p] if R[p][p] != 0.0 else 0.0
             continue
         if not (1e-200 < sigma < 1e200 and abs(alpha) < 1e100):
-            # a square, q or 1/sigma would leave the range: the same column by p + 1
-            # Givens rotations (math.hypot), the same factor to rounding
-            for j in range(p, k + 1):
+            # a square or 1/q would leave the range: the same column by Givens
+            # rotations (math.hypot) of the pool's rows into R's row p
+            for j in range(p, K):
                 R[p][j] *= sl
-            for r in range(p + 1):
+                if p < k:  # (the last column leaves no row)
+                    B[top][j] = 0.0
+            for r in range(top):
+                if p < r < K:  # prior rows not yet in the pool
+                    continue
                 zp = B[r][p]
                 if zp == 0.0:
                     continue
@@ -185,7 +193,7 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
                 c_ = rpp / rho
                 s_ = zp / rho
                 R[p][p] = rho
-                for j in range(p + 1, k + 1):
+                for j in range(p + 1, K):
                     rpj = R[p][j]
                     bj = B[r][j]
                     R[p][j] = c_ * rpj + s_ * bj
@@ -194,23 +202,27 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
                 d[p] = 1.0 / R[p][p]
             continue
         q = alpha * alpha + sigma
-        rho = math.sqrt(q)
+        iq = 1.0 / q
+        rho = math.sqrt(q)  # off the recursion's path: only R's row p waits for it
         R[p][p] = rho
         if p == k:
             break
-        # 1/q and 1/sigma do not wait for the square root: the three overlap
-        ir = rho * (1.0 / q)  # 1 / rho
-        iu = -(alpha + rho) * (1.0 / sigma) if alpha >= 0.0 else 1.0 / (alpha - rho)
+        ir = rho * iq
         d[p] = ir
-        for j in range(p + 1, k + 1):
+        for j in range(p + 1, K):
             aj = sl * R[p][j]
-            sj = 0.0
+            sj = alpha * aj
             for r in range(p + 1):
                 sj += B[r][p] * B[r][j]
-            R[p][j] = (alpha * aj + sj) * ir
-            f = (aj + sj * iu) * ir
+            for r in range(K, top):
+                sj += B[r][p] * B[r][j]
+            c = sj * iq
+            R[p][j] = sj * ir
+            B[top][j] = aj - alpha * c
             for r in range(p + 1):
-                B[r][j] += f * B[r][p]
+                B[r][j] -= c * B[r][p]
+            for r in range(K, top):
+                B[r][j] -= c * B[r][p]
 
 
 def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
@@ -236,7 +248,7 @@ def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
 # ------------------------------------------------------------------ the compiled kernel
 
 #: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch(proto)`` is a
-#: ``(2 K + 3, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
+#: ``(4 K + 2, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
 _scratch: Any = None
 
 #: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`,
@@ -247,7 +259,7 @@ _rotate_c: Any = None
 _fold_c: Any = None
 _forward_c: Any = None
 
-#: Largest ``k + 1`` whose scratch array goes on the stack (``(2 K + 3) K`` floats).
+#: Largest ``k + 1`` whose scratch array goes on the stack (``(4 K + 2) K`` floats).
 _STACK_MAX = 48
 
 
@@ -298,13 +310,14 @@ def _kernel_source(
     n = X.shape[0]
     nan = math.nan
     K = k + 1
-    S = _scratch(proto) if K <= _STACK_MAX else np.zeros((2 * K + 3, K))
+    S = _scratch(proto) if K <= _STACK_MAX else np.zeros((4 * K + 2, K))
     R = S[:K]  # the factor
     Ri = S[K : 2 * K]  # Rxx^-1
     m = S[2 * K]
     d = S[2 * K + 1]  # 1 / diag(R)
     z = S[2 * K + 2]  # the row being rotated in
-    for r in range(2 * K + 3):
+    P = S[2 * K + 3 :]  # toward the prior: the fold's pool of rows (2 K - 1)
+    for r in range(4 * K + 2):
         for c in range(K):
             S[r, c] = R0[r, c] if r < K else 0.0
     nt = qtab.shape[0]
@@ -352,11 +365,11 @@ def _kernel_source(
                         R[p, j] *= sl
                 for j in range(k):
                     d[j] *= isl
-            elif mode == FORGET_PRIOR:  # Ri (not read in this mode) is the fold's scratch
+            elif mode == FORGET_PRIOR:
                 for r in range(K):
                     for c in range(r, K):
-                        Ri[r, c] = R0f[r, c]
-                _fold_c(R, d, Ri, sl, k)
+                        P[r, c] = R0f[r, c]
+                _fold_c(R, d, P, sl, k)
                 if not full:
                     full = _full_rank_c(R, k, tol)
             if forgetting:  # the posterior before row i, forgotten
@@ -526,7 +539,7 @@ def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover
     if not isinstance(proto, types.UniTuple):
         return None
     K = proto.count
-    rows = 2 * K + 3
+    rows = 4 * K + 2
     aryty = types.Array(types.float64, 2, "C")
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
@@ -638,7 +651,8 @@ def _sequential_python(
                     for j in range(p, k + 1):
                         row[j] *= sl
             elif mode == FORGET_PRIOR:  # the kernel's fold, and its predictive
-                _fold(R, d, [row[:] for row in prior_rows], sl, k)
+                pool = [row[:] for row in prior_rows] + [[0.0] * (k + 1) for _ in range(k)]
+                _fold(R, d, pool, sl, k)
                 if not full:
                     full = _full_rank(R, k, tol)
                 mu, h = _forward(R, d, x, ws, k) if full else (nan, nan)
