@@ -62,6 +62,8 @@ def test_every_python_block_runs(in_tmp: Path) -> None:
         "tracking-parabola.png",
         "prior-nig.png",
         "tracking-bayes.png",
+        "manoeuvre-forgetting.png",
+        "manoeuvre-changepoints.png",
     ):
         assert name in written, f"the guide did not draw {name}"
     assert set(plt.get_fignums()) <= before, "the guide leaves figures open"

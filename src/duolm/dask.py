@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -49,7 +49,7 @@ from duolm.design import is_real_dtype
 from duolm.errors import DataError
 from duolm.reduction import Estimate, Pass1, Pass2, Reduction
 
-__all__ = ["ONE_PARTITION_ROWS", "reduce"]
+__all__ = ["ONE_PARTITION_ROWS", "partition_frames", "reduce"]
 
 _T = TypeVar("_T", Pass1, Pass2)
 
@@ -68,6 +68,17 @@ def _check_frame(ddf: object) -> Any:
     if not isinstance(ddf, dd.DataFrame):
         raise TypeError(f"expected a Dask DataFrame, got {type(ddf).__name__}")
     return ddf
+
+
+def partition_frames(ddf: object) -> Iterator[pd.DataFrame]:
+    """The partitions of a Dask DataFrame in order, each computed when it is reached.
+
+    For the readings that follow the rows in order (:func:`duolm.changepoints`):
+    they cannot be merged from partial states, so the partitions come to the
+    client one at a time, and memory holds one partition.
+    """
+    for part in _check_frame(ddf).to_delayed():
+        yield part.compute()
 
 
 def _label(number: int) -> str:

@@ -131,3 +131,23 @@ def test_streamed_data_refuse_forgetting(tmp_path: object) -> None:
     frames = [pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, 2.5]})] * 2
     with pytest.raises(ValueError, match="rows in memory"):
         trajectory("y ~ x", iter(frames), forget=0.9)
+
+
+@pytest.mark.parametrize("scale", [1e-110, 1e110])
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+def test_forgetting_toward_the_prior_at_extreme_scales(
+    monkeypatch: pytest.MonkeyPatch, scale: float, path: str
+) -> None:
+    # the fold's squares would leave float64 here: its Givens branch (math.hypot) runs
+    X, y = _rows(6, 60)
+    X, y = X * scale, y * scale
+    prior = NIG(np.zeros(3), np.eye(3) / scale**2, a=2.0, b=scale**2)
+    if path == "numpy":
+        monkeypatch.setattr(traj_mod, "_compiled_kernel", lambda: None)
+    traj = trajectory(X=X, y=y, prior=prior, forget=0.9, forget_toward="prior")
+    ref = _reference(X, y, prior, 0.9, "prior")
+    got_m = traj[[f"m[x{j}]" for j in range(3)]].to_numpy()
+    np.testing.assert_allclose(got_m, ref["m"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(traj["b"].to_numpy(), ref["b"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(traj["pred_scale"].to_numpy(), ref["sc"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(traj["pred_logpdf"].to_numpy(), ref["lp"], rtol=1e-12, atol=0)

@@ -165,6 +165,8 @@ def test_the_figures_are_written(lecture: demo.LectureDemo) -> None:
         "bayes-evolution",
         "bayes-bands",
         "bayes-marginals",
+        "manoeuvre-forgetting",
+        "manoeuvre-changepoints",
     }
     assert set(lecture.figures) == names
     for name, path in lecture.figures.items():
@@ -176,7 +178,8 @@ def test_the_figures_are_written(lecture: demo.LectureDemo) -> None:
 def test_the_printed_sections(lecture: demo.LectureDemo) -> None:
     sections = demo.sections(lecture)
     titles = [s.title for s in sections]
-    assert "Anscombe" in titles[0] and "reference prior" in titles[-1]
+    assert "Anscombe" in titles[0] and "reference prior" in titles[-2]
+    assert "manoeuvring target" in titles[-1]
     text = "\n".join(i for s in sections for i in s.items if isinstance(i, str))
     assert "OLS Regression Results" in text and "Bayesian Regression Results" in text
     assert "Final estimate of beta:" in text and "far below 2" in text
@@ -208,9 +211,10 @@ def test_the_demo_command_prints_the_lecture(
         "std(sigma2):",
         "log_evidence",
         "reference prior",
+        "manoeuvring target",
     ):
         assert needle in result.output, needle
-    assert result.output.splitlines()[-1] == f"10 figures written to {folder.resolve()}"
+    assert result.output.splitlines()[-1] == f"12 figures written to {folder.resolve()}"
 
 
 def test_the_lecture_prior_helper_matches_nig_from_xi() -> None:
@@ -218,3 +222,27 @@ def test_the_lecture_prior_helper_matches_nig_from_xi() -> None:
     a = bayes(demo.PARABOLA, data, prior=demo.lecture_prior())
     b = bayes(demo.PARABOLA, data, prior=NIG.from_xi(np.diag([1e4, 0.1, 0.1]), 5))
     np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_the_manoeuvring_target_three_ways(lecture: demo.LectureDemo) -> None:
+    # truth (the simulation): t² coefficient 0.25 until time 80, then -0.25
+    man = lecture.manoeuvre
+    table = man.table
+    single, plain, forgetting, segment = table["t2_coef"]
+    assert abs(single) < 0.02 and abs(plain - single) < 1e-4  # both average the motions
+    se = table.loc[f"forget={demo.MANOEUVRE_FORGET:g}", "t2_se"]
+    assert abs(forgetting + 0.25) < 2 * se < 0.2  # forgetting follows the braking
+    assert abs(segment + 0.25) < 3 * table["t2_se"].iloc[-1]
+    after = table["pred_logpdf_after"].to_numpy()
+    assert after[2] > after[1] + 2.0  # forgetting predicts the rows after far better
+    # one change, where the curvature changes (known to ~sqrt(sigma/|delta a|) ~ 8 rows)
+    (change,) = man.changes.changes
+    assert abs(int(man.data["time"].iloc[change]) - (demo.MANOEUVRE_AT + 1)) <= 8
+    assert man.noticed_at is not None and change < man.noticed_at <= demo.MANOEUVRE_T
+    first = man.changes.segments[0].ols
+    assert first is not None and abs(first.params[T2] - 0.25) < 0.05
+    # the readings are duolm's own calls on the same rows
+    ref = duolm.trajectory(
+        demo.MANOEUVRE, man.data, prior=man.prior, forget=0.9, forget_toward="prior"
+    )
+    pd.testing.assert_frame_equal(man.forgetting, ref)

@@ -4,6 +4,7 @@ relation changes (:func:`changepoints`)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,8 +30,8 @@ from duolm.bayesian import (
     posterior_path,
 )
 from duolm.bayesian._changepoints import KEEP, Changepoints
-from duolm.design import make_design
-from duolm.errors import PriorError
+from duolm.design import Design, make_design
+from duolm.errors import DataError, PriorError
 
 
 def trajectory(
@@ -221,6 +222,9 @@ def changepoints(
     y: object = None,
     keep: float = KEEP,
     missing: Missing = "raise",
+    batch_size: int | None = None,
+    progress: bool = False,
+    encoding: str | None = None,
 ) -> Changepoints:
     """Find where the regression changes: Bayesian online changepoint detection.
 
@@ -231,8 +235,13 @@ def changepoints(
     ----------
     formula : str, optional
         A formula such as ``"height ~ time + I(time**2)"``, with ``data``.
-    data : DataFrame or mapping
-        The rows, in time order.
+    data : DataFrame, mapping, or streamed data
+        The rows, in time order. Streamed data (a CSV or Parquet path, an
+        iterable of DataFrames, a Dask DataFrame, whose partitions are
+        computed one at a time, in order) are read batch by batch: the
+        recursion is online, so between batches it holds only the surviving
+        run lengths, and the result is the in-memory one to the last bit. The
+        result keeps the rows (the segments' fits and the plot need them).
     hazard : float
         Probability in (0, 1) that a new segment starts at a given row: the
         expected segment length is ``1 / hazard`` rows.
@@ -259,6 +268,8 @@ def changepoints(
     missing : {"raise", "drop"}
         Rows with a missing value are refused (default: a gap in a series is
         not a row to skip silently) or dropped.
+    batch_size, progress, encoding
+        For streamed data, as for :func:`duolm.ols`.
 
     Returns
     -------
@@ -290,18 +301,44 @@ def changepoints(
     tol = check_fraction(tol, "tol")
     keep = check_fraction(keep, "keep")
     lag = check_nonnegative_int(lag, "lag")
+    check_prior_type(prior)
+    opts = StreamOptions.checked(batch_size, None, None, progress, encoding)
     if _streamed(formula, data):
-        raise TypeError(
-            "changepoints needs the rows in memory: a DataFrame, a mapping of columns or arrays"
+        assert isinstance(formula, str)
+        source = data
+        if _stream.is_dask(data):
+            from duolm import dask
+
+            source = dask.partition_frames(data)
+        designs = _stream.designs(
+            formula,
+            source,
+            missing=check_missing(missing),
+            batch_size=opts.batch_size,
+            progress=opts.progress,
+            encoding=opts.encoding,
         )
+        first = next(designs, None)
+        if first is None:
+            raise DataError("changepoints: the source has no complete rows")
+        prior = _proper_prior(prior, first)
+        return Changepoints.from_designs(
+            itertools.chain([first], designs), prior, hazard, tol, lag, keep
+        )
+    opts.refuse("apply to streamed data (a CSV or Parquet path, an iterable of DataFrames)")
     design = make_design(formula, data, X, y, check_missing(missing))
+    return Changepoints.from_design(design, _proper_prior(prior, design), hazard, tol, lag, keep)
+
+
+def _proper_prior(prior: NIG | None, design: Design) -> NIG:
+    """The prior of each segment, checked against the design; refused unless proper."""
     prior = checked_prior(prior, design.spec)
     if not prior.is_proper:
         raise PriorError(
             f"changepoints needs a proper prior (each segment's evidence), got {prior.label} "
             f"with a = {prior.a:g}, b = {prior.b:g}"
         )
-    return Changepoints.from_design(design, prior, hazard, tol, lag, keep)
+    return prior
 
 
 def iter_trajectory(

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -70,7 +71,7 @@ from duolm import core
 from duolm._format import literal
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
-from duolm.core import runlength_recursion
+from duolm.core import RunLengthStream
 from duolm.design import Design, DesignSpec
 from duolm.errors import RankWarning
 from duolm.frequentist import OLSResults
@@ -181,26 +182,57 @@ class Changepoints:
     def from_design(
         cls, design: Design, prior: NIG, hazard: float, tol: float, lag: int, keep: float
     ) -> Changepoints:
-        """Run the recursion (:func:`duolm.core.runlength_recursion`) over the design's rows.
+        """Run the recursion (:class:`duolm.core.RunLengthStream`) over the design's rows.
 
         ``prior`` must be proper and of the design's size, and the other
         arguments as :func:`duolm.changepoints` checks them.
         """
-        X = np.ascontiguousarray(design.X, dtype=np.float64)
-        y = np.ascontiguousarray(design.y, dtype=np.float64)
-        run = runlength_recursion(
-            np.column_stack([X, y]), np.array(prior.stat.R), prior.a, hazard, tol, lag, keep
-        )
+        return cls.from_designs((design,), prior, hazard, tol, lag, keep)
+
+    @classmethod
+    def from_designs(
+        cls,
+        designs: Iterable[Design],
+        prior: NIG,
+        hazard: float,
+        tol: float,
+        lag: int,
+        keep: float,
+    ) -> Changepoints:
+        """Run the recursion over the rows of designs that follow one another (batches).
+
+        The recursion (:class:`duolm.core.RunLengthStream`) holds only the
+        surviving run lengths between batches; the same rows in any batches
+        give the same result as one design, to the last bit. The rows are kept
+        (as :meth:`from_design` keeps them): the segments' fits and the plot
+        need them. ``designs`` share one spec and yield at least one.
+        """
+        stream = RunLengthStream(np.array(prior.stat.R), prior.a, hazard, tol, lag, keep)
+        Xs: list[FloatArray] = []
+        ys: list[FloatArray] = []
+        labels: list[pd.Index] = []
+        spec: DesignSpec | None = None
+        for design in designs:
+            spec = design.spec if spec is None else spec
+            X = np.ascontiguousarray(design.X, dtype=np.float64)
+            y = np.ascontiguousarray(design.y, dtype=np.float64)
+            stream.feed(np.column_stack([X, y]))
+            Xs.append(X)
+            ys.append(y)
+            labels.append(design.index)
+        if spec is None:
+            raise ValueError("changepoints needs at least one batch of rows")
+        run = stream.finish()
         return cls(
-            spec=design.spec,
+            spec=spec,
             prior=prior,
             hazard=hazard,
             tol=tol,
             lag=lag,
             keep=keep,
-            X=X,
-            y=y,
-            index=design.index,
+            X=Xs[0] if len(Xs) == 1 else np.concatenate(Xs),
+            y=ys[0] if len(ys) == 1 else np.concatenate(ys),
+            index=labels[0].append(labels[1:]) if len(labels) > 1 else labels[0],
             map_run_length=run.map_run_length,
             change_prob=run.change_prob,
             log_evidence=run.log_evidence,

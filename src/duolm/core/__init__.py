@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from duolm.core._lags import LagProducts
 from duolm.core._moments import ResidualMoments, pool_central
-from duolm.core._runlength import RunLengths, runlength_recursion
+from duolm.core._runlength import RunLengths, RunLengthStream, runlength_recursion
 from duolm.core._sandwich import (
     HC_KINDS,
     KERNELS,
@@ -57,6 +57,7 @@ __all__ = [
     "LagProducts",
     "LstsqFit",
     "ResidualMoments",
+    "RunLengthStream",
     "RunLengths",
     "ScoreMeats",
     "ScoreSpec",

@@ -130,19 +130,136 @@ def _rotate(R: Any, d: Any, z: Any, k: int) -> None:
             z[j] = c_ * zj - s_ * rpj
 
 
+def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
+    """Forget toward the prior in place: ``R <- qr([sl R; R0f])``, ``R0f = sqrt(1 - lam) R0``.
+
+    Stabilised forgetting (``NIG.forget(lam, toward="prior")``) makes the Gram
+    ``lam R^T R + (1 - lam) R0^T R0``: a change of rank ``k + 1`` every row, which no
+    rank-one update absorbs (nor a change of variables by ``R0``, which only turns
+    ``R0^T R0`` into the identity, still of full rank), so the prior's rows are
+    folded in every row. Rotating them in one by one takes ``(k + 1)(k + 2) / 2``
+    Givens rotations, each a square root then a division; and the fold is on the
+    recursion's path (each row waits for it), so its latency, not its arithmetic,
+    is what costs. Here the stacked matrix's columns are orthogonalised by modified
+    Gram-Schmidt (Bjorck and Paige, SIAM J. Matrix Anal. Appl. 13, 1992: it is
+    Householder QR of ``[0; M]`` in disguise, so its R is as accurate), which needs
+    no square root on
+    the path: at column ``p``, with ``v = (alpha, b)`` the column (``alpha =
+    sl R[p, p]``, ``b`` the pool's entries), ``q = v'v`` and ``rho = sqrt(q)``,
+    R's row ``p`` becomes ``v'M / rho`` and every row of the pool, and R's old row
+    ``p``, loses its projection on ``v``: ``M <- M - v (v'M) / q``. Only ``1/q`` is
+    on the path; ``rho`` waits for nobody. The remainder of R's old row ``p`` joins
+    the pool, which holds the prior's rows ``0..p`` (``B[:k + 1]``, upper triangular
+    on entry) and those remainders (``B[k + 1:]``): ``B`` has ``2 k + 1`` rows and
+    is overwritten. Where a square, ``q`` or ``1/q`` could leave the range of
+    float64 (``sigma = b'b`` outside ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the
+    column is done by Givens rotations with ``math.hypot`` instead. The diagonal
+    stays positive: the factor is the unique one, equal to any other order's to
+    rounding. ``d[p]`` gets ``1 / R[p, p]`` for ``p < k``. Lists (the fallback) or
+    arrays (compiled into the kernel).
+    """
+    K = k + 1
+    for p in range(K):
+        alpha = sl * R[p][p]
+        top = K + p  # the row left of R's row p once its column p is projected out
+        sigma = 0.0
+        for r in range(p + 1):
+            sigma += B[r][p] * B[r][p]
+        for r in range(K, top):
+            sigma += B[r][p] * B[r][p]
+        if sigma == 0.0:  # nothing of the prior left in this column: the identity
+            for j in range(p, K):
+                R[p][j] *= sl
+                if p < k:  # (the last column leaves no row)
+                    B[top][j] = 0.0
+            if p < k:
+                d[p] = 1.0 / R[p][p] if R[p][p] != 0.0 else 0.0
+            continue
+        if not (1e-200 < sigma < 1e200 and abs(alpha) < 1e100):
+            # a square or 1/q would leave the range: the same column by Givens
+            # rotations (math.hypot) of the pool's rows into R's row p
+            for j in range(p, K):
+                R[p][j] *= sl
+                if p < k:  # (the last column leaves no row)
+                    B[top][j] = 0.0
+            for r in range(top):
+                if p < r < K:  # prior rows not yet in the pool
+                    continue
+                zp = B[r][p]
+                if zp == 0.0:
+                    continue
+                rpp = R[p][p]
+                rho = math.hypot(rpp, zp)
+                c_ = rpp / rho
+                s_ = zp / rho
+                R[p][p] = rho
+                for j in range(p + 1, K):
+                    rpj = R[p][j]
+                    bj = B[r][j]
+                    R[p][j] = c_ * rpj + s_ * bj
+                    B[r][j] = c_ * bj - s_ * rpj
+            if p < k:
+                d[p] = 1.0 / R[p][p]
+            continue
+        q = alpha * alpha + sigma
+        iq = 1.0 / q
+        rho = math.sqrt(q)  # off the recursion's path: only R's row p waits for it
+        R[p][p] = rho
+        if p == k:
+            break
+        ir = rho * iq
+        d[p] = ir
+        for j in range(p + 1, K):
+            aj = sl * R[p][j]
+            sj = alpha * aj
+            for r in range(p + 1):
+                sj += B[r][p] * B[r][j]
+            for r in range(K, top):
+                sj += B[r][p] * B[r][j]
+            c = sj * iq
+            R[p][j] = sj * ir
+            B[top][j] = aj - alpha * c
+            for r in range(p + 1):
+                B[r][j] -= c * B[r][p]
+            for r in range(K, top):
+                B[r][j] -= c * B[r][p]
+
+
+def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
+    """``(x' m, x' V x)`` of a nonsingular factor without its inverse: ``Rxx^T w = x``.
+
+    Forward substitution with ``d = 1 / diag(Rxx)``: ``x' V x = w' w`` and
+    ``x' m = x' Rxx^-1 rxy = w' rxy``; ``w`` (length at least ``k``) is scratch.
+    Lists (the fallback) or arrays (compiled into the kernel).
+    """
+    mu = 0.0
+    h = 0.0
+    for l in range(k):
+        acc = x[l]
+        for j in range(l):
+            acc -= R[j][l] * w[j]
+        wl = acc * d[l]
+        w[l] = wl
+        mu += wl * R[l][k]
+        h += wl * wl
+    return mu, h
+
+
 # ------------------------------------------------------------------ the compiled kernel
 
 #: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch(proto)`` is a
-#: ``(2 K + 3, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
+#: ``(4 K + 2, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
 _scratch: Any = None
 
-#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`
-#: and :func:`_rotate`.
+#: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`,
+#: :func:`_rotate`, :func:`_fold` and :func:`_forward`.
 _full_rank_c: Any = None
 _solve_c: Any = None
 _rotate_c: Any = None
+_fold_c: Any = None
+_forward_c: Any = None
 
-#: Largest ``k + 1`` whose scratch array goes on the stack (``(2 K + 3) K`` floats).
+#: Largest ``k + 1`` whose scratch array goes on the stack (``(4 K + 2) K`` floats).
 _STACK_MAX = 48
 
 
@@ -169,8 +286,9 @@ def _kernel_source(
     ``flags`` rows: its four flags. Every entry is written (NaN where undefined).
 
     ``mode`` is :data:`FORGET_NONE`, :data:`FORGET_EXP` or :data:`FORGET_PRIOR`:
-    before each row the factor is multiplied by ``sqrt(lam)`` and, toward the
-    prior, the rows of ``R0f = sqrt(1 - lam) R0`` are rotated in; ``a`` follows
+    before each row the factor is multiplied by ``sqrt(lam)`` or, toward the
+    prior, refactored with the rows of ``R0f = sqrt(1 - lam) R0`` (:func:`_fold`,
+    the predictive then read by :func:`_forward`); ``a`` follows
     ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the
@@ -192,13 +310,14 @@ def _kernel_source(
     n = X.shape[0]
     nan = math.nan
     K = k + 1
-    S = _scratch(proto) if K <= _STACK_MAX else np.zeros((2 * K + 3, K))
+    S = _scratch(proto) if K <= _STACK_MAX else np.zeros((4 * K + 2, K))
     R = S[:K]  # the factor
     Ri = S[K : 2 * K]  # Rxx^-1
     m = S[2 * K]
     d = S[2 * K + 1]  # 1 / diag(R)
     z = S[2 * K + 2]  # the row being rotated in
-    for r in range(2 * K + 3):
+    P = S[2 * K + 3 :]  # toward the prior: the fold's pool of rows (2 K - 1)
+    for r in range(4 * K + 2):
         for c in range(K):
             S[r, c] = R0[r, c] if r < K else 0.0
     nt = qtab.shape[0]
@@ -240,29 +359,29 @@ def _kernel_source(
         # ---- pass 1: the recursion
         for i in range(start, stop):
             bprev = 0.0
-            if forgetting:  # the posterior before row i, forgotten
+            if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
                 for p in range(K):
                     for j in range(p, K):
                         R[p, j] *= sl
-                if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
-                    for j in range(k):
-                        d[j] *= isl
-                else:
-                    for r in range(K):
-                        for c in range(K):
-                            z[c] = R0f[r, c]
-                        _rotate_c(R, d, z, k)
-                    for j in range(k):
-                        d[j] = 1.0 / R[j, j] if R[j, j] != 0.0 else 0.0
-                    if not full:
-                        full = _full_rank_c(R, k, tol)
-                    if full:
-                        _solve_c(R, d, m, Ri, k)
+                for j in range(k):
+                    d[j] *= isl
+            elif mode == FORGET_PRIOR:
+                for r in range(K):
+                    for c in range(r, K):
+                        P[r, c] = R0f[r, c]
+                _fold_c(R, d, P, sl, k)
+                if not full:
+                    full = _full_rank_c(R, k, tol)
+            if forgetting:  # the posterior before row i, forgotten
                 ap = lam * a_run if mode == FORGET_EXP else a0 + lam * (a_run - a0)
                 bprev = 0.5 * R[k, k] * R[k, k]
                 proper = full and ap > 0.0 and bprev > 0.0
             flags[3, i] = proper
-            if proper:
+            if proper and mode == FORGET_PRIOR:  # from the folded factor itself
+                mu, h = _forward_c(R, d, X[i], z, k)
+                PM[i] = mu
+                PS[i] = bprev * (1.0 + h)
+            elif proper:
                 mu = 0.0
                 h = 0.0
                 for j in range(k):
@@ -420,7 +539,7 @@ def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover
     if not isinstance(proto, types.UniTuple):
         return None
     K = proto.count
-    rows = 2 * K + 3
+    rows = 4 * K + 2
     aryty = types.Array(types.float64, 2, "C")
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
@@ -447,7 +566,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
 
     numba is imported here, on the first trajectory, not with duolm.
     """
-    global _scratch, _full_rank_c, _solve_c, _rotate_c
+    global _scratch, _full_rank_c, _solve_c, _rotate_c, _fold_c, _forward_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba.extending import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -461,6 +580,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
     # inlined (numba IR), not called: a call would let the stack state escape to memory
     helper = numba.njit(nogil=True, error_model="numpy", inline="always")
     _full_rank_c, _solve_c, _rotate_c = helper(_full_rank), helper(_solve), helper(_rotate)
+    _fold_c, _forward_c = helper(_fold), helper(_forward)
     try:
         fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
             _kernel_source
@@ -518,26 +638,30 @@ def _sequential_python(
     sl = math.sqrt(lam)
     ilam = 1.0 / lam
     prior_rows = [] if R0f is None else R0f.tolist()
+    d = [0.0] * k  # 1 / diag(Rxx), set by each fold
+    ws = [0.0] * k  # scratch of _forward
     chunk = 8192
     for start in range(0, n, chunk):
         rows = X[start : start + chunk].tolist()
         ys = y[start : start + chunk].tolist()
         for x, yi in zip(rows, ys, strict=True):
-            if mode != FORGET_NONE:  # the posterior before the row, forgotten
+            if mode == FORGET_EXP:  # m stays, x'Vx is scaled below
                 for p in range(k + 1):
                     row = R[p]
                     for j in range(p, k + 1):
                         row[j] *= sl
-                if mode != FORGET_EXP:  # exponential: m stays, x'Vx is scaled below
-                    for prior_row in prior_rows:
-                        _rotate(R, [0.0] * (k + 1), list(prior_row), k)
-                    if not full:
-                        full = _full_rank(R, k, tol)
-                    if full:
-                        m, Ri = _read(R, k)
+            elif mode == FORGET_PRIOR:  # the kernel's fold, and its predictive
+                pool = [row[:] for row in prior_rows] + [[0.0] * (k + 1) for _ in range(k)]
+                _fold(R, d, pool, sl, k)
+                if not full:
+                    full = _full_rank(R, k, tol)
+                mu, h = _forward(R, d, x, ws, k) if full else (nan, nan)
+                mus.append(mu)
+                hs.append(h)
+            if mode != FORGET_NONE:  # the posterior before the row, forgotten
                 bps.append(0.5 * R[k][k] * R[k][k])
                 fps.append(full)
-            if full:
+            if mode != FORGET_PRIOR and full:  # (toward the prior: read above)
                 mu = 0.0
                 for j in range(k):
                     mu += m[j] * x[j]
@@ -549,7 +673,7 @@ def _sequential_python(
                     h += w * w
                 mus.append(mu)
                 hs.append(h * ilam if mode == FORGET_EXP else h)
-            else:
+            elif mode != FORGET_PRIOR:
                 mus.append(nan)
                 hs.append(nan)
             zv = [*x, yi]

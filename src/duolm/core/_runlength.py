@@ -12,7 +12,10 @@ by Givens rotations, and the rotation yields the Student t predictive.
   loops over the rows in Python and vectorises each step over the run
   lengths with numpy.
 
-They agree to rounding (the tests hold them to 1e-12).
+They agree to rounding (the tests hold them to 1e-12). Both take the state of
+the recursion and give it back, so :class:`RunLengthStream` feeds the rows
+batch by batch (streamed data) holding only the surviving run lengths between
+batches; :func:`runlength_recursion` is one batch.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-__all__ = ["RunLengths", "runlength_recursion"]
+__all__ = ["RunLengthStream", "RunLengths", "runlength_recursion"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -139,27 +142,125 @@ def runlength_recursion(
     compiled : bool, optional
         None: the compiled kernel when numba is there; True: require it; False: numpy.
     """
-    log_h, log_1mh = math.log(hazard), math.log1p(-hazard)
-    log_tol = math.log(tol) if tol > 0 else -math.inf
-    log_keep = math.log(keep) if keep > 0 else -math.inf
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
-    R0 = np.ascontiguousarray(R0, dtype=np.float64)
-    kernel = _compiled_kernel() if compiled is not False else None
-    if compiled and kernel is None:
-        raise RuntimeError("the compiled kernel needs numba (and NUMBA_DISABLE_JIT unset)")
-    fn = kernel if kernel is not None else _recursion_numpy
-    out = fn(Z, R0, float(a0), log_h, log_1mh, log_tol, int(lag), log_keep)
-    map_len, change, back, log_z, ptr, slen, sprob, max_runs = out
-    return RunLengths(
-        map_run_length=map_len,
-        change_prob=change,
-        log_evidence=float(log_z),
-        boundaries=_trace(back),
-        post_ptr=ptr,
-        post_len=slen,
-        post_prob=sprob,
-        max_runs=int(max_runs),
-    )
+    stream = RunLengthStream(R0, a0, hazard, tol, lag, keep, compiled=compiled)
+    stream.feed(Z)
+    return stream.finish()
+
+
+class RunLengthStream:
+    """The recursion fed batch by batch (:meth:`feed`), then :meth:`finish`.
+
+    Between batches it holds only what the next row needs: the surviving run
+    lengths (each its factor, length, probability, evidence and the Viterbi
+    score where it started), the last ``lag + 1`` rows' change probabilities in
+    the making, and a few numbers; per row it records the outputs
+    (:class:`RunLengths`). Any split of the rows into batches gives the same
+    arithmetic, row by row, as one batch.
+
+    Parameters
+    ----------
+    R0, a0, hazard, tol, lag, keep, compiled
+        As :func:`runlength_recursion`.
+    """
+
+    def __init__(
+        self,
+        R0: FloatArray,
+        a0: float,
+        hazard: float,
+        tol: float,
+        lag: int,
+        keep: float,
+        *,
+        compiled: bool | None = None,
+    ) -> None:
+        self._R0 = np.ascontiguousarray(R0, dtype=np.float64)
+        self._a0 = float(a0)
+        self._logs = (
+            math.log(hazard),
+            math.log1p(-hazard),
+            math.log(tol) if tol > 0 else -math.inf,
+            int(lag),
+            math.log(keep) if keep > 0 else -math.inf,
+        )
+        kernel = _compiled_kernel() if compiled is not False else None
+        if compiled and kernel is None:
+            raise RuntimeError("the compiled kernel needs numba (and NUMBA_DISABLE_JIT unset)")
+        self._fn: Callable[..., tuple[Any, ...]] = (
+            kernel if kernel is not None else _recursion_numpy
+        )
+        p = self._R0.shape[0]
+        width = lag + 1
+        # the state: runs (factor, length, log P, log evidence, V where the run started),
+        # how many, the change probabilities in the making, V now, log p(y so far), most runs
+        self._state: tuple[Any, ...] = (
+            np.empty((0, p, p)),
+            np.empty(0, dtype=np.int64),
+            np.empty(0),
+            np.empty(0),
+            np.empty(0),
+            0,
+            np.zeros((width, width)),
+            0.0,
+            0.0,
+            0,
+        )
+        self._rows = 0
+        self._out: dict[str, list[Any]] = {
+            k: [] for k in ("map", "change", "back", "count", "len", "prob")
+        }
+
+    @property
+    def rows(self) -> int:
+        """Rows fed so far."""
+        return self._rows
+
+    @property
+    def runs(self) -> int:
+        """Run lengths held now."""
+        return int(self._state[5])
+
+    def feed(self, Z: FloatArray) -> None:
+        """Continue the recursion over the rows ``Z = [X y]`` (shape ``(n, k + 1)``)."""
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        nb = Z.shape[0]
+        if nb == 0:
+            return
+        s0 = self._rows
+        lag = self._logs[3]
+        res = self._fn(Z, s0, *self._state, self._R0, self._a0, *self._logs)
+        self._state = res[:10]
+        map_len, change, back, count, slen, sprob = res[10:]
+        out = self._out
+        out["map"].append(map_len)
+        out["back"].append(back)
+        out["count"].append(count)
+        out["len"].append(slen)
+        out["prob"].append(sprob)
+        # change[t - (s0 - lag)]: the rows t that this batch finished (row 0's is 0)
+        lo, hi = max(0, s0 - lag), max(0, s0 + nb - lag)
+        out["change"].append(change[lo - (s0 - lag) : hi - (s0 - lag)])
+        self._rows = s0 + nb
+
+    def finish(self) -> RunLengths:
+        """The outputs of every row fed (the last ``lag`` rows' change given the rows there are)."""
+        n, lag = self._rows, self._logs[3]
+        hist = self._state[6]
+        last = np.zeros(min(lag, n))
+        _last_rows(n, hist, last, lag, n - len(last))
+        out = self._out
+        ints = np.empty(0, dtype=np.int64)
+        count = np.concatenate(out["count"]) if n else ints
+        return RunLengths(
+            map_run_length=np.concatenate(out["map"]) if n else ints,
+            change_prob=np.concatenate([*out["change"], last]),
+            log_evidence=float(self._state[8]),
+            boundaries=_trace(np.concatenate(out["back"]) if n else ints),
+            post_ptr=np.concatenate([[0], np.cumsum(count)]).astype(np.int64),
+            post_len=np.concatenate(out["len"]) if n else ints,
+            post_prob=np.concatenate(out["prob"]) if n else np.empty(0),
+            max_runs=int(self._state[9]),
+        )
 
 
 # ------------------------------------------------------------------ the numpy path
@@ -211,6 +312,17 @@ def _rotate(R: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
 
 def _recursion_numpy(
     Z: FloatArray,
+    s0: int,
+    R: FloatArray,
+    length: IntArray,
+    logp: FloatArray,
+    logev: FloatArray,
+    vstart: FloatArray,
+    m: int,
+    hist: FloatArray,
+    v_now: float,
+    log_z: float,
+    max_runs: int,
     R0: FloatArray,
     a0: float,
     log_h: float,
@@ -219,28 +331,28 @@ def _recursion_numpy(
     lag: int,
     log_keep: float,
 ) -> tuple[Any, ...]:
-    """The recursion, each step vectorised over the run lengths (newest run first)."""
-    n, p = Z.shape
-    R = np.empty((0, p, p))
-    length = np.empty(0, dtype=np.int64)  # rows in each run before the current row
-    logp = np.empty(0)  # log P(r_{t-1} = length | y_1..t-1), normalised
-    logev = np.empty(0)  # log p(rows of the run | prior)
-    V = np.empty(n + 1)  # Viterbi: best log p(segmentation of rows 0..u-1, y) ending at u
-    V[0] = 0.0
+    """The recursion over the rows ``Z`` (global rows ``s0..``), each step vectorised over
+    the run lengths (newest run first). Takes and returns the state of
+    :class:`RunLengthStream` (``hist`` is updated in place), then per row the MAP run
+    length, the change probabilities finished (rows ``s0 - lag..``), the Viterbi
+    back-pointers, how many run-length probabilities are stored, and those.
+    """
+    n = Z.shape[0]
+    V = np.empty(n + 1)  # Viterbi: best log p(segmentation of the rows before u, y)
+    V[0] = v_now
     back = np.empty(n, dtype=np.int64)
     map_len = np.empty(n, dtype=np.int64)
-    change = np.zeros(n)
+    change = np.zeros(n + lag)  # rows s0 - lag .. s0 + n - 1
     width = lag + 1
-    hist = np.zeros((width, width))  # hist[t % width, j] = rho_t(t + j)
-    log_z = 0.0
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    kept_len: list[IntArray] = []
-    kept_prob: list[FloatArray] = []
-    max_runs = 0
-    for s in range(n):
+    count = np.zeros(n, dtype=np.int64)
+    kept_len: list[IntArray] = [np.empty(0, dtype=np.int64)]
+    kept_prob: list[FloatArray] = [np.empty(0)]
+    for i in range(n):
+        s = s0 + i
         R = np.concatenate([R0[None], R])
         before = np.concatenate([[0], length])
-        logpred = _rotate(R, Z[s], a0 + 0.5 * before)
+        vstart = np.concatenate([[V[i]], vstart])  # V where the newest run starts
+        logpred = _rotate(R, Z[i], a0 + 0.5 * before)
         joint = logpred.copy()
         if s > 0:  # a new segment (hazard) or each run goes on (1 - hazard)
             joint[0] += log_h
@@ -252,38 +364,46 @@ def _recursion_numpy(
         logev = np.concatenate([[0.0], logev]) + logpred
         max_runs = max(max_runs, len(length))
         start = s + 1 - length  # Viterbi over the last segment's start
-        score = V[start] + logev + (length - 1) * log_1mh + np.where(start > 0, log_h, 0.0)
+        score = vstart + logev + (length - 1) * log_1mh + np.where(start > 0, log_h, 0.0)
         best = int(np.argmax(score))
-        V[s + 1], back[s] = score[best], length[best]
-        map_len[s] = length[int(np.argmax(logp))]
+        V[i + 1], back[i] = score[best], length[best]
+        map_len[i] = length[int(np.argmax(logp))]
         stored = logp >= log_keep
         kept_len.append(length[stored])
         kept_prob.append(np.exp(logp[stored]))
-        ptr[s + 1] = ptr[s] + int(stored.sum())
+        count[i] = int(stored.sum())
         p_short = np.zeros(width + 1)  # P(r_s = r | y_1..s) for r <= lag + 1
         short = length <= width
         p_short[length[short]] = np.exp(logp[short])
-        _change_probs(s, p_short, hist, change, lag)
+        _change_probs(s, p_short, hist, change, lag, s0 - lag)
         if log_tol > -math.inf:
             alive = logp >= log_tol
             if not alive.all():
-                R, length, logev = R[alive], length[alive], logev[alive]
+                R, length, logev, vstart = R[alive], length[alive], logev[alive], vstart[alive]
                 logp = logp[alive] - special.logsumexp(logp[alive])
-    _last_rows(n, hist, change, lag)
     return (
+        R,
+        length,
+        logp,
+        logev,
+        vstart,
+        len(length),
+        hist,
+        float(V[n]),
+        log_z,
+        max_runs,
         map_len,
         change,
         back,
-        log_z,
-        ptr,
+        count,
         np.concatenate(kept_len),
         np.concatenate(kept_prob),
-        max_runs,
     )
 
 
-def _change_probs(s: int, p: Any, hist: Any, change: Any, lag: int) -> None:
-    """``rho_t(s)`` for the rows ``t = s - lag .. s``; a row done (``j = lag``) goes to ``change``.
+def _change_probs(s: int, p: Any, hist: Any, change: Any, lag: int, off: int) -> None:
+    """``rho_t(s)`` for the rows ``t = s - lag .. s``; a row done (``j = lag``) goes to
+    ``change[t - off]``.
 
     ``rho_t(s) = P(r_s = s - t + 1) + sum_{r=1}^{s-t} P(r_s = r) rho_t(s - r)``
     (module docstring of :mod:`duolm.bayesian._changepoints`), with ``p[r] = P(r_s = r | y_1..s)``.
@@ -302,16 +422,17 @@ def _change_probs(s: int, p: Any, hist: Any, change: Any, lag: int) -> None:
             rho += p[r] * hist[slot, j - r]
         hist[slot, j] = rho
         if j == lag:
-            change[t] = rho
+            change[t - off] = rho
 
 
-def _last_rows(n: int, hist: Any, change: Any, lag: int) -> None:
-    """The last ``lag`` rows' change probabilities, given the rows there are."""
+def _last_rows(n: int, hist: Any, change: Any, lag: int, off: int) -> None:
+    """The last ``lag`` rows' change probabilities, given the rows there are, to
+    ``change[t - off]``."""
     width = lag + 1
     for j in range(min(lag, n - 1)):
         t = n - 1 - j
         if t > 0:
-            change[t] = hist[t % width, j]
+            change[t - off] = hist[t % width, j]
 
 
 # ------------------------------------------------------------------ the compiled kernel
@@ -319,6 +440,17 @@ def _last_rows(n: int, hist: Any, change: Any, lag: int) -> None:
 
 def _kernel_source(
     Z: FloatArray,
+    s0: int,
+    R: FloatArray,
+    length: IntArray,
+    logp: FloatArray,
+    logev: FloatArray,
+    vstart: FloatArray,
+    m: int,
+    hist: FloatArray,
+    v_now: float,
+    log_z: float,
+    max_runs: int,
     R0: FloatArray,
     a0: float,
     log_h: float,
@@ -327,35 +459,31 @@ def _kernel_source(
     lag: int,
     log_keep: float,
 ) -> tuple[Any, ...]:  # pragma: no cover - run compiled by numba; its agreement is tested
-    """The recursion as loops (oldest run first), for numba."""
+    """The recursion as loops (oldest run first, in buffers that double), for numba.
+
+    Arguments and results as :func:`_recursion_numpy`'s.
+    """
     n, p = Z.shape
     k = p - 1
-    cap = 64
-    R = np.empty((cap, p, p))
-    length = np.empty(cap, dtype=np.int64)
-    logp = np.empty(cap)
-    logev = np.empty(cap)
+    cap = R.shape[0]
     joint = np.empty(cap)
     logpred = np.empty(cap)
     w = np.empty(p)
-    m = 0
     V = np.empty(n + 1)
-    V[0] = 0.0
+    V[0] = v_now
     back = np.empty(n, dtype=np.int64)
     map_len = np.empty(n, dtype=np.int64)
-    change = np.zeros(n)
+    change = np.zeros(n + lag)
     width = lag + 1
-    hist = np.zeros((width, width))
     p_short = np.zeros(width + 1)
     ptr = np.zeros(n + 1, dtype=np.int64)
     scap = 1024
     slen = np.empty(scap, dtype=np.int64)
     sprob = np.empty(scap)
-    log_z = 0.0
-    max_runs = 0
-    for s in range(n):
+    for i0 in range(n):
+        s = s0 + i0
         if m == cap:  # double the run buffers
-            cap *= 2
+            cap = max(64, 2 * cap)
             R2 = np.empty((cap, p, p))
             R2[:m] = R[:m]
             R = R2
@@ -368,15 +496,19 @@ def _kernel_source(
             logev2 = np.empty(cap)
             logev2[:m] = logev[:m]
             logev = logev2
+            vstart2 = np.empty(cap)
+            vstart2[:m] = vstart[:m]
+            vstart = vstart2
             joint = np.empty(cap)
             logpred = np.empty(cap)
         R[m] = R0  # the newest run: the prior, before its first row
         length[m] = 0
         logev[m] = 0.0
+        vstart[m] = V[i0]  # V where the newest run starts
         m += 1
         for i in range(m):  # rotate the row into each run; its predictive on the way
             for c in range(p):
-                w[c] = Z[s, c]
+                w[c] = Z[i0, c]
             half_logdet = 0.0
             for j in range(k):
                 cjj = R[i, j, j]
@@ -425,7 +557,7 @@ def _kernel_source(
             length[i] += 1
             logev[i] += logpred[i]
             start = s + 1 - length[i]
-            score = V[start] + logev[i] + (length[i] - 1) * log_1mh
+            score = vstart[i] + logev[i] + (length[i] - 1) * log_1mh
             if start > 0:
                 score += log_h
             if score > best_score:
@@ -438,26 +570,26 @@ def _kernel_source(
                 p_short[length[i]] = math.exp(logp[i])
             if logp[i] >= log_keep:
                 n_stored += 1
-        V[s + 1] = best_score
-        back[s] = best_len
-        map_len[s] = map_r
-        if ptr[s] + n_stored > scap:
-            while ptr[s] + n_stored > scap:
+        V[i0 + 1] = best_score
+        back[i0] = best_len
+        map_len[i0] = map_r
+        if ptr[i0] + n_stored > scap:
+            while ptr[i0] + n_stored > scap:
                 scap *= 2
             slen2 = np.empty(scap, dtype=np.int64)
-            slen2[: ptr[s]] = slen[: ptr[s]]
+            slen2[: ptr[i0]] = slen[: ptr[i0]]
             slen = slen2
             sprob2 = np.empty(scap)
-            sprob2[: ptr[s]] = sprob[: ptr[s]]
+            sprob2[: ptr[i0]] = sprob[: ptr[i0]]
             sprob = sprob2
-        at = ptr[s]
+        at = ptr[i0]
         for i in range(m):
             if logp[i] >= log_keep:
                 slen[at] = length[i]
                 sprob[at] = math.exp(logp[i])
                 at += 1
-        ptr[s + 1] = at
-        _change_probs_c(s, p_short, hist, change, lag)
+        ptr[i0 + 1] = at
+        _change_probs_c(s, p_short, hist, change, lag, s0 - lag)
         if log_tol > -math.inf:
             alive = 0
             for i in range(m):
@@ -466,6 +598,7 @@ def _kernel_source(
                         R[alive] = R[i]
                         length[alive] = length[i]
                         logev[alive] = logev[i]
+                        vstart[alive] = vstart[i]
                         logp[alive] = logp[i]
                     alive += 1
             if alive < m:
@@ -479,15 +612,31 @@ def _kernel_source(
                 norm = top_joint + math.log(acc)
                 for i in range(m):
                     logp[i] -= norm
-    _last_rows_c(n, hist, change, lag)
     stored_len, stored_prob = slen[: ptr[n]].copy(), sprob[: ptr[n]].copy()
-    return map_len, change, back, log_z, ptr, stored_len, stored_prob, max_runs
+    count = ptr[1:] - ptr[:-1]
+    return (
+        R,
+        length,
+        logp,
+        logev,
+        vstart,
+        m,
+        hist,
+        V[n],
+        log_z,
+        max_runs,
+        map_len,
+        change,
+        back,
+        count,
+        stored_len,
+        stored_prob,
+    )
 
 
-#: Set by :func:`_compiled_kernel` to the compiled :func:`_change_probs`, :func:`_last_rows`
-#: and :func:`_lgamma_half`.
+#: Set by :func:`_compiled_kernel` to the compiled :func:`_change_probs` and
+#: :func:`_lgamma_half`.
 _change_probs_c: Any = None
-_last_rows_c: Any = None
 _lgamma_half_c: Any = None
 
 
@@ -497,7 +646,7 @@ def _compiled_kernel() -> Callable[..., tuple[Any, ...]] | None:
 
     numba is imported here, on the first call, not with duolm.
     """
-    global _change_probs_c, _last_rows_c, _lgamma_half_c
+    global _change_probs_c, _lgamma_half_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
@@ -505,7 +654,7 @@ def _compiled_kernel() -> Callable[..., tuple[Any, ...]] | None:
     if getattr(numba.config, "DISABLE_JIT", False):
         return None
     helper = numba.njit(nogil=True, error_model="numpy", inline="always")
-    _change_probs_c, _last_rows_c = helper(_change_probs), helper(_last_rows)
+    _change_probs_c = helper(_change_probs)
     _lgamma_half_c = helper(_lgamma_half)
     try:
         fn: Callable[..., tuple[Any, ...]] = numba.njit(

@@ -13,11 +13,14 @@ can check what the lecture claims:
    0.1, 0.1), 5)``, its evolution over t and its final estimates;
 4. the two models compared (R², AIC, BIC, evidence, Bayes factor);
 5. one model read both ways (confidence beside credible intervals), and the
-   reference prior under which the two intervals are the same numbers.
+   reference prior under which the two intervals are the same numbers;
+6. a manoeuvring target (``tracking(manoeuvre_at=...)``): one fit of all the
+   rows against forgetting (:func:`duolm.trajectory` with ``forget``) and
+   change detection (:func:`duolm.changepoints`).
 
 Presentation only (DESIGN.md, "Layers"): every number comes from
 :func:`duolm.ols`, :func:`duolm.bayes`, :func:`duolm.compare`,
-:func:`duolm.side_by_side` and :func:`duolm.trajectory`.
+:func:`duolm.side_by_side`, :func:`duolm.trajectory` and :func:`duolm.changepoints`.
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot, no
 window, nothing left open) and written as PNG files.
 """
@@ -35,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from duolm import datasets
-from duolm._api import bayes, compare, ols, trajectory
-from duolm.bayesian import NIG, BayesResults, SideBySide, side_by_side
+from duolm._api import bayes, changepoints, compare, ols, trajectory
+from duolm.bayesian import NIG, BayesResults, Changepoints, SideBySide, side_by_side
 from duolm.frequentist import OLSResults
 from duolm.present import plots
 from duolm.present._cells import interval_gap, ols_reference
@@ -49,12 +52,15 @@ __all__ = [
     "LECTURE_NU",
     "LECTURE_XI",
     "LINE",
+    "MANOEUVRE",
     "PARABOLA",
     "LectureDemo",
+    "Manoeuvre",
     "Section",
     "anscombe_table",
     "final_estimates",
     "lecture_prior",
+    "manoeuvre_prior",
     "new_figure",
     "run",
     "save_figure",
@@ -68,6 +74,26 @@ PARABOLA = "height ~ I(time**2)"
 #: The lecture's prior: the extended information matrix (order [y, x]) and nu.
 LECTURE_XI = np.diag([10000.0, 0.1, 0.1])
 LECTURE_NU = 5.0
+
+#: The manoeuvring target: the model of its motion, its rows, where it brakes, the
+#: forgetting factor, and a prior in the radar's units (coefficients up to 1e4, 1e2
+#: and 1, sigma near 30).
+MANOEUVRE = "height ~ time + I(time**2)"
+MANOEUVRE_T = 160
+MANOEUVRE_AT = 80
+MANOEUVRE_FORGET = 0.9
+
+
+def manoeuvre_prior() -> NIG:
+    """The segments' prior: ``NIG(0, diag(1e8, 1e4, 1), a=2, b=1800)`` (sigma² near 1800).
+
+    Examples
+    --------
+    >>> manoeuvre_prior().b
+    1800.0
+    """
+    return NIG(np.zeros(3), np.diag([1e8, 1e4, 1.0]), a=2.0, b=1800.0)
+
 
 #: Columns of the comparison table the lecture reads.
 BAYES_COLUMNS = ("rsquared", "aic", "bic", "log_evidence", "bayes_factor", "posterior_prob")
@@ -92,6 +118,78 @@ def lecture_prior() -> NIG:
     (2.5, 5000.0)
     """
     return NIG.from_xi(LECTURE_XI, LECTURE_NU)
+
+
+@dataclass(frozen=True, eq=False)
+class Manoeuvre:
+    """The manoeuvring target read three ways.
+
+    Attributes
+    ----------
+    data : DataFrame
+        ``duolm.datasets.tracking(T=160, manoeuvre_at=80)``: the object brakes
+        (acceleration ``-a``) after time 80, height and velocity continuous.
+    prior : NIG
+        :func:`manoeuvre_prior`.
+    single : OLSResults
+        One parabola, least squares of every row.
+    plain, forgetting : DataFrame
+        :func:`duolm.trajectory` without and with forgetting toward the prior
+        (``forget=0.9``).
+    changes : Changepoints
+        :func:`duolm.changepoints` of the rows under the prior.
+    """
+
+    data: pd.DataFrame
+    prior: NIG
+    single: OLSResults
+    plain: pd.DataFrame
+    forgetting: pd.DataFrame
+    changes: Changepoints
+
+    @property
+    def after(self) -> pd.Series:
+        """Rows after the manoeuvre (boolean, by row)."""
+        return self.data["time"] > MANOEUVRE_AT
+
+    @property
+    def noticed_at(self) -> int | None:
+        """The first time at which the MAP run length (filtering: the rows so far) says the
+        current segment began after the manoeuvre; None if it never does."""
+        pos = np.arange(len(self.data))
+        began = pos - self.changes.map_run_length + 2  # the time the current run began
+        late = np.flatnonzero(began > MANOEUVRE_AT)
+        return int(self.data["time"].iloc[late[0]]) if len(late) else None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Each reading's coefficient of t² for the motion now (truth: -a/2 = -0.25) and its
+        standard error or posterior sd, and the mean log predictive density of the rows
+        after the manoeuvre for the readings that predict row by row."""
+        t2 = "I(time ** 2)"
+        last = self.changes.segments[-1].ols
+        after = self.after.to_numpy()
+        rows = {
+            "one fit, every row": (self.single.params[t2], self.single.bse[t2], np.nan),
+            "no forgetting": (
+                self.plain[f"m[{t2}]"].iloc[-1],
+                self.plain[f"sd[{t2}]"].iloc[-1],
+                self.plain["pred_logpdf"].to_numpy()[after].mean(),
+            ),
+            f"forget={MANOEUVRE_FORGET:g}": (
+                self.forgetting[f"m[{t2}]"].iloc[-1],
+                self.forgetting[f"sd[{t2}]"].iloc[-1],
+                self.forgetting["pred_logpdf"].to_numpy()[after].mean(),
+            ),
+            "last segment found": (
+                last.params[t2] if last is not None else np.nan,
+                last.bse[t2] if last is not None else np.nan,
+                np.nan,
+            ),
+        }
+        return pd.DataFrame.from_dict(
+            rows, orient="index", columns=["t2_coef", "t2_se", "pred_logpdf_after"]
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +221,8 @@ class LectureDemo:
         the same numbers.
     anscombe : DataFrame
         Summary statistics and least-squares line of each set of Anscombe's quartet.
+    manoeuvre : Manoeuvre
+        The manoeuvring target: one fit, forgetting, change detection.
     alpha : float
         Significance level of every interval.
     figures : mapping of str to Path
@@ -141,6 +241,7 @@ class LectureDemo:
     reference: BayesResults
     reference_side_by_side: SideBySide
     anscombe: pd.DataFrame
+    manoeuvre: Manoeuvre
     alpha: float
     figures: Mapping[str, Path]
 
@@ -292,6 +393,19 @@ def _draw_figures(demo: LectureDemo, out: Path) -> dict[str, Path]:
             (12.6, 3.6),
             lambda f: plots.marginals(demo.bayes_parabola, demo.parabola, alpha=demo.alpha, fig=f),
         ),
+        (
+            "manoeuvre-forgetting",
+            (12.0, 9.0),
+            lambda f: plots.evolution_beside(
+                demo.manoeuvre.plain,
+                demo.manoeuvre.forgetting,
+                titles=("no forgetting", f"forget={MANOEUVRE_FORGET:g}, toward the prior"),
+                alpha=demo.alpha,
+                start=5,
+                fig=f,
+            ),
+        ),
+        ("manoeuvre-changepoints", (8.0, 6.0), lambda f: demo.manoeuvre.changes.plot(fig=f)),
     ]
     written = {}
     for name, (w, h), draw in drawers:
@@ -313,7 +427,8 @@ def run(out: str | Path | None = None, *, alpha: float = 0.05) -> LectureDemo:
         Folder for the PNG figures (created if needed); None writes nothing.
         Files: ``anscombe``, ``scatter``, ``line``, ``line-residuals``,
         ``parabola``, ``parabola-residuals``, ``prior``, ``bayes-evolution``,
-        ``bayes-bands``, ``bayes-marginals`` (``.png``).
+        ``bayes-bands``, ``bayes-marginals``, ``manoeuvre-forgetting``,
+        ``manoeuvre-changepoints`` (``.png``).
     alpha : float
         Significance level of every interval and band.
 
@@ -348,6 +463,7 @@ def run(out: str | Path | None = None, *, alpha: float = 0.05) -> LectureDemo:
         reference=reference,
         reference_side_by_side=side_by_side(parabola, reference, alpha=alpha),
         anscombe=anscombe_table(),
+        manoeuvre=_manoeuvre(alpha),
         alpha=alpha,
         figures={},
     )
@@ -355,6 +471,26 @@ def run(out: str | Path | None = None, *, alpha: float = 0.05) -> LectureDemo:
         return demo
     figures = _draw_figures(demo, Path(out))
     return dataclasses.replace(demo, figures=figures)
+
+
+def _manoeuvre(alpha: float) -> Manoeuvre:
+    data = datasets.tracking(T=MANOEUVRE_T, manoeuvre_at=MANOEUVRE_AT)
+    prior = manoeuvre_prior()
+    return Manoeuvre(
+        data=data,
+        prior=prior,
+        single=ols(MANOEUVRE, data),
+        plain=trajectory(MANOEUVRE, data, prior=prior, alpha=alpha),
+        forgetting=trajectory(
+            MANOEUVRE,
+            data,
+            prior=prior,
+            alpha=alpha,
+            forget=MANOEUVRE_FORGET,
+            forget_toward="prior",
+        ),
+        changes=changepoints(MANOEUVRE, data, prior=prior),
+    )
 
 
 # -- what is printed --------------------------------------------------------------------
@@ -498,4 +634,44 @@ def sections(demo: LectureDemo) -> list[Section]:
                 ),
             ),
         ),
+        _manoeuvre_section(demo),
     ]
+
+
+def _manoeuvre_section(demo: LectureDemo) -> Section:
+    man = demo.manoeuvre
+    table = man.table
+    coef = table["t2_coef"].to_numpy()
+    pred = table["pred_logpdf_after"].to_numpy()
+    found = ", ".join(str(int(man.data["time"].iloc[c])) for c in man.changes.changes)
+    return Section(
+        "9. A manoeuvring target: one fit, forgetting, change detection",
+        _items(
+            _say(
+                f"{MANOEUVRE_T} measurements (duolm.datasets.tracking(T={MANOEUVRE_T}, "
+                f"manoeuvre_at={MANOEUVRE_AT})): after time {MANOEUVRE_AT} the object brakes, "
+                "its acceleration turns from +0.5 to -0.5, so the coefficient of t² of the "
+                f"motion now is -0.25. Model {MANOEUVRE}, prior NIG(0, diag(1e8, 1e4, 1), "
+                "a=2, b=1800) in the radar's units."
+            ),
+            table,
+            _say(
+                "One parabola through every row averages the two motions: its t² coefficient "
+                f"is {coef[0]:.3g}, and its residuals run in waves (Durbin-Watson "
+                f"{man.single.diagnostics.durbin_watson:.3f}). The posterior updated row by row "
+                "without forgetting ends at the same average. Forgetting "
+                f"(forget={MANOEUVRE_FORGET:g}, toward the prior: the last ~"
+                f"{1 / (1 - MANOEUVRE_FORGET):.0f} rows count) follows the braking, and its "
+                "one-step-ahead predictions after the manoeuvre are far better (mean log "
+                f"density {pred[2]:.2f} against {pred[1]:.2f}), at the price "
+                "of a wider posterior. Change detection (Adams & MacKay) says where it happened. "
+                "Online, the MAP run length drops at time "
+                f"{man.noticed_at}: evidence that only the curvature changed takes rows to "
+                "build. Looking back over all the rows, the MAP segmentation puts the change at "
+                f"time {found}, within a few rows of {MANOEUVRE_AT + 1} (the place of a change "
+                "of curvature alone is known to about sqrt(sigma/|delta a|) rows), and fits "
+                "each segment both ways."
+            ),
+            _figure_note(demo, "manoeuvre-forgetting", "manoeuvre-changepoints"),
+        ),
+    )
