@@ -722,9 +722,12 @@ def refined_update(prior: NIG, X: object, y: object, const_col: int | None = Non
     prior's all-zero rows are left out, so under the reference prior the stack is
     ``X`` itself and the posterior mean is the OLS estimate to the bit.
 
-    The data part (``data_stat``) is the plain update's, so the result merges,
-    forgets and serialises as any posterior; those operations return unrefined
-    posteriors. When the stack is numerically rank deficient, the plain update.
+    The data part (``data_stat``) is the rows' statistic as :func:`duolm.core.lstsq`
+    takes it (the Gram route for many rows of a well-conditioned design, Householder
+    otherwise; the plain update's to rounding, at the cost of the OLS fit rather than a
+    Householder factorisation of every row), so the result merges, forgets and
+    serialises as any posterior; those operations return unrefined posteriors. When the
+    rows or the stack are numerically rank deficient, the plain update.
 
     Parameters
     ----------
@@ -735,17 +738,24 @@ def refined_update(prior: NIG, X: object, y: object, const_col: int | None = Non
         The design's constant column, passed to :func:`duolm.core.lstsq` when
         the stack is ``X`` alone (as the OLS fit passes it).
     """
-    post = prior.update(X, y)
     Xa, ya = _check_rows(X, y, prior.k)
     if len(ya) == 0:
-        return post
+        return prior
     k = prior.k
     R0 = prior.stat.R
     rows = np.flatnonzero(np.any(R0[:k] != 0.0, axis=1))
+    # The data's own statistic as least squares takes it (the Gram route for a
+    # well-conditioned design, Householder otherwise): a plain update would factor
+    # every row by Householder, ~15x the OLS fit on 10^6 x 20.
+    own = core.lstsq(Xa, ya, const_col=const_col, cov=not rows.size)
+    if prior.data_stat.nobs == 0 and np.all(own.kept):
+        post = NIG.from_parts(prior.prior_stat, prior.nu0, own.stat, prior.label, prior.terms)
+    else:
+        post = prior.update(Xa, ya)
     if rows.size:
         fit = core.lstsq(np.vstack([R0[rows, :k], Xa]), np.concatenate([R0[rows, k], ya]), cov=True)
     else:
-        fit = core.lstsq(Xa, ya, const_col=const_col, cov=True)
+        fit = own
     if not np.all(fit.kept) or fit.cov is None or not np.all(np.isfinite(fit.cov)):
         return post
     R = np.array(fit.stat.R)
