@@ -270,7 +270,7 @@ def test_reference_prior_rows_before_k_are_improper_then_ols() -> None:
     assert out["has_sd_sigma2"].tolist() == [False] * (k + 4) + [True] * (40 - k - 4)
     assert out["pred_proper"].tolist() == [False] * (k + 1) + [True] * (40 - k - 1)
     assert out["b"].iloc[: k - 1].isna().all()  # the factor is singular before k rows
-    np.testing.assert_allclose(out["a"], (np.arange(1, 41) - k) / 2)
+    np.testing.assert_allclose(out["a"], (np.arange(1, 41) - k) / 2, rtol=0, atol=0)
     for t in range(k + 1, 41):
         beta, ssr, *_ = np.linalg.lstsq(X[:t], y[:t], rcond=None)
         row = out.iloc[t - 1]

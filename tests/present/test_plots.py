@@ -334,7 +334,9 @@ def test_evolution(traj: pd.DataFrame, bayes_fit: BayesResults, ols_fit: duolm.O
             np.testing.assert_allclose(
                 [lower[-1], upper[-1]], final.loc[name].to_numpy(), rtol=1e-9
             )
-            np.testing.assert_allclose(_xy(_line(ax, "reference"))[1], reference[name])
+            np.testing.assert_allclose(
+                _xy(_line(ax, "reference"))[1], reference[name], rtol=1e-12, atol=0
+            )
         sigma = fig.axes[2]
         _, mean2 = _xy(_line(sigma, "mean"))
         np.testing.assert_allclose(mean2[-1], bayes_fit.sigma2_mean, rtol=1e-9)
@@ -360,7 +362,9 @@ def test_evolution_flat_prior_leaves_the_first_steps_blank(data: pd.DataFrame) -
     try:
         t, mean = _xy(_line(fig.axes[0], "mean"))
         assert t[0] == 2 and np.isnan(mean[0]) and np.all(np.isfinite(mean[1:]))
-        np.testing.assert_allclose(mean[-1], duolm.ols(PARABOLA, data).params["Intercept"])
+        np.testing.assert_allclose(
+            mean[-1], duolm.ols(PARABOLA, data).params["Intercept"], rtol=1e-9, atol=0
+        )
         _, upper = _xy(_line(fig.axes[2], "credible-upper"))
         assert np.isnan(upper[0]) and np.isfinite(upper[-1])
     finally:
@@ -384,14 +388,21 @@ def test_marginals(bayes_fit: BayesResults, ols_fit: duolm.OLSResults) -> None:
             xs, pdf = _xy(_line(ax, "posterior"))
             np.testing.assert_allclose(pdf, bayes_fit.coef_marginal(name).pdf(xs), rtol=1e-12)
             assert xs[np.argmax(pdf)] == pytest.approx(bayes_fit.params[name], abs=xs[1] - xs[0])
-            np.testing.assert_allclose(_xy(_line(ax, "credible-ci"))[0], cred.loc[name])
-            np.testing.assert_allclose(_xy(_line(ax, "ols-ci"))[0], conf.loc[name])
+            np.testing.assert_allclose(
+                _xy(_line(ax, "credible-ci"))[0], cred.loc[name], rtol=1e-12, atol=0
+            )
+            np.testing.assert_allclose(
+                _xy(_line(ax, "ols-ci"))[0], conf.loc[name], rtol=1e-12, atol=0
+            )
             assert _xy(_line(ax, "ols-ci-centre"))[0][0] == ols_fit.params[name]
             _line(ax, "prior")  # the lecture's prior is proper
         sigma = fig.axes[2]
         assert _xy(_line(sigma, "ols-scale"))[0][0] == ols_fit.scale
         np.testing.assert_allclose(
-            _xy(_line(sigma, "credible-ci"))[0], bayes_fit.sigma2_marginal().ppf([0.025, 0.975])
+            _xy(_line(sigma, "credible-ci"))[0],
+            bayes_fit.sigma2_marginal().ppf([0.025, 0.975]),
+            rtol=1e-12,
+            atol=0,
         )
     finally:
         plt.close(fig)
