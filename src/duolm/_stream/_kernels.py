@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from duolm.core import hc_weights, pool_central
+from duolm.core._jit import interruptible
 
 FloatArray = NDArray[np.float64]
 
@@ -365,7 +366,7 @@ def _kernels() -> _Kernels | None:
     except RuntimeError:  # no writable cache folder: compiled anew in each process
         jit = numba.njit(**options)
         gram, second = jit(_gram_source), jit(_second_source)
-    return _Kernels(gram, second, make_list)
+    return _Kernels(interruptible(gram), interruptible(second), make_list)
 
 
 def _read_only(array: FloatArray) -> FloatArray:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from duolm.core import _subsets
+from duolm.core._jit import interruptible
 from duolm.core._subsets import add_column, drop_column, read_state
 
 FloatArray = NDArray[np.float64]
@@ -686,6 +687,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
             )
         except RuntimeError:  # pragma: no cover - no writable cache folder
             g[name] = numba.njit(nogil=True, error_model="numpy", parallel=parallel)(g[name])
+        g[name] = interruptible(g[name])
     return {
         "gray_walk": core["gray_walk"],
         "mc3": g["_mc3"],

@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from duolm.core._jit import interruptible
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -587,7 +589,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
         )
     except RuntimeError:  # no writable cache folder: compiled anew in each process
         fn = numba.njit(nogil=True, error_model="numpy")(_kernel_source)
-    return fn
+    return interruptible(fn)
 
 
 # ------------------------------------------------------------------ the numpy fallback

@@ -30,6 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from duolm.core._jit import interruptible
+
 __all__ = ["RunLengthStream", "RunLengths", "runlength_recursion"]
 
 FloatArray = NDArray[np.float64]
@@ -662,4 +664,4 @@ def _compiled_kernel() -> Callable[..., tuple[Any, ...]] | None:
         )(_kernel_source)
     except RuntimeError:  # no writable cache folder: compiled anew in each process
         fn = numba.njit(nogil=True, error_model="numpy")(_kernel_source)
-    return fn
+    return interruptible(fn)

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import NDArray
 
+from duolm.core._jit import interruptible
 from duolm.core._sqrtstat import SqrtStat
 from duolm.errors import DataError
 
@@ -261,4 +262,5 @@ def compiled() -> dict[str, Callable[..., Any]]:
             g[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(g[name])
         except RuntimeError:  # pragma: no cover - no writable cache folder
             g[name] = numba.njit(nogil=True, error_model="numpy")(g[name])
+        g[name] = interruptible(g[name])
     return {name: g[name] for name in names}

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from duolm.core._jit import interruptible
 from duolm.core._moments import ResidualMoments
 
 __all__ = [
@@ -309,10 +310,10 @@ def _kernels() -> _Kernels | None:
     )
     try:
         jit = numba.njit(cache=True, **options)
-        return _Kernels(*(jit(f) for f in sources))
+        return _Kernels(*(interruptible(jit(f)) for f in sources))
     except RuntimeError:  # no writable cache folder: compiled anew in each process
         jit = numba.njit(**options)
-        return _Kernels(*(jit(f) for f in sources))
+        return _Kernels(*(interruptible(jit(f)) for f in sources))
 
 
 def _compiled(X: FloatArray) -> _Kernels | None:
