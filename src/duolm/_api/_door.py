@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from duolm import _stream
-from duolm._checks import (
-    check_positive_int,
-)
+from duolm._checks import Missing, check_positive_int
+from duolm.design import Design
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,17 @@ class StreamOptions:
             else check_positive_int(checkpoint_every, "checkpoint_every"),
             bool(progress),
             _check_encoding(encoding),
+        )
+
+    def designs(self, formula: str, source: object, missing: Missing) -> Iterator[Design]:
+        """The designs of ``source``'s batches read with these options (a later pass's)."""
+        return _stream.designs(
+            formula,
+            source,
+            missing=missing,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            encoding=self.encoding,
         )
 
     def refuse(self, why: str) -> None:

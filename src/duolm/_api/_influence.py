@@ -16,7 +16,6 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from duolm import _stream
 from duolm._api._door import StreamOptions
 from duolm._api._paths import write_frames
 from duolm._checks import Missing, check_missing
@@ -78,14 +77,7 @@ def write_influence(
         raise DataError("write_influence needs a formula fit (it rebuilds the design from source)")
     missing = check_missing(missing)
     opts = StreamOptions.checked(batch_size, None, None, progress, encoding)
-    designs = _stream.designs(
-        formula,
-        source,
-        missing=missing,
-        batch_size=opts.batch_size,
-        progress=opts.progress,
-        encoding=opts.encoding,
-    )
+    designs = opts.designs(formula, source, missing)
 
     def frames() -> Iterator[pd.DataFrame]:
         for design in designs:

@@ -310,14 +310,7 @@ def changepoints(
             from duolm import dask
 
             source = dask.partition_frames(data)
-        designs = _stream.designs(
-            formula,
-            source,
-            missing=check_missing(missing),
-            batch_size=opts.batch_size,
-            progress=opts.progress,
-            encoding=opts.encoding,
-        )
+        designs = opts.designs(formula, source, check_missing(missing))
         first = next(designs, None)
         if first is None:
             raise DataError("changepoints: the source has no complete rows")
@@ -386,14 +379,7 @@ def iter_trajectory(
     alpha = check_alpha(alpha)
     missing = check_missing(missing)
     opts = StreamOptions.checked(batch_size, None, None, progress, encoding)
-    designs = _stream.designs(
-        formula,
-        source,
-        missing=missing,
-        batch_size=opts.batch_size,
-        progress=opts.progress,
-        encoding=opts.encoding,
-    )
+    designs = opts.designs(formula, source, missing)
     return _trajectory_frames(designs, prior, alpha)
 
 
