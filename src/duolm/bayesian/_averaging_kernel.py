@@ -36,7 +36,8 @@ from duolm.core._subsets import add_column, drop_column, read_state
 
 FloatArray = NDArray[np.float64]
 
-#: Prior codes shared with :mod:`duolm._wip_bma`.
+#: Prior codes: the kernels branch on these; :mod:`duolm.bayesian._averaging` maps the
+#: prior names users give to them.
 G_PRIOR, HYPER_G, HYPER_G_N, ZELLNER_SIOW, EB_LOCAL = 0, 1, 2, 3, 4
 
 #: Relative agreement of two successive trapezoid sums (step h and h/2) at
