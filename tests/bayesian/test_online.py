@@ -103,6 +103,60 @@ def test_one_row_and_a_frame_of_it_are_the_same_update() -> None:
     assert a.state.batches == b.state.batches == 31
 
 
+def _recipes_verified(formula: str, data: pd.DataFrame) -> tuple[Online, Online]:
+    """Two Online fits of ``formula`` after two frames: the design's recipes are verified."""
+    a, b = Online(formula), Online(formula)
+    for online in (a, b):
+        online.update(data.iloc[:10]).update(data.iloc[10:20])
+    return a, b
+
+
+@pytest.mark.parametrize("formula", [FORMULA, "y ~ C(g) * x", "y ~ C(g) + np.log(x + 4)"])
+def test_one_row_of_any_design_takes_the_recipe_and_equals_the_frame_path(
+    formula: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _data(60)
+    quick, full = _recipes_verified(formula, data)
+    for i in range(20, 60):
+        full.update(data.iloc[i : i + 1])  # the design's path
+    monkeypatch.setattr(
+        duolm.design.DesignSpec, "build_xyc", lambda *a: pytest.fail("full path taken")
+    )
+    for i in range(20, 60):
+        quick.update(data.iloc[i].to_dict())  # one row: the recipe, no frame
+    np.testing.assert_array_equal(quick.posterior.data_stat.R, full.posterior.data_stat.R)
+    assert quick.rows_seen == full.rows_seen == 60
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        ({"x": 0.5, "g": "a", "y": math.inf}, r"'y' is inf at row 20"),
+        ({"x": math.nan, "g": "a", "y": 1.0}, r"'x' at rows 20"),
+        ({"x": 0.5, "g": "d", "y": 1.0}, r"level 'd' at row 20"),
+        ({"x": 0.5, "g": None, "y": 1.0}, r"'g' at rows 20"),
+        ({"x": "high", "g": "a", "y": 1.0}, r"'x'.*row 20"),
+        ({"x": 0.5, "y": 1.0}, r"column 'g'"),
+        ({"x": -5.0, "g": "a", "y": 1.0}, r"log\(x \+ 4\)' is nan at row 20"),
+    ],
+)
+def test_a_bad_single_row_after_the_recipes_is_named_and_leaves_the_state(
+    row: dict[str, object], match: str
+) -> None:
+    online, _ = _recipes_verified("y ~ x + C(g) + np.log(x + 4)", _data(20))
+    state = online.state
+    with pytest.raises(DataError, match=match):
+        online.update(row)
+    assert online.state is state
+
+
+def test_a_single_row_with_missing_values_is_dropped_after_the_recipes() -> None:
+    online = Online("y ~ x + C(g)", missing="drop")
+    online.update(_data(20).iloc[:10]).update(_data(20).iloc[10:])
+    online.update({"x": math.nan, "g": "a", "y": 1.0}).update({"x": 1.0, "g": None, "y": 1.0})
+    assert online.nobs == 20 and online.rows_seen == 22 and online.state.dropped == 2
+
+
 def test_polars_batches() -> None:
     pl = pytest.importorskip("polars")
     data = _data(60)

@@ -126,3 +126,54 @@ def test_bad_rows_are_named_as_before() -> None:
     bad.loc[2, "g"] = "zz"
     with pytest.raises(DataError, match=r"level 'zz' at row 2"):
         spec.build_xy(bad)
+
+
+@pytest.mark.parametrize("formula", FAST)
+def test_one_row_from_a_mapping_equals_formulaic(formula: str) -> None:
+    data = _data(80, seed=7)
+    spec = from_formula(formula, data.iloc[:40]).spec
+    assert spec.row_xy(data.iloc[50].to_dict()) is None  # not verified yet: the full path
+    spec.build_xy(data.iloc[40:50])  # verified
+    for i in range(50, 80):
+        row = data.iloc[i].to_dict()
+        quick = spec.row_xy(row)
+        assert quick is not None
+        frame = data.iloc[i : i + 1].reset_index(drop=True)
+        np.testing.assert_array_equal(quick[0], _formulaic(spec, "rhs", frame))
+        np.testing.assert_array_equal(quick[1], _formulaic(spec, "lhs", frame).ravel())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"g": "zz"},  # a level the fit did not see: all indicators 0 if built
+        {"g": None},
+        {"x": float("nan")},
+        {"x": float("inf")},
+        {"x": True},
+        {"x": "1.5"},
+        {"x": -1.0},  # np.log(x) is nan: the full path names the term
+        {"k": 7.0},  # C(k): an unseen level of a numeric column
+    ],
+)
+def test_a_row_the_recipe_cannot_vouch_for_goes_the_full_path(change: dict[str, object]) -> None:
+    data = _data(60, seed=8)
+    spec = from_formula("y ~ np.log(x) + C(g) + C(k)", data.iloc[:30]).spec
+    spec.build_xy(data.iloc[30:40])
+    row = data.iloc[45].to_dict()
+    assert spec.row_xy(row) is not None
+    assert spec.row_xy({**row, **change}) is None
+    missing_column = {name: value for name, value in row.items() if name != "g"}
+    assert spec.row_xy(missing_column) is None
+
+
+def test_a_recipe_refuses_codes_of_unseen_levels() -> None:
+    data = _data(40, seed=9)
+    spec = from_formula("y ~ C(g)", data.iloc[:30]).spec
+    spec.build_xy(data.iloc[30:40])
+    recipe = spec._recipes["rhs"]
+    assert isinstance(recipe, Recipe)
+    batch = data.iloc[30:40].reset_index(drop=True)
+    assert recipe.build(batch) is not None
+    batch.loc[3, "g"] = "zz"
+    assert recipe.build(batch) is None

@@ -185,6 +185,19 @@ def _plain_xy(spec: Any, batch: object) -> tuple[FloatArray, FloatArray] | None:
     return X, columns[-1].copy()
 
 
+def _quick_xy(spec: Any, batch: object) -> tuple[FloatArray, FloatArray] | None:
+    """``(X, y)`` of a batch without a pandas frame where that is safe, else None.
+
+    Plain numeric columns are copied (:func:`_plain_xy`); one row given as a
+    mapping of scalars is built by the design's verified recipes
+    (:meth:`duolm.design.DesignSpec.row_xy`). None sends the batch down the
+    full path, which builds it or names what is wrong with it.
+    """
+    fast = _plain_xy(spec, batch)
+    one_row = isinstance(batch, Mapping) and batch and all(map(_is_scalar, batch.values()))
+    return spec.row_xy(batch) if fast is None and one_row else fast
+
+
 def _weighted_block(X: FloatArray, y: FloatArray, lam: float) -> SqrtStat:
     """The statistic of rows weighted ``lam^(m - 1 - i)`` (row i of m), with weighted moments."""
     m = len(y)
@@ -402,7 +415,7 @@ class Online:
             state is left as it was.
         """
         state = self.state
-        fast = None if state.spec is None else _plain_xy(state.spec, batch)
+        fast = None if state.spec is None else _quick_xy(state.spec, batch)
         if fast is not None:
             if len(fast[1]) == 0:
                 return self

@@ -21,6 +21,8 @@ and reported) is :mod:`duolm.design._columns`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -223,6 +225,52 @@ class DesignSpec:
         X, y, index, n_lagged, rows = _xy(self, raw, clean, frame.index[keep], self._missing)
         carried = _carried(self, clean, rows, index)
         return X, y, n_dropped + n_lagged, carried
+
+    def row_xy(self, row: Mapping[str, object]) -> tuple[FloatArray, FloatArray] | None:
+        """``(X, y)`` of one row given as a mapping of column -> value, or None.
+
+        The quick path of :class:`duolm.Online` for rows that arrive one at a
+        time: once both sides' :class:`Recipe` have been verified against
+        formulaic on a batch, a row whose numeric columns hold finite real
+        numbers and whose categorical columns hold levels of the fit is built
+        by the recipes without a pandas frame. Anything else (a missing,
+        infinite or unseen value, text where a number belongs, an absent
+        column, carried columns, a design without recipes) returns None: the
+        full path (:meth:`build_xy`) builds the row, or names what is wrong
+        with it.
+
+        Returns
+        -------
+        X : ndarray of shape (1, k)
+        y : ndarray of shape (1,)
+        """
+        rhs, lhs = self._recipes.get("rhs"), self._recipes.get("lhs")
+        parsed = self._parsed
+        if parsed is None or self.carry or not isinstance(rhs, Recipe):
+            return None
+        if not isinstance(lhs, Recipe):
+            return None
+        column: Any = pd.Series if rhs.evaluates or lhs.evaluates else np.array
+        clean: dict[str, Any] = {}
+        for name in dict.fromkeys(parsed.lhs_columns + parsed.rhs_columns):
+            value = row.get(name)
+            if self._kinds.get(name) == "numeric":
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    return None
+                number = float(value)
+                if not math.isfinite(number):
+                    return None
+                clean[name] = column([number], dtype=np.float64)
+            elif not isinstance(value, str | numbers.Real) or pd.isna(np.asarray(value)):
+                return None
+            else:
+                clean[name] = column([value], dtype=object)
+        if not clean:
+            return None
+        X, Y = rhs.build(clean), lhs.build(clean)
+        if X is None or Y is None or not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+            return None  # the full path names the term and the value
+        return X, Y[:, 0].copy()
 
     def _clean(
         self,

@@ -73,6 +73,15 @@ class Recipe:
     columns: tuple[tuple[tuple[_Factor, int], ...], ...]
     width: int
 
+    @property
+    def evaluates(self) -> bool:
+        """Some column evaluates an expression (its namespace holds the data as Series)."""
+        return any(
+            isinstance(factor, _Numeric) and factor.expr is not None
+            for parts in self.columns
+            for factor, _ in parts
+        )
+
     @classmethod
     def of(cls, model_spec: Any, columns: Mapping[str, str]) -> Recipe | None:
         """The recipe of a formulaic ``ModelSpec``, or None when it needs formulaic.
@@ -110,13 +119,25 @@ class Recipe:
             return None
         return cls(columns=tuple(recipe), width=len(recipe))
 
-    def build(self, clean: pd.DataFrame) -> FloatArray | None:
-        """The matrix for ``clean`` (rows already checked), or None if a factor is not 1-D.
+    def build(self, clean: pd.DataFrame | Mapping[str, Any]) -> FloatArray | None:
+        """The matrix for ``clean``, or None where the recipe cannot build it.
 
-        Non-finite results of expressions are left in place for the caller's
-        check, which names the term and the row.
+        Parameters
+        ----------
+        clean : DataFrame, or mapping of column -> Series of equal length
+            Rows already checked (numeric columns float64, no missing values).
+            Where no column :attr:`evaluates` an expression, 1-D arrays will do.
+
+        Returns
+        -------
+        ndarray of shape (n, width), or None
+            None when a factor's value is not 1-D, or a categorical value is
+            not one of the fit's levels (its indicators would all be 0: the
+            caller's full path names the level). Non-finite results of
+            expressions are left in place for the caller's check, which names
+            the term and the row.
         """
-        n = len(clean)
+        n = len(clean) if isinstance(clean, pd.DataFrame) else len(next(iter(clean.values())))
         namespace: dict[str, object] = {}
         values: dict[int, Any] = {}
         out = np.empty((n, self.width))
@@ -125,8 +146,8 @@ class Recipe:
             for factor, pick in parts:
                 key = id(factor)
                 if key not in values:
-                    value = _evaluate(factor, clean, namespace)
-                    if value is None:
+                    value = _evaluate(factor, clean, n, namespace)
+                    if value is None or (isinstance(factor, _Categorical) and (value < 0).any()):
                         return None
                     values[key] = value
                 value = values[key]
@@ -139,15 +160,18 @@ class Recipe:
         return out
 
 
-def _evaluate(factor: _Factor, clean: pd.DataFrame, namespace: dict[str, object]) -> Any:
+def _evaluate(
+    factor: _Factor, clean: pd.DataFrame | Mapping[str, Any], n: int, namespace: dict[str, object]
+) -> Any:
     """A numeric factor's values, or a categorical one's level codes; None if not 1-D."""
-    if isinstance(factor, _Categorical):  # codes of the fit's levels (unseen: refused before)
+    if isinstance(factor, _Categorical):  # codes of the fit's levels (unseen: -1)
         return factor.levels.get_indexer(pd.Index(clean[factor.column]))
-    if factor.expr is None:
+    if factor.column is not None:  # a plain lookup
         return np.asarray(clean[factor.column], dtype=np.float64)
+    assert factor.expr is not None
     if not namespace:
         namespace.update(_context())
-        namespace.update({str(c): clean[c] for c in clean.columns})
+        namespace.update({str(c): values for c, values in clean.items()})
     try:
         with np.errstate(all="ignore"):
             value = np.asarray(
@@ -156,8 +180,8 @@ def _evaluate(factor: _Factor, clean: pd.DataFrame, namespace: dict[str, object]
     except Exception:  # formulaic evaluates it again and names the problem
         return None
     if value.ndim == 0:
-        value = np.full(len(clean), float(value))
-    return value if value.shape == (len(clean),) else None
+        value = np.full(n, float(value))
+    return value if value.shape == (n,) else None
 
 
 @functools.lru_cache(maxsize=256)
