@@ -247,3 +247,16 @@ def test_lstsq_refines_the_inverse_of_the_gram_matrix() -> None:
     np.testing.assert_array_equal(fit.cov, fit.cov.T)
     plain = fit.stat.cov_unscaled()  # the factor alone: cond * eps on the diagonal
     assert np.max(np.abs(np.diag(plain) - np.diag(exact)) / np.diag(exact)) > 1e-14
+
+
+@pytest.mark.parametrize("p", [1, 2, 5, 30])
+def test_one_row_is_factored_exactly_as_lapack_does(p: int) -> None:
+    # the shortcut for one row (no QR call) must give LAPACK's bits, signs normalised
+    rng = np.random.default_rng(p)
+    for _ in range(100):
+        M = rng.normal(size=(1, p)) * 10.0 ** rng.uniform(-150, 150)
+        M[0, 0] *= rng.choice([-1.0, 0.0, 1.0])
+        lapack = np.zeros((p, p))
+        lapack[0] = np.triu(_sqrtstat._qr_r(M))[0]
+        lapack *= np.where(np.diag(lapack) < 0, -1.0, 1.0)[:, None]
+        np.testing.assert_array_equal(_sqrtstat._triangularize(M), lapack)

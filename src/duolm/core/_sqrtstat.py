@@ -68,6 +68,8 @@ def _triangularize(M: FloatArray) -> FloatArray:
         for start in range(0, n, _BLOCK_ROWS):
             block = M[start : start + _BLOCK_ROWS]
             R = _qr_r(np.vstack([R, block]))[:p]
+    elif n == 1:  # LAPACK's reflector of a 1-row column is the identity (tau = 0)
+        R = M.copy()
     else:
         R = _qr_r(M)
     if R.shape[0] < p:  # fewer rows than columns: pad with zero rows
