@@ -53,6 +53,11 @@ class _Categorical:
     levels: pd.Index
     reduced: bool  # treatment contrasts: the first level is the base
 
+    @functools.cached_property
+    def codes(self) -> dict[object, int]:
+        """Level -> code, for one value at a time (the hash lookup of ``levels``)."""
+        return {level: code for code, level in enumerate(self.levels)}
+
 
 _Factor = _Numeric | _Categorical
 
@@ -165,7 +170,10 @@ def _evaluate(
 ) -> Any:
     """A numeric factor's values, or a categorical one's level codes; None if not 1-D."""
     if isinstance(factor, _Categorical):  # codes of the fit's levels (unseen: -1)
-        return factor.levels.get_indexer(pd.Index(clean[factor.column]))
+        values = clean[factor.column]
+        if n == 1 and not isinstance(values, pd.Series):  # one row: no index to build
+            return np.array([factor.codes.get(values[0], -1)])
+        return factor.levels.get_indexer(pd.Index(values))
     if factor.column is not None:  # a plain lookup
         return np.asarray(clean[factor.column], dtype=np.float64)
     assert factor.expr is not None
