@@ -405,7 +405,11 @@ class Online:
         batch : DataFrame, polars DataFrame, mapping of column -> values, or one row
             One row is a mapping of column -> value. Rows of mappings and
             polars frames are labelled by their position in the stream
-            (from 0), which error messages name.
+            (from 0), which error messages name. One row costs well under a
+            millisecond: a formula of numeric columns copies them, and any
+            other design builds the row by its recipes (no pandas frame) once
+            a later batch has verified them against formulaic
+            (:mod:`duolm.design._recipe`).
 
         Raises
         ------
