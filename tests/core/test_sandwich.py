@@ -7,12 +7,14 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import duolm
 from duolm import core
+from duolm.core import _sandwich
 from duolm.frequentist._robust import cluster_cov_from_meats, scores
 
 
@@ -45,6 +47,37 @@ def test_hac_meat_chunked_equals_whole(maxlags: int, points: list[int], kernel: 
             for i in range(0, len(pieces), 2)
         ]
     assert_allclose(pieces[0].S, whole.S, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 127, 128, 129, 300, 8191, 8193, 20000])
+@pytest.mark.parametrize("maxlags", [7, 8, 51, 150])
+def test_filtered_lag_products_are_the_per_lag_sums(n: int, maxlags: int) -> None:
+    # many lags take the banded filter (blocks of rows, chunks of the filtered copy):
+    # the same sums as one product per lag, across every block and chunk boundary
+    rng = np.random.default_rng(n + maxlags)
+    u = rng.normal(size=(n, 4)) * 5.0 + 2.0
+    for kernel in ("bartlett", "uniform"):
+        w = _sandwich.kernel_weights(maxlags, kernel)  # type: ignore[arg-type]
+        want = np.zeros((4, 4))
+        for lag in range(1, min(maxlags, n - 1) + 1):
+            want += w[lag] * (u[lag:].T @ u[:-lag])
+        got = _sandwich._weighted_lags(u, w)
+        assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    maxlags=st.sampled_from([8, 20, 70]),
+    points=st.lists(st.integers(1, 299), max_size=8),
+)
+def test_hac_meat_of_many_lags_chunked_equals_whole(maxlags: int, points: list[int]) -> None:
+    rng = np.random.default_rng(maxlags + len(points))
+    u = rng.normal(size=(300, 3))
+    whole = core.HACMeat.from_scores(u, maxlags)
+    acc = core.HACMeat.empty(3, maxlags)
+    for a, b in _cuts(300, points):
+        acc = acc.update(u[a:b])
+    assert_allclose(acc.S, whole.S, rtol=1e-12, atol=1e-12 * np.abs(whole.S).max())
 
 
 def test_hac_meat_is_the_definition() -> None:

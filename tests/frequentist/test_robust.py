@@ -52,7 +52,7 @@ def _same_cov(ours: duolm.OLSResults, ref: object) -> None:
     assert_allclose(ours.bse.to_numpy(), ref.bse.to_numpy(), rtol=RTOL, atol=0)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("maxlags", [0, 1, 3, 9])
+@pytest.mark.parametrize("maxlags", [0, 1, 3, 9, 40])
 @pytest.mark.parametrize("kernel", ["bartlett", "uniform"])
 @pytest.mark.parametrize("use_correction", [False, True])
 def test_hac_matches_statsmodels(
