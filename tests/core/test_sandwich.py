@@ -136,3 +136,17 @@ def test_two_way_from_batched_meats_equals_in_memory() -> None:
     cov = cluster_cov_from_meats(fit, [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])])
     expected = fit.with_cov_type("cluster", {"groups": frame[["firm", "year"]]}).cov_params()
     assert_allclose(cov, expected.to_numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 500])
+def test_intersection_groups_are_pandas_factorize_of_the_pairs(n: int) -> None:
+    # the MultiIndex's own level codes and the first row of each group, against pandas'
+    # factorize of the pairs themselves (slow: it builds the tuples)
+    rng = np.random.default_rng(n)
+    firm = rng.integers(0, 9, n)
+    year = rng.choice(["y1", "y2", "y3"], n)
+    both = pd.MultiIndex.from_arrays([pd.Index(firm), pd.Index(year)])
+    codes, uniques = _sandwich._factorize(both)
+    want_codes, want_uniques = both.factorize()
+    np.testing.assert_array_equal(codes, want_codes)
+    assert list(uniques) == list(want_uniques)

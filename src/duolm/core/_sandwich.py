@@ -302,11 +302,14 @@ def _factorize(labels: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
         codes, uniques = labels.factorize()
         return codes, pd.Index(uniques)
     key = np.zeros(len(labels), dtype=np.int64)
-    for i in range(labels.nlevels):
-        level_codes, level_uniques = pd.factorize(labels.get_level_values(i))
-        key = key * max(len(level_uniques), 1) + level_codes
+    for level_codes, level in zip(labels.codes, labels.levels, strict=True):
+        # the MultiIndex's own codes of each level (-1: a missing label, its own group)
+        key = key * (len(level) + 1) + (np.asarray(level_codes, dtype=np.int64) + 1)
     codes, _ = pd.factorize(key)
-    _, first = np.unique(codes, return_index=True)  # each group's first row, in code order
+    # pd.factorize numbers groups in order of first appearance: a group's first row is
+    # where the running maximum of the codes goes up
+    top = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.diff(top, prepend=-1) > 0)
     out: pd.Index = labels[first]
     return codes, out
 
