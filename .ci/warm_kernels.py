@@ -38,6 +38,7 @@ def main() -> None:
         frame.to_parquet(path)
         for cov_type in ("nonrobust", "HC3"):
             str(duolm.ols("y ~ x1 + x2 + x3", path, cov_type=cov_type).summary())
+        duolm.ols("y ~ x1", path, cov_type="cluster", cov_kwds={"groups": "g"})
         duolm.bayes("y ~ x1 + x2 + x3", path)
         duolm.changepoints("y ~ x1", path)
     small = frame.iloc[:2000]

@@ -150,3 +150,13 @@ def test_intersection_groups_are_pandas_factorize_of_the_pairs(n: int) -> None:
     want_codes, want_uniques = both.factorize()
     np.testing.assert_array_equal(codes, want_codes)
     assert list(uniques) == list(want_uniques)
+
+
+def test_compiled_group_sums_are_the_bincounts_bit_for_bit() -> None:
+    rng = np.random.default_rng(12)
+    n = 2 * _sandwich._GROUP_KERNEL_MIN_ROWS  # the compiled pass
+    codes = rng.integers(0, 700, n).astype(np.intp)
+    u = rng.normal(size=(n, 5)) * 10.0 ** rng.uniform(-5, 5, size=(n, 1))
+    want = np.stack([np.bincount(codes, weights=u[:, j], minlength=703) for j in range(5)], 1)
+    np.testing.assert_array_equal(_sandwich._group_sums(codes, u, 703), want)
+    np.testing.assert_array_equal(_sandwich._group_sums(codes, np.asfortranarray(u), 703), want)

@@ -28,7 +28,9 @@ exactly as in memory:
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm._checks import KERNELS, Kernel, check_kernel, check_maxlags
+from duolm.core._jit import compiled
 from duolm.errors import DataError
 
 __all__ = [
@@ -314,8 +317,35 @@ def _factorize(labels: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
     return codes, out
 
 
+#: Fewer rows than this take numpy's bincounts (no compilation for small data).
+_GROUP_KERNEL_MIN_ROWS = 20_000
+
+
+def _group_sums_source(codes: Any, u: Any, out: Any) -> None:
+    """``out[g] += u[i]`` for every row i of group ``g = codes[i]``, in row order."""
+    n, k = u.shape
+    for i in range(n):
+        g = codes[i]
+        for j in range(k):
+            out[g, j] += u[i, j]
+
+
+@functools.cache
+def _group_kernel() -> Callable[..., None] | None:
+    return compiled(_group_sums_source)
+
+
 def _group_sums(codes: NDArray[np.intp], u: FloatArray, n_groups: int) -> FloatArray:
-    """Row sums of ``u`` by group code, shape (n_groups, k) (one bincount per column)."""
+    """Row sums of ``u`` by group code, shape (n_groups, k).
+
+    One compiled pass over the rows for large blocks (C order); otherwise one
+    bincount per column. Both add each group's rows in row order: the same bits.
+    """
+    kernel = _group_kernel() if len(codes) >= _GROUP_KERNEL_MIN_ROWS else None
+    if kernel is not None and u.flags.c_contiguous:
+        out = np.zeros((n_groups, u.shape[1]))
+        kernel(np.asarray(codes, dtype=np.intp), u, out)
+        return out
     out = np.empty((n_groups, u.shape[1]))
     for j in range(u.shape[1]):
         out[:, j] = np.bincount(codes, weights=u[:, j], minlength=n_groups)
