@@ -29,9 +29,11 @@ Dask rows run ``--repeat`` times in one process per cluster. Rows:
   (``buffer_size=``: about a fifth faster, the column ``x buffered``
   divides by it); with pyarrow's default ``pre_buffer=True``; and a whole row
   group at a time (``read_row_group(i, use_threads=True)``, buffered: pyarrow
-  decodes the columns in parallel, a third faster again on 2 cores; as duolm
-  reads files of row groups up to 64 MiB; memory: one row group); the column
-  ``x fastest`` divides by the fastest of these scans;
+  decodes the columns in parallel with a fifth less CPU; on an idle 2-core
+  machine the fastest scan, under contention from other processes slower
+  than the buffered one; as duolm reads files of row groups up to 64 MiB;
+  memory: one row group); the column ``x fastest`` divides by the fastest
+  of these scans;
 - ``in memory``: ``pandas.read_parquet`` of the whole file, then
   ``duolm.ols(formula, frame)`` with the whole summary printed;
 - ``stream 1-pass``: ``duolm.ols(..., diagnostics=False)``, coefficients
