@@ -36,7 +36,11 @@ robust covariance then raises :class:`~duolm.errors.DataError` naming the
 second pass, never NaN (the printed summary says they were not computed).
 
 Speed: a reader thread decodes batch i + 1 while batch i is reduced (pyarrow,
-pandas' parser and LAPACK release the GIL), and, when threadpoolctl is
+pandas' parser and LAPACK release the GIL); a Parquet file whose row groups
+hold at most 64 MiB of the used columns is read a whole row group at a time,
+one row group ahead (pyarrow decodes its columns in parallel, with about a
+fifth less CPU than batch by batch; memory: two row groups of the used
+columns beside the batches), and cut into the same batches. When threadpoolctl is
 installed, BLAS runs single-threaded during the reduction of designs of up to
 64 columns: their blocks are too narrow to gain from threads, and a threaded
 BLAS on a busy machine was measured many times slower. See

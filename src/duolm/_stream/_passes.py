@@ -17,7 +17,7 @@ import contextlib
 import functools
 import importlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from duolm._stream._batch import (
     _used_columns,
 )
 from duolm._stream._checkpoint import _fingerprint, _load, _remove, _save, _Saved
-from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _prefetch, _Source
+from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _Source
 from duolm.core import ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
@@ -199,17 +199,12 @@ def _job(
     )
 
 
-def _batches(job: _Job, start: int) -> Iterator[_Batch]:
+def _batches(job: _Job, start: int) -> Generator[_Batch, None, None]:
     """Batches from batch number ``start`` on, read ahead in a thread for files."""
     first = start * job.size if job.source.kind != "frames" else start
-    batches = job.source.batches(job.columns, job.size, first)
-    if job.source.kind == "frames":
-        return batches
-    if job.plain:
-        # the columns are taken out of each batch in the reader thread too: the reducing
-        # thread then calls into pyarrow and pandas less, and waits less for the GIL
-        batches = (batch.decode(job.columns) for batch in batches)
-    return _prefetch(batches, 2)
+    # a plain formula's columns are taken out of each batch in the reader thread too: the
+    # reducing thread then calls into pyarrow and pandas less, and waits less for the GIL
+    return job.source.read_ahead(job.columns, job.size, first, decode=job.plain)
 
 
 def _first_design(job: _Job, batch: _Batch) -> Design | None:
@@ -273,7 +268,8 @@ def _reduce_held(
     spec_batch = 0
     if saved is not None:
         spec_batch = saved.spec_batch
-        first = next(_batches(job, spec_batch), None)
+        with contextlib.closing(_batches(job, spec_batch)) as again:
+            first = next(again, None)
         fixed = _first_builder(job, first) if first is not None else None
         if fixed is None or len(fixed[0].spec.terms) != saved.part.stat.k:
             raise StateFileError(f"checkpoint {job.checkpoint} does not match the data's design")
@@ -297,7 +293,8 @@ def _reduce_held(
             skipped = 0  # rows of the batches before the spec: none complete
             lacking: dict[str, int] = {}  # their missing values, by column (for the error)
             bar.task("pass 1/2 (fit)" if diagnostics else "fit", job.source.nrows, done * job.size)
-            for batch in _batches(job, done):
+            # closed on the way out (an error, Ctrl-C): the reader thread ends there
+            for batch in blas.enter_context(contextlib.closing(_batches(job, done))):
                 if builder is None or part is None:
                     fixed = _first_builder(job, batch)
                     if fixed is None:
@@ -346,7 +343,8 @@ def _reduce_held(
             done = saved.batches if saved is not None and saved.pass_ == 2 else 0
             bar.task("pass 2/2 (residuals)", part.rows, done * job.size)
             # the second pass reads the cluster groups' columns too
-            for batch in _batches(replace(job, columns=job.read), done):
+            reread = _batches(replace(job, columns=job.read), done)
+            for batch in blas.enter_context(contextlib.closing(reread)):
                 block, builder = builder.resid(fit, batch, label, job.columns)
                 resid = resid.merge(block)
                 done += 1
@@ -367,9 +365,9 @@ def _designs(job: _Job) -> Iterator[Design]:
     labels its rows as the source numbers them.
     """
     builder: _Builder | None = None
-    with _Bar(job.progress) as bar:
+    with _Bar(job.progress) as bar, contextlib.closing(_batches(job, 0)) as batches:
         bar.task("trajectory", job.source.nrows, 0)
-        for batch in _batches(job, 0):
+        for batch in batches:
             bar.advance(batch.nrows)
             if builder is None:
                 design = _first_design(job, batch)
