@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +152,26 @@ def test_forgetting_toward_the_prior_at_extreme_scales(
     np.testing.assert_allclose(traj["b"].to_numpy(), ref["b"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(traj["pred_scale"].to_numpy(), ref["sc"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(traj["pred_logpdf"].to_numpy(), ref["lp"], rtol=1e-12, atol=0)
+
+
+def test_forgetting_toward_the_prior_on_ill_conditioned_data() -> None:
+    # columns 1, t, t², t³ for t = 1..300 (condition number ~1e10): the stabilised
+    # recursion xi_t = lam xi_{t-1} + (1 - lam) xi_0 + [x y]'[x y] in 60 digits
+    n, lam = 300, 0.95
+    t = np.arange(1.0, n + 1)
+    X = np.column_stack([np.ones(n), t, t**2, t**3])
+    y = 1 + 0.5 * t - 0.01 * t**2 + 1e-5 * t**3 + np.random.default_rng(7).normal(size=n)
+    prior = NIG(np.zeros(4), 100.0 * np.eye(4), a=2.0, b=1.0)
+    traj = trajectory(X=X, y=y, prior=prior, forget=lam, forget_toward="prior")
+    got = traj[[f"m[x{j}]" for j in range(4)]].to_numpy()
+    with mpmath.workdps(60):
+        L0 = mpmath.eye(4) / 100
+        L, e = L0.copy(), mpmath.zeros(4, 1)
+        for i in range(n):
+            x = mpmath.matrix(X[i].tolist())
+            L = lam * L + (1 - lam) * L0 + x * x.T
+            e = lam * e + x * mpmath.mpf(y[i])
+            if i % 50 == 49:
+                want = np.array([float(v) for v in mpmath.lu_solve(L, e)])
+                # the compiled kernel keeps about 5e-12 here (as before its fold changed)
+                np.testing.assert_allclose(got[i], want, rtol=1e-10, atol=0, err_msg=str(i))
