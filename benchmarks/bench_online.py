@@ -108,7 +108,6 @@ def kernel_alone(X: np.ndarray, y: np.ndarray, prior: duolm.NIG, repeat: int) ->
             qtab, qc = traj._quantile_plan(0.05, a0, n)
         else:
             qtab, qc = traj._forget_quantile_plan(0.05, a0, n, mode, lam)
-        R0f = math.sqrt(1.0 - lam) * R0
         out = np.empty((2 * k + 9, n))
         flags = np.empty((4, n), dtype=bool)
         t0 = time.process_time()
@@ -121,7 +120,6 @@ def kernel_alone(X: np.ndarray, y: np.ndarray, prior: duolm.NIG, repeat: int) ->
             core.ALIAS_TOL,
             mode,
             lam,
-            R0f,
             qtab,
             qc,
             out,

@@ -175,3 +175,33 @@ def test_forgetting_toward_the_prior_on_ill_conditioned_data() -> None:
                 want = np.array([float(v) for v in mpmath.lu_solve(L, e)])
                 # the compiled kernel keeps about 5e-12 here (as before its fold changed)
                 np.testing.assert_allclose(got[i], want, rtol=1e-10, atol=0, err_msg=str(i))
+
+
+def test_forgetting_toward_the_prior_with_many_regressors() -> None:
+    # k + 1 beyond the stack's limits: the sub-blocks of rows and the scratch on the heap
+    from duolm.core import _givens
+
+    k = _givens._STACK_MAX + 2
+    rng = np.random.default_rng(8)
+    n = k + 30
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, k - 1))])
+    y = X @ rng.normal(size=k) + rng.normal(size=n)
+    prior = NIG(np.zeros(k), np.eye(k), a=2.0, b=1.0)
+    traj = trajectory(X=X, y=y, prior=prior, forget=0.9, forget_toward="prior")
+    ref = _reference(X, y, prior, 0.9, "prior")
+    got = traj[[f"m[x{j}]" for j in range(k)]].to_numpy()
+    np.testing.assert_allclose(got, ref["m"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(traj["b"].to_numpy(), ref["b"], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(traj["pred_logpdf"].to_numpy(), ref["lp"], rtol=1e-10, atol=0)
+
+
+def test_forgetting_toward_a_reference_prior_takes_the_checked_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a singular prior: the rows are read one by one with the rank checked, as the fallback
+    X, y = _rows(9, 700)  # past a sub-block, before and after the rank is reached
+    compiled = trajectory(X=X, y=y, prior=NIG.reference(3), forget=0.95, forget_toward="prior")
+    monkeypatch.setattr(traj_mod, "_compiled_kernel", lambda: None)
+    fallback = trajectory(X=X, y=y, prior=NIG.reference(3), forget=0.95, forget_toward="prior")
+    pd.testing.assert_frame_equal(compiled, fallback, rtol=1e-12, atol=0)
+    assert not compiled["proper"].iloc[:2].any() and compiled["proper"].iloc[3:].all()
