@@ -11,7 +11,9 @@ Data (seeded, float64): an intercept and one standard normal column
 - ``trajectory(X=, y=)`` on all ``n`` rows (an intercept and two normal
   columns), plain and with ``forget=0.999`` and ``0.9``, exponential and
   toward the prior: rows per second and the ratio to the plain trajectory
-  (best of ``--repeat`` rounds, round-robin, after a warm-up).
+  (best of ``--repeat`` rounds, round-robin, after a warm-up); then the
+  compiled kernel alone (no design checks, no frame), plain and toward the
+  prior, in CPU time (best of at least 5 interleaved rounds).
 - ``changepoints(X=, y=)`` on all ``n`` rows with the defaults (hazard 1/250,
   tol 1e-10, lag 20, keep 1e-4): rows per second (best of ``--repeat``
   after a warm-up that loads numba's cache), the largest number of run
