@@ -496,6 +496,10 @@ _rotate_fast_c: Any = None
 #: ``(K (K + 1) / 2 + 3 K + 2, _SUB)`` float64 array on the kernel's stack, ``K = len(proto)``.
 _rows: Any = None
 
+#: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch_rows(proto)`` is
+#: ``_scratch(proto)``'s array while ``K`` is at most :data:`_ROWS_MAX`, else ``(1, 1)``.
+_scratch_rows: Any = None
+
 #: Rows per sub-block toward the prior (the data's factor and the results of each row,
 #: held in ``_rows``).
 _SUB = 128
@@ -570,8 +574,10 @@ def _kernel_source(
         for c in range(K):
             S[r, c] = R0[r, c] if r < K else 0.0
     # toward the prior: each row's own factor, pool and read-out (the recursion is R's)
-    T = _scratch(proto) if K <= _STACK_MAX else np.zeros((4 * K + 2, K))
-    U = _scratch(proto) if K <= _STACK_MAX else np.zeros((4 * K + 2, K))
+    # (T for the rows read one by one, on the heap: the stack keeps what the speed needs;
+    # U for the vectorised rows, on the stack where those are)
+    T = np.zeros((4 * K + 2, K) if mode == FORGET_PRIOR else (1, 1))
+    U = _scratch_rows(proto) if K <= _ROWS_MAX else T
     # toward the prior: the recursion's factor before each row of the block, packed by rows
     SB = _rows(proto) if K <= _ROWS_MAX else np.empty((K * (K + 1) // 2 + 3 * K + 2, _SUB))
     nt = qtab.shape[0]
@@ -810,6 +816,12 @@ def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover
     return _stack_typer(proto, lambda K: (4 * K + 2, K) if K <= _STACK_MAX else (1, 1))
 
 
+def _stack_scratch_rows_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - typing
+    """Typing and code generation of the ``_scratch_rows`` intrinsic (``_scratch``'s shape
+    up to :data:`_ROWS_MAX`, see :func:`_compiled_kernel`)."""
+    return _stack_typer(proto, lambda K: (4 * K + 2, K) if K <= _ROWS_MAX else (1, 1))
+
+
 def _stack_rows_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - numba typing
     """Typing and code generation of the ``_rows`` intrinsic (see :func:`_compiled_kernel`)."""
     return _stack_typer(
@@ -855,7 +867,16 @@ def _compiled_kernel() -> Callable[..., None] | None:
 
     numba is imported here, on the first trajectory, not with duolm.
     """
-    global _scratch, _rows, _full_rank_c, _solve_c, _rotate_c, _fold_c, _forward_c, _rotate_fast_c
+    global \
+        _scratch, \
+        _scratch_rows, \
+        _rows, \
+        _full_rank_c, \
+        _solve_c, \
+        _rotate_c, \
+        _fold_c, \
+        _forward_c, \
+        _rotate_fast_c
     global _fold_fast_c, _prior_row_load_c, _prior_row_fast_c, _prior_row_c, _prior_block_fast_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -868,6 +889,7 @@ def _compiled_kernel() -> Callable[..., None] | None:
         return None
     _scratch = intrinsic(_stack_scratch_typer)
     _rows = intrinsic(_stack_rows_typer)
+    _scratch_rows = intrinsic(_stack_scratch_rows_typer)
     # inlined (numba IR), not called: a call would let the stack state escape to memory
     jit = numba.njit(nogil=True, error_model="numpy", inline="always")
 
