@@ -11,7 +11,9 @@ Data (seeded, float64): an intercept and one standard normal column
 - ``trajectory(X=, y=)`` on all ``n`` rows (an intercept and two normal
   columns), plain and with ``forget=0.999`` and ``0.9``, exponential and
   toward the prior: rows per second and the ratio to the plain trajectory
-  (best of ``--repeat`` rounds, round-robin, after a warm-up).
+  (best of ``--repeat`` rounds, round-robin, after a warm-up); then the
+  compiled kernel alone (no design checks, no frame), plain and toward the
+  prior, in CPU time (best of at least 5 interleaved rounds).
 - ``changepoints(X=, y=)`` on all ``n`` rows with the defaults (hazard 1/250,
   tol 1e-10, lag 20, keep 1e-4): rows per second (best of ``--repeat``
   after a warm-up that loads numba's cache), the largest number of run
@@ -85,6 +87,62 @@ def peak_added_mib(fn: Callable[[], Any]) -> float:
     return (_status("VmHWM") - before) / 1024.0
 
 
+def kernel_alone(X: np.ndarray, y: np.ndarray, prior: duolm.NIG, repeat: int) -> None:
+    """The compiled kernel alone (no design checks, no frame), plain and toward the prior.
+
+    Interleaved rounds, best of ``repeat`` in CPU time (the machine may be shared):
+    the ratio toward the prior / plain is issue 12's goal, the plain rate issue 13's
+    ceiling for the whole call.
+    """
+    from duolm import core
+    from duolm.bayesian import _trajectory as traj
+    from duolm.core import _givens
+
+    kernel = _givens._compiled_kernel()
+    if kernel is None:
+        return
+    n, k = X.shape
+    R0 = np.array(prior.stat.R, dtype=np.float64)
+    a0 = float(prior.a)
+
+    def once(mode: int, lam: float) -> float:
+        if mode == _givens.FORGET_NONE:
+            qtab, qc = traj._quantile_plan(0.05, a0, n)
+        else:
+            qtab, qc = traj._forget_quantile_plan(0.05, a0, n, mode, lam)
+        out = np.empty((2 * k + 9, n))
+        flags = np.empty((4, n), dtype=bool)
+        t0 = time.process_time()
+        kernel(
+            X,
+            y,
+            R0,
+            a0,
+            False,
+            core.ALIAS_TOL,
+            mode,
+            lam,
+            qtab,
+            qc,
+            out,
+            flags,
+            (0.0,) * (k + 1),
+        )
+        return time.process_time() - t0
+
+    modes = [(_givens.FORGET_NONE, 1.0), (_givens.FORGET_PRIOR, 0.999), (_givens.FORGET_PRIOR, 0.9)]
+    best = [math.inf] * len(modes)
+    for _ in range(max(repeat, 5)):
+        for i, (mode, lam) in enumerate(modes):
+            best[i] = min(best[i], once(mode, lam))
+    for (mode, lam), seconds in zip(modes, best, strict=True):
+        label = "no forgetting" if mode == _givens.FORGET_NONE else f"toward the prior, {lam}"
+        print(
+            f"kernel alone (CPU time), {label}: {n / seconds:,.0f} rows/s "
+            f"(ratio to plain {best[0] / seconds:.2f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -120,6 +178,7 @@ def main() -> None:
             f"trajectory, n = {args.n:,}, {label}: {args.n / seconds:,.0f} rows/s "
             f"(ratio to plain {best[0] / seconds:.2f})"
         )
+    kernel_alone(Xt, yt, prior, args.repeat)
 
     X, y = make_data(args.n, args.segment)
     changepoints(X=X[:1000], y=y[:1000])  # numba's cache

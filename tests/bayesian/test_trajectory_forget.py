@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +152,56 @@ def test_forgetting_toward_the_prior_at_extreme_scales(
     np.testing.assert_allclose(traj["b"].to_numpy(), ref["b"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(traj["pred_scale"].to_numpy(), ref["sc"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(traj["pred_logpdf"].to_numpy(), ref["lp"], rtol=1e-12, atol=0)
+
+
+def test_forgetting_toward_the_prior_on_ill_conditioned_data() -> None:
+    # columns 1, t, t², t³ for t = 1..300 (condition number ~1e10): the stabilised
+    # recursion xi_t = lam xi_{t-1} + (1 - lam) xi_0 + [x y]'[x y] in 60 digits
+    n, lam = 300, 0.95
+    t = np.arange(1.0, n + 1)
+    X = np.column_stack([np.ones(n), t, t**2, t**3])
+    y = 1 + 0.5 * t - 0.01 * t**2 + 1e-5 * t**3 + np.random.default_rng(7).normal(size=n)
+    prior = NIG(np.zeros(4), 100.0 * np.eye(4), a=2.0, b=1.0)
+    traj = trajectory(X=X, y=y, prior=prior, forget=lam, forget_toward="prior")
+    got = traj[[f"m[x{j}]" for j in range(4)]].to_numpy()
+    with mpmath.workdps(60):
+        L0 = mpmath.eye(4) / 100
+        L, e = L0.copy(), mpmath.zeros(4, 1)
+        for i in range(n):
+            x = mpmath.matrix(X[i].tolist())
+            L = lam * L + (1 - lam) * L0 + x * x.T
+            e = lam * e + x * mpmath.mpf(y[i])
+            if i % 50 == 49:
+                want = np.array([float(v) for v in mpmath.lu_solve(L, e)])
+                # the compiled kernel keeps about 5e-12 here (as before its fold changed)
+                np.testing.assert_allclose(got[i], want, rtol=1e-10, atol=0, err_msg=str(i))
+
+
+def test_forgetting_toward_the_prior_with_many_regressors() -> None:
+    # k + 1 beyond the stack's limits: the sub-blocks of rows and the scratch on the heap
+    from duolm.core import _givens
+
+    k = _givens._STACK_MAX + 2
+    rng = np.random.default_rng(8)
+    n = k + 30
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, k - 1))])
+    y = X @ rng.normal(size=k) + rng.normal(size=n)
+    prior = NIG(np.zeros(k), np.eye(k), a=2.0, b=1.0)
+    traj = trajectory(X=X, y=y, prior=prior, forget=0.9, forget_toward="prior")
+    ref = _reference(X, y, prior, 0.9, "prior")
+    got = traj[[f"m[x{j}]" for j in range(k)]].to_numpy()
+    np.testing.assert_allclose(got, ref["m"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(traj["b"].to_numpy(), ref["b"], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(traj["pred_logpdf"].to_numpy(), ref["lp"], rtol=1e-10, atol=0)
+
+
+def test_forgetting_toward_a_reference_prior_takes_the_checked_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a singular prior: the rows are read one by one with the rank checked, as the fallback
+    X, y = _rows(9, 700)  # past a sub-block, before and after the rank is reached
+    compiled = trajectory(X=X, y=y, prior=NIG.reference(3), forget=0.95, forget_toward="prior")
+    monkeypatch.setattr(traj_mod, "_compiled_kernel", lambda: None)
+    fallback = trajectory(X=X, y=y, prior=NIG.reference(3), forget=0.95, forget_toward="prior")
+    pd.testing.assert_frame_equal(compiled, fallback, rtol=1e-12, atol=0)
+    assert not compiled["proper"].iloc[:2].any() and compiled["proper"].iloc[3:].all()

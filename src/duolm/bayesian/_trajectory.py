@@ -241,7 +241,6 @@ def posterior_path(
     else:
         mode = FORGET_PRIOR if toward_prior else FORGET_EXP
         qtab, qc = _forget_quantile_plan(alpha, a0, n, mode, forget)
-    R0f = math.sqrt(1.0 - forget) * R0 if mode == FORGET_PRIOR else np.zeros((k + 1, k + 1))
     out = np.empty((2 * k + len(_FLOAT_TAIL), n))
     flags = np.empty((len(_FLAGS), n), dtype=bool)
     kernel = _compiled_kernel()
@@ -255,7 +254,6 @@ def posterior_path(
         core.ALIAS_TOL,
         mode,
         forget,
-        R0f,
         qtab,
         qc,
         out,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -118,57 +119,84 @@ def _rotate(R: Any, d: Any, z: Any, k: int) -> None:
         rpp = R[p][p]
         big = max(abs(rpp), abs(zp))
         rho = math.sqrt(rpp * rpp + zp * zp) if 1e-150 < big < 1e150 else math.hypot(rpp, zp)
-        R[p][p] = rho
-        if p == k:
-            break
-        inv = 1.0 / rho
-        d[p] = inv
-        c_ = rpp * inv
-        s_ = zp * inv
-        for j in range(p + 1, k + 1):
-            rpj = R[p][j]
-            zj = z[j]
-            R[p][j] = c_ * rpj + s_ * zj
-            z[j] = c_ * zj - s_ * rpj
+        _givens_column(R, d, z, k, p, rpp, zp, rho)
+
+
+def _rotate_fast(R: Any, d: Any, z: Any, k: int) -> bool:
+    """:func:`_rotate` without a branch, for a nonsingular ``R``: is every square in range?
+
+    No zero of ``z`` is skipped (``rho = sqrt(rpp**2) = rpp`` exactly there, so the
+    rotation is the identity to rounding) and no ``math.hypot`` is called, so the
+    kernel's loop over rows of which this is the body is vectorised; it returns
+    False where ``max(|rpp|, |z_p|)`` leaves ``(1e-150, 1e150)`` for some column
+    (the squares could leave float64), and the caller redoes the row by
+    :func:`_rotate`. Compiled into the kernel only.
+    """
+    ok = True
+    for p in range(k + 1):
+        zp = z[p]
+        rpp = R[p][p]
+        big = max(abs(rpp), abs(zp))
+        ok &= (big > 1e-150) & (big < 1e150)
+        _givens_column(R, d, z, k, p, rpp, zp, math.sqrt(rpp * rpp + zp * zp))
+    return ok
+
+
+def _givens_column(
+    R: Any, d: Any, z: Any, k: int, p: int, rpp: float, zp: float, rho: float
+) -> None:
+    """Column ``p`` of :func:`_rotate`: R's row ``p`` and ``z`` rotated by ``(rpp, zp) / rho``."""
+    R[p][p] = rho
+    if p == k:
+        return
+    inv = 1.0 / rho
+    d[p] = inv
+    c_ = rpp * inv
+    s_ = zp * inv
+    for j in range(p + 1, k + 1):
+        rpj = R[p][j]
+        zj = z[j]
+        R[p][j] = c_ * rpj + s_ * zj
+        z[j] = c_ * zj - s_ * rpj
 
 
 def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
-    """Forget toward the prior in place: ``R <- qr([sl R; R0f])``, ``R0f = sqrt(1 - lam) R0``.
+    """Fold the prior into a factor in place: ``R <- qr([sl R; R0])``.
 
     Stabilised forgetting (``NIG.forget(lam, toward="prior")``) makes the Gram
-    ``lam R^T R + (1 - lam) R0^T R0``: a change of rank ``k + 1`` every row, which no
-    rank-one update absorbs (nor a change of variables by ``R0``, which only turns
-    ``R0^T R0`` into the identity, still of full rank), so the prior's rows are
-    folded in every row. Rotating them in one by one takes ``(k + 1)(k + 2) / 2``
-    Givens rotations, each a square root then a division; and the fold is on the
-    recursion's path (each row waits for it), so its latency, not its arithmetic,
-    is what costs. Here the stacked matrix's columns are orthogonalised by modified
-    Gram-Schmidt (Bjorck and Paige, SIAM J. Matrix Anal. Appl. 13, 1992: it is
-    Householder QR of ``[0; M]`` in disguise, so its R is as accurate), which needs
-    no square root on
-    the path: at column ``p``, with ``v = (alpha, b)`` the column (``alpha =
-    sl R[p, p]``, ``b`` the pool's entries), ``q = v'v`` and ``rho = sqrt(q)``,
-    R's row ``p`` becomes ``v'M / rho`` and every row of the pool, and R's old row
-    ``p``, loses its projection on ``v``: ``M <- M - v (v'M) / q``. Only ``1/q`` is
-    on the path; ``rho`` waits for nobody. The remainder of R's old row ``p`` joins
-    the pool, which holds the prior's rows ``0..p`` (``B[:k + 1]``, upper triangular
-    on entry) and those remainders (``B[k + 1:]``): ``B`` has ``2 k + 1`` rows and
-    is overwritten. Where a square, ``q`` or ``1/q`` could leave the range of
-    float64 (``sigma = b'b`` outside ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the
-    column is done by Givens rotations with ``math.hypot`` instead. The diagonal
-    stays positive: the factor is the unique one, equal to any other order's to
-    rounding. ``d[p]`` gets ``1 / R[p, p]`` for ``p < k``. Lists (the fallback) or
-    arrays (compiled into the kernel).
+    ``Lambda_t = lam Lambda_{t-1} + (1 - lam) Lambda_0 + x x'``: a change of rank ``k + 1``
+    every row, which no rank-one update absorbs (nor a change of variables by ``R0``,
+    which only turns ``Lambda_0`` into the identity, still of full rank). But
+    ``Lambda_t = Lambda_0 + D_t`` with ``D_t = lam D_{t-1} + x x'``, ``D_0 = 0``: plain
+    exponential forgetting of the data alone, the same recursion (and chain of
+    dependences) as ``forget_toward=None``; and the forgotten posterior before row
+    ``t`` is ``Lambda_0 + lam D_{t-1}``, the Gram of ``[sl R; R0]`` with ``R`` the
+    data's factor. So the kernel carries the data's factor, and each row folds the
+    prior's rows into it independently of every other row: off the recursion's chain,
+    in a loop the compiler vectorises (:func:`_fold_fast`). Rotating the prior's rows
+    in one by one would take ``(k + 1)(k + 2) / 2`` Givens rotations, each a square
+    root then a division. Here the stacked matrix's columns are orthogonalised by
+    modified Gram-Schmidt (Bjorck and Paige, SIAM J. Matrix Anal. Appl. 13, 1992: it
+    is Householder QR of ``[0; M]`` in disguise, so its R is as accurate), one
+    division and one square root a column: at column ``p``, with ``v = (alpha, b)``
+    the column (``alpha = sl R[p, p]``, ``b`` the pool's entries), ``q = v'v`` and
+    ``rho = sqrt(q)``, R's row ``p`` becomes ``v'M / rho`` and every row of the pool,
+    and R's old row ``p``, loses its projection on ``v``: ``M <- M - v (v'M) / q``.
+    The remainder of R's old row ``p`` joins the pool, which holds the prior's rows
+    ``0..p`` (``B[:k + 1]``, upper triangular on entry) and those remainders
+    (``B[k + 1:]``): ``B`` has ``2 k + 1`` rows and is overwritten. Where a square,
+    ``q`` or ``1/q`` could leave the range of float64 (``sigma = b'b`` outside
+    ``(1e-200, 1e200)`` or ``|alpha| >= 1e100``), the column is done by Givens
+    rotations with ``math.hypot`` instead. The diagonal stays positive: the factor
+    is the unique one, equal to any other order's to rounding. ``d[p]`` gets
+    ``1 / R[p, p]`` for ``p < k``. Lists (the fallback) or arrays (compiled into the
+    kernel).
     """
     K = k + 1
     for p in range(K):
         alpha = sl * R[p][p]
         top = K + p  # the row left of R's row p once its column p is projected out
-        sigma = 0.0
-        for r in range(p + 1):
-            sigma += B[r][p] * B[r][p]
-        for r in range(K, top):
-            sigma += B[r][p] * B[r][p]
+        sigma = _pool_norm(B, k, p)
         if sigma == 0.0:  # nothing of the prior left in this column: the identity
             for j in range(p, K):
                 R[p][j] *= sl
@@ -203,28 +231,83 @@ def _fold(R: Any, d: Any, B: Any, sl: float, k: int) -> None:
             if p < k:
                 d[p] = 1.0 / R[p][p]
             continue
-        q = alpha * alpha + sigma
-        iq = 1.0 / q
-        rho = math.sqrt(q)  # off the recursion's path: only R's row p waits for it
-        R[p][p] = rho
-        if p == k:
-            break
-        ir = rho * iq
-        d[p] = ir
-        for j in range(p + 1, K):
-            aj = sl * R[p][j]
-            sj = alpha * aj
-            for r in range(p + 1):
-                sj += B[r][p] * B[r][j]
-            for r in range(K, top):
-                sj += B[r][p] * B[r][j]
-            c = sj * iq
-            R[p][j] = sj * ir
-            B[top][j] = aj - alpha * c
-            for r in range(p + 1):
-                B[r][j] -= c * B[r][p]
-            for r in range(K, top):
-                B[r][j] -= c * B[r][p]
+        _mgs_column(R, d, B, sl, k, p, alpha, sigma)
+
+
+def _fold_fast(R: Any, d: Any, B: Any, sl: float, k: int) -> bool:
+    """:func:`_fold` without a branch: is every column's ``sigma`` and ``alpha`` in range?
+
+    Every column by modified Gram-Schmidt (:func:`_mgs_column`), so the kernel's
+    loop over rows of which this is the body is vectorised; it returns False
+    where :func:`_fold` would take another branch for some column (``sigma``
+    outside ``(1e-200, 1e200)``, zero included, or ``|alpha| >= 1e100``), and the
+    caller redoes the row by :func:`_fold`. Compiled into the kernel only. The
+    first columns are spelled out one call each: with ``p`` a constant, each
+    column's loops are unrolled on their own, where the compiler would not unroll
+    the nest of a loop over ``p`` (and would then not vectorise the rows).
+    """
+    ok = _fold_fast_column(R, d, B, sl, k, 0)
+    if k >= 1:
+        ok &= _fold_fast_column(R, d, B, sl, k, 1)
+    if k >= 2:
+        ok &= _fold_fast_column(R, d, B, sl, k, 2)
+    if k >= 3:
+        ok &= _fold_fast_column(R, d, B, sl, k, 3)
+    if k >= 4:
+        ok &= _fold_fast_column(R, d, B, sl, k, 4)
+    for p in range(5, k + 1):
+        ok &= _fold_fast_column(R, d, B, sl, k, p)
+    return ok
+
+
+def _fold_fast_column(R: Any, d: Any, B: Any, sl: float, k: int, p: int) -> bool:
+    """Column ``p`` of :func:`_fold_fast`: is it in range?"""
+    alpha = sl * R[p][p]
+    sigma = _pool_norm(B, k, p)
+    _mgs_column(R, d, B, sl, k, p, alpha, sigma)
+    return bool((sigma > 1e-200) & (sigma < 1e200) & (abs(alpha) < 1e100))
+
+
+def _pool_norm(B: Any, k: int, p: int) -> float:
+    """``sigma = b'b``: the squared norm of the fold's pool in column ``p`` (:func:`_fold`)."""
+    sigma = 0.0
+    for r in range(p + 1):
+        sigma += B[r][p] * B[r][p]
+    for r in range(k + 1, k + 1 + p):
+        sigma += B[r][p] * B[r][p]
+    return sigma
+
+
+def _mgs_column(
+    R: Any, d: Any, B: Any, sl: float, k: int, p: int, alpha: float, sigma: float
+) -> None:
+    """Column ``p`` of :func:`_fold` by modified Gram-Schmidt, ``sigma = b'b > 0`` in range."""
+    K = k + 1
+    top = K + p
+    q = alpha * alpha + sigma
+    iq = 1.0 / q
+    # off the chain of dependences: only R's row p waits for it; abs() tells the compiler
+    # what is true (q >= 0), so that the square root cannot set errno and is vectorised
+    rho = math.sqrt(abs(q))
+    R[p][p] = rho
+    if p == k:
+        return
+    ir = rho * iq
+    d[p] = ir
+    for j in range(p + 1, K):
+        aj = sl * R[p][j]
+        sj = alpha * aj
+        for r in range(p + 1):
+            sj += B[r][p] * B[r][j]
+        for r in range(K, top):
+            sj += B[r][p] * B[r][j]
+        c = sj * iq
+        R[p][j] = sj * ir
+        B[top][j] = aj - alpha * c
+        for r in range(p + 1):
+            B[r][j] -= c * B[r][p]
+        for r in range(K, top):
+            B[r][j] -= c * B[r][p]
 
 
 def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
@@ -247,10 +330,152 @@ def _forward(R: Any, d: Any, x: Any, w: Any, k: int) -> tuple[float, float]:
     return mu, h
 
 
+def _prior_row_load(W: Any, R0: Any, F: Any, P: Any, z: Any, c: Any, k: int) -> None:
+    """Toward the prior, the row in column ``c`` of ``W``: ``F`` the data's factor before
+    it (``W``'s first ``K (K + 1) / 2`` rows, packed), the pool ``P``'s first rows the
+    prior's factor ``R0``, and ``z`` the row ``[x, y]`` itself (``W``'s next ``K`` rows)."""
+    e = 0
+    for p in range(k + 1):
+        for j in range(p, k + 1):
+            F[p, j] = W[e, c]
+            P[p, j] = R0[p, j]
+            e += 1
+    for j in range(k + 1):
+        z[j] = W[e + j, c]
+
+
+def _prior_row_fast(W: Any, R0: Any, A: Any, sl: float, T: Any, i: Any, c: Any, k: int) -> bool:
+    """Toward the prior, the posterior after row ``i`` and the predictive before it, branch-free.
+
+    The rows are independent: each folds the prior into the data's factor before it
+    (``W``'s first rows at column ``c = i - start``, :func:`_fold_fast`), reads the
+    predictive (:func:`_forward`) and rotates the row in (:func:`_rotate_fast`); the
+    factor is nonsingular. The results go to ``W``'s later rows (``m``, ``diag V``, ``b``,
+    the predictive's mean, ``nu scale**2 / 2`` and ``b`` before the row). ``T`` is scratch
+    (as the kernel's), ``i`` and ``c`` unsigned, and nothing is stored but into ``W``
+    (freshly allocated, so the compiler knows it aliases nothing): the kernel's loop
+    over a block's rows, of which this is the body, is vectorised. Returns False where
+    a square could leave float64: the kernel redoes the block by :func:`_prior_row`.
+    Compiled into the kernel only.
+    """
+    K = k + 1
+    F, Fi, m, d, z, P = T[:K], T[K : 2 * K], T[2 * K], T[2 * K + 1], T[2 * K + 2], T[2 * K + 3 :]
+    o = K * (K + 1) // 2 + K
+    _prior_row_load_c(W, R0, F, P, z, c, k)
+    ok: bool = _fold_fast_c(F, d, P, sl, k)
+    mu, h = _forward_c(F, d, z, m, k)
+    bprev = 0.5 * F[k, k] * F[k, k]
+    W[o + 2 * k + 1, c] = mu
+    W[o + 2 * k + 2, c] = bprev * (1.0 + h)  # nu * scale**2 / 2
+    W[o + 2 * k + 3, c] = bprev
+    ok &= _rotate_fast_c(F, d, z, k)
+    _solve_c(F, d, m, Fi, k)
+    for j in range(k):
+        vjj = 0.0
+        for l in range(j, k):
+            vjj += Fi[j, l] * Fi[j, l]
+        W[o + k + j, c] = vjj
+        W[o + j, c] = m[j]
+    W[o + 2 * k, c] = 0.5 * F[k, k] * F[k, k]
+    return ok
+
+
+def _prior_block_fast(
+    W: Any,
+    R0: Any,
+    sl: float,
+    T: Any,
+    out: Any,
+    flags: Any,
+    start: int,
+    stop: int,
+    k: int,
+) -> bool:
+    """:func:`_prior_row_fast` for rows ``start..stop - 1``, then their results moved to
+    ``out`` and ``flags`` (as :func:`_prior_row` writes them) where all were in range."""
+    o, K = 2 * k, k + 1
+    A = out[o + 2]
+    fine = True
+    for i in range(start, stop):
+        fine &= _prior_row_fast_c(W, R0, A, sl, T, np.uint64(i), np.uint64(i - start), k)
+    if not fine:
+        return False
+    w = K * (K + 1) // 2 + K
+    for i in range(start, stop):
+        u_, c = np.uint64(i), np.uint64(i - start)
+        a = A[u_]
+        b = W[w + 2 * k, c]
+        proper = (a > 0.0) & (b > 0.0)
+        for j in range(k):
+            out[j, u_] = W[w + j, c] if proper else math.nan
+            out[k + j, u_] = W[w + k + j, c]
+        out[o + 3, u_] = b
+        out[o + 4, u_] = W[w + 2 * k + 1, c]
+        out[o + 5, u_] = W[w + 2 * k + 2, c]
+        flags[0, u_] = proper
+        flags[1, u_] = proper & (a > 1.0)
+        flags[2, u_] = proper & (a > 2.0)
+        flags[3, u_] = (a - 0.5 > 0.0) & (W[w + 2 * k + 3, c] > 0.0)
+    return True
+
+
+def _prior_row(
+    W: Any,
+    R0: Any,
+    sl: float,
+    T: Any,
+    out: Any,
+    flags: Any,
+    i: int,
+    c: int,
+    k: int,
+    full: bool,
+    tol: float,
+) -> bool:
+    """:func:`_prior_row_fast` with every branch: zeros skipped, squares out of range by
+    ``math.hypot``, a singular factor (``full``, the rank so far, sticky, is returned).
+    """
+    K = k + 1
+    F, Fi, m, d, z, P = T[:K], T[K : 2 * K], T[2 * K], T[2 * K + 1], T[2 * K + 2], T[2 * K + 3 :]
+    o = 2 * k
+    _prior_row_load_c(W, R0, F, P, z, c, k)
+    _fold_c(F, d, P, sl, k)
+    if not full:
+        full = _full_rank_c(F, k, tol)
+    a = out[o + 2, i]
+    bprev = 0.5 * F[k, k] * F[k, k]
+    before = full and a - 0.5 > 0.0 and bprev > 0.0
+    flags[3, i] = before
+    if before:
+        mu, h = _forward_c(F, d, z, m, k)
+        out[o + 4, i] = mu
+        out[o + 5, i] = bprev * (1.0 + h)
+    _rotate_c(F, d, z, k)
+    if not full:
+        full = _full_rank_c(F, k, tol)
+    b = 0.5 * F[k, k] * F[k, k]
+    proper = full and a > 0.0 and b > 0.0
+    if full:
+        _solve_c(F, d, m, Fi, k)
+        for j in range(k):
+            vjj = 0.0
+            for l in range(j, k):
+                vjj += Fi[j, l] * Fi[j, l]
+            out[k + j, i] = vjj
+    for j in range(k):
+        out[j, i] = m[j] if proper else math.nan
+    out[o + 3, i] = b if full else math.nan
+    flags[0, i] = proper
+    flags[1, i] = proper and a > 1.0
+    flags[2, i] = proper and a > 2.0
+    return full
+
+
 # ------------------------------------------------------------------ the compiled kernel
 
 #: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch(proto)`` is a
-#: ``(4 K + 2, K)`` float64 array on the kernel's stack, ``K = len(proto)``.
+#: ``(4 K + 2, K)`` float64 array on the kernel's stack, ``K = len(proto)`` (``(1, 1)``
+#: beyond :data:`_STACK_MAX`, where the kernel takes the heap instead).
 _scratch: Any = None
 
 #: Set by :func:`_compiled_kernel` to the compiled :func:`_full_rank`, :func:`_solve`,
@@ -260,6 +485,29 @@ _solve_c: Any = None
 _rotate_c: Any = None
 _fold_c: Any = None
 _forward_c: Any = None
+_prior_row_load_c: Any = None
+_prior_row_fast_c: Any = None
+_prior_row_c: Any = None
+_prior_block_fast_c: Any = None
+_fold_fast_c: Any = None
+_rotate_fast_c: Any = None
+
+#: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_rows(proto)`` is a
+#: ``(K (K + 1) / 2 + 3 K + 2, _SUB)`` float64 array on the kernel's stack, ``K = len(proto)``.
+_rows: Any = None
+
+#: Set by :func:`_compiled_kernel` to a numba intrinsic: ``_scratch_rows(proto)`` is
+#: ``_scratch(proto)``'s array while ``K`` is at most :data:`_ROWS_MAX`, else ``(1, 1)``.
+_scratch_rows: Any = None
+
+#: Rows per sub-block toward the prior (the data's factor and the results of each row,
+#: held in ``_rows``).
+_SUB = 128
+
+#: Largest ``k + 1`` whose sub-block goes on the stack (``_rows``; about 64 KiB at 8):
+#: beyond, it is on the heap, where the compiler cannot tell it from the input, and
+#: the rows are not vectorised.
+_ROWS_MAX = 8
 
 #: Largest ``k + 1`` whose scratch array goes on the stack (``(4 K + 2) K`` floats).
 _STACK_MAX = 48
@@ -274,7 +522,6 @@ def _kernel_source(
     tol: float,
     mode: int,
     lam: float,
-    R0f: FloatArray,
     qtab: FloatArray,
     qc: FloatArray,
     out: FloatArray,
@@ -288,10 +535,15 @@ def _kernel_source(
     ``flags`` rows: its four flags. Every entry is written (NaN where undefined).
 
     ``mode`` is :data:`FORGET_NONE`, :data:`FORGET_EXP` or :data:`FORGET_PRIOR`:
-    before each row the factor is multiplied by ``sqrt(lam)`` or, toward the
-    prior, refactored with the rows of ``R0f = sqrt(1 - lam) R0`` (:func:`_fold`,
-    the predictive then read by :func:`_forward`); ``a`` follows
-    ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
+    before each row the factor is multiplied by ``sqrt(lam)``; toward the prior,
+    the factor carried is the data's alone (exponential forgetting from nothing),
+    and each row's posterior is that factor before the row with the prior folded in
+    (:func:`_fold`), the predictive read by :func:`_forward`, the row rotated in.
+    Those rows are independent, so they run after the recursion, per sub-block of
+    :data:`_SUB` rows held on the stack (``_rows``), in a branch-free loop the
+    compiler vectorises (:func:`_prior_block_fast`; a sub-block with a row out of
+    range, or a singular factor, is redone row by row by :func:`_prior_row`).
+    ``a`` follows ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the
     compiler, so the kernel is compiled (and cached) once per ``k``, with its
@@ -318,10 +570,16 @@ def _kernel_source(
     m = S[2 * K]
     d = S[2 * K + 1]  # 1 / diag(R)
     z = S[2 * K + 2]  # the row being rotated in
-    P = S[2 * K + 3 :]  # toward the prior: the fold's pool of rows (2 K - 1)
     for r in range(4 * K + 2):
         for c in range(K):
             S[r, c] = R0[r, c] if r < K else 0.0
+    # toward the prior: each row's own factor, pool and read-out (the recursion is R's)
+    # (T for the rows read one by one, on the heap: the stack keeps what the speed needs;
+    # U for the vectorised rows, on the stack where those are)
+    T = np.zeros((4 * K + 2, K) if mode == FORGET_PRIOR else (1, 1))
+    U = _scratch_rows(proto) if K <= _ROWS_MAX else T
+    # toward the prior: the recursion's factor before each row of the block, packed by rows
+    SB = _rows(proto) if K <= _ROWS_MAX else np.empty((K * (K + 1) // 2 + 3 * K + 2, _SUB))
     nt = qtab.shape[0]
     o = 2 * k
     ES, SDS, A, B = out[o], out[o + 1], out[o + 2], out[o + 3]
@@ -356,10 +614,45 @@ def _kernel_source(
     ap = a0
     a_run = a0  # a after the last row (forgetting: the recursion, kept in a register)
     g = n  # from row g on every quantity of every row exists (the flags never drop)
+    if mode == FORGET_PRIOR:  # the recursion is the data's alone, from nothing
+        for r in range(K):
+            for c in range(K):
+                R[r, c] = 0.0
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
-        # ---- pass 1: the recursion
-        for i in range(start, stop):
+        if mode == FORGET_PRIOR:
+            for s0 in range(start, stop, _SUB):
+                s1 = min(stop, s0 + _SUB)
+                # ---- pass 1: the recursion, exponential forgetting of the data alone
+                for i in range(s0, s1):
+                    e = 0
+                    for p in range(K):
+                        for j in range(p, K):
+                            SB[e, i - s0] = R[p, j]
+                            R[p, j] *= sl
+                            e += 1
+                    for j in range(k):
+                        z[j] = X[i, j]
+                    z[k] = y[i]
+                    for j in range(K):  # the row, for pass 1b
+                        SB[e + j, i - s0] = z[j]
+                    _rotate_c(R, d, z, k)
+                    a_run = a0 + lam * (a_run - a0) + 0.5
+                    A[i] = a_run
+                # ---- pass 1b: each row's posterior from the prior and the data before it;
+                # branch-free rows, vectorised, unless a row is out of range or singular
+                fast = full and _prior_block_fast_c(SB, R0, sl, U, out, flags, s0, s1, k)
+                if not fast:
+                    for i in range(s0, s1):
+                        full = _prior_row_c(SB, R0, sl, T, out, flags, i, i - s0, k, full, tol)
+            if g == n:
+                for i in range(max(start, nt, 1), stop):
+                    series = settled_small or A[i] - 0.5 >= _A_SERIES
+                    if flags[3, i] and flags[2, i] and fast_ok and series:
+                        g = i
+                        break
+        # ---- pass 1: the recursion (toward the prior: done above, this loop is empty)
+        for i in range(start if mode != FORGET_PRIOR else stop, stop):
             bprev = 0.0
             if mode == FORGET_EXP:  # m stays; V grows by 1/lam (x'Vx scaled below)
                 for p in range(K):
@@ -367,23 +660,12 @@ def _kernel_source(
                         R[p, j] *= sl
                 for j in range(k):
                     d[j] *= isl
-            elif mode == FORGET_PRIOR:
-                for r in range(K):
-                    for c in range(r, K):
-                        P[r, c] = R0f[r, c]
-                _fold_c(R, d, P, sl, k)
-                if not full:
-                    full = _full_rank_c(R, k, tol)
             if forgetting:  # the posterior before row i, forgotten
                 ap = lam * a_run if mode == FORGET_EXP else a0 + lam * (a_run - a0)
                 bprev = 0.5 * R[k, k] * R[k, k]
                 proper = full and ap > 0.0 and bprev > 0.0
             flags[3, i] = proper
-            if proper and mode == FORGET_PRIOR:  # from the folded factor itself
-                mu, h = _forward_c(R, d, X[i], z, k)
-                PM[i] = mu
-                PS[i] = bprev * (1.0 + h)
-            elif proper:
+            if proper:
                 mu = 0.0
                 h = 0.0
                 for j in range(k):
@@ -531,6 +813,24 @@ def _kernel_source(
 
 def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - numba typing
     """Typing and code generation of the ``_scratch`` intrinsic (see :func:`_compiled_kernel`)."""
+    return _stack_typer(proto, lambda K: (4 * K + 2, K) if K <= _STACK_MAX else (1, 1))
+
+
+def _stack_scratch_rows_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - typing
+    """Typing and code generation of the ``_scratch_rows`` intrinsic (``_scratch``'s shape
+    up to :data:`_ROWS_MAX`, see :func:`_compiled_kernel`)."""
+    return _stack_typer(proto, lambda K: (4 * K + 2, K) if K <= _ROWS_MAX else (1, 1))
+
+
+def _stack_rows_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover - numba typing
+    """Typing and code generation of the ``_rows`` intrinsic (see :func:`_compiled_kernel`)."""
+    return _stack_typer(
+        proto, lambda K: (K * (K + 1) // 2 + 3 * K + 2, _SUB) if K <= _ROWS_MAX else (1, 1)
+    )
+
+
+def _stack_typer(proto: Any, shape: Callable[[int], tuple[int, int]]) -> Any:  # pragma: no cover
+    """A C-contiguous float64 array of ``shape(len(proto))`` on the kernel's stack."""
     from numba import types  # type: ignore[import-not-found, unused-ignore]
     from numba.core import cgutils  # type: ignore[import-not-found, unused-ignore]
     from numba.np.arrayobj import (  # type: ignore[import-not-found, unused-ignore]
@@ -540,20 +840,19 @@ def _stack_scratch_typer(typingctx: Any, proto: Any) -> Any:  # pragma: no cover
 
     if not isinstance(proto, types.UniTuple):
         return None
-    K = proto.count
-    rows = 4 * K + 2
+    rows, cols = shape(proto.count)
     aryty = types.Array(types.float64, 2, "C")
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         double = context.get_value_type(types.float64)
-        ptr = cgutils.alloca_once(builder, double, size=rows * K)  # type: ignore[no-untyped-call, unused-ignore]
+        ptr = cgutils.alloca_once(builder, double, size=rows * cols)  # type: ignore[no-untyped-call, unused-ignore]
         ary = make_array(aryty)(context, builder)  # type: ignore[no-untyped-call, unused-ignore]
         intp = context.get_value_type(types.intp)
         populate_array(  # type: ignore[no-untyped-call, unused-ignore]
             ary,
             data=ptr,
-            shape=[intp(rows), intp(K)],
-            strides=[intp(8 * K), intp(8)],
+            shape=[intp(rows), intp(cols)],
+            strides=[intp(8 * cols), intp(8)],
             itemsize=intp(8),
             meminfo=None,
         )
@@ -568,7 +867,17 @@ def _compiled_kernel() -> Callable[..., None] | None:
 
     numba is imported here, on the first trajectory, not with duolm.
     """
-    global _scratch, _full_rank_c, _solve_c, _rotate_c, _fold_c, _forward_c
+    global \
+        _scratch, \
+        _scratch_rows, \
+        _rows, \
+        _full_rank_c, \
+        _solve_c, \
+        _rotate_c, \
+        _fold_c, \
+        _forward_c, \
+        _rotate_fast_c
+    global _fold_fast_c, _prior_row_load_c, _prior_row_fast_c, _prior_row_c, _prior_block_fast_c
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
         from numba.extending import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -579,10 +888,27 @@ def _compiled_kernel() -> Callable[..., None] | None:
     if getattr(numba.config, "DISABLE_JIT", False):  # NUMBA_DISABLE_JIT=1: no compiling
         return None
     _scratch = intrinsic(_stack_scratch_typer)
+    _rows = intrinsic(_stack_rows_typer)
+    _scratch_rows = intrinsic(_stack_scratch_rows_typer)
     # inlined (numba IR), not called: a call would let the stack state escape to memory
-    helper = numba.njit(nogil=True, error_model="numpy", inline="always")
-    _full_rank_c, _solve_c, _rotate_c = helper(_full_rank), helper(_solve), helper(_rotate)
-    _fold_c, _forward_c = helper(_fold), helper(_forward)
+    jit = numba.njit(nogil=True, error_model="numpy", inline="always")
+
+    def helper(fn: Callable[..., Any], **calls: Any) -> Any:
+        """``fn`` compiled to be inlined, the helpers it calls by name compiled likewise."""
+        if calls:  # its own globals, with those names bound to the compiled helpers
+            fn = types.FunctionType(fn.__code__, {**fn.__globals__, **calls}, fn.__name__)
+        return jit(fn)
+
+    column, mgs, norm = helper(_givens_column), helper(_mgs_column), helper(_pool_norm)
+    _full_rank_c, _solve_c, _forward_c = helper(_full_rank), helper(_solve), helper(_forward)
+    _rotate_c = helper(_rotate, _givens_column=column)
+    _rotate_fast_c = helper(_rotate_fast, _givens_column=column)
+    _fold_c = helper(_fold, _mgs_column=mgs, _pool_norm=norm)
+    fold_column = helper(_fold_fast_column, _mgs_column=mgs, _pool_norm=norm)
+    _fold_fast_c = helper(_fold_fast, _fold_fast_column=fold_column)
+    _prior_row_load_c = helper(_prior_row_load)
+    _prior_row_fast_c, _prior_row_c = helper(_prior_row_fast), helper(_prior_row)
+    _prior_block_fast_c = helper(_prior_block_fast, _prior_row_fast_c=_prior_row_fast_c)
     try:
         fn: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
             _kernel_source
@@ -612,7 +938,6 @@ def _sequential_python(
     tol: float,
     mode: int = FORGET_NONE,
     lam: float = 1.0,
-    R0f: FloatArray | None = None,
 ) -> tuple[FloatArray, ...]:
     """The recursion itself, in Python floats: the only part that cannot be vectorised.
 
@@ -639,7 +964,8 @@ def _sequential_python(
     fps: list[bool] = []
     sl = math.sqrt(lam)
     ilam = 1.0 / lam
-    prior_rows = [] if R0f is None else R0f.tolist()
+    prior_rows = R0.tolist()
+    data = [[0.0] * (k + 1) for _ in range(k + 1)]  # toward the prior: the data's factor
     d = [0.0] * k  # 1 / diag(Rxx), set by each fold
     ws = [0.0] * k  # scratch of _forward
     chunk = 8192
@@ -654,7 +980,12 @@ def _sequential_python(
                         row[j] *= sl
             elif mode == FORGET_PRIOR:  # the kernel's fold, and its predictive
                 pool = [row[:] for row in prior_rows] + [[0.0] * (k + 1) for _ in range(k)]
+                R = [row[:] for row in data]
                 _fold(R, d, pool, sl, k)
+                for row in data:  # the data's recursion: exponential forgetting
+                    for j in range(k + 1):
+                        row[j] *= sl
+                _rotate(data, [0.0] * k, [*x, yi], k)
                 if not full:
                     full = _full_rank(R, k, tol)
                 mu, h = _forward(R, d, x, ws, k) if full else (nan, nan)
@@ -749,7 +1080,6 @@ def _fill_numpy(
     tol: float,
     mode: int,
     lam: float,
-    R0f: FloatArray,
     qtab: FloatArray,
     qc: FloatArray,
     out: FloatArray,
@@ -761,9 +1091,7 @@ def _fill_numpy(
     Same arguments and the same arithmetic as :func:`_kernel_source`.
     """
     n, k = X.shape
-    M, VD, b, full_, mu, h, full0, bf, ff = _sequential_python(
-        X, y, R0, check_rank, tol, mode, lam, R0f
-    )
+    M, VD, b, full_, mu, h, full0, bf, ff = _sequential_python(X, y, R0, check_rank, tol, mode, lam)
     full = np.asarray(full_, dtype=bool)
     b0 = 0.5 * float(R0[k, k]) * float(R0[k, k])
     if mode == FORGET_NONE:
