@@ -50,10 +50,13 @@ def test_gram_of_non_finite_rows_is_not_finite() -> None:
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_scan_matches_numpy(order: str) -> None:
     X, _ = _data(3, order=order)
+    X[:, 2] = -3.0  # a constant column
+    X[N // 2 :, 3] = X[0, 3]  # equal to its first entry in the second half only
     got = _sweep.scan(X)
     assert_allclose(got.sums, X.sum(axis=0), rtol=1e-13, atol=1e-9)
-    assert_allclose(got.lo, X.min(axis=0), rtol=0, atol=0)
-    assert_allclose(got.hi, X.max(axis=0), rtol=0, atol=0)
+    assert_allclose(got.first, X[0], rtol=0, atol=0)
+    assert got.varies.tolist() == np.count_nonzero(np.not_equal(X, X[0]), axis=0).tolist()
+    assert got.varies[2] == 0 and 0 < got.varies[3] < N // 2
     X[N - 1, 3] = np.inf
     assert not np.isfinite(_sweep.scan(X).sums[3])
 
