@@ -3,28 +3,38 @@
 A least-squares fit of ``n`` rows in memory is bound by how often it reads ``X``
 (issue 13): a separate numpy pass for every quantity (``X'X``, ``X'y``, the
 column checks, ``X b``, ``X'r``, the moments of ``r``) reads 160 MB each at
-``n = 10^6, k = 20``. The sweeps here read ``X`` as given (C or F order, never
-copied) and take every quantity of one stage while a tile of rows is in cache:
+``n = 10^6, k = 20``. The sweeps here read ``X`` as given (C or F order, or a
+frame's columns held as :class:`~duolm.core.Columns` with the intercept
+implicit; never copied) and take every quantity of one stage while a tile of
+rows is in cache:
 
-- :func:`scan`: the column sums, minima and maxima (finite values, constant
-  columns: a column is constant exactly when its minimum equals its maximum);
-- :func:`gram`: ``[X y]^T [X y]`` tile by tile, the tile's ``X'X`` by BLAS
-  (``syrk``, which a hand-written loop does not beat) and ``X'y``, ``y'y``
-  from the same tile while it is in cache;
+- :func:`scan`: the column sums and how many entries of each column differ
+  from its first (finite values, constant columns);
+- :func:`gram`: ``[X y]^T [X y]`` tile by tile; of an array, the tile's ``X'X``
+  by BLAS (``syrk``) and ``X'y``, ``y'y`` from the same tile while it is in
+  cache; of :class:`~duolm.core.Columns`, :func:`gram_scan`: the products of
+  the columns in a compiled kernel (two columns by four in registers), the
+  intercept's as the sums, with the scan in the same pass;
 - :func:`residuals`: ``e = y - X b`` with ``X'e`` (the corrected semi-normal
   step's right-hand side), ``X'1``, ``X'(e/unit)^2`` (the Breusch-Pagan
   statistic of the summary) and ``max |e|``, one pass;
 - :func:`moments`: :class:`~duolm.core.ResidualMoments` of a residual vector,
   the same sums as :meth:`~duolm.core.ResidualMoments.from_residuals`.
 
-:func:`scan`, :func:`residuals` and :func:`moments` are numba kernels
-(``@njit(cache=True)``, compiled on first use, loaded from numba's cache after
-that) for C- or F-ordered arrays of at least :data:`KERNEL_MIN_ROWS` rows
-(row by row, or column by column within a tile of rows); without numba (or with
-``NUMBA_DISABLE_JIT=1``), for other layouts and for small arrays the
-same quantities come from numpy, equal to rounding. Sums are taken per tile of
-:data:`_TILE` rows and then added, so their rounding grows like
-``(tile + n / tile) * eps`` rather than ``n * eps``.
+The kernels are numba's (``@njit(cache=True)``, compiled on first use, loaded
+from numba's cache after that), for at least :data:`KERNEL_MIN_ROWS` rows:
+row by row for a C-ordered array, column by column within a tile of rows for
+an F-ordered one and for columns (a numba typed list of them: one compiled
+signature whatever their number). Without numba (or with
+``NUMBA_DISABLE_JIT=1``), for other layouts and for small arrays the same
+quantities come from numpy, equal to rounding. Sums are taken per tile of rows
+and then added, so their rounding grows like ``(tile + n / tile) * eps``
+rather than ``n * eps``.
+
+Each kernel reduces the two fixed halves of the rows apart (:func:`_halves`),
+on two threads when the process has two cores (the kernels release the GIL),
+and the halves' sums are added in a fixed order: a result is the same to the
+bit whether one thread or two ran it, and from run to run.
 """
 
 from __future__ import annotations
@@ -46,9 +56,11 @@ from duolm.core._moments import ResidualMoments
 __all__ = [
     "KERNEL_MIN_ROWS",
     "ColumnScan",
+    "GramScan",
     "ResidualSweep",
     "Squares",
     "gram",
+    "gram_scan",
     "moments",
     "residual_stats",
     "residuals",
@@ -119,10 +131,8 @@ class ResidualSweep(NamedTuple):
 
 # ---------------------------------------------------------------- kernel sources
 #
-# Each kernel reduces the rows ``start:stop`` into the outputs it is given; the rows
-# of a call are split into two fixed halves (:func:`_halves`) whose outputs are added
-# in a fixed order, so a result does not depend on whether the halves ran on one
-# thread or two (:func:`_in_halves`).
+# Each kernel reduces the rows ``start:stop`` into the outputs it is given (one half of
+# the rows, :func:`_in_halves`).
 
 
 def _scan_source(X: Any, start: int, stop: int, first: Any, s: Any, nd: Any) -> None:
@@ -540,18 +550,23 @@ class GramScan(NamedTuple):
 
     Attributes
     ----------
-    gram : ndarray of shape (k + 1, k + 1)
-        ``[X y]^T [X y]``, the intercept's products taken as sums.
+    gram : ndarray of shape (k + 1, k + 1) or None
+        ``[X y]^T [X y]``, the intercept's products taken as sums (None when not
+        asked for).
     scan : ColumnScan
         :func:`scan` of ``X`` (the intercept: sum ``n``, first 1, constant).
+    y_sum : float
+        The sum of ``y``.
     """
 
-    gram: FloatArray
+    gram: FloatArray | None
     scan: ColumnScan
+    y_sum: float
 
 
-def gram_scan(X: Columns, y: FloatArray) -> GramScan:
-    """``[X y]^T [X y]`` and the column scan of ``X`` held as columns, in one pass.
+def gram_scan(X: Columns, y: FloatArray, products: bool = True) -> GramScan:
+    """The column scan of ``X`` held as columns, the sum of ``y`` and, when ``products``,
+    ``[X y]^T [X y]``, in one pass.
 
     Non-finite values give non-finite sums and products (the caller then
     looks at the entries). Without the compiled kernels, or for few rows, of
@@ -560,7 +575,8 @@ def gram_scan(X: Columns, y: FloatArray) -> GramScan:
     kernels = _compiled(X)
     if kernels is None:
         A = X.array
-        return GramScan(gram(A, y), scan(A))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return GramScan(gram(A, y) if products else None, scan(A), float(y.sum()))
     n, k = X.shape
     m = len(X.parts) + 1
     G, s, nd = np.zeros((2, m, m)), np.zeros((2, m)), np.zeros((2, m), dtype=np.int64)
@@ -569,23 +585,25 @@ def gram_scan(X: Columns, y: FloatArray) -> GramScan:
     cols = _column_list(columns)
 
     def work(h: int, start: int, stop: int) -> None:
-        kernels.columns(cols, start, stop, True, first, s[h], nd[h], G[h])
+        kernels.columns(cols, start, stop, products, first, s[h], nd[h], G[h])
 
     with np.errstate(over="ignore", invalid="ignore"):
         _in_halves(n, work)
         upper = np.triu(G[0] + G[1])
         sums = s[0] + s[1]
     where = np.append(X.positions, k)  # column a of the sweep is column where[a] of [X y]
-    full = np.empty((k + 1, k + 1))
-    full[np.ix_(where, where)] = upper + np.triu(upper, 1).T
     out = ColumnScan(np.full(k, float(n)), np.ones(k), np.zeros(k, dtype=np.int64))
     out.sums[where[:-1]] = sums[:-1]
     out.first[where[:-1]] = first[:-1]
     out.varies[where[:-1]] = (nd[0] + nd[1])[:-1]
+    if not products:
+        return GramScan(None, out, float(sums[-1]))
+    full = np.empty((k + 1, k + 1))
+    full[np.ix_(where, where)] = upper + np.triu(upper, 1).T
     if X.intercept is not None:
         full[X.intercept, where] = full[where, X.intercept] = sums
         full[X.intercept, X.intercept] = n
-    return GramScan(full, out)
+    return GramScan(full, out, float(sums[-1]))
 
 
 def gram(X: DesignMatrix, y: FloatArray) -> FloatArray:
@@ -596,7 +614,9 @@ def gram(X: DesignMatrix, y: FloatArray) -> FloatArray:
     :func:`gram_scan`. Non-finite values give a non-finite result.
     """
     if isinstance(X, Columns):
-        return gram_scan(X, y).gram
+        G = gram_scan(X, y).gram
+        assert G is not None
+        return G
     n, k = X.shape
     G = np.zeros((k + 1, k + 1))
     rows = max(256, _GRAM_TILE_BYTES // (8 * k))

@@ -583,13 +583,12 @@ def _direct_design(
     if not (np.array_equal(first, head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
     X = Columns(tuple(read_only(part) for part in parts), intercept, len(frame))
-    # finite values, the constant columns and [X y]'[X y], one compiled pass (a sum, and a
-    # sum of squares or products, is finite only if its terms are: else the checked path)
-    swept = gram_scan(X, y)
+    # finite values (a sum is finite only if its terms are: else the checked path), the
+    # constant columns and, for the fit, [X y]'[X y]: one compiled pass
+    swept = gram_scan(X, y, products=weights is None)
     scanned = swept.scan
-    with np.errstate(over="ignore"):
-        if not (np.isfinite(scanned.sums).all() and np.isfinite(swept.gram).all()):
-            return None
+    if not (np.isfinite(scanned.sums).all() and math.isfinite(swept.y_sum)):
+        return None
     design = Design(
         matrix=X,
         y=y,
@@ -598,7 +597,7 @@ def _direct_design(
         index=frame.index,
         carried=carried,
         weights=carried[weights] if weights is not None else None,
-        gram=swept.gram if weights is None else None,
+        gram=swept.gram,
     )
     design.__dict__["const_col"] = _first_constant(scanned)  # the cached_property, known
     return design
