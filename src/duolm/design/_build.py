@@ -443,6 +443,19 @@ def from_formula(
     check_missing(missing)
     frame = as_frame(data)
     parsed = parse_formula(formula, [str(name) for name in frame.columns])
+    return _from_parsed(formula, parsed, frame, missing, narrow, carry, weights)
+
+
+def _from_parsed(
+    formula: str,
+    parsed: ParsedFormula,
+    frame: pd.DataFrame,
+    missing: Missing,
+    narrow: bool,
+    carry: Sequence[str],
+    weights: str | None,
+) -> Design:
+    """:func:`from_formula` of a frame, its formula parsed against the frame's columns."""
     if len(frame) == 0:
         raise DataError("the data has no rows")
     carry = tuple(dict.fromkeys(([weights] if weights is not None else []) + list(carry)))
@@ -460,7 +473,7 @@ def from_formula(
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
     if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
-        direct = _direct_design(formula, frame, columns, missing, carry, weights)
+        direct = _direct_design(formula, parsed, frame, columns, missing, carry, weights)
         if direct is not None:
             return direct
     clean, keep = prepare(frame, columns, kinds, missing)
@@ -535,6 +548,7 @@ HEAD_ROWS = 256
 
 def _direct_design(
     formula: str,
+    parsed: ParsedFormula,
     frame: pd.DataFrame,
     columns: Sequence[str],
     missing: Missing,
@@ -560,8 +574,8 @@ def _direct_design(
     try:
         for name in columns:  # converted as the formulaic path converts them
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
-        head = from_formula(
-            formula, frame.iloc[:HEAD_ROWS], missing=missing, carry=carry, weights=weights
+        head = _from_parsed(  # the formula as parsed for the whole frame: the same columns
+            formula, parsed, frame.iloc[:HEAD_ROWS], missing, False, carry, weights
         )
     except DataError:  # the whole frame reports it, with every row counted
         return None
