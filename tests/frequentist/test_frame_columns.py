@@ -172,3 +172,17 @@ def test_fits_in_two_threads_at_once_are_the_fits_one_after_the_other() -> None:
         thread.join()
     for a, b in zip(alone, together, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_without_the_compiled_sweeps_the_columns_give_the_same_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = _frame(10)
+    fast = duolm.ols(FORMULA, frame)
+    monkeypatch.setattr(_sweep, "_compiled", lambda X: None)  # numba absent: numpy, X built
+    slow = duolm.ols(FORMULA, frame)
+    assert isinstance(slow.rows.matrix, Columns) and "array" in slow.rows.matrix.__dict__
+    assert_allclose(fast.params.to_numpy(), slow.params.to_numpy(), rtol=1e-13, atol=0)
+    assert_allclose(fast.bse.to_numpy(), slow.bse.to_numpy(), rtol=1e-12, atol=0)
+    assert_allclose(fast.resid.to_numpy(), slow.resid.to_numpy(), rtol=0, atol=1e-13)
+    assert_allclose(fast.diagnostics.durbin_watson, slow.diagnostics.durbin_watson, rtol=1e-12)
