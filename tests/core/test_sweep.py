@@ -259,6 +259,7 @@ def test_sweeps_give_the_same_bits_on_one_thread_or_two(monkeypatch: pytest.Monk
         real(self)
 
     monkeypatch.setattr(_sweep, "_two_threads", lambda: True)
+    monkeypatch.setattr(_sweep, "_THREAD_MIN_VALUES", 0)  # small data on two threads too
     monkeypatch.setattr(threading.Thread, "start", start)
     two, again = _every_sweep(), _every_sweep()
     assert threads and set(threads) == {"duolm-sweep"}  # the halves did run on two threads

@@ -76,6 +76,11 @@ KERNEL_MIN_ROWS = 20_000
 #: Rows per tile of the compiled kernels (their tile of X stays in the L1/L2 cache).
 _TILE = 1024
 
+#: Fewer values read than this take both halves of a sweep on one thread: starting and
+#: waking a second one (a tenth of a millisecond, more on a loaded machine) costs more
+#: than it saves (the residual moments of 10^6 rows, 8 MB, take about a millisecond).
+_THREAD_MIN_VALUES = 1 << 22
+
 #: Rows per tile of :func:`gram_scan`'s kernel: the tiles of all the columns stay in
 #: the L2 cache while their products are taken.
 _COLUMN_TILE = 4096
@@ -478,17 +483,18 @@ def _two_threads() -> bool:
     return cores >= 2 and int(getattr(numba.config, "NUMBA_NUM_THREADS", cores)) >= 2
 
 
-def _in_halves(n: int, work: Callable[[int, int, int], None]) -> None:
+def _in_halves(n: int, work: Callable[[int, int, int], None], width: int = 1) -> None:
     """``work(h, start, stop)`` for both halves of ``n`` rows (:func:`_halves`).
 
     The second half runs on a thread of its own while this one takes the first
-    (the kernels release the GIL) when :func:`_two_threads`, else after it. Each
+    (the kernels release the GIL) when :func:`_two_threads` and the sweep reads
+    at least :data:`_THREAD_MIN_VALUES` values (``n * width``), else after it. Each
     half writes only its own outputs (slot ``h``), which the caller adds in a fixed
     order: the arithmetic, and so every bit of the result, is the same either way.
     A thread is started per call (no pool: nothing to go stale across a fork).
     """
     (s0, e0), (s1, e1) = _halves(n)
-    if not _two_threads():
+    if n * width < _THREAD_MIN_VALUES or not _two_threads():
         work(0, s0, e0)
         work(1, s1, e1)
         return
@@ -541,7 +547,7 @@ def scan(X: FloatArray) -> ColumnScan:
             kernels.columns(cols, start, stop, False, first, s[h], nd[h], none)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _in_halves(X.shape[0], work)
+        _in_halves(X.shape[0], work, k)
         return ColumnScan(s[0] + s[1], first, nd[0] + nd[1])
 
 
@@ -588,7 +594,7 @@ def gram_scan(X: Columns, y: FloatArray, products: bool = True) -> GramScan:
         kernels.columns(cols, start, stop, products, first, s[h], nd[h], G[h])
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _in_halves(n, work)
+        _in_halves(n, work, m)
         upper = np.triu(G[0] + G[1])
         sums = s[0] + s[1]
     where = np.append(X.positions, k)  # column a of the sweep is column where[a] of [X y]
@@ -693,7 +699,7 @@ def residuals(X: DesignMatrix, y: FloatArray, b: FloatArray, unit: float) -> Res
             )
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _in_halves(n, work)
+        _in_halves(n, work, p + 1)
         su, se = float(out[0, 0] + out[1, 0]), float(out[0, 2] + out[1, 2])
         full = np.empty((3, k))
         full[:, where] = np.stack([xe[0] + xe[1], xs[0] + xs[1], xu[0] + xu[1]])
