@@ -63,11 +63,11 @@ def test_scan_matches_numpy(order: str) -> None:
     assert not np.isfinite(_sweep.scan(X).sums[3])
 
 
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_residual_sweep_matches_numpy(order: str) -> None:
-    X, y = _data(4, order=order)
+def _check_residual_sweep(design: np.ndarray | Columns, y: np.ndarray) -> _sweep.ResidualSweep:
+    """The residual sweep of ``design`` against numpy's sums of its matrix."""
+    X = design.array if isinstance(design, Columns) else design
     b = np.linalg.lstsq(X, y, rcond=None)[0] * 0.9  # residuals far from orthogonal
-    got = _sweep.residuals(X, y, b, 0.5)
+    got = _sweep.residuals(design, y, b, 0.5)
     e = y - X @ b
     u = (e / 0.5) ** 2
     assert_allclose(got.e, e, rtol=0, atol=1e-12)
@@ -76,6 +76,12 @@ def test_residual_sweep_matches_numpy(order: str) -> None:
     assert_allclose(got.xu, X.T @ u, rtol=1e-11, atol=1e-8)
     assert_allclose(got.su, u.sum(), rtol=1e-12, atol=0)
     assert got.top == np.max(np.abs(got.e))
+    return got
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_residual_sweep_matches_numpy(order: str) -> None:
+    _check_residual_sweep(*_data(4, order=order))
 
 
 @pytest.mark.parametrize("scale", [1.0, 2.0**-300, 2.0**300])
@@ -219,18 +225,8 @@ def test_gram_scan_of_non_finite_columns_is_not_finite() -> None:
 @pytest.mark.parametrize(("p", "intercept"), [(6, 0), (5, 2), (7, None), (1, 0), (0, 0)])
 def test_residual_sweep_of_columns_matches_numpy(p: int, intercept: int | None) -> None:
     cols, y = _columns(14, p, intercept)
-    X = cols.array
-    b = np.linalg.lstsq(X, y, rcond=None)[0] * 0.9
-    got = _sweep.residuals(cols, y, b, 0.5)
-    e = y - X @ b
-    u = (e / 0.5) ** 2
-    assert_allclose(got.e, e, rtol=0, atol=1e-12)
-    assert_allclose(got.xe, X.T @ e, rtol=1e-11, atol=1e-8)
-    assert_allclose(got.xs, X.sum(axis=0), rtol=1e-12, atol=1e-8)
-    assert_allclose(got.xu, X.T @ u, rtol=1e-11, atol=1e-8)
-    assert_allclose(got.su, u.sum(), rtol=1e-12, atol=0)
-    assert got.top == np.max(np.abs(got.e))
-    same = _sweep.residuals(np.asfortranarray(X), y, b, 0.5)  # the same kernel on X's columns
+    got = _check_residual_sweep(cols, y)
+    same = _check_residual_sweep(np.asfortranarray(cols.array), y)  # the kernel on X's columns
     assert_allclose(got.e, same.e, rtol=0, atol=1e-13)
 
 
