@@ -460,7 +460,7 @@ class Reduction:
             cov_type = check_cov_type(cov_type)
             kwds = check_cov_kwds(cov_type, cov_kwds)
             d = self.design
-            check_residual_rows(*d.X.shape)  # refused before any factorisation
+            check_residual_rows(*d.shape)  # refused before any factorisation
             fit = solve_design(d, self.alias_tol)  # weighted: the rows scaled by sqrt(w)
             if kwds is None:
                 return OLSResults.from_fit(self.design, fit, cov_type)

@@ -9,6 +9,8 @@ against statsmodels' auxiliary regression.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -17,7 +19,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 
 import duolm
-from duolm.core import ResidualMoments, _solver, _sweep
+from duolm.core import Columns, ResidualMoments, _solver, _sweep
 from duolm.frequentist import _tests
 
 N = _sweep.KERNEL_MIN_ROWS + 4_321  # the kernels apply; not a multiple of any tile
@@ -50,19 +52,22 @@ def test_gram_of_non_finite_rows_is_not_finite() -> None:
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_scan_matches_numpy(order: str) -> None:
     X, _ = _data(3, order=order)
+    X[:, 2] = -3.0  # a constant column
+    X[N // 2 :, 3] = X[0, 3]  # equal to its first entry in the second half only
     got = _sweep.scan(X)
     assert_allclose(got.sums, X.sum(axis=0), rtol=1e-13, atol=1e-9)
-    assert_allclose(got.lo, X.min(axis=0), rtol=0, atol=0)
-    assert_allclose(got.hi, X.max(axis=0), rtol=0, atol=0)
+    assert_allclose(got.first, X[0], rtol=0, atol=0)
+    assert got.varies.tolist() == np.count_nonzero(np.not_equal(X, X[0]), axis=0).tolist()
+    assert got.varies[2] == 0 and 0 < got.varies[3] < N // 2
     X[N - 1, 3] = np.inf
     assert not np.isfinite(_sweep.scan(X).sums[3])
 
 
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_residual_sweep_matches_numpy(order: str) -> None:
-    X, y = _data(4, order=order)
+def _check_residual_sweep(design: np.ndarray | Columns, y: np.ndarray) -> _sweep.ResidualSweep:
+    """The residual sweep of ``design`` against numpy's sums of its matrix."""
+    X = design.array if isinstance(design, Columns) else design
     b = np.linalg.lstsq(X, y, rcond=None)[0] * 0.9  # residuals far from orthogonal
-    got = _sweep.residuals(X, y, b, 0.5)
+    got = _sweep.residuals(design, y, b, 0.5)
     e = y - X @ b
     u = (e / 0.5) ** 2
     assert_allclose(got.e, e, rtol=0, atol=1e-12)
@@ -71,6 +76,12 @@ def test_residual_sweep_matches_numpy(order: str) -> None:
     assert_allclose(got.xu, X.T @ u, rtol=1e-11, atol=1e-8)
     assert_allclose(got.su, u.sum(), rtol=1e-12, atol=0)
     assert got.top == np.max(np.abs(got.e))
+    return got
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_residual_sweep_matches_numpy(order: str) -> None:
+    _check_residual_sweep(*_data(4, order=order))
 
 
 @pytest.mark.parametrize("scale", [1.0, 2.0**-300, 2.0**300])
@@ -171,3 +182,93 @@ def test_negligible_step_keeps_the_first_residuals(monkeypatch: pytest.MonkeyPat
     assert fit.method == "cholesky" and len(calls) == 1
     assert_allclose(fit.resid, y - X @ fit.params, rtol=0, atol=1e-14)
     assert_allclose(fit.stat.ssr, float((y - X @ fit.params) @ (y - X @ fit.params)), rtol=1e-14)
+
+
+# -- designs held as columns (a frame's), the intercept implicit --------------------------
+
+
+def _columns(seed: int, p: int, intercept: int | None) -> tuple[Columns, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    block = rng.standard_normal((p, N)) * np.arange(1.0, p + 1.0)[:, None]  # a frame's block
+    cols = Columns(tuple(block), intercept, N)
+    y = cols.array @ rng.standard_normal(cols.shape[1]) + rng.standard_normal(N)
+    return cols, y
+
+
+@pytest.mark.parametrize(("p", "intercept"), [(6, 0), (5, 2), (7, None), (1, 0), (0, 0)])
+def test_gram_scan_of_columns_matches_numpy(p: int, intercept: int | None) -> None:
+    cols, y = _columns(12, p, intercept)
+    X = cols.array
+    A = np.column_stack([X, y])
+    got = _sweep.gram_scan(cols, y)
+    assert got.gram is not None
+    assert_allclose(got.gram, A.T @ A, rtol=1e-13, atol=1e-9)
+    assert_allclose(got.scan.sums, X.sum(axis=0), rtol=1e-13, atol=1e-9)
+    assert_allclose(got.y_sum, y.sum(), rtol=1e-13, atol=1e-9)
+    assert_allclose(got.scan.first, X[0], rtol=0, atol=0)
+    assert got.scan.varies.tolist() == np.count_nonzero(np.not_equal(X, X[0]), axis=0).tolist()
+    if intercept is not None:
+        assert got.gram[intercept, intercept] == N and got.scan.varies[intercept] == 0
+    alone = _sweep.gram_scan(cols, y, products=False)  # the scan alone: the same sums
+    assert alone.gram is None and alone.y_sum == got.y_sum
+    assert_allclose(alone.scan.sums, got.scan.sums, rtol=0, atol=0)
+
+
+def test_gram_scan_of_non_finite_columns_is_not_finite() -> None:
+    cols, y = _columns(13, 4, 0)
+    block = np.array(cols.parts)
+    block[2, N - 5] = np.inf
+    got = _sweep.gram_scan(Columns(tuple(block), 0, N), y)
+    assert not np.isfinite(got.scan.sums[3]) and np.isfinite(got.scan.sums[[0, 1, 2, 4]]).all()
+
+
+@pytest.mark.parametrize(("p", "intercept"), [(6, 0), (5, 2), (7, None), (1, 0), (0, 0)])
+def test_residual_sweep_of_columns_matches_numpy(p: int, intercept: int | None) -> None:
+    cols, y = _columns(14, p, intercept)
+    got = _check_residual_sweep(cols, y)
+    same = _check_residual_sweep(np.asfortranarray(cols.array), y)  # the kernel on X's columns
+    assert_allclose(got.e, same.e, rtol=0, atol=1e-13)
+
+
+def _every_sweep() -> list[object]:
+    """The result of every sweep on data of each layout, as plain arrays."""
+    X, y = _data(15, k=6)
+    cols, yc = _columns(15, 5, 0)
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    out: list[object] = []
+    for A in (X, np.asfortranarray(X)):
+        out += [*_sweep.scan(A), *_sweep.residuals(A, y, b, 0.25)]
+    swept = _sweep.gram_scan(cols, yc)
+    out += [swept.gram, *swept.scan, *_sweep.residuals(cols, yc, b, 0.25)]
+    out += list(_sweep.moments(y - X @ b).__dict__.values())
+    return out
+
+
+def test_sweeps_give_the_same_bits_on_one_thread_or_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The halves are fixed and added in a fixed order: neither the threads nor the run
+    changes a bit."""
+    threads: list[str] = []
+    real = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        threads.append(self.name)
+        real(self)
+
+    monkeypatch.setattr(_sweep, "_two_threads", lambda: True)
+    monkeypatch.setattr(_sweep, "_THREAD_MIN_VALUES", 0)  # small data on two threads too
+    monkeypatch.setattr(threading.Thread, "start", start)
+    two, again = _every_sweep(), _every_sweep()
+    assert threads and set(threads) == {"duolm-sweep"}  # the halves did run on two threads
+    monkeypatch.setattr(_sweep, "_two_threads", lambda: False)
+    one = _every_sweep()
+    for a, b, c in zip(two, again, one, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)  # type: ignore[arg-type]
+
+
+def test_an_error_in_the_second_half_reaches_the_caller() -> None:
+    def work(h: int, start: int, stop: int) -> None:
+        if h == 1:
+            raise ValueError(f"rows {start}:{stop}")
+
+    with pytest.raises(ValueError, match=f":{N}$"):
+        _sweep._in_halves(N, work)

@@ -212,7 +212,11 @@ def ols(
         The data the formula refers to. A CSV or Parquet path or an iterable
         of frames is streamed in batches (memory bounded by the batch size),
         a Dask DataFrame reduced partition by partition; the result is the
-        in-memory fit's to rounding, without the per-row values.
+        in-memory fit's to rounding, without the per-row values. A formula
+        whose terms are plain numeric columns of a frame (``y ~ x1 + x2``)
+        reads the frame's float64 columns where they are, as ``X=`` below: a
+        value changed in place in the frame after the fit changes what the
+        per-row results (``leverage``, ``predict()``, influence) read.
     X : array_like of shape (n, k), optional
         Design matrix, used as given (no intercept is added). A float64 array
         in C or F order is read where it is, not copied: an in-memory fit's

@@ -288,7 +288,7 @@ class Changepoints:
 
     def _segment(self, start: int, stop: int) -> Segment:
         design = Design(
-            X=self.X[start:stop],
+            matrix=self.X[start:stop],
             y=self.y[start:stop],
             spec=self.spec,
             n_dropped=0,

@@ -5,7 +5,9 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 
 - :class:`SqrtStat` (:mod:`._sqrtstat`): ``R`` with ``R^T R = [X y]^T [X y]``,
   updated, merged and forgotten by orthogonal transformations;
-- :func:`lstsq` (:mod:`._solver`): the refined in-memory solver;
+- :func:`lstsq` (:mod:`._solver`): the refined in-memory solver, of an array
+  or of :class:`Columns` (:mod:`._columns`: a frame's columns where they are,
+  the intercept implicit), on the fused sweeps of :mod:`._sweep`;
 - :mod:`._givens`: the row-by-row Givens kernel behind :func:`duolm.trajectory`;
 - :mod:`._runlength`: the run-length recursion behind :func:`duolm.changepoints`
   (a Givens-updated factor per run length);
@@ -21,6 +23,7 @@ The only rooms that run a QR, a Cholesky or a Givens rotation (DESIGN.md,
 
 from __future__ import annotations
 
+from duolm.core._columns import Columns, DesignMatrix, as_array
 from duolm.core._lags import LagProducts
 from duolm.core._moments import ResidualMoments, pool_central
 from duolm.core._runlength import RunLengths, RunLengthStream, runlength_recursion
@@ -52,6 +55,8 @@ __all__ = [
     "LEVERAGE_ONE",
     "CentredFactor",
     "ClusterMeat",
+    "Columns",
+    "DesignMatrix",
     "HACMeat",
     "Kernel",
     "LagProducts",
@@ -63,6 +68,7 @@ __all__ = [
     "ScoreSpec",
     "SqrtStat",
     "WeightSums",
+    "as_array",
     "default_maxlags",
     "hc_weights",
     "kernel_weights",

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 import duolm.core._sweep as _sweep
 import duolm.core._xprec as _xprec
 from duolm._checks import check_alias_tol
+from duolm.core._columns import Columns, DesignMatrix, as_array
 from duolm.core._moments import ResidualMoments
 from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, _triangularize, _y_moments
 from duolm.errors import DataError
@@ -94,12 +95,13 @@ def _pow2(scale: FloatArray) -> FloatArray:
 
 
 def lstsq(
-    X: FloatArray,
+    X: DesignMatrix,
     y: FloatArray,
     *,
     tol: float = ALIAS_TOL,
     const_col: int | None = None,
     cov: bool = False,
+    gram: FloatArray | None = None,
 ) -> LstsqFit:
     """Least squares for data in memory, as accurate as the float64 data allow.
 
@@ -112,8 +114,10 @@ def lstsq(
 
     Parameters
     ----------
-    X : ndarray of shape (n, k)
-        Finite values.
+    X : ndarray of shape (n, k) or Columns
+        Finite values; :class:`~duolm.core.Columns` (a frame's columns, the
+        intercept implicit) are read where they are, built into a matrix only
+        for the Householder path.
     y : ndarray of shape (n,)
         Finite values.
     tol : float
@@ -126,6 +130,10 @@ def lstsq(
     cov : bool
         Also return ``(X^T X)^-1`` of the kept columns (``LstsqFit.cov``), refined
         on the Householder path to the accuracy of the estimate.
+    gram : ndarray of shape (k + 1, k + 1), optional
+        ``[X y]^T [X y]`` when already taken (:func:`duolm.core._sweep.gram_scan`
+        takes it with the design's finite check): the Cholesky path then reads
+        the rows once less.
 
     Examples
     --------
@@ -135,24 +143,25 @@ def lstsq(
     ([True, True, False], [1.0, 3.0])
     """
     tol = check_alias_tol(tol)
-    X = np.asarray(X, dtype=np.float64)
+    if not isinstance(X, Columns):
+        X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, _k = X.shape
     if n == 0:
         raise DataError("no rows to fit")
     fit = None
     if n >= FAST_MIN_ROWS:
-        fit = _lstsq_gram(X, y)
+        fit = _lstsq_gram(X, y, gram)
         if fit is None and const_col is not None:
             fit = _lstsq_gram_centred(X, y, const_col)
     if fit is None:
-        return _lstsq_householder(X, y, tol, cov)
+        return _lstsq_householder(as_array(X), y, tol, cov)
     if cov:
         fit = replace(fit, cov=fit.stat.cov_unscaled())
     return fit
 
 
-def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
+def _lstsq_gram(X: DesignMatrix, y: FloatArray, G: FloatArray | None = None) -> LstsqFit | None:
     """Normal equations through the Cholesky factor; None when not trustworthy.
 
     Two fused sweeps over the rows (:mod:`duolm.core._sweep`): ``[X y]^T [X y]``,
@@ -163,7 +172,8 @@ def _lstsq_gram(X: FloatArray, y: FloatArray) -> LstsqFit | None:
     them by more than their own rounding (see :func:`_step_is_negligible`).
     """
     n, k = X.shape
-    G = _sweep.gram(X, y)
+    if G is None:
+        G = _sweep.gram(X, y)
     if not np.all(np.isfinite(G)):
         return None
     Xty = G[:k, k]
@@ -226,7 +236,7 @@ def _step_is_negligible(
     return shift <= eps * scale and shift <= math.sqrt(eps) * e_norm
 
 
-def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None:
+def _lstsq_gram_centred(X: DesignMatrix, y: FloatArray, c: int) -> LstsqFit | None:
     """Normal equations of X with every column but the constant one centred.
 
     With ``v`` the constant's value and ``w = mu / v`` (``w_c = 0``), the centred
@@ -236,13 +246,23 @@ def _lstsq_gram_centred(X: FloatArray, y: FloatArray, c: int) -> LstsqFit | None
     Centring rounds each entry relative to its centred value: a perturbation far
     below the data's own representation error when the columns sit far from 0.
     """
-    k = X.shape[1]
-    mu = X.mean(axis=0)
-    mu[c] = 0.0
-    fit = _lstsq_gram(X - mu, y)
+    n, k = X.shape
+    if isinstance(X, Columns) and X.intercept == c:  # the constant is 1, not stored
+        mu = np.zeros(k)
+        mu[X.positions] = [part.mean() for part in X.parts]
+        parts = tuple(part - m for part, m in zip(X.parts, mu[X.positions], strict=True))
+        centred = Columns(parts, c, n)
+        fit = _lstsq_gram(centred, y)
+        value = 1.0
+    else:
+        A = as_array(X)
+        mu = A.mean(axis=0)
+        mu[c] = 0.0
+        fit = _lstsq_gram(A - mu, y)
+        value = float(A[0, c])
     if fit is None:
         return None
-    w = mu / X[0, c]
+    w = mu / value
     b = fit.params.copy()
     b[c] -= w @ fit.params
     M = np.eye(k)

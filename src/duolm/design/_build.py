@@ -36,7 +36,8 @@ from formulaic.errors import DataMismatchWarning
 from numpy.typing import NDArray
 
 from duolm._checks import check_missing, check_weights
-from duolm.core._sweep import ColumnScan, scan
+from duolm.core._columns import Columns, DesignMatrix, as_array, read_only
+from duolm.core._sweep import ColumnScan, gram_scan, scan
 from duolm.design._columns import (
     FloatArray,
     Kind,
@@ -324,10 +325,13 @@ class Design:
 
     Attributes
     ----------
-    X : ndarray of shape (n, k)
-        float64, C- or F-contiguous, all finite; read-only. A float64 array given
-        as ``X=`` in C or F order is used where it is, not copied: changing it
-        after the fit changes what the fit's per-row results read.
+    matrix : ndarray of shape (n, k) or Columns
+        The design matrix as it is held: an array, or the columns of a frame
+        where they are with the intercept implicit (:class:`duolm.core.Columns`,
+        for a formula of plain numeric columns). A float64 array given as ``X=``
+        in C or F order, and a frame's float64 columns, are used where they
+        are, not copied: changing them after the fit changes what the fit's
+        per-row results read.
     y : ndarray of shape (n,)
         float64, all finite.
     spec : DesignSpec
@@ -341,15 +345,30 @@ class Design:
         :meth:`DesignSpec.build_xyc`); empty when nothing is carried.
     weights : ndarray of shape (n,) or None
         Positive finite weights of a weighted fit (``spec.weights``), else None.
+    gram : ndarray of shape (k + 1, k + 1) or None
+        ``[X y]^T [X y]`` when the build took it (the compiled finite check of a
+        frame's columns does), for the in-memory fit to read instead of the rows.
     """
 
-    X: FloatArray
+    matrix: DesignMatrix
     y: FloatArray
     spec: DesignSpec
     n_dropped: int
     index: pd.Index
     carried: Carried = field(default_factory=dict)
     weights: FloatArray | None = None
+    gram: FloatArray | None = None
+
+    @property
+    def X(self) -> FloatArray:
+        """The design matrix, shape (n, k): float64, C- or F-contiguous, all finite,
+        read-only; built on first read when held as :class:`~duolm.core.Columns`."""
+        return as_array(self.matrix)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, k)`` of the design matrix, without building it."""
+        return self.matrix.shape
 
     @cached_property
     def const_col(self) -> int | None:
@@ -424,6 +443,19 @@ def from_formula(
     check_missing(missing)
     frame = as_frame(data)
     parsed = parse_formula(formula, [str(name) for name in frame.columns])
+    return _from_parsed(formula, parsed, frame, missing, narrow, carry, weights)
+
+
+def _from_parsed(
+    formula: str,
+    parsed: ParsedFormula,
+    frame: pd.DataFrame,
+    missing: Missing,
+    narrow: bool,
+    carry: Sequence[str],
+    weights: str | None,
+) -> Design:
+    """:func:`from_formula` of a frame, its formula parsed against the frame's columns."""
     if len(frame) == 0:
         raise DataError("the data has no rows")
     carry = tuple(dict.fromkeys(([weights] if weights is not None else []) + list(carry)))
@@ -441,7 +473,7 @@ def from_formula(
             dtype = one_column(frame, name).dtype
             raise DataError(f"the response column {name!r} is not numeric (dtype {dtype})")
     if len(frame) > HEAD_ROWS and parsed.plain and all(k == "numeric" for k in kinds.values()):
-        direct = _direct_design(formula, frame, columns, missing, carry, weights)
+        direct = _direct_design(formula, parsed, frame, columns, missing, carry, weights)
         if direct is not None:
             return direct
     clean, keep = prepare(frame, columns, kinds, missing)
@@ -499,7 +531,7 @@ def from_formula(
         )
     carried = _carried(spec, clean, rows, index)
     return Design(
-        X=X,
+        matrix=X,
         y=y,
         spec=spec,
         n_dropped=n_dropped + n_lagged,
@@ -516,31 +548,34 @@ HEAD_ROWS = 256
 
 def _direct_design(
     formula: str,
+    parsed: ParsedFormula,
     frame: pd.DataFrame,
     columns: Sequence[str],
     missing: Missing,
     carry: tuple[str, ...] = (),
     weights: str | None = None,
 ) -> Design | None:
-    """The design of a large frame copied from its columns, or None.
+    """The design of a large frame read from its columns where they are, or None.
 
     For a formula of plain numeric columns (:attr:`ParsedFormula.plain`)
     whose used values are all finite: formulaic builds the design of the first
     :data:`HEAD_ROWS` rows, which fixes the spec
-    (:meth:`DesignSpec.plain_columns`), and when the columns copied for those
+    (:meth:`DesignSpec.plain_columns`), and when the frame's columns for those
     rows equal formulaic's design value for value, the whole design is the
-    columns copied (several times faster and lighter than materialising it
-    through formulaic and pandas). Otherwise None: the caller builds it as any
+    frame's columns, held as :class:`~duolm.core.Columns` (float64 columns are
+    not copied; the intercept is implicit), and one compiled sweep
+    (:func:`~duolm.core._sweep.gram_scan`) checks them finite and takes
+    ``[X y]^T [X y]`` for the fit. Otherwise None: the caller builds it as any
     other design, with the errors that name rows and counts over all rows.
-    Numeric carried columns (the weights) are copied too; weights that are not
+    Numeric carried columns (the weights) are copied; weights that are not
     all positive also send the frame to the caller, whose error names the row.
     """
     values: dict[str, FloatArray] = {}
     try:
         for name in columns:  # converted as the formulaic path converts them
             values[name] = to_float(one_column(frame, name), f"column {name!r}")
-        head = from_formula(
-            formula, frame.iloc[:HEAD_ROWS], missing=missing, carry=carry, weights=weights
+        head = _from_parsed(  # the formula as parsed for the whole frame: the same columns
+            formula, parsed, frame.iloc[:HEAD_ROWS], missing, False, carry, weights
         )
     except DataError:  # the whole frame reports it, with every row counted
         return None
@@ -552,26 +587,31 @@ def _direct_design(
         return None
     if weights is not None and not np.all(carried[weights] > 0):
         return None
-    X = np.empty((len(frame), len(plain) - 1), order="F")  # each column copied in one piece
-    for j, term in enumerate(plain[:-1]):
-        X[:, j] = 1.0 if term is None else values[term]
-    response = plain[-1]
+    terms, response = plain[:-1], plain[-1]
     assert response is not None
+    intercept = terms.index(None) if None in terms else None
+    parts = [np.ascontiguousarray(values[term]) for term in terms if term is not None]
     y = np.array(values[response], dtype=np.float64, copy=True)  # never a view of the caller's
-    if not (np.array_equal(X[:HEAD_ROWS], head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
+    top = min(len(frame), HEAD_ROWS)
+    first = Columns(tuple(read_only(part[:top]) for part in parts), intercept, top).array
+    if not (np.array_equal(first, head.X) and np.array_equal(y[:HEAD_ROWS], head.y)):
         return None
-    scanned = scan(X)  # finite values and the constant columns, one compiled pass
-    with np.errstate(over="ignore"):
-        if not (np.isfinite(scanned.sums).all() and np.isfinite(y.sum())):
-            return None
+    X = Columns(tuple(read_only(part) for part in parts), intercept, len(frame))
+    # finite values (a sum is finite only if its terms are: else the checked path), the
+    # constant columns and, for the fit, [X y]'[X y]: one compiled pass
+    swept = gram_scan(X, y, products=weights is None)
+    scanned = swept.scan
+    if not (np.isfinite(scanned.sums).all() and math.isfinite(swept.y_sum)):
+        return None
     design = Design(
-        X=X,
+        matrix=X,
         y=y,
         spec=head.spec,
         n_dropped=0,
         index=frame.index,
         carried=carried,
         weights=carried[weights] if weights is not None else None,
+        gram=swept.gram,
     )
     design.__dict__["const_col"] = _first_constant(scanned)  # the cached_property, known
     return design
@@ -682,15 +722,15 @@ def _array_design(
         formula=None,
         _missing=missing,
     )
-    design = Design(X=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
+    design = Design(matrix=X, y=y, spec=spec, n_dropped=n_dropped, index=index)
     design.__dict__["const_col"] = const  # the cached_property, already known
     return design
 
 
 def _first_constant(scanned: ColumnScan) -> int | None:
-    """:func:`constant_column` from a column scan: the first column whose minimum equals
-    its maximum, nonzero."""
-    flat = np.flatnonzero((scanned.lo == scanned.hi) & (scanned.lo != 0))
+    """:func:`constant_column` from a column scan: the first column whose entries all equal
+    its first, nonzero."""
+    flat = np.flatnonzero((scanned.varies == 0) & (scanned.first != 0))
     return int(flat[0]) if flat.size else None
 
 

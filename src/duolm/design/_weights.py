@@ -164,7 +164,7 @@ def _with_weights(design: Design, w: FloatArray, index: pd.Index, n_missing: int
     positions = design.index.to_numpy()
     spec = dataclasses.replace(design.spec, weights=ARRAY_WEIGHTS)
     out = Design(
-        X=design.X,
+        matrix=design.matrix,
         y=design.y,
         spec=spec,
         n_dropped=design.n_dropped + n_missing,

@@ -84,8 +84,9 @@ class FittedRows:
 
     Attributes
     ----------
-    X : ndarray of shape (n, k)
-        The design matrix, aliased columns included.
+    matrix : ndarray of shape (n, k) or Columns
+        The design matrix as the design holds it, aliased columns included
+        (:attr:`X` builds it from a frame's columns on first read).
     y : ndarray of shape (n,)
     resid : ndarray of shape (n,)
         Refined residuals ``y - X b``.
@@ -101,12 +102,17 @@ class FittedRows:
         another pass over X; :func:`duolm.core._sweep.residual_stats`).
     """
 
-    X: FloatArray
+    matrix: core.DesignMatrix
     y: FloatArray
     resid: FloatArray
     index: pd.Index
     weights: FloatArray | None = None
     squares: Squares | None = None
+
+    @property
+    def X(self) -> FloatArray:
+        """The design matrix, shape (n, k), read-only."""
+        return core.as_array(self.matrix)
 
     @property
     def root_weights(self) -> FloatArray:
@@ -803,14 +809,16 @@ def solve_design(design: Design, tol: float = core.ALIAS_TOL) -> core.LstsqFit:
     """The in-memory least-squares solution of ``design`` for :meth:`OLSFit.from_fit`: of
     its rows scaled by ``sqrt(w)`` when it is weighted (weighted least squares)."""
     if design.weights is None:
-        return core.lstsq(design.X, design.y, tol=tol, const_col=design.const_col)
+        return core.lstsq(
+            design.matrix, design.y, tol=tol, const_col=design.const_col, gram=design.gram
+        )
     return core.lstsq(*core.scale_rows(design.X, design.y, design.weights), tol=tol)
 
 
 def _fitted_rows(design: Design, resid: FloatArray, squares: Squares | None = None) -> FittedRows:
     """The fitted rows as the fit saw them (scaled by ``sqrt(w)`` when weighted)."""
     if design.weights is None:
-        return FittedRows(design.X, design.y, resid, design.index, squares=squares)
+        return FittedRows(design.matrix, design.y, resid, design.index, squares=squares)
     X, y = core.scale_rows(design.X, design.y, design.weights)
     return FittedRows(X, y, resid, design.index, design.weights)
 

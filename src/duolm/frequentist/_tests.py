@@ -281,17 +281,18 @@ def koenker_lm(fit: OLSFit) -> tuple[float, float, int]:
     (:attr:`FittedRows.squares`), else from one pass over X: no second factorisation,
     for the summary's note; the public test keeps the auxiliary regression of its own.
     """
-    X, _, e = _rows_of(fit, "the Breusch-Pagan test")
-    squares = fit.rows.squares if fit.rows is not None and fit.kept.all() else None
-    if squares is not None:  # taken by the fit's own residual sweep
-        xu, tss = squares.xu, squares.tss
+    rows = fit.rows
+    squares = rows.squares if rows is not None and fit.kept.all() else None
+    if rows is not None and squares is not None:  # taken by the fit's own residual sweep
+        xu, tss, n = squares.xu, squares.tss, len(rows.resid)
     else:
+        X, _, e = _rows_of(fit, "the Breusch-Pagan test")
         u = _scaled_squares(e)
         u = u - float(np.mean(u))
-        xu, tss = X.T @ u, float(u @ u)
+        xu, tss, n = X.T @ u, float(u @ u), len(e)
     z = sla.solve_triangular(fit.stat.Rxx, xu, trans="T", lower=False)
     df = fit.rank - 1
-    lm = len(e) * float(z @ z) / tss if tss > 0 else math.nan
+    lm = n * float(z @ z) / tss if tss > 0 else math.nan
     return lm, float(stats.chi2.sf(lm, df)), df
 
 
