@@ -49,10 +49,17 @@ def main() -> None:
         "y ~ x1 + x2 + x3", small, prior=duolm.NIG.vague(4), forget=0.99, forget_toward="prior"
     )
     duolm.changepoints("y ~ x1", small)
-    # the trajectory's kernel is compiled once per number of columns (its loops unrolled)
+    # the trajectory's kernel is compiled once per number of columns (its loops unrolled),
+    # and toward the prior apart (its vectorised rows: ~35 s per k), for the k the tests use
     for k in (*range(1, 9), 60):
         Xk = np.column_stack([np.ones(400), rng.normal(size=(400, k - 1))])
         duolm.trajectory(X=Xk, y=rng.normal(size=400), prior=duolm.NIG.vague(k))
+    for k in (3, 4, 50):  # 50: past the stack's limit (the heap path)
+        Xk = np.column_stack([np.ones(400), rng.normal(size=(400, k - 1))])
+        vague = duolm.NIG.vague(k)
+        duolm.trajectory(
+            X=Xk, y=rng.normal(size=400), prior=vague, forget=0.99, forget_toward="prior"
+        )
     for prior in ("g-prior", "hyper-g", "hyper-g/n", "zellner-siow", "eb-local"):
         res = duolm.bma("y ~ x1 + x2 + x3 + C(g)", small, prior=prior)
         res.credible_interval()

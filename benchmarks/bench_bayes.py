@@ -100,10 +100,10 @@ def run_kernel(X: np.ndarray, y: np.ndarray, repeat: int) -> tuple[float, float,
     flags = np.empty((len(traj._FLAGS), n), dtype=bool)
     proto = (0.0,) * (k + 1)
 
-    none, lam, no_prior = traj.FORGET_NONE, 1.0, np.zeros_like(R0)
+    none, lam = traj.FORGET_NONE, 1.0
 
     def call() -> None:
-        kernel(X, y, R0, a0, False, 1e-12, none, lam, no_prior, qtab, qc, out, flags, proto)
+        kernel(X, y, R0, a0, False, 1e-12, none, lam, qtab, qc, out, flags, proto, None)
 
     call()
     return timed(call, repeat)

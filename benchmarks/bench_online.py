@@ -127,6 +127,7 @@ def kernel_alone(X: np.ndarray, y: np.ndarray, prior: duolm.NIG, repeat: int) ->
             out,
             flags,
             (0.0,) * (k + 1),
+            0.0 if mode == _givens.FORGET_PRIOR else None,
         )
         return time.process_time() - t0
 

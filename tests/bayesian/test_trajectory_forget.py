@@ -205,3 +205,24 @@ def test_forgetting_toward_a_reference_prior_takes_the_checked_rows(
     fallback = trajectory(X=X, y=y, prior=NIG.reference(3), forget=0.95, forget_toward="prior")
     pd.testing.assert_frame_equal(compiled, fallback, rtol=1e-12, atol=0)
     assert not compiled["proper"].iloc[:2].any() and compiled["proper"].iloc[3:].all()
+
+
+def test_one_compiled_kernel_per_k_and_mode_whatever_the_arrays() -> None:
+    # numba compiles per argument type: read-only or writable, C or F order must all reach
+    # the kernel as one type, and forgetting toward the prior (half a minute to compile
+    # per k) is compiled apart from the other modes (a few seconds), never into them
+    from duolm.core import _givens
+
+    kernel = _givens._compiled_kernel()
+    assert kernel is not None  # numba is a dependency
+    X, y = _rows(4, 300)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    frame = pd.DataFrame({"x1": X[:, 1], "x2": X[:, 2], "y": y})
+    for toward in (None, "prior"):
+        for design in (X, frozen, np.asfortranarray(X)):
+            trajectory(X=design, y=y, prior=NIG.vague(3), forget=0.9, forget_toward=toward)  # type: ignore[arg-type]
+        trajectory("y ~ x1 + x2", frame, prior=NIG.vague(3), forget=0.9, forget_toward=toward)  # type: ignore[arg-type]
+    seen = [sig for sig in kernel.signatures if len(sig[-2]) == 4]  # proto: k + 1 floats
+    kinds = sorted(str(sig[-1]) for sig in seen)
+    assert kinds == ["float64", "none"], [str(sig) for sig in seen]

@@ -198,6 +198,12 @@ def _t_quantile(nu: FloatArray, alpha: float) -> FloatArray:
     return q
 
 
+def _read_only(a: FloatArray) -> FloatArray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def posterior_path(
     X: FloatArray,
     y: FloatArray,
@@ -229,8 +235,12 @@ def posterior_path(
         Checked forgetting factor in (0, 1] (1: none) applied before each row,
         as :meth:`NIG.forget`; ``toward_prior``: stabilised toward the prior.
     """
-    Xd = np.ascontiguousarray(X, dtype=np.float64)
-    yd = np.ascontiguousarray(y, dtype=np.float64)
+    # read-only views whatever the caller's flags: numba compiles a kernel per argument
+    # type, and read-only is part of it (half a minute per k toward the prior)
+    Xd, yd = (
+        _read_only(np.ascontiguousarray(X, dtype=np.float64)),
+        _read_only(np.ascontiguousarray(y, dtype=np.float64)),
+    )
     n, k = Xd.shape
     R0 = np.array(prior.stat.R, dtype=np.float64)
     a0 = float(prior.a)
@@ -259,6 +269,7 @@ def posterior_path(
         out,
         flags,
         (0.0,) * (k + 1),
+        0.0 if mode == FORGET_PRIOR else None,
     )
     columns: dict[str, Any] = {"t": np.arange(1, n + 1, dtype=np.int64)}
     for j, term in enumerate(terms):

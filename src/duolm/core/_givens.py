@@ -527,6 +527,7 @@ def _kernel_source(
     out: FloatArray,
     flags: BoolArray,
     proto: tuple[float, ...],
+    toward: float | None,
 ) -> None:  # pragma: no cover - run compiled by numba; its agreement is tested
     """Givens update, posterior read-out and predictive, in blocks of rows.
 
@@ -544,6 +545,11 @@ def _kernel_source(
     compiler vectorises (:func:`_prior_block_fast`; a sub-block with a row out of
     range, or a singular factor, is redone row by row by :func:`_prior_row`).
     ``a`` follows ``lam a`` or ``a0 + lam (a - a0)`` (module docstring, "Forgetting").
+
+    ``toward`` is None unless ``mode`` is :data:`FORGET_PRIOR` (then any float): the
+    compiler specialises on its type and drops the code of forgetting toward the
+    prior from the kernels compiled for None, which compile in seconds (the
+    vectorised rows toward the prior take half a minute per ``k``, once).
 
     ``proto`` is a tuple of ``k + 1`` floats: its length is a constant to the
     compiler, so the kernel is compiled (and cached) once per ``k``, with its
@@ -614,13 +620,13 @@ def _kernel_source(
     ap = a0
     a_run = a0  # a after the last row (forgetting: the recursion, kept in a register)
     g = n  # from row g on every quantity of every row exists (the flags never drop)
-    if mode == FORGET_PRIOR:  # the recursion is the data's alone, from nothing
+    if toward is not None:  # the recursion is the data's alone, from nothing
         for r in range(K):
             for c in range(K):
                 R[r, c] = 0.0
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
-        if mode == FORGET_PRIOR:
+        if toward is not None:  # mode == FORGET_PRIOR
             for s0 in range(start, stop, _SUB):
                 s1 = min(stop, s0 + _SUB)
                 # ---- pass 1: the recursion, exponential forgetting of the data alone
@@ -1085,6 +1091,7 @@ def _fill_numpy(
     out: FloatArray,
     flags: BoolArray,
     proto: tuple[float, ...],
+    toward: float | None,
 ) -> None:
     """The fallback: the recursion in Python, every per-row formula vectorised.
 
