@@ -149,11 +149,12 @@ def trajectory(
     ``NIG.beta_proper``); exactly collinear columns leave the whole
     trajectory improper.
 
-    Speed: with numba, about 15 million rows per second for the compiled
-    kernel and about 7 million for the whole call (the design checks shared
-    with :func:`duolm.ols` take about 40% of it) with three regressors on two
-    cores; the first call for each number of columns compiles the kernel
-    (about 3 s, once: numba caches it on disk). Without numba about 75,000
+    Speed: with numba, about 14 million rows per second for the compiled
+    kernel and about 11 million for the whole call with three regressors,
+    forgetting (exponential or toward the prior) included; the first call
+    for each number of columns compiles the kernel (about 4 s, and about
+    35 s for forgetting toward the prior, whose independent rows are
+    vectorised; once: numba caches it on disk). Without numba about 75,000
     rows per second.
 
     Examples

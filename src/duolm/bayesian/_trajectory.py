@@ -27,13 +27,19 @@ Sherman-Morrison, the two roads to cancellation.
 
 With numba installed the whole loop, quantiles and log densities included,
 is one compiled kernel (``@njit(cache=True)``), specialised to the number of
-columns ``k``: compiled on the first call for each ``k`` (about 3 s), then
+columns ``k``: compiled on the first call for each ``k`` (about 4 s; the code
+of forgetting toward the prior apart, about 35 s, only when it is used), then
 loaded from numba's cache in ``__pycache__``. For three regressors the kernel
-runs at about 15 million rows per second, every column included; the whole
-call adds little to it since issue 13: a float64 ``X`` is read where it is
-(no copy), the design's checks are one compiled pass, and the DataFrame wraps
-the kernel's output arrays without copying them (about 6 ms per million rows,
-some 5% of the call), so no frame-free variant is offered. Without numba,
+runs at about 14 million rows per second, every column included, and the
+whole call at about 11 million: the design's checks are one compiled pass,
+the kernel gets writable C arrays (numba's code for read-only ones runs ~40%
+slower, so a read-only input is copied, ~10% of the call), and the DataFrame
+wraps the kernel's output arrays without copying them (about 6 ms per
+million rows, some 5% of the call), so no frame-free variant is offered.
+Forgetting toward the prior runs at the plain kernel's speed: the recursion
+carried from row to row is the data's plain exponential forgetting, and each
+row's posterior (the prior folded into that factor) is independent of the
+others, so those rows run in vectorised sub-blocks (:mod:`duolm.core._givens`). Without numba,
 the same rotations run as a Python loop on Python floats (about 75,000 rows
 per second) and the per-row formulas are vectorised with numpy; the two
 paths agree to rounding (the tests hold them to 1e-12). Both live in
