@@ -25,25 +25,25 @@ then the posterior is read off the factor:
 Nothing is ever formed as ``X^T X`` and ``V`` is never updated by
 Sherman-Morrison, the two roads to cancellation.
 
-With numba installed the whole loop, quantiles and log densities included,
-is one compiled kernel (``@njit(cache=True)``), specialised to the number of
+With numba installed the whole loop, quantiles and log densities included, is
+one compiled kernel (``@njit(cache=True)``), specialised to the number of
 columns ``k``: compiled on the first call for each ``k`` (about 4 s; the code
 of forgetting toward the prior apart, about 35 s, only when it is used), then
 loaded from numba's cache in ``__pycache__``. For three regressors the kernel
-runs at about 14 million rows per second, every column included, and the
-whole call at about 11 million: the design's checks are one compiled pass,
-the kernel gets writable C arrays (numba's code for read-only ones runs ~40%
-slower, so a read-only input is copied, ~10% of the call), and the DataFrame
-wraps the kernel's output arrays without copying them (about 6 ms per
-million rows, some 5% of the call), so no frame-free variant is offered.
-Forgetting toward the prior runs at the plain kernel's speed: the recursion
-carried from row to row is the data's plain exponential forgetting, and each
-row's posterior (the prior folded into that factor) is independent of the
-others, so those rows run in vectorised sub-blocks (:mod:`duolm.core._givens`). Without numba,
-the same rotations run as a Python loop on Python floats (about 75,000 rows
-per second) and the per-row formulas are vectorised with numpy; the two
-paths agree to rounding (the tests hold them to 1e-12). Both live in
-:mod:`duolm.core._givens`; this module plans the
+runs at about 14 million rows per second, every column included, and the whole
+call at about 11 million: the design's checks are one compiled pass, the
+kernel gets writable C arrays (numba's code for read-only ones runs ~40%
+slower: a read-only view of writable memory is aliased, read-only memory
+copied), and the DataFrame wraps the kernel's output arrays without copying
+them (about 6 ms per million rows, some 5% of the call), so no frame-free
+variant is offered. Forgetting toward the prior runs at the plain kernel's
+speed: the recursion carried from row to row is the data's plain exponential
+forgetting, and each row's posterior (the prior folded into that factor) is
+independent of the others, so those rows run in vectorised sub-blocks
+(:mod:`duolm.core._givens`). Without numba, the same rotations run as a Python
+loop on Python floats (about 75,000 rows per second) and the per-row formulas
+are vectorised with numpy; the two paths agree to rounding (the tests hold
+them to 1e-12). Both live in :mod:`duolm.core._givens`; this module plans the
 quantiles and assembles the frame; :mod:`duolm._api` checks the arguments.
 """
 
@@ -205,8 +205,24 @@ def _t_quantile(nu: FloatArray, alpha: float) -> FloatArray:
 
 
 def _writable(a: FloatArray) -> FloatArray:
+    """``a`` as a writable C array for the kernel, which only reads it.
+
+    A read-only view of writable memory (the design's view of an ``X=``
+    array) is aliased writably, without a copy; read-only memory is copied.
+    """
     out = np.ascontiguousarray(a, dtype=np.float64)
-    return out if out.flags.writeable else out.copy()
+    if out.flags.writeable:
+        return out
+    owner = out
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if owner is not out and owner.flags.writeable and owner.flags.c_contiguous:
+        offset = out.ctypes.data - owner.ctypes.data
+        alias: FloatArray = np.ndarray(
+            out.shape, np.float64, buffer=owner, offset=offset, strides=out.strides
+        )
+        return alias
+    return out.copy()
 
 
 def posterior_path(
@@ -242,8 +258,7 @@ def posterior_path(
     """
     # writable C arrays whatever the caller's flags: numba compiles a kernel per argument
     # type, read-only is part of it (half a minute per k toward the prior), and the kernel
-    # runs ~40% slower on read-only arrays (a read-only input, such as the design's view
-    # of an X= array, is copied: ~10% of the call)
+    # runs ~40% slower on read-only arrays (a read-only view of writable memory is aliased)
     Xd, yd = _writable(X), _writable(y)
     n, k = Xd.shape
     R0 = np.array(prior.stat.R, dtype=np.float64)
