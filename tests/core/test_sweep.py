@@ -141,6 +141,19 @@ def test_float64_arrays_are_used_without_a_copy(order: str) -> None:
     assert X.flags.writeable  # and the caller's array is left as it was
 
 
+def _count_residual_sweeps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gains an entry each time the solver runs the residual sweep."""
+    calls: list[int] = []
+    real = _sweep.residuals
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_sweep, "residuals", counted)
+    return calls
+
+
 def test_step_that_moves_the_residuals_takes_a_third_sweep(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -150,14 +163,7 @@ def test_step_that_moves_the_residuals_takes_a_third_sweep(
     z = rng.standard_normal(N)
     X = np.column_stack([np.ones(N), z, z + 1e-2 * rng.standard_normal(N)])
     y = X @ np.array([1.0, 2.0, -1.0]) + 1e-6 * rng.standard_normal(N)
-    calls: list[int] = []
-    real = _sweep.residuals
-
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_sweep, "residuals", counted)
+    calls = _count_residual_sweeps(monkeypatch)
     fit = _solver.lstsq(X, y)
     assert fit.method == "cholesky" and len(calls) == 2
     ref = _solver._lstsq_householder(X, y, 1e-12)
@@ -170,14 +176,7 @@ def test_negligible_step_keeps_the_first_residuals(monkeypatch: pytest.MonkeyPat
     """Well-conditioned columns: the step moves the residuals by less than their
     rounding, so the residual sweep runs once and its residuals are the fit's."""
     X, y = _data(11)
-    calls: list[int] = []
-    real = _sweep.residuals
-
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_sweep, "residuals", counted)
+    calls = _count_residual_sweeps(monkeypatch)
     fit = _solver.lstsq(X, y)
     assert fit.method == "cholesky" and len(calls) == 1
     assert_allclose(fit.resid, y - X @ fit.params, rtol=0, atol=1e-14)
