@@ -39,6 +39,7 @@ def main() -> None:
         for cov_type in ("nonrobust", "HC3"):
             str(duolm.ols("y ~ x1 + x2 + x3", path, cov_type=cov_type).summary())
         duolm.ols("y ~ x1", path, cov_type="cluster", cov_kwds={"groups": "g"})
+        duolm.ols("y ~ x1", path, cov_type="HAC")  # the score rows, the lag products
         duolm.bayes("y ~ x1 + x2 + x3", path)
         duolm.changepoints("y ~ x1", path)
     small = frame.iloc[:2000]

@@ -65,6 +65,61 @@ def test_filtered_lag_products_are_the_per_lag_sums(n: int, maxlags: int) -> Non
         assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("n", [20_000, 20_001, 3 * 256 * 41 + 5])
+@pytest.mark.parametrize("maxlags", [2, 5, 12, 51, 300])
+@pytest.mark.parametrize("kernel", ["bartlett", "uniform"])
+def test_compiled_lag_products_are_the_per_lag_sums(n: int, maxlags: int, kernel: str) -> None:
+    # large blocks take the compiled tiles: one multiply-add per lag, or running sums of
+    # the rows (Bartlett's and uniform weights from 12 lags on), anchored at every tile;
+    # lags longer than a tile (300 > 256) reach back over several tiles
+    assert n >= _sandwich._LAG_KERNEL_MIN_ROWS and _sandwich._lag_kernel() is not None
+    rng = np.random.default_rng(n + maxlags)
+    u = rng.normal(size=(n, 3)) * 5.0 + 2.0  # a mean: the running sums do not cancel it away
+    w = _sandwich.kernel_weights(maxlags, kernel)  # type: ignore[arg-type]
+    want = np.zeros((3, 3))
+    for lag in range(1, maxlags + 1):
+        want += w[lag] * (u[lag:].T @ u[:-lag])
+    tol = {"rtol": 1e-13, "atol": 1e-13 * np.abs(want).max()}
+    assert_allclose(_sandwich._weighted_lags(u, w, kernel), want, **tol)  # type: ignore[arg-type]
+    assert_allclose(_sandwich._weighted_lags(u, w), want, **tol)  # the weights as given
+    assert_allclose(_sandwich._weighted_lags(np.asfortranarray(u), w), want, **tol)
+
+
+def test_lag_products_without_numba_are_the_compiled_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(9)
+    u = rng.normal(size=(25_000, 4))
+    w = _sandwich.kernel_weights(51, "bartlett")
+    compiled = _sandwich._weighted_lags(u, w, "bartlett")
+    monkeypatch.setattr(_sandwich, "_lag_kernel", lambda: None)
+    assert_allclose(_sandwich._weighted_lags(u, w, "bartlett"), compiled, rtol=1e-13, atol=1e-11)
+
+
+def test_large_hac_meat_chunked_equals_whole() -> None:
+    # batches of a streamed fit (compiled, running sums) merged == the whole block
+    rng = np.random.default_rng(4)
+    u = rng.normal(size=(70_000, 3))
+    whole = core.HACMeat.from_scores(u, 51)
+    acc = core.HACMeat.empty(3, 51)
+    for a, b in _cuts(70_000, [20_000, 20_030, 45_000]):
+        acc = acc.update(u[a:b])
+    assert_allclose(acc.S, whole.S, rtol=1e-12, atol=1e-12 * np.abs(whole.S).max())
+
+
+@pytest.mark.parametrize("n", [1, 7, 500])
+def test_crossed_groups_are_those_of_the_pairs_bit_for_bit(n: int) -> None:
+    # two-way clustering's intersection groups from the two factorized groupings, against
+    # the group sums of the pairs' MultiIndex (labels, order and sums)
+    rng = np.random.default_rng(n)
+    firm = pd.Index(rng.integers(0, 9, n))
+    year = pd.Index(rng.choice(["y1", "y2", "y3"], n))
+    u = rng.normal(size=(n, 3))
+    want = core.ClusterMeat.from_scores(u, pd.MultiIndex.from_arrays([firm, year]))
+    got = core.ClusterMeat.crossed(u, _sandwich._factorize(firm), _sandwich._factorize(year))
+    assert list(got.groups) == list(want.groups)
+    np.testing.assert_array_equal(got.sums, want.sums)
+    assert got.nobs == want.nobs == n
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     maxlags=st.sampled_from([8, 20, 70]),

@@ -20,6 +20,7 @@ import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 
 import duolm
+from duolm._stream import _batch
 from duolm.errors import DataError, MissingValuesWarning
 
 RTOL = 1e-10
@@ -218,3 +219,71 @@ def test_weighted_streamed_fit_equals_statsmodels_wls(frame: pd.DataFrame, tmp_p
             batch_size=11,
         )
         _same(ours, wls.fit(cov_type=cov_type, cov_kwds=ref_kw))
+
+
+@pytest.mark.parametrize(
+    ("cov_type", "kw"),
+    [
+        ("HAC", {"maxlags": 40}),
+        ("HAC", {"maxlags": 3, "kernel": "uniform"}),
+        ("cluster", {"groups": ["firm", "year"]}),
+    ],
+)
+def test_score_rows_of_the_compiled_pass_are_the_numpy_ones(
+    files: dict[str, str], monkeypatch: pytest.MonkeyPatch, cov_type: str, kw: dict[str, object]
+) -> None:
+    # a plain formula's pass 2 takes the score rows from the compiled kernel, never numpy's
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the numpy pass 2 ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_batch.Pass2, "of", refused)
+        fast = duolm.ols(FORMULA, files["parquet"], cov_type=cov_type, cov_kwds=kw, batch_size=17)
+    # the same fit with the kernel's pass 2 refused: numpy's whitening and products
+    monkeypatch.setattr(_batch, "_pass2_of_columns", lambda *args, **kwargs: None)
+    slow = duolm.ols(FORMULA, files["parquet"], cov_type=cov_type, cov_kwds=kw, batch_size=17)
+    assert_allclose(fast.cov_params(), slow.cov_params(), rtol=1e-12, atol=0)
+    assert_allclose(fast.with_cov_type("HC3").bse, slow.with_cov_type("HC3").bse, rtol=1e-12)
+
+
+def test_two_way_clusters_of_a_parquet_file_equal_statsmodels(
+    frame: pd.DataFrame, files: dict[str, str]
+) -> None:
+    # the labels are read from the Arrow columns (ints and strings), no frame built
+    both = np.column_stack([frame["firm"].to_numpy(), pd.factorize(frame["year"])[0]])
+    two = smf.ols(FORMULA, frame).fit(cov_type="cluster", cov_kwds={"groups": both})
+    for batch_size in (7, 1000):
+        kw = {"groups": ["firm", "year"]}
+        _same(
+            duolm.ols(
+                FORMULA, files["parquet"], cov_type="cluster", cov_kwds=kw, batch_size=batch_size
+            ),
+            two,
+        )
+
+
+def test_a_missing_group_label_in_a_parquet_file_is_named(
+    frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    firm = table.column("firm").to_pylist()
+    firm[60] = None  # a null in an integer column
+    nulls = table.set_column(table.schema.get_field_index("firm"), "firm", pa.array(firm))
+    pq.write_table(nulls, tmp_path / "null.parquet")
+    # NaN in a float column is a value to Arrow, not a null: still a missing label
+    nan = np.asarray(firm, dtype=float)
+    nans = table.set_column(table.schema.get_field_index("firm"), "firm", pa.array(nan))
+    pq.write_table(nans, tmp_path / "nan.parquet", row_group_size=50)
+    assert nans.column("firm").null_count == 0
+    for name in ("null.parquet", "nan.parquet"):
+        with pytest.raises(DataError, match="groups column 'firm' is missing at row 60"):
+            duolm.ols(
+                FORMULA,
+                tmp_path / name,
+                cov_type="cluster",
+                cov_kwds={"groups": "firm"},
+                batch_size=16,
+            )

@@ -105,7 +105,9 @@ def test_meats_match_whiten(n: int, icpt: int | None) -> None:
     stat = SqrtStat.from_data(X, np.zeros(n))
     y = np.random.default_rng(5).standard_t(4, size=n)
     coefs = np.zeros(len(data))  # e = y
-    swept = _block_kernel.second_pass(data, coefs, 0.0, y, 1.0, (where, icpt, stat.Rxx, 1e-10))
+    robust = (where, icpt, stat.Rxx, 1e-10)
+    scores = np.full((n, k), np.nan)
+    swept = _block_kernel.second_pass(data, coefs, 0.0, y, 1.0, robust, scores)
     W = stat.whiten(X)
     h = np.einsum("ij,ij->i", W, W)
     assert swept.meats is not None
@@ -113,6 +115,13 @@ def test_meats_match_whiten(n: int, icpt: int | None) -> None:
         want = W.T @ (W * w[:, None])
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13 * np.abs(want).max())
     assert not swept.lev_one
+    # the score rows u_t = w_t e_t of the HAC and cluster meats, every row written
+    want_u = W * y[:, None]
+    np.testing.assert_allclose(scores, want_u, rtol=1e-10, atol=1e-13 * np.abs(want_u).max())
+    without = _block_kernel.second_pass(data, coefs, 0.0, y, 1.0, robust)
+    assert without.moments == swept.moments  # asking for them changes nothing else
+    assert without.meats is not None
+    np.testing.assert_array_equal(without.meats, swept.meats)
 
 
 def test_meats_report_a_leverage_of_one() -> None:

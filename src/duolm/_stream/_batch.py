@@ -201,9 +201,19 @@ class _Builder:
         compiled kernel, which keeps no rows), with the group labels of the rows
         complete in ``used``, the formula's columns.
         """
+        groups = fit.scores.groups if fit.scores is not None else ()
+        if fit.scores is not None and fit.tests is None and fit.robust:
+            # the score rows from the compiled kernel, straight from the columns
+            weighed = self._weighed(self.columns(batch) if self.fast else None, batch)
+            if weighed is not None:
+                u = np.empty((weighed[0].n, fit.params.shape[0]))
+                block = _pass2_of_columns(fit, weighed[0], u)
+                if block is not None:
+                    labels = group_labels(batch, groups, used, len(u), label)
+                    meats = fit.scores.empty(u.shape[1]).update(u, labels)
+                    return replace(block, scores=meats), self
         if fit.scores is not None or fit.tests is not None:
             X, y, _, carried, builder = self.build_carried(batch, label)
-            groups = fit.scores.groups if fit.scores is not None else ()
             labels = group_labels(batch, groups, used, len(y), label)
             return Pass2.of(fit, X, y, labels=labels, weights=self.weights(carried)), builder
         weighed = self._weighed(self.columns(batch) if self.fast else None, batch)
@@ -312,7 +322,9 @@ def _has_complete_row(frame: pd.DataFrame, columns: tuple[str, ...]) -> bool:
     return len(present) == len(columns) and bool(frame[present].notna().all(axis=1).any())
 
 
-def _pass2_of_columns(fit: Estimate, columns: _Columns) -> Pass2 | None:
+def _pass2_of_columns(
+    fit: Estimate, columns: _Columns, scores: FloatArray | None = None
+) -> Pass2 | None:
     """Pass 2 of a batch from its columns, by the compiled kernel in one sweep.
 
     The residuals are measured in one unit fixed by pass 1, the power of two
@@ -320,6 +332,8 @@ def _pass2_of_columns(fit: Estimate, columns: _Columns) -> Pass2 | None:
     ``sqrt(n)`` such units, so fourth powers cannot overflow. None (then
     ``Pass2.of`` on the checked ``(X, y)``) when the kernels are not available,
     that unit is not a normal float, or some value of the batch is NaN or inf.
+    ``scores`` (a robust fit's), an array of shape ``(n, rank)``, receives the
+    score rows ``u_t = w_t e_t`` (``Pass2.of``'s ``u``).
     """
     rms = abs(fit.stat.ryy) / math.sqrt(fit.stat.nobs) if fit.stat.nobs > 0 else 0.0
     if not _kernels.available() or columns.n == 0 or not 1e-280 < rms < 1e280:
@@ -339,7 +353,7 @@ def _pass2_of_columns(fit: Estimate, columns: _Columns) -> Pass2 | None:
     c0 = float(fit.params[icpt_kept]) if icpt_kept is not None else 0.0
     coefs = fit.params[where] if where else np.zeros(0)
     robust = (where, icpt_kept, fit.stat.Rxx, core.LEVERAGE_ONE) if fit.robust else None
-    swept = _kernels.second_pass(data, coefs, c0, columns.y, unit, robust)
+    swept = _kernels.second_pass(data, coefs, c0, columns.y, unit, robust, scores)
     if not all(math.isfinite(value) for value in swept.moments):
         return None
     moments = core.ResidualMoments(columns.n, *swept.moments, unit=unit)

@@ -40,6 +40,8 @@ def group_labels(
     """
     if not groups:
         return ()
+    if kept == batch.nrows and not isinstance(batch.data, pd.DataFrame):
+        return tuple(_arrow_labels(batch, name, label) for name in groups)
     # only the columns needed: the groups', and the formula's when some rows were dropped
     needed = list(dict.fromkeys(groups + (used if kept != batch.nrows else ())))
     frame = _columns(batch, needed)
@@ -63,6 +65,20 @@ def group_labels(
             raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
         out.append(pd.Index(column))
     return tuple(out)
+
+
+def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
+    """The labels of every row of an Arrow batch in column ``name`` (no frame built)."""
+    table = batch.data
+    if name not in table.column_names:
+        raise DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
+    values = table.column(name).to_numpy(zero_copy_only=False)
+    missing = pd.isna(values)  # nulls, and NaN in a float column (not null to Arrow)
+    if missing.any():
+        row = batch.start + int(np.flatnonzero(missing)[0])
+        raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
+    out: pd.Index = pd.Index(values)
+    return out
 
 
 def _columns(batch: _Batch, names: list[str]) -> pd.DataFrame:

@@ -146,6 +146,7 @@ def _second_source(
     robust: bool,
     mom: Any,
     out: Any,
+    scores: Any,
 ) -> bool:
     """Pass 2 of a batch, tile by tile, without storing its residuals.
 
@@ -155,7 +156,9 @@ def _second_source(
     each tile's central sums about its own mean, pooled tile after tile by
     :func:`~duolm.core.pool_central`. With ``robust``, ``out[p]``
     receives the sums of ``W^T diag(w_p) W`` (see :func:`_meats_of_tile`) and
-    the return value says whether some ``1 - h <= lev_tol``.
+    the return value says whether some ``1 - h <= lev_tol``; with ``robust``
+    and ``scores`` of ``n`` rows (else 0), ``scores`` receives the score rows
+    ``u_t = w_t e_t`` (unscaled ``e``) of the dependent-error meats.
     """
     m = len(cols)
     n = y.shape[0]
@@ -219,7 +222,9 @@ def _second_source(
         ss += s2
         dw += steps
         if robust:
-            lev_one |= _meats_of_tile_c(cols, where, icpt, R, et, lo, hi, W, wt, h, lev_tol, out)
+            lev_one |= _meats_of_tile_c(
+                cols, where, icpt, R, et, lo, hi, W, wt, h, lev_tol, out, scores
+            )
     mom[0] = mean
     mom[1] = m2
     mom[2] = m3
@@ -244,6 +249,7 @@ def _meats_of_tile(
     h: Any,
     lev_tol: float,
     out: Any,
+    scores: Any,
 ) -> bool:
     """Add rows ``lo:hi``'s ``W^T diag(w_p) W`` to ``out[p]``; True if some ``1 - h <= lev_tol``.
 
@@ -251,7 +257,8 @@ def _meats_of_tile(
     (if >= 0) is the intercept. ``W = X R^-1`` by forward substitution on the
     tile (as :meth:`~duolm.core.SqrtStat.whiten`), ``h = |w|^2``, ``w_0 = e^2``,
     ``w_1 = e^2 / (1 - h)``, ``w_2 = e^2 / (1 - h)^2``; ``W``, ``wt`` and ``h``
-    are scratch of :data:`_TILE` columns.
+    are scratch of :data:`_TILE` columns. When ``scores`` has rows, its rows
+    ``lo:hi`` receive ``w_t e_t``.
     """
     r = R.shape[0]
     t = hi - lo
@@ -280,6 +287,11 @@ def _meats_of_tile(
         low = min(low, 1.0 - h[i])
         w0[i], w1[i], w2[i] = _hc(et[i], h[i])  # the core's HC weights, compiled inline
     lev_one = low <= lev_tol
+    if scores.shape[0] > 0:
+        for i in range(t):
+            row = scores[lo + i]
+            for j in range(r):
+                row[j] = W[j, i] * et[i]
     for a in range(r):  # two columns b at a time share each load of W[a] and the weights
         Wa = W[a][:t]
         b = a
@@ -420,6 +432,7 @@ def second_pass(
     y: FloatArray,
     unit: float,
     robust: tuple[Sequence[int], int | None, FloatArray, float] | None = None,
+    scores: FloatArray | None = None,
 ) -> SecondPass:
     """The residuals' moments (and HC meats) of a batch given as columns.
 
@@ -430,7 +443,9 @@ def second_pass(
     ``X``, ``icpt`` the position of its intercept (or None), ``R`` the factor
     ``Rxx`` of the fit; the meats are the sums of ``W^T diag(w_p) W`` for
     ``W = X R^-1``, ``w = (e^2, e^2 / (1 - h), e^2 / (1 - h)^2)``, and
-    ``lev_one`` says whether some ``1 - h <= lev_tol``.
+    ``lev_one`` says whether some ``1 - h <= lev_tol``. ``scores`` (with
+    ``robust``), a C-ordered array of shape ``(n, r)``, receives the score rows
+    ``u_t = w_t e_t`` (:mod:`duolm.core._sandwich`).
     """
     kernels = _get()
     where, icpt, R, lev_tol = robust if robust is not None else ((), None, np.zeros((0, 0)), 0.0)
@@ -450,6 +465,7 @@ def second_pass(
         robust is not None,
         mom,
         out,
+        scores if scores is not None else np.zeros((0, r)),
     )
     mean, m2, m3, m4, ss, dw, first, last = (float(v) for v in mom)
     meats = np.stack([_symmetric(p) for p in out]) if robust is not None else None

@@ -66,16 +66,23 @@ def interruptible(dispatcher: _F) -> _F:
     return dispatcher
 
 
-def compiled(source: Callable[..., Any]) -> Callable[..., Any] | None:
-    """``source`` compiled by numba (cached on disk when it can be), or None."""
+def compiled(source: Callable[..., Any], fastmath: bool = False) -> Callable[..., Any] | None:
+    """``source`` compiled by numba (cached on disk when it can be), or None.
+
+    ``fastmath``: let sums be reassociated (their loops vectorise); NaN and inf
+    still propagate (no ``nnan``/``ninf``).
+    """
     try:
         import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
     if getattr(numba.config, "DISABLE_JIT", False):
         return None
+    options: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
+    if fastmath:
+        options["fastmath"] = {"reassoc", "contract"}
     try:
-        fn: Callable[..., Any] = numba.njit(cache=True, nogil=True, error_model="numpy")(source)
+        fn: Callable[..., Any] = numba.njit(cache=True, **options)(source)
     except RuntimeError:  # pragma: no cover - no writable cache folder
-        fn = numba.njit(nogil=True, error_model="numpy")(source)
+        fn = numba.njit(**options)(source)
     return interruptible(fn)

@@ -143,18 +143,129 @@ _FILTER_ROWS = 64
 _FILTER_CHUNK = 8192
 
 
-def _weighted_lags(u: FloatArray, w: FloatArray) -> FloatArray:
+#: Rows per tile of the compiled lag products: the tile's rows, the rows it reaches back
+#: to and its filtered rows stay in the L1/L2 cache.
+_LAG_TILE = 256
+
+#: Fewer rows than this take numpy's products (no compilation for small data); with
+#: fewer lags than this, one BLAS product per lag is as fast.
+_LAG_KERNEL_MIN_ROWS = 20_000
+_LAG_KERNEL_MIN_LAGS = 2
+
+#: From this many lags on, the compiled filter of Bartlett's or uniform weights takes
+#: running sums (a few operations a row, a chain of dependent additions) rather than one
+#: multiply-add per lag (at 51 lags and 131,072 x 6 rows: 2.4 ms against 4.3 ms here;
+#: at 4 lags the per-lag sweeps are faster).
+_RUNNING_MIN_LAGS = 12
+
+
+def _lag_products_source(u: Any, w: Any, running: int, out: Any) -> None:
+    """``out += sum_t u_t v_t^T`` with ``v_t = sum_{l=1..L} w[l] u_{t-l}`` (rows before
+    the first count as zero), a tile of rows at a time, column-major: the tile's rows
+    and the ``L`` rows before it transposed, each column's ``v``, then the tile's
+    ``k x k`` dot products (they vectorise). ``u`` is C-contiguous.
+
+    ``running`` 0: ``v`` by one multiply-add per lag (any weights). 1 (uniform
+    weights) or 2 (Bartlett's, ``w_l = (L + 1 - l) / (L + 1)``): by running sums, a
+    few operations a row whatever ``L``: ``S_t = sum_l u_{t-l}`` and
+    ``T_t = sum_l (L + 1 - l) u_{t-l}`` follow ``S_{t+1} = S_t + u_t - u_{t-L}``,
+    ``T_{t+1} = T_t - S_t + L u_t``, and ``v_t`` is ``S_t`` or ``T_t / (L + 1)``; both
+    are summed afresh from the rows at each tile's start, so rounding cannot build up
+    beyond one tile.
+    """
+    n, k = u.shape
+    L = w.shape[0] - 1
+    T = _LAG_TILE
+    U = np.zeros((k, L + T))  # columns: the L rows before the tile, then the tile's rows
+    V = np.empty((k, T))
+    scale = 1.0 / (L + 1.0)
+    for a in range(0, n, T):
+        b = min(n, a + T)
+        m = b - a
+        first = max(0, a - L)
+        pad = L - (a - first)  # rows before row 0 count as zero
+        for q in range(k):
+            Uq = U[q]
+            for i in range(pad):
+                Uq[i] = 0.0
+            for i in range(b - first):
+                Uq[pad + i] = u[first + i, q]
+        for q in range(k):
+            Uq = U[q]
+            Vq = V[q]
+            if running > 0:
+                S = 0.0
+                R = 0.0
+                for i in range(L):  # row a - L + i, lag L - i, Bartlett weight i + 1
+                    S += Uq[i]
+                    R += (i + 1.0) * Uq[i]
+                old = Uq[:m]
+                new = Uq[L : L + m]
+                if running == 1:
+                    for i in range(m):
+                        Vq[i] = S
+                        S += new[i] - old[i]
+                else:
+                    for i in range(m):
+                        Vq[i] = R * scale
+                        R += L * new[i] - S
+                        S += new[i] - old[i]
+                continue
+            for i in range(m):
+                Vq[i] = 0.0
+            lag = 1
+            while lag + 3 <= L:  # four lags per sweep of Vq: fewer loads and stores
+                w0, w1, w2, w3 = w[lag], w[lag + 1], w[lag + 2], w[lag + 3]
+                s0 = Uq[L - lag : L - lag + m]
+                s1 = Uq[L - lag - 1 : L - lag - 1 + m]
+                s2 = Uq[L - lag - 2 : L - lag - 2 + m]
+                s3 = Uq[L - lag - 3 : L - lag - 3 + m]
+                for i in range(m):
+                    Vq[i] += (w0 * s0[i] + w1 * s1[i]) + (w2 * s2[i] + w3 * s3[i])
+                lag += 4
+            while lag <= L:
+                wl = w[lag]
+                src = Uq[L - lag : L - lag + m]
+                for i in range(m):
+                    Vq[i] += wl * src[i]
+                lag += 1
+        for p in range(k):
+            Up = U[p][L : L + m]
+            for q in range(k):
+                Vq = V[q]
+                acc = 0.0
+                for i in range(m):
+                    acc += Up[i] * Vq[i]
+                out[p, q] += acc
+
+
+@functools.cache
+def _lag_kernel() -> Callable[..., None] | None:
+    return compiled(_lag_products_source, fastmath=True)
+
+
+def _weighted_lags(u: FloatArray, w: FloatArray, kernel: Kernel | None = None) -> FloatArray:
     """``sum_{l=1..L} w_l G_l`` with ``G_l = sum_t u_t u_{t-l}^T`` (one block of rows).
 
-    With many lags, the sum is ``sum_t u_t v_t^T`` for the filtered rows
-    ``v_t = sum_{l=1..L} w_l u_{t-l}`` (rows before the first count as zero):
-    each block of rows' ``v`` is one banded (Toeplitz) product with the rows
-    it reaches back to, and ``u^T v`` is taken chunk by chunk. The same sums
-    in another order: equal to rounding (tested against the per-lag sums).
+    The sum is ``sum_t u_t v_t^T`` for the filtered rows ``v_t = sum_{l=1..L}
+    w_l u_{t-l}`` (rows before the first count as zero). Large blocks take the
+    compiled :func:`_lag_products_source` (by running sums when ``kernel`` says the
+    weights are Bartlett's or uniform); otherwise, with many lags, each
+    block of rows' ``v`` is one banded (Toeplitz) product with the rows it
+    reaches back to, and ``u^T v`` is taken chunk by chunk; with few, one
+    product per lag. The same sums in other orders: equal to rounding (tested
+    against the per-lag sums).
     """
     n, k = u.shape
     L = w.shape[0] - 1
     out = np.zeros((k, k))
+    fn = _lag_kernel() if n >= _LAG_KERNEL_MIN_ROWS and L >= _LAG_KERNEL_MIN_LAGS else None
+    if fn is not None:
+        running = 0
+        if kernel is not None and L >= _RUNNING_MIN_LAGS:
+            running = {"uniform": 1, "bartlett": 2}[kernel]
+        fn(np.ascontiguousarray(u, dtype=np.float64), np.asarray(w, dtype=np.float64), running, out)
+        return out
     if L < _FILTER_MIN_LAGS or n < 2 * _FILTER_ROWS:
         for lag in range(1, min(L, n - 1) + 1):
             out += w[lag] * (u[lag:].T @ u[:-lag])
@@ -215,7 +326,7 @@ class HACMeat:
         u = np.asarray(u, dtype=np.float64)
         L = check_maxlags(maxlags)
         w = kernel_weights(L, check_kernel(kernel))
-        C = _weighted_lags(u, w)
+        C = _weighted_lags(u, w, kernel)
         S = w[0] * (u.T @ u) + (C + C.T)
         n = u.shape[0]
         return cls(L, kernel, n, S, u[: min(L, n)].copy(), u[n - min(L, n) :].copy())
@@ -273,7 +384,29 @@ class ClusterMeat:
         if len(groups) != u.shape[0]:
             raise DataError(f"groups has {len(groups)} labels for {u.shape[0]} rows")
         codes, uniques = _factorize(groups)
+        return cls.from_codes(u, codes, uniques)
+
+    @classmethod
+    def from_codes(cls, u: FloatArray, codes: NDArray[np.intp], uniques: pd.Index) -> ClusterMeat:
+        """:meth:`from_scores` of labels already factorized: ``codes`` (n,) numbers the
+        groups ``uniques`` in order of first appearance (as :func:`pandas.factorize`)."""
         return cls(uniques, _group_sums(codes, u, len(uniques)), u.shape[0])
+
+    @classmethod
+    def crossed(
+        cls,
+        u: FloatArray,
+        first: tuple[NDArray[np.intp], pd.Index],
+        second: tuple[NDArray[np.intp], pd.Index],
+    ) -> ClusterMeat:
+        """The group sums of the intersection groups of two factorized groupings (each
+        ``(codes, uniques)``), labelled by a MultiIndex of the pairs as
+        :meth:`from_scores` of the pairs labels them (groups in order of first appearance)."""
+        (c1, u1), (c2, u2) = first, second
+        key = np.asarray(c1, dtype=np.int64) * max(len(u2), 1) + np.asarray(c2, dtype=np.int64)
+        codes, starts = _first_appearance(key)
+        labels = pd.MultiIndex.from_arrays([u1[c1[starts]], u2[c2[starts]]])
+        return cls.from_codes(u, codes, labels)
 
     def update(self, u: FloatArray, groups: pd.Index) -> ClusterMeat:
         """Add a block of score rows with their group labels."""
@@ -308,13 +441,19 @@ def _factorize(labels: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
     for level_codes, level in zip(labels.codes, labels.levels, strict=True):
         # the MultiIndex's own codes of each level (-1: a missing label, its own group)
         key = key * (len(level) + 1) + (np.asarray(level_codes, dtype=np.int64) + 1)
+    codes, first = _first_appearance(key)
+    out: pd.Index = labels[first]
+    return codes, out
+
+
+def _first_appearance(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """``pd.factorize(key)``'s codes and the first row of each group."""
     codes, _ = pd.factorize(key)
     # pd.factorize numbers groups in order of first appearance: a group's first row is
     # where the running maximum of the codes goes up
-    top = np.maximum.accumulate(codes)
+    top = np.maximum.accumulate(codes) if len(codes) else codes
     first = np.flatnonzero(np.diff(top, prepend=-1) > 0)
-    out: pd.Index = labels[first]
-    return codes, out
+    return codes, first
 
 
 #: Fewer rows than this take numpy's bincounts (no compilation for small data).

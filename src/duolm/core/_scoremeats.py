@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from duolm.core._sandwich import ClusterMeat, HACMeat, Kernel, default_maxlags
+from duolm.core._sandwich import ClusterMeat, HACMeat, Kernel, _factorize, default_maxlags
+from duolm.errors import DataError
 
 __all__ = ["ScoreMeats", "ScoreSpec"]
 
@@ -97,10 +98,15 @@ class ScoreMeats:
             hac = HACMeat.from_scores(u, self.hac.maxlags, self.hac.kernel)
         clusters = None
         if labels and u.shape[0]:
-            sets = list(labels)
-            if len(sets) == 2:
-                sets.append(pd.MultiIndex.from_arrays([labels[0], labels[1]]))
-            clusters = tuple(ClusterMeat.from_scores(u, g) for g in sets)
+            # each grouping factorized once; the intersection from the two codes
+            factorized = [_factorize(g) for g in labels]
+            for g, (codes, _) in zip(labels, factorized, strict=True):
+                if len(codes) != u.shape[0]:
+                    raise DataError(f"groups has {len(g)} labels for {u.shape[0]} rows")
+            parts = [ClusterMeat.from_codes(u, codes, uniques) for codes, uniques in factorized]
+            if len(factorized) == 2:
+                parts.append(ClusterMeat.crossed(u, factorized[0], factorized[1]))
+            clusters = tuple(parts)
         return ScoreMeats(self.spec, hac, clusters)
 
     def merge(self, later: ScoreMeats) -> ScoreMeats:
