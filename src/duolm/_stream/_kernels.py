@@ -282,16 +282,19 @@ def _meats_of_tile(
             Wj[i] *= inv
             h[i] += Wj[i] * Wj[i]
     w0, w1, w2 = wt[0][:t], wt[1][:t], wt[2][:t]
-    low = 1.0
     for i in range(t):
-        low = min(low, 1.0 - h[i])
         w0[i], w1[i], w2[i] = _hc(et[i], h[i])  # the core's HC weights, compiled inline
-    lev_one = low <= lev_tol
+    # a count, not a minimum: LLVM vectorises an integer sum but not a float min (NaN)
+    near_one = 0
+    for i in range(t):
+        near_one += 1.0 - h[i] <= lev_tol
+    lev_one = near_one > 0
     if scores.shape[0] > 0:
-        for i in range(t):
-            row = scores[lo + i]
-            for j in range(r):
-                row[j] = W[j, i] * et[i]
+        rows = scores[lo:hi]
+        for j in range(r):
+            Wj = W[j]
+            for i in range(t):
+                rows[i, j] = Wj[i] * et[i]
     for a in range(r):  # two columns b at a time share each load of W[a] and the weights
         Wa = W[a][:t]
         b = a
