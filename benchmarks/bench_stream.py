@@ -34,6 +34,11 @@ Dask rows run ``--repeat`` times in one process per cluster. Rows:
   than the buffered one; as duolm reads files of row groups up to 64 MiB;
   memory: one row group); the column ``x fastest`` divides by the fastest
   of these scans;
+- ``bare two passes``: the floor of a complete fit that reads the file twice:
+  the whole-row-group scan twice, one group ahead in a thread as duolm reads,
+  each batch of 131,072 rows reduced by duolm's compiled kernels and nothing
+  else (the Gram sweep, then the residual-moments sweep; no checks, no merges,
+  no summary): what duolm's complete fit would take without its own overhead;
 - ``in memory``: ``pandas.read_parquet`` of the whole file, then
   ``duolm.ols(formula, frame)`` with the whole summary printed;
 - ``stream 1-pass``: ``duolm.ols(..., diagnostics=False)``, coefficients
@@ -62,8 +67,10 @@ a Parquet file of ``--rows`` rows with two grouping columns beside the design,
 streamed fit (both passes + summary), round-robin as above:
 ``cov_type="HAC"`` with the default lags (``floor(4 (n/100)^(2/9))``: 51 for
 10^7 rows) and with 4 lags, and ``"cluster"`` one-way (firm) and two-way
-(firm, year). Each takes the score rows through numpy (the compiled pass-2
-kernel keeps no rows), and HAC adds one ``n x k`` product per lag.
+(firm, year). The compiled pass-2 kernel writes each batch's score rows
+(beside the leverages and HC meats); HAC filters them once (a compiled tile
+kernel, running sums for Bartlett's and uniform weights), clustering sums
+them by the groups' codes, read from the Arrow columns.
 """
 
 from __future__ import annotations
@@ -167,6 +174,45 @@ def _floor_groups(path: str) -> int:
     return rows
 
 
+def _floor_two_passes(path: str) -> int:
+    """Two bare passes the way duolm reads (whole row groups, one ahead in a thread), each
+    batch reduced by duolm's compiled kernels and nothing else: the Gram sweep on the
+    first, the residual-moments sweep on the second (no checks, merges or summary)."""
+    import queue
+    import threading
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from duolm._stream import _kernels
+
+    names = [f"x{i}" for i in range(1, 6)] + ["y"]
+    coefs = np.asarray(BETA)
+
+    def one_pass(reduce: Callable[[list[Any]], None]) -> int:
+        slots: queue.Queue[Any] = queue.Queue(maxsize=1)
+
+        def read() -> None:
+            with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 18) as pf:
+                for group in range(pf.num_row_groups):
+                    slots.put(pf.read_row_group(group, columns=names, use_threads=True))
+            slots.put(None)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        rows = 0
+        while (table := slots.get()) is not None:
+            columns = [table.column(name).to_numpy() for name in names]
+            for lo in range(0, table.num_rows, 131_072):
+                reduce([column[lo : lo + 131_072] for column in columns])
+            rows += table.num_rows
+        reader.join()
+        return rows
+
+    one_pass(lambda batch: _kernels.gram(batch))
+    return one_pass(lambda batch: _kernels.second_pass(batch[:-1], coefs, 1.0, batch[-1], 1.0))
+
+
 def _in_memory(path: str) -> int:
     import pandas as pd
 
@@ -254,6 +300,7 @@ CHILDREN: dict[str, Callable[[str], int]] = {
     "floor_buffered": lambda p: _floor(p, False, 1 << 18),
     "floor_prebuffer": lambda p: _floor(p, True),
     "floor_groups": _floor_groups,
+    "floor_two_passes": _floor_two_passes,
     "in_memory": _in_memory,
     "stream_one": _stream_one,
     "stream_complete": _stream_complete,
@@ -490,6 +537,7 @@ def main() -> None:
             ("in memory: read_parquet + duolm.ols + summary", "in_memory", big, big),
             ("stream 1-pass (estimate + inference)", "stream_one", big, small),
             ("stream complete (2 passes + summary)", "stream_complete", big, small),
+            ("bare two passes: whole row groups + kernels", "floor_two_passes", big, small),
             ("stream complete, HC3 (2 passes + summary)", "stream_hc3", big, small),
             ("stream bayes (1 pass + summary)", "stream_bayes", big, small),
             (f"stream 1-pass, {args.rows // 4} rows", "stream_one", small, small),

@@ -105,6 +105,25 @@ def test_cluster_labels_of_any_kind(frame: pd.DataFrame, fit: duolm.OLSResults) 
     _same_cov(fit.with_cov_type("cluster", {"groups": list(frame["year"])}), ref)
 
 
+def test_cluster_labels_in_their_own_dtype_are_the_objects_bit_for_bit(
+    frame: pd.DataFrame, fit: duolm.OLSResults
+) -> None:
+    # numeric, boolean and date labels are hashed in their own dtype (fast), text and mixed
+    # ones as objects: the same groups in the same order, the same covariance to the bit
+    firm = frame["firm"].to_numpy()
+    day = np.datetime64("2020-01-01") + firm.astype("timedelta64[D]")
+    for labels in (firm, firm.astype(np.float64), firm.astype(np.uint16), day, firm % 2 == 0):
+        want = fit.with_cov_type("cluster", {"groups": labels.astype(object)}).cov_params()
+        got = fit.with_cov_type("cluster", {"groups": labels}).cov_params()
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+        two = {"groups": (labels, frame["year"])}
+        both = {"groups": (labels.astype(object), frame["year"])}
+        np.testing.assert_array_equal(
+            fit.with_cov_type("cluster", two).cov_params().to_numpy(),
+            fit.with_cov_type("cluster", both).cov_params().to_numpy(),
+        )
+
+
 @pytest.mark.parametrize("use_correction", [True, False])
 def test_two_way_cluster_matches_statsmodels(
     frame: pd.DataFrame, fit: duolm.OLSResults, use_correction: bool

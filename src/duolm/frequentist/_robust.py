@@ -130,7 +130,7 @@ def _labels(values: object, n: int, index: pd.Index, what: str) -> pd.Index:
             values = values.loc[index]
         except KeyError as exc:
             raise DataError(f"{what} has no label for fitted row(s) {exc}") from None
-    arr = np.asarray(values, dtype=object)
+    arr = _label_array(values)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise DataError(f"{what} must give one label per fitted row ({n}), got shape {arr.shape}")
     missing = pd.isna(arr)
@@ -139,6 +139,16 @@ def _labels(values: object, n: int, index: pd.Index, what: str) -> pd.Index:
         raise DataError(f"{what} is missing at row {row!r}")
     out: pd.Index = pd.Index(arr)
     return out
+
+
+def _label_array(values: object) -> NDArray[Any]:
+    """The labels as a numpy array: in their own dtype when numpy holds them as numbers,
+    booleans or dates (hashed and checked for NaN many times faster than objects), else
+    as objects (mixed, text, pandas' extension types: each label as it is)."""
+    native = getattr(values, "dtype", None)
+    if isinstance(native, np.dtype) and native.kind in "biufmM":
+        return np.asarray(values)
+    return np.asarray(values, dtype=object)
 
 
 def _group_columns(groups: object, n: int) -> list[object]:
