@@ -83,6 +83,30 @@ def _equals(block: FloatArray | ColumnBlock, j: int, value: float) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
+class _HeldColumns:
+    """A design's :class:`~duolm.core.Columns` as a :class:`ColumnBlock`."""
+
+    columns: core.Columns
+
+    @property
+    def n(self) -> int:
+        return self.columns.nrows
+
+    @property
+    def k(self) -> int:
+        return self.columns.shape[1]
+
+    @property
+    def icpt(self) -> int | None:
+        return self.columns.intercept
+
+    def column(self, j: int) -> FloatArray:
+        if j == self.columns.intercept:
+            return np.broadcast_to(1.0, self.n)
+        return self.columns.parts[int(np.searchsorted(self.columns.positions, j))]
+
+
+@dataclass(frozen=True, eq=False)
 class ConstantColumns:
     """Which columns of X are constant and nonzero (for the intercept), mergeable.
 
@@ -408,7 +432,16 @@ class Reduction:
             return self.first
         assert self.design is not None, "a Reduction holds pass 1 or the rows"
         d = self.design
-        return Pass1.of(d.X, d.y, len(d.y) + d.n_dropped, d.n_dropped, d.weights)
+        rows = len(d.y) + d.n_dropped
+        if isinstance(d.matrix, core.Columns) and d.gram is not None and d.weights is None:
+            # a frame's columns: the Gram matrix of the design's scan, X never built
+            mean = float(np.mean(d.y))
+            centred = d.y - mean
+            stat = core.SqrtStat.from_gram(d.gram, len(d.y), mean, float(centred @ centred))
+            if stat is not None:
+                const = ConstantColumns.of(_HeldColumns(d.matrix))
+                return Pass1(stat, rows, d.n_dropped, const)
+        return Pass1.of(d.X, d.y, rows, d.n_dropped, d.weights)
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -271,3 +271,27 @@ def test_an_error_in_the_second_half_reaches_the_caller() -> None:
 
     with pytest.raises(ValueError, match=f":{N}$"):
         _sweep._in_halves(N, work)
+
+
+@pytest.mark.parametrize("n", [50, 30_000])  # the Householder path; the Gram path
+@pytest.mark.parametrize("columns", [False, True])
+def test_rows_above_are_the_stacked_system(n: int, columns: bool) -> None:
+    # lstsq(X, y, above=(P, p)) is lstsq of [P; X] b ~ [p; y], without the stacked copy
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 3)) * [1.0, 4.0, 0.1] + [0.0, 3.0, -1.0]
+    X = np.column_stack([np.ones(n), x])
+    y = X @ [1.0, 0.5, -0.2, 3.0] + rng.normal(size=n)
+    prior = duolm.NIG(m=[0.5, 0.0, 0.0, 1.0], V=np.eye(4) * [4.0, 1.0, 2.0, 0.5], a=3.0, b=2.0)
+    P, p = prior.stat.R[:4, :4], prior.stat.R[:4, 4]
+    design = Columns(tuple(np.ascontiguousarray(x[:, j]) for j in range(3)), 0, n) if columns else X
+    got = _solver.lstsq(design, y, cov=True, above=(P, p))
+    want = _solver.lstsq(np.vstack([P, X]), np.concatenate([p, y]), cov=True)
+    assert got.method == want.method == ("householder" if n < 20_000 else "cholesky")
+    assert got.cov is not None and want.cov is not None
+    assert_allclose(got.params, want.params, rtol=1e-13, atol=0)
+    assert_allclose(got.cov, want.cov, rtol=1e-12, atol=1e-14 * np.abs(want.cov).max())
+    assert_allclose(got.stat.R, want.stat.R, rtol=1e-12, atol=1e-12 * np.abs(want.stat.R).max())
+    assert_allclose(got.resid, want.resid, rtol=1e-10, atol=1e-12)
+    assert got.stat.nobs == want.stat.nobs == n + 4
+    moments = [want.stat.y_mean, want.stat.y_m2]
+    assert_allclose([got.stat.y_mean, got.stat.y_m2], moments, rtol=1e-12)

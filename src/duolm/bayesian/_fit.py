@@ -133,7 +133,9 @@ class BayesFit:
         """
         prior = checked_prior(prior, design.spec)
         if design.weights is None:
-            posterior = refined_update(prior, design.X, design.y, design.const_col)
+            posterior = refined_update(
+                prior, design.matrix, design.y, design.const_col, design.gram
+            )
             posterior = posterior.named(design.spec.terms)
             return cls.from_posterior(design.spec, prior, posterior, design)
         X, y = core.scale_rows(design.X, design.y, design.weights)

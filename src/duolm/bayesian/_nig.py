@@ -112,9 +112,11 @@ def _block(Rxx: FloatArray, rxy: FloatArray, ryy: float) -> FloatArray:
 
 
 def _check_rows(X: object, y: object, k: int) -> tuple[FloatArray, FloatArray]:
+    """``X`` and ``y`` as float64 arrays (not copied when they are; read only), shapes and
+    finite values checked (else a DataError naming the first bad entry)."""
     try:
-        Xa = np.atleast_1d(np.array(X, dtype=np.float64))
-        ya = np.array(y, dtype=np.float64)
+        Xa = np.atleast_1d(np.asarray(X, dtype=np.float64))
+        ya = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"X and y must be numeric: {exc}") from exc
     if Xa.ndim == 1:  # one row of k values, or (k == 1) one value per row
@@ -125,6 +127,9 @@ def _check_rows(X: object, y: object, k: int) -> tuple[FloatArray, FloatArray]:
     if ya.ndim != 1 or ya.shape[0] != Xa.shape[0]:
         raise DataError(f"y must have one value per row of X ({Xa.shape[0]}), got {ya.shape}")
     for what, arr in (("X", Xa), ("y", ya)):
+        # a finite sum proves every entry finite (a NaN or inf makes it NaN or inf)
+        if math.isfinite(float(np.add.reduce(arr, axis=None))):
+            continue
         bad = np.argwhere(~np.isfinite(arr))
         if len(bad):
             raise DataError(f"{what} is {arr[tuple(bad[0])]} at row {bad[0][0]}; must be finite")
@@ -709,7 +714,13 @@ def log_evidence_between(start: NIG, end: NIG) -> float:
     )
 
 
-def refined_update(prior: NIG, X: object, y: object, const_col: int | None = None) -> NIG:
+def refined_update(
+    prior: NIG,
+    X: object,
+    y: object,
+    const_col: int | None = None,
+    gram: FloatArray | None = None,
+) -> NIG:
     """``prior.update(X, y)``, its ``m``, ``V`` and ``b`` as accurate as least squares on the rows.
 
     The posterior mean is the least-squares solution of the stacked system
@@ -737,8 +748,20 @@ def refined_update(prior: NIG, X: object, y: object, const_col: int | None = Non
     const_col : int, optional
         The design's constant column, passed to :func:`duolm.core.lstsq` when
         the stack is ``X`` alone (as the OLS fit passes it).
+    gram : ndarray of shape (k + 1, k + 1), optional
+        ``[X y]^T [X y]`` when the design's build took it (read instead of the rows).
+
+    ``X`` may be a design's :class:`~duolm.core.Columns` (a frame's columns where they
+    are, checked finite when the design was built): neither it nor the prior's rows
+    stacked above it are copied into one matrix.
     """
-    Xa, ya = _check_rows(X, y, prior.k)
+    if isinstance(X, core.Columns):
+        Xa: core.DesignMatrix = X
+        ya = np.asarray(y, dtype=np.float64)
+        if X.shape[1] != prior.k or ya.shape != (X.shape[0],):
+            raise DataError(f"X must have {prior.k} columns and y one value per row of X")
+    else:
+        Xa, ya = _check_rows(X, y, prior.k)
     if len(ya) == 0:
         return prior
     k = prior.k
@@ -747,13 +770,13 @@ def refined_update(prior: NIG, X: object, y: object, const_col: int | None = Non
     # The data's own statistic as least squares takes it (the Gram route for a
     # well-conditioned design, Householder otherwise): a plain update would factor
     # every row by Householder, ~15x the OLS fit on 10^6 x 20.
-    own = core.lstsq(Xa, ya, const_col=const_col, cov=not rows.size)
+    own = core.lstsq(Xa, ya, const_col=const_col, cov=not rows.size, gram=gram)
     if prior.data_stat.nobs == 0 and np.all(own.kept):
         post = NIG.from_parts(prior.prior_stat, prior.nu0, own.stat, prior.label, prior.terms)
     else:
-        post = prior.update(Xa, ya)
-    if rows.size:
-        fit = core.lstsq(np.vstack([R0[rows, :k], Xa]), np.concatenate([R0[rows, k], ya]), cov=True)
+        post = prior.update(core.as_array(Xa), ya)
+    if rows.size:  # the prior's rows above the data's, X not copied onto them
+        fit = core.lstsq(Xa, ya, cov=True, gram=gram, above=(R0[rows, :k], R0[rows, k]))
     else:
         fit = own
     if not np.all(fit.kept) or fit.cov is None or not np.all(np.isfinite(fit.cov)):

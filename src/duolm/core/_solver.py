@@ -102,6 +102,7 @@ def lstsq(
     const_col: int | None = None,
     cov: bool = False,
     gram: FloatArray | None = None,
+    above: tuple[FloatArray, FloatArray] | None = None,
 ) -> LstsqFit:
     """Least squares for data in memory, as accurate as the float64 data allow.
 
@@ -134,6 +135,13 @@ def lstsq(
         ``[X y]^T [X y]`` when already taken (:func:`duolm.core._sweep.gram_scan`
         takes it with the design's finite check): the Cholesky path then reads
         the rows once less.
+    above : pair of ndarray, shape (m, k) and (m,), optional
+        Rows ``[P p]`` stacked above ``[X y]`` (a prior's factor, for the
+        posterior mean as least squares): the fit is that of ``[P; X] b ~ [p; y]``
+        without copying X onto them. The Cholesky path adds their Gram matrix to
+        X's and their residuals to the corrected step; the Householder path
+        factors the stacked copy. ``resid`` then holds the residuals of the rows
+        above, then X's; the statistic counts every row; no residual moments.
 
     Examples
     --------
@@ -147,6 +155,14 @@ def lstsq(
         X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, _k = X.shape
+    if above is not None:
+        P = np.asarray(above[0], dtype=np.float64).reshape(-1, _k)
+        p = np.asarray(above[1], dtype=np.float64).reshape(-1)
+        fit = _lstsq_gram(X, y, gram, (P, p)) if n + len(p) >= FAST_MIN_ROWS else None
+        if fit is None:
+            stacked = np.vstack([P, as_array(X)])
+            return _lstsq_householder(stacked, np.concatenate([p, y]), tol, cov)
+        return replace(fit, cov=fit.stat.cov_unscaled()) if cov else fit
     if n == 0:
         raise DataError("no rows to fit")
     fit = None
@@ -161,7 +177,12 @@ def lstsq(
     return fit
 
 
-def _lstsq_gram(X: DesignMatrix, y: FloatArray, G: FloatArray | None = None) -> LstsqFit | None:
+def _lstsq_gram(
+    X: DesignMatrix,
+    y: FloatArray,
+    G: FloatArray | None = None,
+    above: tuple[FloatArray, FloatArray] | None = None,
+) -> LstsqFit | None:
     """Normal equations through the Cholesky factor; None when not trustworthy.
 
     Two fused sweeps over the rows (:mod:`duolm.core._sweep`): ``[X y]^T [X y]``,
@@ -170,10 +191,18 @@ def _lstsq_gram(X: DesignMatrix, y: FloatArray, G: FloatArray | None = None) -> 
     moments and of the summary's Breusch-Pagan statistic. A third sweep
     recomputes the residuals of the corrected estimate only when the step moves
     them by more than their own rounding (see :func:`_step_is_negligible`).
+    ``above``: rows ``[P p]`` stacked above ``[X y]`` (see :func:`lstsq`), whose
+    products are taken apart from X's sweeps and added to them.
     """
     n, k = X.shape
     if G is None:
         G = _sweep.gram(X, y)
+    P, p = above if above is not None else (np.zeros((0, k)), np.zeros(0))
+    data_rows = n
+    if len(p):
+        Pp = np.column_stack([P, p])
+        G = G + Pp.T @ Pp
+        n += len(p)
     if not np.all(np.isfinite(G)):
         return None
     Xty = G[:k, k]
@@ -193,25 +222,35 @@ def _lstsq_gram(X: DesignMatrix, y: FloatArray, G: FloatArray | None = None) -> 
     # Breusch-Pagan statistic does not depend on the unit
     unit = _sweep.pow2(math.sqrt(G[k, k] / n))
     sweep = _sweep.residuals(X, y, b, unit)
+    ep = p - P @ b  # the rows above: apart from X's sweep
     # One corrected semi-normal step (Björck 1987): b += (R^T R)^-1 X^T (y - X b).
-    db = sla.cho_solve((U, False), sweep.xe, check_finite=False)
-    negligible = _step_is_negligible(U, b, db, math.sqrt(sweep.su) * unit, G)
+    db = sla.cho_solve((U, False), sweep.xe + P.T @ ep, check_finite=False)
+    su = sweep.su + float(np.sum((ep / unit) ** 2))
+    negligible = _step_is_negligible(U, b, db, math.sqrt(su) * unit, G)
     b = b + db
     if not negligible:
         sweep = _sweep.residuals(X, y, b, unit)
+        ep = p - P @ b
+        su = sweep.su + float(np.sum((ep / unit) ** 2))
     resid = sweep.e
-    ssr = sweep.su * unit * unit  # sum (e / unit)^2 of the sweep, exact powers of two
+    ssr = su * unit * unit  # sum (e / unit)^2 of the sweep, exact powers of two
     R = np.zeros((k + 1, k + 1))
     R[:k, :k] = U
     R[:k, k] = U @ b
     R[k, k] = math.sqrt(ssr)
-    moments, squares = _sweep.residual_stats(sweep)
     y_moments = _sweep.moments(y)  # compiled for many rows; mean and m2 in its unit
     mean, m2 = y_moments.mean * y_moments.unit, y_moments.m2 * y_moments.unit**2
+    kept = np.ones(k, dtype=bool)
+    if len(p):  # the stacked system: every row counted, the response's moments pooled
+        mean_p, m2_p = _y_moments(p)
+        delta = mean_p - mean
+        mean += delta * len(p) / n
+        m2 += m2_p + delta * delta * data_rows * len(p) / n
+        stat = SqrtStat(R, float(n), mean, m2)
+        return LstsqFit(stat, b, np.concatenate([ep, resid]), kept, "cholesky", cond)
+    moments, squares = _sweep.residual_stats(sweep)
     stat = SqrtStat(R, float(n), mean, m2)
-    return LstsqFit(
-        stat, b, resid, np.ones(k, dtype=bool), "cholesky", cond, moments=moments, squares=squares
-    )
+    return LstsqFit(stat, b, resid, kept, "cholesky", cond, moments=moments, squares=squares)
 
 
 def _step_is_negligible(

@@ -373,6 +373,16 @@ class Design:
     @cached_property
     def const_col(self) -> int | None:
         """Position of the first constant, nonzero column of X (the intercept), if any."""
+        if isinstance(self.matrix, Columns):  # the columns where they are: X not built
+            parts = dict(zip(self.matrix.positions.tolist(), self.matrix.parts, strict=True))
+            for j in range(self.matrix.shape[1]):
+                if j == self.matrix.intercept:
+                    return j
+                part = parts[j]  # the head first: most columns fail there
+                head = bool(len(part)) and part[0] != 0 and bool(np.all(part[:64] == part[0]))
+                if head and np.all(part == part[0]):
+                    return j
+            return None
         return constant_column(self.X)
 
 
