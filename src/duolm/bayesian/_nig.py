@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from scipy import special, stats
 
 from duolm import core
-from duolm.core import ALIAS_TOL, SqrtStat
+from duolm.core import ALIAS_TOL, SqrtStat, _sweep
 from duolm.errors import DataError, PriorError
 
 __all__ = ["NIG", "Refined", "log_evidence_between", "precision_factor", "refined_update"]
@@ -770,6 +770,8 @@ def refined_update(
     # The data's own statistic as least squares takes it (the Gram route for a
     # well-conditioned design, Householder otherwise): a plain update would factor
     # every row by Householder, ~15x the OLS fit on 10^6 x 20.
+    if gram is None and rows.size and len(ya) >= core.FAST_MIN_ROWS:
+        gram = _sweep.gram(Xa, ya)  # taken once, for the data's fit and the stacked one
     own = core.lstsq(Xa, ya, const_col=const_col, cov=not rows.size, gram=gram)
     if prior.data_stat.nobs == 0 and np.all(own.kept):
         post = NIG.from_parts(prior.prior_stat, prior.nu0, own.stat, prior.label, prior.terms)
