@@ -31,6 +31,9 @@ machine hit all candidates alike):
 - ``duolm formula + summary``: ``duolm.ols("y ~ x1 + ... + x{k-1}", frame)`` on a
   pandas frame of the slope columns and y (the intercept from the formula), every
   output forced and the summary printed;
+- ``duolm bayes formula + summary``: ``duolm.bayes`` of the same formula and
+  frame under ``NIG.vague(k)`` (the refined posterior: the prior's factor
+  stacked above the data), with its summary printed;
 - the same duolm rows on the ill-conditioned design.
 
 ``--wide`` is issue 13's wide case, n = 100,000 and k = 201.
@@ -153,6 +156,20 @@ def duolm_formula(X: np.ndarray, y: np.ndarray) -> Callable[[], Any]:
     return run
 
 
+def duolm_bayes_formula(X: np.ndarray, y: np.ndarray) -> Callable[[], Any]:
+    """``duolm.bayes("y ~ x1 + ...", frame, prior=NIG.vague(k))`` + summary, the same frame."""
+    import pandas as pd
+
+    import duolm
+
+    names = [f"x{j}" for j in range(1, X.shape[1])]
+    frame = pd.DataFrame(X[:, 1:], columns=names)
+    frame["y"] = y
+    formula = "y ~ " + " + ".join(names)
+    prior = duolm.NIG.vague(X.shape[1])
+    return lambda: str(duolm.bayes(formula, frame, prior=prior).summary())
+
+
 def statsmodels_fit(X: np.ndarray, y: np.ndarray, summary: bool) -> Callable[[], Any]:
     import statsmodels.api as sm
 
@@ -206,6 +223,8 @@ def build(
         if not tag:
             formula = duolm_formula(A, y)
             cands.append(Candidate("duolm formula + summary", formula, fit.method))
+            bayes = duolm_bayes_formula(A, y)
+            cands.append(Candidate("duolm bayes formula + summary", bayes, fit.method))
     return cands, notes
 
 
