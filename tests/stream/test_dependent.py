@@ -183,9 +183,9 @@ def test_bad_requests_are_named(frame: pd.DataFrame, files: dict[str, str], tmp_
     assert_allclose(in_memory.ols("HAC", {"maxlags": 2}).bse, want, rtol=1e-14)
     with pytest.raises(ValueError, match="hac must be True or a dict"):
         duolm.reduce(FORMULA, files["csv"], diagnostics=True, hac=3)
-    with pytest.raises(ValueError, match="drop checkpoint="):
-        duolm.ols(
-            FORMULA, files["csv"], cov_type="HAC", checkpoint=tmp_path / "c.npz", batch_size=10
+    with pytest.raises(ValueError, match=r"tests=.*drop checkpoint="):
+        duolm.reduce(
+            FORMULA, files["csv"], diagnostics=True, tests=True, checkpoint=tmp_path / "c.npz"
         )
 
 
@@ -287,3 +287,138 @@ def test_a_missing_group_label_in_a_parquet_file_is_named(
                 cov_kwds={"groups": "firm"},
                 batch_size=16,
             )
+
+
+# -- checkpoints of the HAC and cluster meats ---------------------------------------------------
+
+
+class _CrashError(Exception):
+    pass
+
+
+CHECKPOINTED = [
+    ("HAC", {"maxlags": 9}),  # longer than the batches: the meats' head and tail rows matter
+    ("HAC", {"kernel": "uniform"}),  # the lag rule, counted by pass 1
+    ("cluster", {"groups": "firm"}),
+    ("cluster", {"groups": ["firm", "year"]}),  # integer and text labels, their intersection
+]
+
+
+@pytest.mark.parametrize(("cov_type", "kw"), CHECKPOINTED)
+@pytest.mark.parametrize("crash_after", [3, 16, 17, 20, 31])
+def test_a_resumed_hac_or_cluster_fit_is_bitwise_the_uninterrupted_one(
+    files: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cov_type: str,
+    kw: dict[str, object],
+    crash_after: int,
+) -> None:
+    # 120 rows in batches of 8: 15 batches a pass, 15 + 1 + 15 checkpoint writes; a crash
+    # after write 17, 20 or 31 leaves the meats of part of pass 2 in the checkpoint
+    from duolm._stream import _passes
+
+    def fit(ckpt: Path | None) -> duolm.OLSResults:
+        return duolm.ols(
+            FORMULA,
+            files["parquet"],
+            cov_type=cov_type,
+            cov_kwds=kw,
+            batch_size=8,
+            checkpoint=ckpt,
+            checkpoint_every=1,
+        )
+
+    want = fit(None)
+    ckpt = tmp_path / "fit.ckpt"
+    real_save, writes = _passes._save, []
+
+    def crashing(*args: object) -> None:
+        real_save(*args)  # type: ignore[arg-type]
+        writes.append(1)
+        if len(writes) == crash_after:
+            raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", crashing)
+        with pytest.raises(_CrashError):
+            fit(ckpt)
+    got = fit(ckpt)
+    assert np.array_equal(got.cov_params().to_numpy(), want.cov_params().to_numpy())
+    assert np.array_equal(got.params.to_numpy(), want.params.to_numpy())
+    assert str(got.summary()) == str(want.summary())
+    assert not ckpt.exists()
+
+
+def test_a_checkpoint_of_other_dependent_meats_is_refused(
+    files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from duolm._stream import _passes
+    from duolm.errors import StateFileError
+
+    ckpt = tmp_path / "fit.ckpt"
+    real_save = _passes._save
+
+    def crashing(*args: object) -> None:
+        real_save(*args)  # type: ignore[arg-type]
+        raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", crashing)
+        with pytest.raises(_CrashError):
+            duolm.ols(
+                FORMULA,
+                files["parquet"],
+                cov_type="HAC",
+                cov_kwds={"maxlags": 3},
+                batch_size=8,
+                checkpoint=ckpt,
+            )
+    for cov_type, kw in (("HAC", {"maxlags": 4}), ("cluster", {"groups": "firm"})):
+        with pytest.raises(StateFileError, match="scores"):
+            duolm.ols(
+                FORMULA,
+                files["parquet"],
+                cov_type=cov_type,
+                cov_kwds=kw,
+                batch_size=8,
+                checkpoint=ckpt,
+            )
+
+
+def test_labels_a_checkpoint_cannot_store_are_named(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(5)
+    n = 60
+    table = pa.table(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "y": rng.normal(size=n),
+            "plant": pa.array([Decimal(i % 4) for i in range(n)], pa.decimal128(5, 0)),
+        }
+    )
+    pq.write_table(table, tmp_path / "d.parquet")
+    with pytest.raises(DataError, match=r"cluster groups of column 'plant'.*Decimal"):
+        duolm.ols(
+            FORMULA,
+            tmp_path / "d.parquet",
+            cov_type="cluster",
+            cov_kwds={"groups": "plant"},
+            batch_size=10,
+            checkpoint=tmp_path / "c.ckpt",
+            checkpoint_every=1,
+        )
+    # without a checkpoint the same labels cluster the fit
+    fit = duolm.ols(
+        FORMULA,
+        tmp_path / "d.parquet",
+        cov_type="cluster",
+        cov_kwds={"groups": "plant"},
+        batch_size=10,
+    )
+    assert np.isfinite(fit.bse.to_numpy()).all()

@@ -85,7 +85,8 @@ unless a shape is given):
 - ``format`` (``"duolm.stream.checkpoint"``) and ``version`` (1);
 - ``fingerprint``: JSON of the arguments that determine the batches: formula,
   file (absolute path, size, modification time in ns), batch size, missing
-  policy, and whether pass 2 takes the HC meats (a robust ``cov_type``);
+  policy, whether pass 2 takes the HC meats (a robust ``cov_type``), and the
+  HAC and cluster meats asked for;
 - ``pass_`` (1 or 2, the pass in progress), ``batches`` (batches of that pass
   already reduced), ``spec_batch`` (the batch that fixed the design spec),
   ``fast`` (the direct column path was verified), ``plain_refused`` (it
@@ -97,7 +98,16 @@ unless a shape is given):
   and ``sum w (y - mean)^2`` (the fingerprint then names the weights column);
 - pass 2: ``moments`` (10,), the fields of ``ResidualMoments`` in order,
   ``meats`` (3, rank, rank) for HC0, HC2, HC3, and ``lev_one`` (a row of
-  leverage 1 was seen: HC2 and HC3 undefined).
+  leverage 1 was seen: HC2 and HC3 undefined); with ``cov_type="HAC"`` or
+  ``"cluster"`` (the fingerprint then holds their ``scores``: HAC or not, lags,
+  kernel, grouping columns) once pass 2 has rows: ``scores_spec`` (JSON of the
+  same and whether the lags came from the rule), for HAC ``hac_S`` (rank, rank),
+  ``hac_head`` and ``hac_tail`` (up to maxlags, rank) and ``hac_nobs``, and
+  ``clusters`` (the number of groupings, -1 for none), each grouping ``i``'s
+  ``cluster{i}_sums`` (groups, rank), ``cluster{i}_nobs``, ``cluster{i}_levels``
+  (1, or 2 for the intersection of two) and its labels ``cluster{i}_labels{j}``
+  (numbers, booleans, dates or unicode text; other labels are refused with a
+  DataError naming the column).
 
 A run started again with the same arguments resumes after the last batch
 written, re-reading the first batch only to rebuild the spec; it ends with

@@ -24,11 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from duolm._checks import Missing
 from duolm._stream._sources import _Source
-from duolm.core import ResidualMoments, SqrtStat, WeightSums
-from duolm.errors import StateFileError
+from duolm.core import (
+    ClusterMeat,
+    HACMeat,
+    ResidualMoments,
+    ScoreMeats,
+    ScoreSpec,
+    SqrtStat,
+    WeightSums,
+)
+from duolm.errors import DataError, StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2
 
 _FORMAT = "duolm.stream.checkpoint"
@@ -56,6 +65,7 @@ def _fingerprint(
     missing: Missing,
     robust: bool = True,
     weights: str | None = None,
+    scores: ScoreSpec | None = None,
 ) -> dict[str, Any]:
     assert source.path is not None
     path = source.path.resolve()
@@ -71,6 +81,8 @@ def _fingerprint(
         # the text's encoding decides the values read; absent for UTF-8 (older checkpoints)
         **({"encoding": source.encoding} if source.encoding is not None else {}),
         **({"weights": weights} if weights is not None else {}),  # absent when unweighted
+        # the HAC and cluster meats asked for (absent when none)
+        **({"scores": _spec_fields(scores)} if scores is not None else {}),
     }
 
 
@@ -105,6 +117,8 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
         arrays["moments"] = np.array([float(getattr(mom, name)) for name in _MOMENT_FIELDS])
         arrays["meats"] = saved.resid.meats
         arrays["lev_one"] = np.array(saved.resid.lev_one)
+        if saved.resid.scores is not None:
+            arrays.update(_score_arrays(saved.resid.scores))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
@@ -161,7 +175,8 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
         if "moments" in data:
             values = [float(v) for v in data["moments"]]
             moments = ResidualMoments(int(values[0]), *values[1:])
-            resid = Pass2(moments, np.array(data["meats"]), bool(data["lev_one"]))
+            scores = _scores_of(data) if "scores_spec" in data else None
+            resid = Pass2(moments, np.array(data["meats"]), bool(data["lev_one"]), scores)
         return _Saved(
             int(data["pass_"]),
             int(data["batches"]),
@@ -175,6 +190,93 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
         if isinstance(exc, StateFileError):
             raise
         raise StateFileError(f"checkpoint {path} is corrupt: {exc}") from exc
+
+
+def _spec_fields(spec: ScoreSpec) -> dict[str, Any]:
+    """A :class:`~duolm.core.ScoreSpec` as JSON fields."""
+    return {
+        "hac": spec.hac,
+        "maxlags": spec.maxlags,
+        "kernel": spec.kernel,
+        "maxlags_rule": spec.maxlags_rule,
+        "groups": list(spec.groups),
+    }
+
+
+def _score_arrays(meats: ScoreMeats) -> dict[str, Any]:
+    """The entries of the HAC and cluster meats of pass 2 so far (see :mod:`duolm._stream`)."""
+    spec = meats.spec
+    out: dict[str, Any] = {"scores_spec": np.array(json.dumps(_spec_fields(spec)))}
+    if meats.hac is not None:
+        out.update(
+            hac_S=meats.hac.S,
+            hac_head=meats.hac.head,
+            hac_tail=meats.hac.tail,
+            hac_nobs=np.array(meats.hac.nobs),
+        )
+    clusters = meats.clusters or ()
+    out["clusters"] = np.array(len(clusters) if meats.clusters is not None else -1)
+    for i, cluster in enumerate(clusters):
+        out[f"cluster{i}_sums"] = cluster.sums
+        out[f"cluster{i}_nobs"] = np.array(cluster.nobs)
+        groups = cluster.groups
+        levels = (
+            [groups.get_level_values(j) for j in range(groups.nlevels)]
+            if isinstance(groups, pd.MultiIndex)
+            else [groups]
+        )
+        names = spec.groups if isinstance(groups, pd.MultiIndex) else (spec.groups[i],)
+        out[f"cluster{i}_levels"] = np.array(len(levels))
+        for j, (labels, name) in enumerate(zip(levels, names, strict=True)):
+            out[f"cluster{i}_labels{j}"] = _label_array(labels, name)
+    return out
+
+
+def _label_array(labels: pd.Index, name: str) -> Any:
+    """Cluster labels as an array NumPy stores without pickles: numbers, booleans and
+    dates as they are, text as unicode; anything else is refused, naming the column."""
+    values = labels.to_numpy()
+    if values.dtype.kind in "biufmM":
+        return values
+    if all(isinstance(value, str) for value in values):
+        return np.array(values.tolist(), dtype=str)
+    kinds = sorted({type(value).__name__ for value in values})
+    raise DataError(
+        f"checkpoint= cannot store the cluster groups of column {name!r} (values of type "
+        f"{', '.join(kinds)}): only numbers, booleans, dates and text can be written without "
+        "pickles; cast the column, or drop checkpoint="
+    )
+
+
+def _scores_of(data: Mapping[str, Any]) -> ScoreMeats:
+    """The HAC and cluster meats of a checkpoint's entries."""
+    fields = json.loads(str(data["scores_spec"]))
+    spec = ScoreSpec(
+        bool(fields["hac"]),
+        None if fields["maxlags"] is None else int(fields["maxlags"]),
+        fields["kernel"],
+        bool(fields["maxlags_rule"]),
+        tuple(str(name) for name in fields["groups"]),
+    )
+    hac = None
+    if "hac_S" in data:
+        assert spec.maxlags is not None
+        S, head, tail = (np.array(data[f"hac_{name}"]) for name in ("S", "head", "tail"))
+        hac = HACMeat(spec.maxlags, spec.kernel, int(data["hac_nobs"]), S, head, tail)
+    count = int(data["clusters"])
+    clusters = None
+    if count >= 0:
+        parts = []
+        for i in range(count):
+            levels = [
+                pd.Index(np.array(data[f"cluster{i}_labels{j}"]))
+                for j in range(int(data[f"cluster{i}_levels"]))
+            ]
+            groups = pd.MultiIndex.from_arrays(levels) if len(levels) > 1 else levels[0]
+            sums = np.array(data[f"cluster{i}_sums"])
+            parts.append(ClusterMeat(groups, sums, int(data[f"cluster{i}_nobs"])))
+        clusters = tuple(parts)
+    return ScoreMeats(spec, hac, clusters)
 
 
 def _remove(path: Path) -> None:

@@ -169,11 +169,10 @@ def _job(
     path = None
     fingerprint = None
     if checkpoint is not None:
-        if scores is not None or tests is not None:
+        if tests is not None:
             raise ValueError(
-                "checkpoint= is not available with cov_type 'HAC' or 'cluster' or tests= "
-                "(their lag products and group sums are not written to the checkpoint): drop "
-                "checkpoint="
+                "checkpoint= is not available with tests= (their sums are not written to "
+                "the checkpoint): drop checkpoint="
             )
         if src.path is None:
             raise ValueError(
@@ -181,7 +180,7 @@ def _job(
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights)
+        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights, scores)
     return _Job(
         src,
         formula,
