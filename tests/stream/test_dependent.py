@@ -278,7 +278,13 @@ def test_a_missing_group_label_in_a_parquet_file_is_named(
     nans = table.set_column(table.schema.get_field_index("firm"), "firm", pa.array(nan))
     pq.write_table(nans, tmp_path / "nan.parquet", row_group_size=50)
     assert nans.column("firm").null_count == 0
-    for name in ("null.parquet", "nan.parquet"):
+    # a dictionary (categorical) column: Arrow's to_numpy gives its nulls some other label
+    cats = np.array(["a", "b", "c"], dtype=object)[np.asarray(frame["firm"]) % 3]
+    cats[60] = None
+    where = table.schema.get_field_index("firm")
+    coded = table.set_column(where, "firm", pa.array(cats).dictionary_encode())
+    pq.write_table(coded, tmp_path / "dictionary.parquet")
+    for name in ("null.parquet", "nan.parquet", "dictionary.parquet"):
         with pytest.raises(DataError, match="groups column 'firm' is missing at row 60"):
             duolm.ols(
                 FORMULA,

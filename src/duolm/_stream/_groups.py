@@ -72,8 +72,12 @@ def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
     table = batch.data
     if name not in table.column_names:
         raise DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
-    values = table.column(name).to_numpy(zero_copy_only=False)
-    missing = pd.isna(values)  # nulls, and NaN in a float column (not null to Arrow)
+    column = table.column(name)
+    # nulls first: a dictionary column's nulls come out of to_numpy as some other label
+    missing = column.is_null().to_numpy(zero_copy_only=False) if column.null_count else None
+    values = column.to_numpy(zero_copy_only=False)
+    if missing is None:
+        missing = pd.isna(values)  # NaN in a float column is a value to Arrow, not a null
     if missing.any():
         row = batch.start + int(np.flatnonzero(missing)[0])
         raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
