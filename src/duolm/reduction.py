@@ -41,7 +41,9 @@ from duolm.design import Design, DesignSpec
 from duolm.errors import DataError
 from duolm.frequentist import OLSResults, TestSpec, TestSums, solve_design
 
-__all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction"]
+# TestSpec and TestSums: the standard tests' accumulators that Pass2 holds (the state a
+# streamed fit's checkpoint writes), defined beside the tests that read them
+__all__ = ["ConstantColumns", "Estimate", "Pass1", "Pass2", "Reduction", "TestSpec", "TestSums"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

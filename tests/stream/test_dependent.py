@@ -183,10 +183,6 @@ def test_bad_requests_are_named(frame: pd.DataFrame, files: dict[str, str], tmp_
     assert_allclose(in_memory.ols("HAC", {"maxlags": 2}).bse, want, rtol=1e-14)
     with pytest.raises(ValueError, match="hac must be True or a dict"):
         duolm.reduce(FORMULA, files["csv"], diagnostics=True, hac=3)
-    with pytest.raises(ValueError, match=r"tests=.*drop checkpoint="):
-        duolm.reduce(
-            FORMULA, files["csv"], diagnostics=True, tests=True, checkpoint=tmp_path / "c.npz"
-        )
 
 
 def test_dask_equals_in_memory(frame: pd.DataFrame) -> None:

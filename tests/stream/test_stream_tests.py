@@ -23,7 +23,7 @@ from numpy.testing import assert_allclose
 from statsmodels.stats.diagnostic import acorr_breusch_godfrey, het_breuschpagan
 
 import duolm
-from duolm.errors import DataError
+from duolm.errors import DataError, StateFileError
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2"
@@ -175,3 +175,65 @@ def test_write_influence_refuses_what_it_cannot_rebuild(
     with pytest.raises(DataError, match="pass the data the fit was made from"):
         duolm.write_influence(fit, str(tmp_path / "other.parquet"), tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
+
+
+class _CrashError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("crash_after", [5, 24, 25, 37, 48])
+def test_a_resumed_fit_with_tests_is_bitwise_the_uninterrupted_one(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
+    # 240 rows in batches of 10: 24 + 1 + 24 checkpoint writes; a crash in pass 2 leaves
+    # the tests' sums so far (statistics, lag products and their end rows) in the file
+    from duolm._stream import _passes
+
+    def fit(ckpt: Path | None) -> duolm.OLSResults:
+        return duolm.ols(
+            FORMULA, path, tests={"maxlags": 4}, batch_size=10, checkpoint=ckpt, checkpoint_every=1
+        )
+
+    want = fit(None)
+    ckpt = tmp_path / "fit.ckpt"
+    real_save, writes = _passes._save, []
+
+    def crashing(*args: object) -> None:
+        real_save(*args)  # type: ignore[arg-type]
+        writes.append(1)
+        if len(writes) == crash_after:
+            raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", crashing)
+        with pytest.raises(_CrashError):
+            fit(ckpt)
+    got = fit(ckpt)
+    assert not ckpt.exists()
+    for name, test in TESTS.items():
+        if name in ("bg", "lb"):  # their default lags exceed the 4 kept
+            continue
+        a, b = test(got), test(want)
+        assert (a.statistic, a.pvalue) == (b.statistic, b.pvalue), name
+    assert str(got.summary()) == str(want.summary())
+
+
+def test_a_checkpoint_of_another_tests_request_is_refused(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from duolm._stream import _passes
+
+    ckpt = tmp_path / "fit.ckpt"
+    real_save = _passes._save
+
+    def crashing(*args: object) -> None:
+        real_save(*args)  # type: ignore[arg-type]
+        raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", crashing)
+        with pytest.raises(_CrashError):
+            duolm.ols(FORMULA, path, tests={"maxlags": 4}, batch_size=10, checkpoint=ckpt)
+    for other in ({"maxlags": 5}, {"maxlags": 4, "power": 4}, None):
+        with pytest.raises(StateFileError, match="tests"):
+            duolm.ols(FORMULA, path, tests=other, batch_size=10, checkpoint=ckpt)

@@ -85,8 +85,8 @@ unless a shape is given):
 - ``format`` (``"duolm.stream.checkpoint"``) and ``version`` (1);
 - ``fingerprint``: JSON of the arguments that determine the batches: formula,
   file (absolute path, size, modification time in ns), batch size, missing
-  policy, whether pass 2 takes the HC meats (a robust ``cov_type``), and the
-  HAC and cluster meats asked for;
+  policy, whether pass 2 takes the HC meats (a robust ``cov_type``), the
+  HAC and cluster meats asked for, and the standard tests' request;
 - ``pass_`` (1 or 2, the pass in progress), ``batches`` (batches of that pass
   already reduced), ``spec_batch`` (the batch that fixed the design spec),
   ``fast`` (the direct column path was verified), ``plain_refused`` (it
@@ -107,7 +107,13 @@ unless a shape is given):
   ``cluster{i}_sums`` (groups, rank), ``cluster{i}_nobs``, ``cluster{i}_levels``
   (1, or 2 for the intersection of two) and its labels ``cluster{i}_labels{j}``
   (numbers, booleans, dates or unicode text; other labels are refused with a
-  DataError naming the column).
+  DataError naming the column); with ``tests=`` (the fingerprint then holds the
+  request): ``tests_spec`` (4,) = lags kept, RESET's power, White or not, the
+  residuals' unit; the auxiliary statistics ``tests_bp_R``, ``tests_white_R``
+  (when accumulated), ``tests_reset_R``, each with ``tests_*_moments`` (3,) =
+  rows, mean and centred sum of squares of its response; the lag products
+  ``tests_lags_G`` (lags + 1, m, m), ``tests_lags_sums`` (m,), the first and
+  last rows ``tests_lags_head`` and ``tests_lags_tail``, and ``tests_lags_nobs``.
 
 A run started again with the same arguments resumes after the last batch
 written, re-reading the first batch only to rebuild the spec; it ends with

@@ -31,6 +31,7 @@ from duolm._stream._sources import _Source
 from duolm.core import (
     ClusterMeat,
     HACMeat,
+    LagProducts,
     ResidualMoments,
     ScoreMeats,
     ScoreSpec,
@@ -38,7 +39,7 @@ from duolm.core import (
     WeightSums,
 )
 from duolm.errors import DataError, StateFileError
-from duolm.reduction import ConstantColumns, Pass1, Pass2
+from duolm.reduction import ConstantColumns, Pass1, Pass2, TestSpec, TestSums
 
 _FORMAT = "duolm.stream.checkpoint"
 _VERSION = 1
@@ -66,6 +67,7 @@ def _fingerprint(
     robust: bool = True,
     weights: str | None = None,
     scores: ScoreSpec | None = None,
+    tests: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     assert source.path is not None
     path = source.path.resolve()
@@ -83,6 +85,8 @@ def _fingerprint(
         **({"weights": weights} if weights is not None else {}),  # absent when unweighted
         # the HAC and cluster meats asked for (absent when none)
         **({"scores": _spec_fields(scores)} if scores is not None else {}),
+        # the standard tests' request: their lags and RESET's power (absent when none)
+        **({"tests": dict(tests)} if tests is not None else {}),
     }
 
 
@@ -119,6 +123,8 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
         arrays["lev_one"] = np.array(saved.resid.lev_one)
         if saved.resid.scores is not None:
             arrays.update(_score_arrays(saved.resid.scores))
+        if saved.resid.tests is not None:
+            arrays.update(_test_arrays(saved.resid.tests))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
@@ -176,7 +182,9 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
             values = [float(v) for v in data["moments"]]
             moments = ResidualMoments(int(values[0]), *values[1:])
             scores = _scores_of(data) if "scores_spec" in data else None
-            resid = Pass2(moments, np.array(data["meats"]), bool(data["lev_one"]), scores)
+            tests = _tests_of(data) if "tests_spec" in data else None
+            meats = np.array(data["meats"])
+            resid = Pass2(moments, meats, bool(data["lev_one"]), scores, tests)
         return _Saved(
             int(data["pass_"]),
             int(data["batches"]),
@@ -277,6 +285,49 @@ def _scores_of(data: Mapping[str, Any]) -> ScoreMeats:
             parts.append(ClusterMeat(groups, sums, int(data[f"cluster{i}_nobs"])))
         clusters = tuple(parts)
     return ScoreMeats(spec, hac, clusters)
+
+
+_STAT_PARTS = ("bp", "white", "reset")
+
+
+def _test_arrays(sums: TestSums) -> dict[str, Any]:
+    """The entries of the standard tests' sums of pass 2 so far (see :mod:`duolm._stream`)."""
+    spec = sums.spec
+    out: dict[str, Any] = {
+        "tests_spec": np.array([spec.maxlags, spec.power, int(spec.white), spec.unit]),
+        "tests_lags_nobs": np.array(sums.lags.nobs),
+        "tests_lags_G": sums.lags.G,
+        "tests_lags_sums": sums.lags.sums,
+        "tests_lags_head": sums.lags.head,
+        "tests_lags_tail": sums.lags.tail,
+    }
+    for name in _STAT_PARTS:
+        stat: SqrtStat | None = getattr(sums, name)
+        if stat is not None:
+            out[f"tests_{name}_R"] = stat.R
+            out[f"tests_{name}_moments"] = np.array([stat.nobs, stat.y_mean, stat.y_m2])
+    return out
+
+
+def _tests_of(data: Mapping[str, Any]) -> TestSums:
+    """The standard tests' sums of a checkpoint's entries."""
+    maxlags, power, white, unit = (float(v) for v in data["tests_spec"])
+    spec = TestSpec(int(maxlags), int(power), bool(white), unit)
+    stats: dict[str, SqrtStat | None] = {}
+    for name in _STAT_PARTS:
+        if f"tests_{name}_R" not in data:
+            stats[name] = None
+            continue
+        nobs, y_mean, y_m2 = (float(v) for v in data[f"tests_{name}_moments"])
+        stats[name] = SqrtStat(np.array(data[f"tests_{name}_R"]), nobs, y_mean, y_m2)
+    lags = LagProducts(
+        spec.maxlags,
+        int(data["tests_lags_nobs"]),
+        *(np.array(data[f"tests_lags_{part}"]) for part in ("G", "sums", "head", "tail")),
+    )
+    bp, reset = stats["bp"], stats["reset"]
+    assert bp is not None and reset is not None
+    return TestSums(spec, bp, stats["white"], reset, lags)
 
 
 def _remove(path: Path) -> None:

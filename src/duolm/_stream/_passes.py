@@ -169,18 +169,15 @@ def _job(
     path = None
     fingerprint = None
     if checkpoint is not None:
-        if tests is not None:
-            raise ValueError(
-                "checkpoint= is not available with tests= (their sums are not written to "
-                "the checkpoint): drop checkpoint="
-            )
         if src.path is None:
             raise ValueError(
                 "checkpoint= needs a file source (a CSV or Parquet path): an iterable of "
                 "frames cannot be identified or re-read from a given row"
             )
         path = Path(checkpoint)
-        fingerprint = _fingerprint(src, formula, batch_size, missing, robust, weights, scores)
+        fingerprint = _fingerprint(
+            src, formula, batch_size, missing, robust, weights, scores, tests
+        )
     return _Job(
         src,
         formula,
