@@ -1,7 +1,12 @@
 """Helpers that several test folders share (the list of scalars, a streamed test frame,
-the check that two least-squares fits agree in every number)."""
+the check that two least-squares fits agree in every number, a checkpoint writer that
+crashes)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,3 +109,37 @@ def assert_same_fit(
         np.testing.assert_allclose(
             got.with_cov_type(cov).bse, want.with_cov_type(cov).bse, rtol=RTOL, atol=0
         )
+
+
+class CrashError(Exception):
+    """A streamed fit killed right after a checkpoint write (see :func:`save_crashing_after`)."""
+
+
+def save_crashing_after(*counts: int) -> Callable[..., None]:
+    """The stream's checkpoint writer, raising :class:`CrashError` right after its write
+    number n (counted from 1 over every run that uses it) for each n in ``counts``; patch
+    it in as ``duolm._stream._passes._save``."""
+    from duolm._stream import _passes
+
+    real_save = _passes._save
+    writes: list[int] = []
+
+    def save(*args: Any) -> None:
+        real_save(*args)
+        writes.append(1)
+        if len(writes) in counts:
+            raise CrashError
+
+    return save
+
+
+def timeless(text: str) -> list[str]:
+    """A summary's lines with the Date and Time values blanked (same width, so alignment
+    still counts): two fits printed a second apart compare equal."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(Date:|Time:)(\s+)(\S+(?: \S+)*)", line)
+        if m:
+            line = m.group(1) + m.group(2) + "#" * len(m.group(3)) + line[m.end() :]
+        out.append(line)
+    return out

@@ -7,9 +7,13 @@ the parameter and what it accepts.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
 
 from duolm.errors import DataError
 
@@ -309,3 +313,10 @@ def check_weights(weights: Any, what: str, label: Callable[[int], str]) -> None:
             f"{what} is {kind} at row {label(row)}: weights must be positive and finite "
             f"(a weight is the row's relative precision; {len(bad)} row(s) have such a weight)"
         )
+
+
+def all_finite(values: NDArray[np.float64]) -> bool:
+    """All values finite. A finite sum proves it without a temporary array (a NaN or inf
+    makes the sum NaN or inf); only an overflowing sum needs the element-wise test."""
+    total = float(np.add.reduce(values, axis=None))
+    return math.isfinite(total) or bool(np.isfinite(values).all())

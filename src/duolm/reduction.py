@@ -103,9 +103,7 @@ class _HeldColumns:
         return self.columns.intercept
 
     def column(self, j: int) -> FloatArray:
-        if j == self.columns.intercept:
-            return np.broadcast_to(1.0, self.n)
-        return self.columns.parts[int(np.searchsorted(self.columns.positions, j))]
+        return self.columns.column(j)
 
 
 @dataclass(frozen=True, eq=False)
@@ -437,9 +435,7 @@ class Reduction:
         rows = len(d.y) + d.n_dropped
         if isinstance(d.matrix, core.Columns) and d.gram is not None and d.weights is None:
             # a frame's columns: the Gram matrix of the design's scan, X never built
-            mean = float(np.mean(d.y))
-            centred = d.y - mean
-            stat = core.SqrtStat.from_gram(d.gram, len(d.y), mean, float(centred @ centred))
+            stat = core.SqrtStat.of_gram(d.gram, d.y)
             if stat is not None:
                 const = ConstantColumns.of(_HeldColumns(d.matrix))
                 return Pass1(stat, rows, d.n_dropped, const)

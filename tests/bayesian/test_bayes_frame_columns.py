@@ -84,7 +84,7 @@ def test_informative_posterior_of_the_columns_is_the_householder_stack() -> None
     R0 = prior.stat.R
     stacked = np.vstack([R0[:5, :5], X])
     response = np.concatenate([R0[:5, 5], frame["y"]])
-    exact = _solver._lstsq_householder(stacked, response, 1e-10, True)
+    exact = _solver._lstsq_householder(stacked, response, tol=1e-10, cov=True)
     assert_allclose(post.m, exact.params, rtol=1e-13, atol=1e-15)
     assert exact.cov is not None
     assert_allclose(post.V, exact.cov, rtol=1e-11, atol=1e-15 * np.abs(exact.cov).max())

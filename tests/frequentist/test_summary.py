@@ -31,6 +31,7 @@ from duolm._format import (
     number_field,
 )
 from duolm.datasets import longley
+from shared import timeless
 
 NONROBUST_NOTE = (
     "Standard Errors assume that the covariance matrix of the errors is correctly specified."
@@ -67,20 +68,9 @@ def trend_data() -> pd.DataFrame:
     return pd.DataFrame({"t": t, "y": 0.1 * t**2 + rng.normal(0, 1, 60)})
 
 
-def _normalise(text: str) -> list[str]:
-    """Lines with the Date and Time values blanked (same width, so alignment still counts)."""
-    out = []
-    for line in text.splitlines():
-        m = re.match(r"^(Date:|Time:)(\s+)(\S+(?: \S+)*)", line)
-        if m:
-            line = m.group(1) + m.group(2) + "#" * len(m.group(3)) + line[m.end() :]
-        out.append(line)
-    return out
-
-
 def _tables(text: str) -> list[str]:
     """The lines above the notes."""
-    return _normalise(text.split("\n\nNotes:")[0])
+    return timeless(text.split("\n\nNotes:")[0])
 
 
 def _assert_lines_equal(ours: list[str], theirs: list[str]) -> None:
@@ -105,7 +95,7 @@ def test_text_matches_statsmodels(data, formula):
     df = data()
     ours = str(ols(formula, df).summary())
     theirs = smf.ols(formula, df).fit().summary().as_text()
-    _assert_lines_equal(_normalise(ours), _normalise(theirs))
+    _assert_lines_equal(timeless(ours), timeless(theirs))
 
 
 def test_no_intercept_header_says_uncentered():
@@ -123,7 +113,7 @@ def test_hc3_matches_statsmodels_with_t():
     fit = ols("sales ~ price + advert + temp", df, cov_type="HC3")
     ref = smf.ols("sales ~ price + advert + temp", df).fit(cov_type="HC3", use_t=True)
     summary = fit.summary()
-    _assert_lines_equal(_normalise(str(summary)), _normalise(ref.summary().as_text()))
+    _assert_lines_equal(timeless(str(summary)), timeless(ref.summary().as_text()))
     assert "Standard Errors are heteroscedasticity robust (HC3)" in summary.notes
     assert "Covariance Type:                  HC3" in summary.text
 
@@ -133,7 +123,7 @@ def test_alpha_sets_interval_labels():
     ours = str(ols("sales ~ price + advert + temp", df).summary(alpha=0.1))
     theirs = smf.ols("sales ~ price + advert + temp", df).fit().summary(alpha=0.1).as_text()
     assert "[0.05       0.95]" in ours
-    _assert_lines_equal(_normalise(ours), _normalise(theirs))
+    _assert_lines_equal(timeless(ours), timeless(theirs))
 
 
 def test_long_names_widen_columns_like_statsmodels():
@@ -143,7 +133,7 @@ def test_long_names_widen_columns_like_statsmodels():
     formula = "weekly_sales_of_the_store_x ~ price + advertising_spend_in_thousands"
     ours = str(ols(formula, df).summary())
     theirs = smf.ols(formula, df).fit().summary().as_text()
-    _assert_lines_equal(_normalise(ours), _normalise(theirs))
+    _assert_lines_equal(timeless(ours), timeless(theirs))
     assert max(len(line) for line in ours.splitlines()[:15]) > 78
 
 
@@ -152,7 +142,7 @@ def test_array_fit_matches_statsmodels():
     X = sm.add_constant(df[["price", "advert", "temp"]])
     ours = str(ols(X=X, y=df["sales"]).summary())
     theirs = sm.OLS(df["sales"], X).fit().summary().as_text()
-    _assert_lines_equal(_normalise(ours), _normalise(theirs))
+    _assert_lines_equal(timeless(ours), timeless(theirs))
 
 
 def test_ill_conditioned_tables_match_statsmodels():
@@ -245,7 +235,7 @@ def test_dropped_rows_line_and_note():
     # Otherwise the layout is statsmodels' (it drops the same rows): the same
     # header entries in each half, and the same lines from the coefficients on.
     ref = smf.ols("sales ~ price + advert + temp", df).fit().summary().as_text()
-    ours, theirs = _normalise(summary.text), _normalise(ref)
+    ours, theirs = timeless(summary.text), timeless(ref)
     ours_top, theirs_top = ours[2:12], theirs[2:11]
     assert ours_top[-1].startswith("Covariance Type:")
     left = [line[:37] for line in ours_top if not line.startswith("Dropped")]

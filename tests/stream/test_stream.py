@@ -33,7 +33,7 @@ from duolm._checks import CovType
 from duolm._stream import _batch as _reduction
 from duolm._stream import _passes
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
-from shared import FORMULA, RTOL, _frame, assert_same_fit
+from shared import FORMULA, RTOL, CrashError, _frame, assert_same_fit, save_crashing_after
 
 
 @pytest.fixture(scope="module")
@@ -249,25 +249,6 @@ def _numbers(fit: duolm.OLSResults) -> np.ndarray:
     )
 
 
-class _CrashError(Exception):
-    pass
-
-
-def _save_crashing_after(*counts: int) -> Any:
-    """The checkpoint writer, raising _CrashError right after its write number n (counted
-    from 1 over every run that uses it) for each n in ``counts``."""
-    real_save = _passes._save
-    writes: list[int] = []
-
-    def save(*args: Any) -> None:
-        real_save(*args)
-        writes.append(1)
-        if len(writes) in counts:
-            raise _CrashError
-
-    return save
-
-
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = _frame(n=400, seed=11)
@@ -291,8 +272,8 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
     with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", _save_crashing_after(crash_after))
-        with pytest.raises(_CrashError):
+        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
+        with pytest.raises(CrashError):
             _fit(big, ckpt)
     assert ckpt.exists()
     got = _numbers(_fit(big, ckpt))
@@ -315,11 +296,11 @@ def test_resume_after_a_crash_between_checkpoints(
     def crashing(self: Any, *args: Any) -> Any:
         calls.append(1)
         if len(calls) == at:
-            raise _CrashError
+            raise CrashError
         return real(self, *args)
 
     monkeypatch.setattr(cls, name, crashing)
-    with pytest.raises(_CrashError):
+    with pytest.raises(CrashError):
         _fit(big, ckpt, every=3)
     monkeypatch.setattr(cls, name, real)
     assert np.array_equal(_numbers(_fit(big, ckpt, every=3)), want)
@@ -342,8 +323,8 @@ def test_resume_keeps_a_refused_column_path(
     ckpt = tmp_path / "fit.ckpt"
     with monkeypatch.context() as patch:
         patch.setattr(_reduction._Builder, "_verified", refuse)
-        patch.setattr(_passes, "_save", _save_crashing_after(4))
-        with pytest.raises(_CrashError):
+        patch.setattr(_passes, "_save", save_crashing_after(4))
+        with pytest.raises(CrashError):
             _fit(big, ckpt)
     assert np.array_equal(_numbers(_fit(big, ckpt)), want)  # resumed without the patch
 
@@ -416,7 +397,7 @@ def test_killed_process_resumes_bitwise(big: Path, tmp_path: Path, mode: str) ->
 
 def test_checkpoint_of_other_arguments_is_refused(big: Path, tmp_path: Path) -> None:
     ckpt = tmp_path / "fit.ckpt"
-    with pytest.raises(_CrashError), _crash_after_first_save():
+    with pytest.raises(CrashError), _crash_after_first_save():
         _fit(big, ckpt)
     with pytest.raises(StateFileError, match=r"batch_size: 48 there, 50 now"):
         duolm.ols(FORMULA, big, batch_size=50, checkpoint=ckpt)
@@ -438,7 +419,7 @@ class _crash_after_first_save:  # noqa: N801 - used as a context manager
 
         def save(*args: Any) -> None:
             self.real(*args)
-            raise _CrashError
+            raise CrashError
 
         _passes._save = save
 
@@ -453,7 +434,7 @@ def test_checkpoint_needs_a_file(frame: pd.DataFrame, tmp_path: Path) -> None:
 
 def test_checkpoint_file_has_no_pickles(big: Path, tmp_path: Path) -> None:
     ckpt = tmp_path / "fit.ckpt"
-    with pytest.raises(_CrashError), _crash_after_first_save():
+    with pytest.raises(CrashError), _crash_after_first_save():
         _fit(big, ckpt)
     with np.load(ckpt, allow_pickle=False) as z:
         assert str(z["format"]) == "duolm.stream.checkpoint"
@@ -529,9 +510,9 @@ def test_csv_resume_is_bitwise_equal(
     want = _numbers(_fit(path, None))
     ckpt = tmp_path / "fit.ckpt"
     with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", _save_crashing_after(4, 13))
+        patch.setattr(_passes, "_save", save_crashing_after(4, 13))
         for _ in range(2):  # crash in pass 1, resume and crash in pass 2
-            with pytest.raises(_CrashError):
+            with pytest.raises(CrashError):
                 _fit(path, ckpt)
     assert np.array_equal(_numbers(_fit(path, ckpt)), want)
 
@@ -553,7 +534,7 @@ def test_a_checkpoint_of_another_encoding_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(frame.to_csv(index=False).encode("latin-1"))
     ckpt = tmp_path / "fit.ckpt"
-    with pytest.raises(_CrashError), _crash_after_first_save():
+    with pytest.raises(CrashError), _crash_after_first_save():
         duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="latin-1")
     with pytest.raises(StateFileError, match=r"encoding: 'latin-1' there, 'cp1252' now"):
         duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="cp1252")

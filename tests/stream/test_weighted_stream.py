@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import duolm
 from duolm.cli import main
 from duolm.errors import DataError
-from shared import FORMULA, RTOL, _frame, assert_same_fit
+from shared import FORMULA, RTOL, CrashError, _frame, assert_same_fit, save_crashing_after
 
 
 def _weighted(n: int = 150) -> pd.DataFrame:
@@ -148,10 +148,6 @@ def test_cli_fit_weights(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "'nope' of the weights is not in the data" in result.output
 
 
-class _CrashError(Exception):
-    pass
-
-
 @pytest.mark.parametrize("crash_after", [2, 5, 9])
 def test_weighted_resume_from_a_checkpoint_is_bitwise_equal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
@@ -164,17 +160,10 @@ def test_weighted_resume_from_a_checkpoint_is_bitwise_equal(
     _weighted(200).to_parquet(path)
     want = _fit(path, batch_size=48)
     ckpt = tmp_path / "fit.ckpt"
-    real_save, writes = _passes._save, []
-
-    def crashing(*args: object) -> None:
-        real_save(*args)  # type: ignore[arg-type]
-        writes.append(1)
-        if len(writes) == crash_after:
-            raise _CrashError
 
     with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", crashing)
-        with pytest.raises(_CrashError):
+        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
+        with pytest.raises(CrashError):
             _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
     with pytest.raises(duolm.errors.StateFileError, match="weights"):
         duolm.ols(FORMULA, path, batch_size=48, checkpoint=ckpt, cov_type="HC3")

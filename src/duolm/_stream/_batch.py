@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 import duolm._stream._kernels as _kernels
 from duolm import core
-from duolm._checks import Missing, check_missing
+from duolm._checks import Missing, all_finite, check_missing
 from duolm._stream._groups import group_labels
 from duolm._stream._sources import _Batch
 from duolm.core import SqrtStat
@@ -109,7 +109,7 @@ class _Builder:
     def direct(self, batch: _Batch) -> tuple[FloatArray, FloatArray] | None:
         """``(X, y)`` copied from the columns, or None when some value is not numeric or finite."""
         columns = self.columns(batch)
-        if columns is None or not all(_all_finite(column) for column in columns.data):
+        if columns is None or not all(all_finite(column) for column in columns.data):
             return None
         return columns.X(), columns.y
 
@@ -138,7 +138,7 @@ class _Builder:
         if name is None:
             return {}
         w = batch.numeric(name)
-        if w is None or not (_all_finite(w) and bool(np.all(w > 0))):
+        if w is None or not (all_finite(w) and bool(np.all(w > 0))):
             return None
         return {name: w}
 
@@ -282,12 +282,6 @@ class _Columns:
         return stat if stat is not None else SqrtStat.from_data(self.X(), self.y)
 
 
-def _all_finite(column: FloatArray) -> bool:
-    """All values finite. A finite sum proves it without a temporary array (a NaN or inf
-    makes the sum NaN or inf); only an overflowing sum needs the element-wise test."""
-    return math.isfinite(np.add.reduce(column)) or bool(np.isfinite(column).all())
-
-
 def _build_xy(
     spec: DesignSpec, batch: _Batch, label: str
 ) -> tuple[FloatArray, FloatArray, int, Carried]:
@@ -346,7 +340,7 @@ def _pass2_of_columns(
         if kept[j]:
             data.append(column)
             where.append(int(position[j]))
-        elif not _all_finite(column):  # pass 1 dropped its row: the checked path drops it
+        elif not all_finite(column):  # pass 1 dropped its row: the checked path drops it
             return None
     icpt = columns.icpt
     icpt_kept = int(position[icpt]) if icpt is not None and kept[icpt] else None

@@ -47,7 +47,7 @@ def group_labels(
     frame = _columns(batch, needed)
     for name in groups:
         if name not in frame.columns:
-            raise DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
+            raise _absent(label, name)
     rows = np.ones(len(frame), dtype=bool)
     if kept != len(frame):
         rows = frame[list(used)].notna().all(axis=1).to_numpy()
@@ -62,7 +62,7 @@ def group_labels(
         missing = pd.isna(column)
         if missing.any():
             row = frame.index[np.flatnonzero(rows)[int(np.flatnonzero(missing)[0])]]
-            raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
+            raise _missing(label, name, row)
         out.append(pd.Index(column))
     return tuple(out)
 
@@ -71,7 +71,7 @@ def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
     """The labels of every row of an Arrow batch in column ``name`` (no frame built)."""
     table = batch.data
     if name not in table.column_names:
-        raise DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
+        raise _absent(label, name)
     column = table.column(name)
     # nulls first: a dictionary column's nulls come out of to_numpy as some other label
     missing = column.is_null().to_numpy(zero_copy_only=False) if column.null_count else None
@@ -79,10 +79,17 @@ def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
     if missing is None:
         missing = pd.isna(values)  # NaN in a float column is a value to Arrow, not a null
     if missing.any():
-        row = batch.start + int(np.flatnonzero(missing)[0])
-        raise DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
+        raise _missing(label, name, batch.start + int(np.flatnonzero(missing)[0]))
     out: pd.Index = pd.Index(values)
     return out
+
+
+def _absent(label: str, name: str) -> DataError:
+    return DataError(f"{label}: cov_kwds 'groups': column {name!r} is not in the data")
+
+
+def _missing(label: str, name: str, row: object) -> DataError:
+    return DataError(f"{label}: the cluster groups column {name!r} is missing at row {row}")
 
 
 def _columns(batch: _Batch, names: list[str]) -> pd.DataFrame:

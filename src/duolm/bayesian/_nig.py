@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 from scipy import special, stats
 
 from duolm import core
+from duolm._checks import all_finite
 from duolm.core import ALIAS_TOL, SqrtStat, _sweep
 from duolm.errors import DataError, PriorError
 
@@ -127,12 +128,9 @@ def _check_rows(X: object, y: object, k: int) -> tuple[FloatArray, FloatArray]:
     if ya.ndim != 1 or ya.shape[0] != Xa.shape[0]:
         raise DataError(f"y must have one value per row of X ({Xa.shape[0]}), got {ya.shape}")
     for what, arr in (("X", Xa), ("y", ya)):
-        # a finite sum proves every entry finite (a NaN or inf makes it NaN or inf)
-        if math.isfinite(float(np.add.reduce(arr, axis=None))):
-            continue
-        bad = np.argwhere(~np.isfinite(arr))
-        if len(bad):
-            raise DataError(f"{what} is {arr[tuple(bad[0])]} at row {bad[0][0]}; must be finite")
+        if not all_finite(arr):
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise DataError(f"{what} is {arr[tuple(bad)]} at row {bad[0]}; must be finite")
     return Xa, ya
 
 

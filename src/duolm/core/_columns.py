@@ -80,6 +80,12 @@ class Columns:
         out: NDArray[np.intp] = np.flatnonzero(np.arange(k) != self.intercept)
         return out
 
+    def column(self, j: int) -> FloatArray:
+        """Column ``j`` of ``X``: a part, or ones (read-only, no memory) for the intercept."""
+        if j == self.intercept:
+            return np.broadcast_to(1.0, self.nrows)
+        return self.parts[j - (self.intercept is not None and j > self.intercept)]
+
     @cached_property
     def array(self) -> FloatArray:
         """``X`` built (F order, each column copied in one piece), read-only; kept once built."""

@@ -191,6 +191,12 @@ class SqrtStat:
         return stat if stat is not None else cls.from_data(X, y)
 
     @classmethod
+    def of_gram(cls, G: FloatArray, y: FloatArray) -> SqrtStat | None:
+        """:meth:`from_gram` of the rows whose response is ``y`` (counted and its mean and
+        centred sum of squares taken here), or None when unsafe."""
+        return cls.from_gram(G, len(y), *_y_moments(y))
+
+    @classmethod
     def from_gram(cls, G: FloatArray, nobs: int, y_mean: float, y_m2: float) -> SqrtStat | None:
         """The statistic of rows whose ``[X y]^T [X y]`` is ``G``, or None when unsafe.
 

@@ -373,17 +373,7 @@ class Design:
     @cached_property
     def const_col(self) -> int | None:
         """Position of the first constant, nonzero column of X (the intercept), if any."""
-        if isinstance(self.matrix, Columns):  # the columns where they are: X not built
-            parts = dict(zip(self.matrix.positions.tolist(), self.matrix.parts, strict=True))
-            for j in range(self.matrix.shape[1]):
-                if j == self.matrix.intercept:
-                    return j
-                part = parts[j]  # the head first: most columns fail there
-                head = bool(len(part)) and part[0] != 0 and bool(np.all(part[:64] == part[0]))
-                if head and np.all(part == part[0]):
-                    return j
-            return None
-        return constant_column(self.X)
+        return constant_column(self.matrix)
 
 
 def from_formula(
@@ -744,22 +734,27 @@ def _first_constant(scanned: ColumnScan) -> int | None:
     return int(flat[0]) if flat.size else None
 
 
-def constant_column(X: FloatArray) -> int | None:
+def constant_column(X: DesignMatrix) -> int | None:
     """Position of the first constant, nonzero column of ``X`` (the intercept), if any.
 
     Candidates are found on the first rows, so only they cost a pass over the data.
+    :class:`~duolm.core.Columns` are read where they are (their intercept is constant
+    by construction), not built into a matrix.
 
     Examples
     --------
     >>> constant_column(np.array([[2.0, 1.0, 3.0], [5.0, 1.0, 3.0]]))
     1
     """
-    if len(X) == 0:
+    n, k = X.shape
+    if n == 0:
         return None
-    head = X[:64]
+    intercept = X.intercept if isinstance(X, Columns) else None
+    column = X.column if isinstance(X, Columns) else (lambda j: X[:, j])
+    head = np.column_stack([column(j)[:64] for j in range(k)])
     candidates = np.flatnonzero((head == head[0]).all(axis=0) & (head[0] != 0))
-    for j in candidates:
-        if np.all(X[:, j] == X[0, j]):
+    for j in candidates.tolist():
+        if j == intercept or np.all(column(j) == column(j)[0]):
             return int(j)
     return None
 
