@@ -34,6 +34,7 @@ __all__ = [
     "check_hac_request",
     "check_kernel",
     "check_maxlags",
+    "check_maxlags_rows",
     "check_missing",
     "check_nonnegative_int",
     "check_positive_int",
@@ -114,6 +115,18 @@ def check_maxlags(maxlags: object) -> int:
     if isinstance(maxlags, bool) or not isinstance(maxlags, numbers.Integral) or maxlags < 0:
         raise ValueError(f"cov_kwds 'maxlags' must be a non-negative integer, got {maxlags!r}")
     return int(maxlags)
+
+
+def check_maxlags_rows(maxlags: int, nobs: int) -> int:
+    """``maxlags`` below the ``nobs`` rows fitted: a lag of ``nobs`` or more pairs no rows,
+    and Bartlett's weights ``1 - l / (L + 1)`` of a longer ``L`` tend to 1 (the meat of
+    all lags, ``(sum u)(sum u)^T``, which vanishes at the least-squares estimate)."""
+    if maxlags >= nobs:
+        raise DataError(
+            f"cov_kwds 'maxlags' must be below the number of rows fitted ({nobs}), got "
+            f"{maxlags}: HAC estimates the autocovariances up to that lag"
+        )
+    return maxlags
 
 
 def check_kernel(kernel: object) -> Kernel:

@@ -7,6 +7,7 @@ user can fix the input without reading a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "CovarianceWarning",
     "DataError",
     "FormulaError",
     "MissingValuesWarning",
@@ -45,3 +46,9 @@ class RankWarning(UserWarning):
 class PerfectFitWarning(UserWarning):
     """The residuals are at rounding level: t, F and p values are undefined where they
     would only divide rounding errors (R's "essentially perfect fit")."""
+
+
+class CovarianceWarning(UserWarning):
+    """A robust covariance is not positive semidefinite: some estimate's variance came
+    out negative (two-way clusters, HAC with uniform weights), and its standard error,
+    t and p values and interval are NaN; the message names the terms."""

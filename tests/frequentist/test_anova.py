@@ -11,6 +11,7 @@ import pytest
 import statsmodels.formula as sm_formula
 import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
 import duolm
@@ -138,10 +139,18 @@ def test_nested_f_against_r(kidney: pd.DataFrame) -> None:
 
 
 def test_nested_sequence_matches_statsmodels(frame: pd.DataFrame) -> None:
+    """Sums of squares and F as statsmodels' anova_lm; the p values as R's anova.lm, on
+    the largest model's residual df in every row (anova_lm reads each row's own df,
+    which differs from the third fit on: the F statistic is on the largest's scale)."""
     forms = ["y ~ x", "y ~ x + C(a)", "y ~ x * C(a) + C(b)"]
     ours = anova(*[duolm.ols(f, frame) for f in forms])
     ref = anova_lm(*[smf.ols(f, frame).fit() for f in forms])
-    assert_allclose(ours.iloc[1:].to_numpy(), ref.iloc[1:].to_numpy(), rtol=RTOL, atol=0)
+    cols = ["df_resid", "ssr", "df_diff", "ss_diff", "F"]
+    assert_allclose(ours[cols].iloc[1:], ref[cols].iloc[1:], rtol=RTOL, atol=0)
+    big = ours["df_resid"].iloc[-1]
+    want = stats.f.sf(ours["F"].iloc[1:], ours["df_diff"].iloc[1:], big)
+    assert_allclose(ours["Pr(>F)"].iloc[1:], want, rtol=RTOL, atol=0)
+    assert not np.isclose(ours["Pr(>F)"].iloc[1], ref["Pr(>F)"].iloc[1], rtol=1e-3, atol=0)
 
 
 def test_likelihood_ratio_matches_statsmodels(frame: pd.DataFrame) -> None:

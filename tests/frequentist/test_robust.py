@@ -3,6 +3,7 @@ published standard errors."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from numpy.testing import assert_allclose
 
 import duolm
 from duolm import core
-from duolm.errors import DataError, StateFileError
+from duolm.errors import CovarianceWarning, DataError, StateFileError
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2"
@@ -253,3 +254,41 @@ def test_cluster_against_petersen() -> None:
     ]:
         fit = duolm.ols("y ~ x", pet, cov_type="cluster", cov_kwds={"groups": groups})
         assert_allclose(fit.bse.to_numpy(), expected, rtol=0, atol=5e-5)
+
+
+def test_maxlags_beyond_the_rows_is_refused(tmp_path: Path) -> None:
+    """A lag of n or more pairs no rows, and Bartlett's weights of a long window tend to 1:
+    maxlags = 10**6 on 20 rows gave standard errors near 0 and p ~ 1e-49, silently."""
+    rng = np.random.default_rng(0)
+    n = 20
+    frame = pd.DataFrame({"x": rng.normal(size=n)})
+    frame["y"] = 1 + frame.x + rng.normal(size=n)
+    for maxlags in (n, 10**6):
+        with pytest.raises(DataError, match=r"'maxlags' must be below the number of rows .*\(20\)"):
+            duolm.ols("y ~ x", frame, cov_type="HAC", cov_kwds={"maxlags": maxlags})
+    ok = duolm.ols("y ~ x", frame, cov_type="HAC", cov_kwds={"maxlags": n - 1})
+    assert np.all(np.isfinite(ok.bse))
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="must be below the number of rows"):  # before pass 2
+        duolm.ols("y ~ x", path, cov_type="HAC", cov_kwds={"maxlags": n}, batch_size=7)
+
+
+def test_an_indefinite_covariance_is_said_by_name() -> None:
+    """Two-way clusters (and HAC with uniform weights) can give a negative variance: its
+    standard error is NaN, as statsmodels, but no longer silently."""
+    rng = np.random.default_rng(2)
+    n = 30
+    X = np.c_[np.ones(n), rng.normal(size=n)]
+    y = X @ [1.0, 1.0] + rng.normal(size=n)
+    g1, g2 = rng.integers(0, 5, n), rng.integers(0, 3, n)
+    fit = duolm.ols(X=X, y=y, cov_type="cluster", cov_kwds={"groups": [g1, g2]})
+    with pytest.warns(CovarianceWarning, match="variance of 'x0' is negative"):
+        bse = fit.bse
+    assert np.isnan(bse.iloc[0]) and np.isfinite(bse.iloc[1])
+    ref = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": np.c_[g1, g2]})
+    assert_allclose(bse.iloc[1], ref.bse[1], rtol=1e-10, atol=0)
+    assert np.isnan(ref.bse[0])
+    with warnings.catch_warnings():  # a semidefinite one says nothing
+        warnings.simplefilter("error")
+        _ = duolm.ols(X=X, y=y, cov_type="cluster", cov_kwds={"groups": g1}).bse

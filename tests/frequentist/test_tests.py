@@ -312,3 +312,22 @@ def test_the_summarys_breusch_pagan_is_the_test_by_the_fits_factor() -> None:
         np.testing.assert_allclose(lm, test.statistic, rtol=1e-9, atol=0)
         np.testing.assert_allclose(p, test.pvalue, rtol=1e-7, atol=1e-300)
         assert df == test.df
+
+
+def test_auxiliary_regressions_that_would_fit_exactly_are_refused() -> None:
+    """RESET with as many columns as rows divided by zero (ZeroDivisionError), and
+    Breusch-Godfrey on n - rank lags returned LM = n, a number that means nothing."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=6)
+    small = duolm.ols(X=np.c_[np.ones(6), x], y=1 + x + rng.normal(size=6))
+    with pytest.raises(DataError, match="RESET regression has 6 columns for 6 rows"):
+        small.linear_reset(5)
+    assert np.isfinite(small.linear_reset(4).statistic)
+    X = np.c_[np.ones(20), rng.normal(size=20)]
+    y = X @ [1.0, 1.0] + rng.normal(size=20)
+    fit = duolm.ols(X=X, y=y)
+    for nlags in (18, 19):
+        with pytest.raises(DataError, match="use nlags <= 17"):
+            fit.acorr_breusch_godfrey(nlags)
+    ref = smd.acorr_breusch_godfrey(sm.OLS(y, X).fit(), nlags=17)
+    assert_allclose(fit.acorr_breusch_godfrey(17).statistic, ref[0], rtol=1e-10, atol=0)

@@ -407,3 +407,33 @@ def test_labels_a_checkpoint_cannot_store_are_named(tmp_path: Path) -> None:
         batch_size=10,
     )
     assert np.isfinite(fit.bse.to_numpy()).all()
+
+
+@pytest.mark.parametrize("kind", ["date", "zoned"])
+def test_date_groups_are_one_group_whether_a_batch_dropped_rows_or_not(
+    tmp_path: Path, kind: str
+) -> None:
+    """Batches that dropped a row took their labels through pandas (``datetime.date``,
+    zoned ``Timestamp``), the others through Arrow (``datetime64``): never equal, so
+    9 days made 18 groups and wrong standard errors, silently (and a checkpoint refused
+    the pandas labels)."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 9, n), "D")
+    labels = day.date if kind == "date" else day.tz_localize("Europe/Prague")
+    data = pd.DataFrame({"x": rng.normal(size=n), "day": labels})
+    data["y"] = 1 + 2 * data.x + rng.normal(size=n)
+    data.loc[[10, 20, 1500], "x"] = np.nan  # batches 0 and 3 drop rows, the others none
+    path = tmp_path / "dates.parquet"
+    data.to_parquet(path)
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": "day"}}
+    with pytest.warns(MissingValuesWarning):
+        want = duolm.ols("y ~ x", data, **kw)
+        got = duolm.ols("y ~ x", path, batch_size=500, **kw)
+        resumed = duolm.ols("y ~ x", path, batch_size=500, checkpoint=tmp_path / "c", **kw)
+    red = duolm.reduce("y ~ x", path, batch_size=500, diagnostics=True, groups="day")
+    assert red.pass2 is not None and red.pass2.scores is not None
+    assert red.pass2.scores.clusters is not None
+    assert red.pass2.scores.clusters[0].n_groups == 9
+    assert_allclose(got.bse, want.bse, rtol=RTOL, atol=0)
+    assert_allclose(resumed.bse, want.bse, rtol=RTOL, atol=0)

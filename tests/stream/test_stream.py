@@ -281,6 +281,53 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     assert not ckpt.exists()  # removed at the end
 
 
+def test_a_checkpoint_of_another_alias_tol_is_refused(
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pass 2's sums are those of the columns pass 1 kept, which alias_tol decides: a
+    resume with another one broadcast (3, 2, 2) against (3, 3, 3) meats."""
+    ckpt = tmp_path / "fit.ckpt"
+    kw: dict[str, Any] = {"batch_size": 48, "checkpoint": ckpt, "checkpoint_every": 1}
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", save_crashing_after(12))  # in pass 2
+        with pytest.raises(CrashError):
+            duolm.ols(FORMULA, big, alias_tol=0.5, cov_type="HC1", **kw)
+    with pytest.raises(StateFileError, match=r"alias_tol: 0\.5 there"):
+        duolm.ols(FORMULA, big, cov_type="HC1", **kw)
+    got = duolm.ols(FORMULA, big, alias_tol=0.5, cov_type="HC1", **kw)  # the same run: resumed
+    want = duolm.ols(FORMULA, big, alias_tol=0.5, cov_type="HC1", batch_size=48)
+    assert np.array_equal(_numbers(got), _numbers(want))
+
+
+@pytest.mark.parametrize("crash_after", [2, 5, 9, 12])
+def test_a_csv_with_blank_lines_resumes_at_its_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
+    """pandas' chunks skip blank lines, and its ``skiprows`` counted them: a resumed
+    run read some rows twice (400 rows came out 407, silently)."""
+    frame = _frame(n=400, seed=3)
+    lines = frame.to_csv(index=False).splitlines()
+    text = "\n".join(line + ("\n" if i % 23 == 5 else "") for i, line in enumerate(lines))
+    path = tmp_path / "blank.csv"
+    path.write_text(text + "\n")
+
+    def fit(ckpt: Path | None) -> duolm.OLSResults:
+        return duolm.ols(
+            FORMULA, path, batch_size=48, checkpoint=ckpt, checkpoint_every=1, cov_type="HC1"
+        )
+
+    want = fit(None)
+    assert want.nobs == 400
+    ckpt = tmp_path / "fit.ckpt"
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
+        with pytest.raises(CrashError):
+            fit(ckpt)
+    got = fit(ckpt)
+    assert got.nobs == 400
+    assert np.array_equal(_numbers(got), _numbers(want))
+
+
 @pytest.mark.parametrize("crash_in", [("part", 4), ("part", 8), ("resid", 1), ("resid", 7)])
 def test_resume_after_a_crash_between_checkpoints(
     big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_in: tuple[str, int]

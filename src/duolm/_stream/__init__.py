@@ -196,6 +196,7 @@ def reduce(
         scores,
         tests,
         weights,
+        alias_tol,
     )
     if diagnostics and job.source.kind == "frames" and isinstance(job.source.frames, Iterator):
         raise ValueError(

@@ -29,6 +29,7 @@ import pandas as pd
 from duolm._checks import Missing
 from duolm._stream._sources import _Source
 from duolm.core import (
+    ALIAS_TOL,
     ClusterMeat,
     HACMeat,
     LagProducts,
@@ -68,6 +69,7 @@ def _fingerprint(
     weights: str | None = None,
     scores: ScoreSpec | None = None,
     tests: Mapping[str, Any] | None = None,
+    alias_tol: float = ALIAS_TOL,
 ) -> dict[str, Any]:
     assert source.path is not None
     path = source.path.resolve()
@@ -87,6 +89,8 @@ def _fingerprint(
         **({"scores": _spec_fields(scores)} if scores is not None else {}),
         # the standard tests' request: their lags and RESET's power (absent when none)
         **({"tests": dict(tests)} if tests is not None else {}),
+        # the columns pass 1 keeps, whose pass 2 the checkpoint may hold (absent: default)
+        **({"alias_tol": float(alias_tol)} if alias_tol != ALIAS_TOL else {}),
     }
 
 

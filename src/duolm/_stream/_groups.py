@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from duolm._stream._sources import _Batch
 from duolm.errors import DataError
@@ -56,6 +57,8 @@ def group_labels(
                 f"{label}: cannot tell which {kept} of the batch's {len(frame)} rows were "
                 "fitted, to read their cluster groups"
             )
+    if not isinstance(batch.data, pd.DataFrame):  # labels as Arrow gives them, as above
+        return tuple(_arrow_labels(batch, name, label, rows) for name in groups)
     out = []
     for name in groups:
         column = frame[name].to_numpy()[rows]
@@ -67,8 +70,14 @@ def group_labels(
     return tuple(out)
 
 
-def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
-    """The labels of every row of an Arrow batch in column ``name`` (no frame built)."""
+def _arrow_labels(
+    batch: _Batch, name: str, label: str, rows: NDArray[np.bool_] | None = None
+) -> pd.Index:
+    """The labels of the rows ``rows`` (None: all) of an Arrow batch in column ``name``,
+    no frame built. Every batch's labels come from here, whether it dropped rows or
+    not: pandas' conversion gives other types (``datetime.date`` for Arrow's dates,
+    ``Timestamp`` for zoned times), which never equal Arrow's ``datetime64``, and one
+    group would have become two."""
     table = batch.data
     if name not in table.column_names:
         raise _absent(label, name)
@@ -78,8 +87,11 @@ def _arrow_labels(batch: _Batch, name: str, label: str) -> pd.Index:
     values = column.to_numpy(zero_copy_only=False)
     if missing is None:
         missing = pd.isna(values)  # NaN in a float column is a value to Arrow, not a null
+    at = np.arange(len(values)) if rows is None else np.flatnonzero(rows)
+    if rows is not None:
+        values, missing = values[rows], missing[rows]
     if missing.any():
-        raise _missing(label, name, batch.start + int(np.flatnonzero(missing)[0]))
+        raise _missing(label, name, batch.start + int(at[np.flatnonzero(missing)[0]]))
     out: pd.Index = pd.Index(values)
     return out
 

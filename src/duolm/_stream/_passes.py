@@ -35,7 +35,7 @@ from duolm._stream._batch import (
 )
 from duolm._stream._checkpoint import _fingerprint, _load, _remove, _save, _Saved
 from duolm._stream._sources import _Batch, _csv_text_dtypes, _open_source, _Source
-from duolm.core import ScoreSpec, SqrtStat
+from duolm.core import ALIAS_TOL, ScoreSpec, SqrtStat
 from duolm.design import HEAD_ROWS, Design
 from duolm.errors import DataError, StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2, Reduction
@@ -149,6 +149,7 @@ def _job(
     scores: ScoreSpec | None = None,
     tests: Mapping[str, Any] | None = None,
     weights: str | None = None,
+    alias_tol: float = ALIAS_TOL,
 ) -> _Job:
     formula = _check_formula(formula, missing, "a streamed fit")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -176,7 +177,7 @@ def _job(
             )
         path = Path(checkpoint)
         fingerprint = _fingerprint(
-            src, formula, batch_size, missing, robust, weights, scores, tests
+            src, formula, batch_size, missing, robust, weights, scores, tests, alias_tol
         )
     return _Job(
         src,

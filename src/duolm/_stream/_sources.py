@@ -437,7 +437,7 @@ def _rechunk(
 def _csv_batches(
     source: _Source, columns: tuple[str, ...], size: int, start: int
 ) -> Iterator[_Batch]:
-    path, names = source.path, source.names
+    path = source.path
     assert path is not None
     options: dict[str, Any] = {
         "usecols": list(columns),
@@ -445,18 +445,19 @@ def _csv_batches(
         "chunksize": size,
         "encoding": source.encoding,
     }
-    if start:  # skip the header and `start` rows; the C parser skips whole records
-        options.update(header=None, names=list(names), skiprows=start + 1)
+    # a resumed read parses the rows before ``start`` again and drops them: pandas'
+    # ``skiprows`` counts lines, blank ones too, while its chunks count records (rows
+    # would be read twice or never)
     try:
         reader = pd.read_csv(path, **options)
     except pd.errors.EmptyDataError:
         return
     # pandas cuts a row with extra fields to the used columns and pads a short one with
     # NaN: each chunk's rows are checked for the header's field count before they are used
-    check = RowCheck(path, str(path), source.first_raw, start, source.encoding)
+    check = RowCheck(path, str(path), source.first_raw, 0, source.encoding)
     try:
         with reader:
-            row = start
+            row = 0
             while True:
                 try:
                     chunk = next(reader)
@@ -471,8 +472,9 @@ def _csv_batches(
                         f"{path}: cannot parse the rows after row {row - 1}: {exc}"
                     ) from exc
                 check.through(row + len(chunk))
-                chunk.index = pd.RangeIndex(row, row + len(chunk))
-                yield _Batch(row, chunk)
+                if row >= start:
+                    chunk.index = pd.RangeIndex(row, row + len(chunk))
+                    yield _Batch(row, chunk)
                 row += len(chunk)
     finally:
         check.close()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from duolm._checks import check_maxlags_rows
 from duolm.core._sandwich import ClusterMeat, HACMeat, Kernel, _factorize, default_maxlags
 from duolm.errors import DataError
 
@@ -54,7 +55,10 @@ class ScoreSpec:
 
     def counted(self, nobs: int) -> ScoreSpec:
         """This spec with ``maxlags`` by the rule for ``nobs`` rows, if it was None."""
-        if not self.hac or self.maxlags is not None:
+        if not self.hac:
+            return self
+        if self.maxlags is not None:
+            check_maxlags_rows(self.maxlags, nobs)  # before the second pass, not after it
             return self
         return replace(self, maxlags=default_maxlags(nobs), maxlags_rule=True)
 

@@ -232,7 +232,9 @@ def _compare(fits: tuple[OLSFit, ...], test: str) -> pd.DataFrame:
         scale = fits[-1].scale  # the largest model's s^2, as statsmodels and R
         F = ss_diff / df_diff / scale
         frame["F"] = F
-        p = np.asarray(stats.f.sf(F, df_diff, df_resid), dtype=np.float64)
+        # F has the largest model's residual df below, in every row (R's anova.lm);
+        # statsmodels' anova_lm reads each row's own, which differs from three fits on
+        p = np.asarray(stats.f.sf(F, df_diff, df_resid[-1]), dtype=np.float64)
         p[np.isnan(F)] = math.nan
         frame["Pr(>F)"] = p
     else:
@@ -267,7 +269,8 @@ def anova(
         Types 2 and 3: the covariance of the Wald tests (None: the fit's).
     test : {"F", "lr"}
         Several fits: F test (columns ``df_resid, ssr, df_diff, ss_diff, F,
-        Pr(>F)``) or likelihood-ratio test (``... LR, Pr(>Chi)``).
+        Pr(>F)``; F on the largest model's scale and residual df, as R's
+        ``anova``) or likelihood-ratio test (``... LR, Pr(>Chi)``).
 
     Returns
     -------

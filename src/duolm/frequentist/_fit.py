@@ -41,7 +41,7 @@ from duolm._checks import (
 )
 from duolm.core._sweep import Squares
 from duolm.design import Design, DesignSpec, constant_column, new_weights
-from duolm.errors import DataError, PerfectFitWarning, RankWarning
+from duolm.errors import CovarianceWarning, DataError, PerfectFitWarning, RankWarning
 from duolm.frequentist._diagnostics import Diagnostics
 from duolm.frequentist._hypotheses import parse_hypothesis
 from duolm.frequentist._robust import dependent_cov, resolve_cov_kwds
@@ -526,7 +526,23 @@ class OLSFit:
 
     @cached_property
     def _cov(self) -> FloatArray:
-        return self._cov_kept(self.cov_type)
+        cov = self._cov_kept(self.cov_type)
+        negative = np.flatnonzero(~(np.diag(cov) >= 0.0))
+        if negative.size:  # HC covariances are sums of squares; these need not be
+            names = [self.terms[j] for j in np.flatnonzero(self.kept)[negative]]
+            warnings.warn(
+                f"the {self.cov_type} covariance is not positive semidefinite: the variance "
+                f"of {', '.join(map(repr, names))} is negative, so its standard error, t and "
+                "p values and interval are NaN"
+                + (
+                    "; Bartlett's weights (kernel='bartlett') always give a semidefinite one"
+                    if self.cov_type == "HAC"
+                    else "; one-way clusters always give a semidefinite one"
+                ),
+                CovarianceWarning,
+                stacklevel=3,
+            )
+        return cov
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance matrix of the estimates under ``cov_type`` (NaN rows for aliased)."""
@@ -550,7 +566,8 @@ class OLSFit:
         if self.cov_type == "nonrobust":
             se = unit * math.sqrt(self.scale) * np.sqrt(np.sum(Rs * Rs, axis=1))
         elif self.cov_type in DEPENDENT_COV_TYPES:
-            se = np.sqrt(np.diag(self._cov))
+            with np.errstate(invalid="ignore"):  # a negative variance: CovarianceWarning
+                se = np.sqrt(np.diag(self._cov))
         else:
             meat = self._meat("HC0" if self.cov_type == "HC1" else self.cov_type)
             if self.cov_type == "HC1":

@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm import core
+from duolm._checks import check_maxlags_rows
 from duolm.errors import DataError
 
 __all__ = [
@@ -104,6 +105,7 @@ def resolve_cov_kwds(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> dic
         out["maxlags_rule"] = out["maxlags"] is None
         if out["maxlags"] is None:
             out["maxlags"] = core.default_maxlags(fit.nobs)
+        check_maxlags_rows(out["maxlags"], fit.nobs)
         return out
     cols = _group_columns(out["groups"], fit.nobs)
     names = ["groups"] if len(cols) == 1 else ["groups[0]", "groups[1]"]

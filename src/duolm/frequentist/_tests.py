@@ -363,9 +363,15 @@ def acorr_breusch_godfrey(fit: OLSFit, nlags: int | None = None) -> DiagnosticTe
     nlags : int, optional
         Default ``min(10, n // 5)`` (statsmodels).
     """
+    n = fit.nobs
+    p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
+    columns = fit.rank + p + int(fit.const_col is None)  # of the auxiliary regression
+    if columns >= n:
+        raise DataError(
+            f"the Breusch-Godfrey regression on {p} lags has {columns} columns for {n} rows: "
+            f"it would fit the residuals exactly; use nlags <= {n - 1 - columns + p}"
+        )
     if fit.rows is None:  # streamed: the Gram matrix from the lag products
-        n = fit.nobs
-        p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
         sums = _stream_lags(fit, "the Breusch-Godfrey test", p, "nlags")
         G, mean, m2 = sums.bg_gram(p, ones=fit.const_col is None)
         stat = SqrtStat.from_gram(G, n, mean, m2)
@@ -378,8 +384,6 @@ def acorr_breusch_godfrey(fit: OLSFit, nlags: int | None = None) -> DiagnosticTe
         aux = _aux_of(stat, const)
     else:
         X, _, e = _rows_of(fit, "the Breusch-Godfrey test")
-        n = X.shape[0]
-        p = _check_lags(_default_lags(n) if nlags is None else nlags, "nlags", n)
         lagged = np.zeros((n, p))
         for j in range(1, p + 1):
             lagged[j:, j - 1] = e[:-j]
@@ -488,6 +492,11 @@ def linear_reset(
     st = stat.select(kept)
     q = int(kept[k:].sum())
     df_denom = n - st.k
+    if df_denom < 1:
+        raise DataError(
+            f"the RESET regression has {st.k} columns for {n} rows: it would fit y exactly; "
+            f"use fewer powers (at most {max(0, n - 1 - k)} beyond the model)"
+        )
     extra = st.rxy[k:]
     F = (float(extra @ extra) / q) / (st.ssr / df_denom)
     if use_f:
