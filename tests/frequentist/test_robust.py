@@ -292,3 +292,33 @@ def test_an_indefinite_covariance_is_said_by_name() -> None:
     with warnings.catch_warnings():  # a semidefinite one says nothing
         warnings.simplefilter("error")
         _ = duolm.ols(X=X, y=y, cov_type="cluster", cov_kwds={"groups": g1}).bse
+
+
+def test_a_series_of_groups_is_aligned_by_label_at_any_length() -> None:
+    """A same-length Series was used by position, a shorter or longer one by label: on a
+    frame sorted after the labels were taken, the rows were clustered by other rows'
+    labels, silently; two full Series beside a dropped row were read as 31 groupings."""
+    rng = np.random.default_rng(2)
+    n = 30
+    data = pd.DataFrame({"x": rng.normal(size=n), "firm": rng.integers(0, 6, n)})
+    data["y"] = data.x + rng.normal(size=n) + data.firm
+    data["year"] = rng.integers(0, 4, n)
+    ordered = data.sort_values("x")
+    kw = {"cov_type": "cluster"}
+    got = duolm.ols("y ~ x", ordered, cov_kwds={"groups": data["firm"]}, **kw)
+    ref = smf.ols("y ~ x", ordered).fit(
+        cov_type="cluster", cov_kwds={"groups": ordered["firm"].to_numpy()}
+    )
+    assert_allclose(got.bse, ref.bse, rtol=1e-10, atol=0)
+    dropped = ordered.copy()
+    dropped.loc[dropped.index[0], "x"] = np.nan
+    with pytest.warns(duolm.errors.MissingValuesWarning):
+        two = duolm.ols("y ~ x", dropped, cov_kwds={"groups": [data["firm"], data["year"]]}, **kw)
+    rest = dropped.dropna()
+    ref2 = smf.ols("y ~ x", rest).fit(
+        cov_type="cluster", cov_kwds={"groups": rest[["firm", "year"]].to_numpy()}
+    )
+    assert_allclose(two.bse, ref2.bse, rtol=1e-10, atol=0)
+    other = pd.Series(data["firm"].to_numpy(), index=data.index + 1000)
+    with pytest.raises(DataError, match=r"aligned on the fitted rows by its index"):
+        duolm.ols("y ~ x", data, cov_kwds={"groups": other}, **kw)

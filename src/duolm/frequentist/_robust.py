@@ -122,7 +122,9 @@ def _labels(values: object, n: int, index: pd.Index, what: str) -> pd.Index:
             f"{what} names a column ({values!r}) and a fit keeps no data columns: pass the "
             f"labels themselves, e.g. data[{values!r}]"
         )
-    if isinstance(values, pd.Series) and len(values) != n:
+    if isinstance(values, pd.Series) and not values.index.equals(index):
+        # by label, whatever its length: a Series taken before the rows were sorted or
+        # dropped labels them still (by position it would have clustered other rows)
         if not values.index.is_unique:
             raise DataError(
                 f"{what} cannot be aligned on the {n} fitted rows: its index has duplicate "
@@ -131,7 +133,10 @@ def _labels(values: object, n: int, index: pd.Index, what: str) -> pd.Index:
         try:
             values = values.loc[index]
         except KeyError as exc:
-            raise DataError(f"{what} has no label for fitted row(s) {exc}") from None
+            raise DataError(
+                f"{what} has no label for fitted row(s) {exc}: a Series is aligned on the "
+                "fitted rows by its index; pass .to_numpy() for labels in row order"
+            ) from None
     arr = _label_array(values)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise DataError(f"{what} must give one label per fitted row ({n}), got shape {arr.shape}")
@@ -177,6 +182,8 @@ def _names_or_pair(groups: list[object] | tuple[object, ...], n: int) -> bool:
     """One or two column names, or two sequences of n labels (else: one label per row)."""
     if 1 <= len(groups) <= 2 and all(isinstance(g, str) for g in groups):
         return True
+    if len(groups) == 2 and all(isinstance(g, pd.Series) for g in groups):
+        return True  # aligned on the fitted rows by their labels, whatever their lengths
     return len(groups) == 2 and all(
         np.ndim(g) == 1 and len(g) == n  # type: ignore[arg-type]
         for g in groups
