@@ -67,3 +67,39 @@ def test_tiny_or_huge_regressors_keep_their_inference(scale: float) -> None:
         fit.scaled_condition_number, reference.scaled_condition_number, rtol=1e-10, atol=0
     )
     assert fit.aliased == ()
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e165])
+def test_contrasts_of_a_column_beyond_the_squares_range_keep_their_inference(
+    scale: float,
+) -> None:
+    """A column near 1e-160 has a variance near 1e320: cov_params is inf there, and every
+    test read from it came out wrong (t_test t = 0, f_test and the robust F NaN, HAC
+    and cluster t 0 or inf, anova F 0 and NaN, DFBETAS 0). They are read from the
+    covariance scaled by powers of two, and equal those of the unscaled column."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    n = 30
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = 1 + 2 * x1 - x2 + rng.normal(size=n)
+    X = np.c_[np.ones(n), x1, x2]
+    ref = sm.OLS(y, X).fit()
+    fit = duolm.ols(X=np.c_[np.ones(n), x1 * scale, x2], y=y)
+    plain = duolm.ols(X=X, y=y)
+    tol = {"rtol": 1e-10, "atol": 0}
+    np.testing.assert_allclose(fit.t_test("x1 = 0").t, ref.t_test([0, 1, 0]).tvalue[0], **tol)
+    np.testing.assert_allclose(fit.f_test("x2 = 0").fvalue, ref.f_test([0, 0, 1]).fvalue, **tol)
+    for cov_type, kwds in [
+        ("HC1", None),
+        ("HAC", {"maxlags": 2}),
+        ("cluster", {"groups": np.arange(n) % 5}),
+    ]:
+        got, want = fit.with_cov_type(cov_type, kwds), plain.with_cov_type(cov_type, kwds)
+        np.testing.assert_allclose(got.tvalues, want.tvalues, **tol)
+        np.testing.assert_allclose(got.fvalue, want.fvalue, **tol)
+    np.testing.assert_allclose(
+        duolm.anova(fit, typ=2)["F"].iloc[:2], duolm.anova(plain, typ=2)["F"].iloc[:2], **tol
+    )
+    np.testing.assert_allclose(fit.influence()["dfb_x1"], plain.influence()["dfb_x1"], **tol)
+    assert np.isinf(fit.cov_params().iloc[1, 1]) == (scale < 1)  # beyond float64: inf

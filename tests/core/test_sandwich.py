@@ -188,7 +188,8 @@ def test_two_way_from_batched_meats_equals_in_memory() -> None:
     accs = [core.ClusterMeat.from_scores(u[:0], g[:0]) for g in (g0, g1, g01)]
     for a, b in _cuts(n, [20, 21, 90, 149]):
         accs = [acc.update(u[a:b], g[a:b]) for acc, g in zip(accs, (g0, g1, g01), strict=True)]
-    cov = cluster_cov_from_meats(fit, [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])])
+    parts = [(1.0, accs[0]), (1.0, accs[1]), (-1.0, accs[2])]
+    cov = cluster_cov_from_meats(fit, parts, fit.stat.rinv())
     expected = fit.with_cov_type("cluster", {"groups": frame[["firm", "year"]]}).cov_params()
     assert_allclose(cov, expected.to_numpy(), rtol=1e-12, atol=0)
 

@@ -331,3 +331,25 @@ def test_auxiliary_regressions_that_would_fit_exactly_are_refused() -> None:
             fit.acorr_breusch_godfrey(nlags)
     ref = smd.acorr_breusch_godfrey(sm.OLS(y, X).fit(), nlags=17)
     assert_allclose(fit.acorr_breusch_godfrey(17).statistic, ref[0], rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-110, 1e110, 1e155])
+def test_white_and_reset_do_not_depend_on_the_units(scale: float) -> None:
+    """Their auxiliary columns were raw powers and products: at these scales some
+    overflowed or underflowed and were dropped as aliased, silently changing the
+    statistic and its df (RESET 2.44 on 1 df for 3.87 on 2; White 1.87 on 2 for 8.60 on 5)."""
+    rng = np.random.default_rng(3)
+    n = 60
+    x = rng.normal(size=n)
+    y = 1 + x + 0.3 * x**2 + rng.normal(size=n) * (1 + np.abs(x))
+    X = np.c_[np.ones(n), x]
+    ref = sm.OLS(y, X).fit()
+    want_white = smd.het_white(ref.resid, X)
+    want_reset = smd.linear_reset(ref, power=3, use_f=False)
+    white = duolm.ols(X=np.c_[np.ones(n), x * scale], y=y).het_white()
+    assert_allclose([white.statistic, white.df], [want_white[0], 2.0], rtol=1e-9, atol=0)
+    y_scale = scale if 1e-120 < scale < 1e120 else 1.0  # y beyond: refused, rescale y
+    reset = duolm.ols(X=X * [1.0, scale], y=y * y_scale).linear_reset(3)
+    assert_allclose(
+        [reset.statistic, reset.df], [float(want_reset.statistic), 2.0], rtol=1e-9, atol=0
+    )

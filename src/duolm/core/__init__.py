@@ -42,7 +42,7 @@ from duolm.core._sandwich import (
 )
 from duolm.core._scoremeats import ScoreMeats, ScoreSpec
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
-from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat
+from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, nearest_pow2
 from duolm.core._subsets import CentredFactor
 from duolm.core._weights import WeightSums, scale_rows
 
@@ -75,6 +75,7 @@ __all__ = [
     "lstsq",
     "meat",
     "meats",
+    "nearest_pow2",
     "pool_central",
     "runlength_recursion",
     "scale_rows",

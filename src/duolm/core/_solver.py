@@ -24,7 +24,14 @@ import duolm.core._xprec as _xprec
 from duolm._checks import check_alias_tol
 from duolm.core._columns import Columns, DesignMatrix, as_array
 from duolm.core._moments import ResidualMoments
-from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, _triangularize, _y_moments
+from duolm.core._sqrtstat import (
+    ALIAS_TOL,
+    FAST_MAX_COND,
+    SqrtStat,
+    _triangularize,
+    _y_moments,
+    nearest_pow2,
+)
 from duolm.errors import DataError
 
 __all__ = ["FAST_MIN_ROWS", "LstsqFit", "lstsq"]
@@ -84,14 +91,6 @@ class LstsqFit:
         if self.moments is not None:
             return self.moments
         return _sweep.moments(self.resid)
-
-
-def _pow2(scale: FloatArray) -> FloatArray:
-    """Nearest powers of two (exact scaling); 1 where the scale is zero."""
-    with np.errstate(divide="ignore"):
-        e = np.where(scale > 0, np.round(np.log2(np.where(scale > 0, scale, 1.0))), 0.0)
-    out: FloatArray = np.exp2(e)
-    return out
 
 
 def lstsq(
@@ -315,8 +314,8 @@ def _lstsq_gram_centred(X: DesignMatrix, y: FloatArray, c: int) -> LstsqFit | No
 
 def _lstsq_householder(X: FloatArray, y: FloatArray, tol: float, cov: bool = False) -> LstsqFit:
     n, k = X.shape
-    col_scale = _pow2(np.max(np.abs(X), axis=0) if n else np.ones(k))
-    y_scale = float(_pow2(np.array([np.max(np.abs(y))]))[0])
+    col_scale = nearest_pow2(np.max(np.abs(X), axis=0) if n else np.ones(k))
+    y_scale = float(nearest_pow2(np.array([np.max(np.abs(y))]))[0])
     A_all = X / col_scale  # exact: powers of two
     b = y / y_scale
     if n < k:  # pad with zero rows: same solution and R, and R comes out square

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from duolm.errors import DataError
 
-__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "RESIDUAL_MIN", "RESPONSE_MIN", "SqrtStat"]
+__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "RESIDUAL_MIN", "RESPONSE_MIN", "SqrtStat", "nearest_pow2"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -53,6 +53,14 @@ _BLOCK_ROWS = 4096
 #: subnormal square. Either way the inference would lose its digits.
 RESPONSE_MIN = 2.0**-500
 RESIDUAL_MIN = 2.0**-511
+
+
+def nearest_pow2(scale: FloatArray) -> FloatArray:
+    """Powers of two nearest ``scale`` (dividing by them is exact); 1 where it is zero."""
+    with np.errstate(divide="ignore"):
+        e = np.where(scale > 0, np.round(np.log2(np.where(scale > 0, scale, 1.0))), 0.0)
+    out: FloatArray = np.exp2(e)
+    return out
 
 
 def _triangularize(M: FloatArray) -> FloatArray:
@@ -293,8 +301,7 @@ class SqrtStat:
         Each column is scaled by a power of two near its largest entry before it is
         squared, so columns near 1e-200 (or 1e200) neither underflow nor overflow.
         """
-        top = np.max(np.abs(self.Rxx), axis=0) if self.k else np.zeros(0)
-        unit = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
+        unit = nearest_pow2(np.max(np.abs(self.Rxx), axis=0) if self.k else np.zeros(0))
         norms: FloatArray = unit * np.sqrt(np.sum((self.Rxx / unit) ** 2, axis=0))
         return norms
 

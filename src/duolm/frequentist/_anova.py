@@ -81,17 +81,16 @@ def _kept_positions(fit: OLSFit, columns: tuple[int, ...]) -> list[int]:
     return [int(where[c]) for c in columns if fit.kept[c]]
 
 
-def _cov(fit: OLSFit, robust: str | None) -> FloatArray:
-    if robust is None:
-        full = fit.cov_params().to_numpy()
-    else:
+def _scaled(fit: OLSFit, robust: str | None) -> tuple[FloatArray, FloatArray]:
+    """The kept estimates and their covariance in the fit's scaled coordinates (``b / D``
+    and ``C`` of ``cov = D C D``): the Wald tests of sets of coefficients do not change
+    under that scaling, and a column near 1e-160 no longer overflows them."""
+    if robust is not None:
         kind = str(robust).upper()
         if kind not in ("HC0", "HC1", "HC2", "HC3"):
             raise ValueError(f"robust must be None or one of 'hc0'..'hc3', got {robust!r}")
-        full = fit.with_cov_type(kind).cov_params().to_numpy()  # type: ignore[arg-type]
-    idx = np.flatnonzero(fit.kept)
-    out: FloatArray = full[np.ix_(idx, idx)]
-    return out
+        fit = fit.with_cov_type(kind)  # type: ignore[arg-type]
+    return fit.params_kept / fit._unit, fit._cov_scaled
 
 
 def _wald_f(b: FloatArray, L: FloatArray, V: FloatArray) -> float:
@@ -128,8 +127,7 @@ def _single(fit: OLSFit, typ: int, robust: str | None) -> pd.DataFrame:
         frame["F"] = F
         frame["PR(>F)"] = stats.f.sf(F, frame["df"], df_resid)
         return frame
-    V = _cov(fit, robust)
-    b = fit.params_kept
+    b, V = _scaled(fit, robust)
     k = fit.rank
     eye = np.eye(k)
     names, dfs, Fs = [], [], []

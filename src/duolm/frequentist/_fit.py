@@ -507,26 +507,51 @@ class OLSFit:
             )
         return core.meat(self._whitened, rows.resid, h, kind)
 
-    def _cov_kept(self, cov_type: str) -> FloatArray:
-        Ri = self._rinv
+    @cached_property
+    def _unit(self) -> FloatArray:
+        """Powers of two ``D`` near the largest entry of each row of ``Rxx^-1``: the
+        covariance is ``D C D`` (:attr:`_cov_scaled`), and a column near 1e-160, whose
+        variance is beyond float64, still has a ``C`` in range (and its t, F and p)."""
+        return _pow2_rows(self._rinv)
+
+    def _scaled_cov_kept(self, cov_type: str) -> FloatArray:
+        """``C`` of the covariance ``D C D`` of the kept estimates under ``cov_type``."""
+        Rs = self._rinv / self._unit[:, None]  # exact: powers of two
         if cov_type in DEPENDENT_COV_TYPES:
             if cov_type != self.cov_type or self.cov_kwds is None:
                 raise ValueError(
                     f"read cov_type={cov_type!r} with with_cov_type(..., cov_kwds=...)"
                 )
-            return dependent_cov(self, cov_type, self.cov_kwds)
+            return dependent_cov(self, cov_type, self.cov_kwds, Rs)
         if cov_type == "nonrobust":
-            out: FloatArray = self.scale * (Ri @ Ri.T)
+            out: FloatArray = self.scale * (Rs @ Rs.T)
             return out
         meat = self._meat("HC0" if cov_type == "HC1" else cov_type)
         if cov_type == "HC1":
             meat = meat * (self.nobs / self.df_resid)
-        out = Ri @ meat @ Ri.T
+        out = Rs @ meat @ Rs.T
         return out
+
+    def _scaled_form(self, L: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(M, rho)`` with ``L V L^T = diag(rho) M C M^T diag(rho)`` (``V = D C D``,
+        ``rho`` powers of two near each row of ``L D``): contrasts of estimates whose
+        variances overflow, read in range."""
+        M = np.asarray(L, dtype=np.float64) * self._unit[None, :]
+        rho = _pow2_rows(M)
+        out: FloatArray = M / rho[:, None]
+        return out, rho
 
     @cached_property
     def _cov(self) -> FloatArray:
-        cov = self._cov_kept(self.cov_type)
+        """The covariance of the kept estimates (entries beyond float64 are inf)."""
+        u = self._unit
+        with np.errstate(over="ignore"):
+            out: FloatArray = (self._cov_scaled * u[:, None]) * u[None, :]
+        return out
+
+    @cached_property
+    def _cov_scaled(self) -> FloatArray:
+        cov = self._scaled_cov_kept(self.cov_type)
         negative = np.flatnonzero(~(np.diag(cov) >= 0.0))
         if negative.size:  # HC covariances are sums of squares; these need not be
             names = [self.terms[j] for j in np.flatnonzero(self.kept)[negative]]
@@ -567,7 +592,7 @@ class OLSFit:
             se = unit * math.sqrt(self.scale) * np.sqrt(np.sum(Rs * Rs, axis=1))
         elif self.cov_type in DEPENDENT_COV_TYPES:
             with np.errstate(invalid="ignore"):  # a negative variance: CovarianceWarning
-                se = np.sqrt(np.diag(self._cov))
+                se = unit * np.sqrt(np.diag(self._cov_scaled))
         else:
             meat = self._meat("HC0" if self.cov_type == "HC1" else self.cov_type)
             if self.cov_type == "HC1":
@@ -630,8 +655,9 @@ class OLSFit:
         return L[:, self.kept], r
 
     def _wald(self, L: FloatArray, r: FloatArray) -> FTestResult:
-        diff = L @ self.params_kept - r
-        V = L @ self._cov @ L.T
+        M, rho = self._scaled_form(L)
+        diff = (L @ self.params_kept - r) / rho  # F is the same for rows scaled by rho
+        V = M @ self._cov_scaled @ M.T
         q = L.shape[0]
         if not np.any(V):  # an exact fit: every residual, so every covariance, is 0
             F = math.inf if np.any(diff) else math.nan
@@ -660,9 +686,11 @@ class OLSFit:
         """
         L, r = self._restriction(hypothesis)
         effect = L @ self.params_kept - r
-        se = np.sqrt(np.einsum("ij,jk,ik->i", L, self._cov, L))
-        with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 in an exact fit
-            t = effect / se
+        M, rho = self._scaled_form(L)
+        root = np.sqrt(np.einsum("ij,jk,ik->i", M, self._cov_scaled, M))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            se = rho * root  # inf only where the standard error itself is beyond float64
+            t = (effect / rho) / root  # se = 0 in an exact fit
         q = stats.t.isf(check_alpha(alpha) / 2.0, self.df_resid)
         from duolm.frequentist._hypotheses import equations, written
 
@@ -764,7 +792,8 @@ class OLSFit:
             W = self.stat.whiten(X0)
             mean_se = math.sqrt(self.scale) * np.sqrt(np.einsum("ij,ij->i", W, W))
         else:
-            mean_se = np.sqrt(np.einsum("ij,jk,ik->i", X0, self._cov, X0))
+            M, rho = self._scaled_form(X0)
+            mean_se = rho * np.sqrt(np.einsum("ij,jk,ik->i", M, self._cov_scaled, M))
         obs_se = np.sqrt(mean_se**2 + self.scale / w0)
         q = stats.t.isf(alpha / 2.0, self.df_resid)
         return pd.DataFrame(
@@ -847,6 +876,4 @@ def _kept_columns(X: FloatArray, kept: BoolArray) -> FloatArray:
 
 def _pow2_rows(A: FloatArray) -> FloatArray:
     """Powers of two near the largest entry of each row of ``A`` (1 for a zero row)."""
-    top = np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0])
-    out: FloatArray = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
-    return out
+    return core.nearest_pow2(np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0]))

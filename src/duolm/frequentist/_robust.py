@@ -83,8 +83,7 @@ def scores(fit: OLSFit) -> FloatArray:
     return out
 
 
-def _sandwich(fit: OLSFit, meat: FloatArray) -> FloatArray:
-    Ri = fit.stat.rinv()
+def _sandwich(Ri: FloatArray, meat: FloatArray) -> FloatArray:
     out: FloatArray = Ri @ meat @ Ri.T
     return out
 
@@ -235,8 +234,13 @@ def _resolve_accumulated(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) ->
 
 
 # -- the covariances ---------------------------------------------------------------------
-def dependent_cov(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> FloatArray:
-    """The covariance of the kept estimates for "HAC" or "cluster" (kwds resolved).
+def dependent_cov(
+    fit: OLSFit, cov_type: str, kwds: Mapping[str, Any], Ri: FloatArray
+) -> FloatArray:
+    """The covariance of the kept estimates for "HAC" or "cluster" (kwds resolved), with
+    ``Ri`` for ``Rxx^-1``: the fit passes its rows scaled by powers of two ``D``
+    (``Rxx^-1 = D Ri``), and gets ``C`` of ``cov = D C D``, whose entries stay in range
+    when a column near 1e-160 makes the covariance's own entries overflow.
 
     A fit that kept no rows reads the meats its second pass accumulated.
 
@@ -251,7 +255,7 @@ def dependent_cov(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> FloatA
             meat = acc.hac.S
         else:
             meat = core.HACMeat.from_scores(scores(fit), kwds["maxlags"], kwds["kernel"]).S
-        cov = _sandwich(fit, meat)
+        cov = _sandwich(Ri, meat)
         if kwds["use_correction"]:
             cov = cov * (n / (n - k))
         return cov
@@ -259,18 +263,21 @@ def dependent_cov(fit: OLSFit, cov_type: str, kwds: Mapping[str, Any]) -> FloatA
     if acc is not None and acc.clusters is not None:
         signs = (1.0, 1.0, -1.0)  # two-way: V_1 + V_2 - V_12 (the intersection last)
         return cluster_cov_from_meats(
-            fit, list(zip(signs, acc.clusters, strict=False)), kwds["use_correction"]
+            fit, list(zip(signs, acc.clusters, strict=False)), Ri, kwds["use_correction"]
         )
     u = scores(fit)
     parts = [(1.0, core.ClusterMeat.from_scores(u, g)) for g in groups]
     if len(groups) == 2:
         both = pd.MultiIndex.from_arrays([groups[0], groups[1]])
         parts.append((-1.0, core.ClusterMeat.from_scores(u, both)))
-    return cluster_cov_from_meats(fit, parts, kwds["use_correction"])
+    return cluster_cov_from_meats(fit, parts, Ri, kwds["use_correction"])
 
 
 def cluster_cov_from_meats(
-    fit: OLSFit, parts: Sequence[tuple[float, core.ClusterMeat]], use_correction: bool = True
+    fit: OLSFit,
+    parts: Sequence[tuple[float, core.ClusterMeat]],
+    Ri: FloatArray,
+    use_correction: bool = True,
 ) -> FloatArray:
     """``sum sign * c_g * B M_g B`` over one-way parts (also the streamed wing's last step).
 
@@ -285,5 +292,5 @@ def cluster_cov_from_meats(
         if G < 2:
             raise DataError(f"cluster-robust covariance needs at least 2 groups, got {G}")
         c = G / (G - 1.0) * ((n - 1.0) / (n - k)) if use_correction else 1.0
-        cov += sign * c * _sandwich(fit, part.meat)
+        cov += sign * c * _sandwich(Ri, part.meat)
     return cov

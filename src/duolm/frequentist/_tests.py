@@ -320,7 +320,11 @@ def het_white(fit: OLSFit) -> DiagnosticTest:
         X, _, e = _rows_of(fit, "White's test")
         n, k = X.shape
         i0, i1 = np.triu_indices(k)
-        Z = X[:, i0] * X[:, i1]
+        # each column over a power of two near its largest value first: the products'
+        # span is the same, and columns near 1e155 or 1e-200 no longer overflow or
+        # underflow in them (dropped as aliased, silently, with the statistic's df)
+        Xs = X / core.nearest_pow2(np.max(np.abs(X), axis=0))
+        Z = Xs[:, i0] * Xs[:, i1]
         aux = _aux(Z, _scaled_squares(e))
     lm = n * aux.rsquared
     df = aux.rank - int(aux.const)
@@ -483,6 +487,9 @@ def linear_reset(
     else:
         X, y, e = _rows_of(fit, "the RESET test")
         yhat = y - e
+        # the powers of yhat over a power of two near its largest value: the test of
+        # their coefficients is the same, and they cannot overflow or underflow
+        yhat = yhat / float(core.nearest_pow2(np.array([np.max(np.abs(yhat))]))[0])
         Z = np.column_stack([X, *[yhat**p for p in powers]])
         stat = SqrtStat.from_data(np.ascontiguousarray(Z), y)
         n = X.shape[0]
@@ -568,8 +575,7 @@ def vif(fit: OLSFit) -> pd.Series:
 
 def _scaled_norms(A: FloatArray) -> FloatArray:
     """Euclidean norms of the rows of ``A``, each row scaled by a power of two first."""
-    top = np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0])
-    unit = np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0))))
+    unit = core.nearest_pow2(np.max(np.abs(A), axis=1) if A.size else np.ones(A.shape[0]))
     out: FloatArray = unit * np.sqrt(np.sum((A / unit[:, None]) ** 2, axis=1))
     return out
 
@@ -664,9 +670,12 @@ def influence(
     stud_resid = e / np.sqrt(loo.s2_i * one_minus)
     ratio = np.sqrt(h / one_minus)
     Ri = fit.stat.rinv()
-    # beta - beta_(i) = (X^T X)^-1 x_i e_i / (1 - h_i)  (BKW eq. 2.1)
-    dfbeta = (loo.W @ Ri.T) * (e / one_minus)[:, None]
-    dfbetas = dfbeta / np.sqrt(loo.s2_i)[:, None] / np.sqrt(np.sum(Ri * Ri, axis=1))
+    # each row of Rxx^-1 scaled by a power of two: DFBETAS divide it by its norm, and a
+    # column near 1e165 has a row near 1e-165, whose squares underflow to 0
+    Rs = Ri / core.nearest_pow2(np.max(np.abs(Ri), axis=1))[:, None]
+    # beta - beta_(i) = (X^T X)^-1 x_i e_i / (1 - h_i)  (BKW eq. 2.1), row j over 2^p_j
+    dfbeta = (loo.W @ Rs.T) * (e / one_minus)[:, None]
+    dfbetas = dfbeta / np.sqrt(loo.s2_i)[:, None] / np.sqrt(np.sum(Rs * Rs, axis=1))
     kept_terms = [t for t, keep in zip(fit.terms, fit.kept, strict=True) if keep]
     frame = pd.DataFrame(dfbetas, columns=[f"dfb_{t}" for t in kept_terms], index=loo.index)
     frame["cooks_d"] = std_resid**2 * h / one_minus / k
