@@ -268,3 +268,48 @@ def test_zero_batch_size_is_an_error_not_the_default(tmp_path: Path, name: str) 
     extra = {"checkpoint": tmp_path / "ck.npz"} if name == "checkpoint_every" else {}
     with pytest.raises(ValueError, match=rf"{name} must be a positive integer, got 0"):
         duolm.ols("y ~ x", path, **{name: 0}, **extra)  # type: ignore[arg-type]
+
+
+def _kinds_file(tmp_path: Path, column: str, later: list[object]) -> Path:
+    rng = np.random.default_rng(0)
+    n = 100
+    frame = pd.DataFrame({"x": rng.normal(size=n), "g": rng.integers(0, 10, n)})
+    frame["y"] = 1 + 2 * frame.x + rng.normal(size=n)
+    frame[column] = frame[column].astype(object)
+    frame.loc[50 : 50 + len(later) - 1, column] = later
+    path = tmp_path / "kinds.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_csv_column_that_changes_kind_in_a_later_batch_is_refused(tmp_path: Path) -> None:
+    """pandas types each chunk apart: a regressor whose later chunk held only True/False
+    was fitted as 1 and 0 (in memory: refused as text), and cluster labels 3 and "3"
+    (text came later) made two groups of one, with wrong standard errors, silently."""
+    flags = ["True", "False"] * 25
+    path = _kinds_file(tmp_path, "x", flags)
+    with pytest.raises(DataError, match=r"column 'x' holds numbers .* 'True' at row 50"):
+        duolm.ols("y ~ x", path, batch_size=50)
+    path = _kinds_file(tmp_path, "g", ["a"])
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": "g"}}
+    with pytest.raises(DataError, match=r"'g' is not numeric: row 50 holds 'a', after numbers"):
+        duolm.ols("y ~ x", path, batch_size=50, **kw)
+    with pytest.raises(DataError, match=r"row 50 holds 'a'"):  # mixed within a batch too
+        duolm.ols("y ~ x", path, batch_size=30, **kw)
+
+
+def test_a_boolean_csv_column_with_gaps_keeps_its_kind(tmp_path: Path) -> None:
+    """A boolean column with an empty cell is objects to pandas (True, False, NaN): the
+    same kind as the first chunk's booleans, not a change."""
+    rng = np.random.default_rng(1)
+    n = 90
+    frame = pd.DataFrame({"x": rng.normal(size=n), "d": rng.integers(0, 2, n).astype(bool)})
+    frame["y"] = frame.x + frame.d + rng.normal(size=n)
+    frame["d"] = frame["d"].astype(object)
+    frame.loc[70, "d"] = None
+    path = tmp_path / "bools.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(duolm.errors.MissingValuesWarning):
+        got = duolm.ols("y ~ x + d", path, batch_size=30)
+        want = duolm.ols("y ~ x + d", pd.read_csv(path))
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10, atol=0)

@@ -455,6 +455,7 @@ def _csv_batches(
     # pandas cuts a row with extra fields to the used columns and pads a short one with
     # NaN: each chunk's rows are checked for the header's field count before they are used
     check = RowCheck(path, str(path), source.first_raw, 0, source.encoding)
+    kinds: dict[str, str] = {}  # of each column in the first chunk
     try:
         with reader:
             row = 0
@@ -472,12 +473,58 @@ def _csv_batches(
                         f"{path}: cannot parse the rows after row {row - 1}: {exc}"
                     ) from exc
                 check.through(row + len(chunk))
+                _same_kinds(chunk, kinds, row, path)
                 if row >= start:
                     chunk.index = pd.RangeIndex(row, row + len(chunk))
                     yield _Batch(row, chunk)
                 row += len(chunk)
     finally:
         check.close()
+
+
+def _kind(column: pd.Series) -> str:
+    """ "bool", "number" or "text": what pandas made of a CSV chunk's column (its missing
+    values aside: a boolean column with a gap is objects, True, False and NaN)."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return "number"
+    present = column.dropna()
+    if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
+        return "bool"
+    return "text"
+
+
+def _same_kinds(chunk: pd.DataFrame, kinds: dict[str, str], row: int, path: Path) -> None:
+    """Refuse a chunk whose column pandas read as another kind than in the first chunk.
+
+    pandas infers each chunk's types apart: a column of numbers whose later chunk holds
+    only ``True``/``False`` would be read as 1 and 0 there, and cluster labels 3 in one
+    chunk and ``"3"`` in another (text came later) never compare equal, so one group
+    would become two. Read whole, the file would have given that column one type.
+    """
+    for name in chunk.columns:
+        kind = _kind(chunk[name])
+        first = kinds.setdefault(name, kind)
+        if kind == first or (first == "text" and kind != "text"):
+            continue  # text columns are read as text in every chunk (_csv_text_dtypes)
+        values = chunk[name]
+        if kind == "text":  # the first value that is not what the first chunk held
+            coerced = pd.to_numeric(values, errors="coerce") if first == "number" else None
+            odd = values.notna() & (coerced.isna() if coerced is not None else True)
+            at = int(np.flatnonzero(odd.to_numpy())[0]) if odd.any() else 0
+        else:
+            at = int(np.flatnonzero(values.notna().to_numpy())[0])
+        value, shown = str(values.iloc[at]), {"bool": "true/false values", "number": "numbers"}
+        what = (
+            f"is not numeric: row {row + at} holds {value!r}, after numbers in its first rows"
+            if first == "number" and kind == "text"
+            else f"holds {shown[first]} in its first rows and {value!r} at row {row + at}"
+        )
+        raise DataError(
+            f"{path}: column {name!r} {what} (a CSV column must hold one kind of value "
+            "throughout: write it as text in every row, or convert the file to Parquet)"
+        )
 
 
 def _frame_batches(frames: Iterable[pd.DataFrame], start: int) -> Generator[_Batch, None, None]:
