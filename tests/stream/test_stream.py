@@ -460,6 +460,52 @@ def test_checkpoint_of_other_arguments_is_refused(big: Path, tmp_path: Path) -> 
         _fit(big, ckpt)
 
 
+def test_a_checkpoint_changed_after_it_was_written_is_refused(big: Path, tmp_path: Path) -> None:
+    """Entries edited by hand or damaged on disk resumed silently into numbers no run
+    made (a pass number skipping the rest of pass 1, a batch count skipping pass 2, a
+    meat of another shape broadcast) or raised IndexError and the like: a digest of the
+    entries is written with them and checked."""
+    ckpt = tmp_path / "fit.ckpt"
+    with pytest.raises(CrashError), _crash_after_first_save():
+        _fit(big, ckpt)
+    with np.load(ckpt, allow_pickle=False) as z:
+        entries = {name: z[name] for name in z.files}
+    for name, value in [("pass_", 3), ("batches", 999), ("batches", -3), ("nobs", 1e9)]:
+        _write(ckpt, **{**entries, name: np.array(value)})
+        with pytest.raises(StateFileError, match="do not match their digest"):
+            _fit(big, ckpt)
+    _write(ckpt, **{k: v for k, v in entries.items() if k != "const_mask"})
+    with pytest.raises(StateFileError, match="corrupt"):
+        _fit(big, ckpt)
+    _write(ckpt, **entries)  # as written: resumed
+    assert np.array_equal(_numbers(_fit(big, ckpt)), _numbers(_fit(big, None)))
+
+
+def _write(path: Path, **entries: Any) -> None:
+    with open(path, "wb") as handle:  # np.savez of a name would add ".npz"
+        np.savez(handle, **entries)
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"hello", "not a NumPy .npz archive"),
+        (b"PAR1 the data file itself", "not a NumPy .npz archive"),
+        (b"\x93NUMPY a plain .npy", "not a NumPy .npz archive"),
+        (b"\x80\x04 a pickle", "pickles"),
+    ],
+)
+def test_what_a_checkpoint_path_holds_instead_is_said(
+    big: Path, tmp_path: Path, content: bytes, what: str
+) -> None:
+    """Any file that was not a zip was said to hold pickles, and a plain .npy raised
+    TypeError."""
+    ckpt = tmp_path / "fit.ckpt"
+    ckpt.write_bytes(content)
+    with pytest.raises(StateFileError, match=f"not readable: .*{what}"):
+        _fit(big, ckpt)
+
+
 class _crash_after_first_save:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         self.real = _passes._save

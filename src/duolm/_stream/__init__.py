@@ -82,7 +82,8 @@ renamed over ``PATH`` (``os.replace``, atomic), so a run killed at any moment
 leaves either the previous checkpoint or the new one. Entries (0-d arrays
 unless a shape is given):
 
-- ``format`` (``"duolm.stream.checkpoint"``) and ``version`` (1);
+- ``format`` (``"duolm.stream.checkpoint"``), ``version`` (2) and ``digest``, the
+  SHA-256 of every other entry (its name, type, shape and bytes);
 - ``fingerprint``: JSON of the arguments that determine the batches: formula,
   file (absolute path, size, modification time in ns), batch size, missing
   policy, whether pass 2 takes the HC meats (a robust ``cov_type``), the
@@ -121,8 +122,13 @@ exactly (bitwise) the result of an uninterrupted run, because it reduces the
 same batches in the same order. A checkpoint whose fingerprint differs (another
 formula, a modified file, another batch size...) is refused with a
 :class:`StateFileError` naming the differences: silently starting over could
-discard hours of work, silently resuming would be wrong. The checkpoint is
-removed when the fit completes.
+discard hours of work, silently resuming would be wrong. A file counts as
+modified when its size or modification time changed: a rewrite of the same
+size with its old time put back (``cp -p``, ``rsync -t``, ``touch -r``) is
+not seen, and resumes into a mix of the two files' rows; hashing the file
+would mean reading it whole once more. A checkpoint whose entries were
+changed after it was written (by hand, by a bad disk) fails its SHA-256
+``digest`` and is refused too. The checkpoint is removed when the fit completes.
 """
 
 from __future__ import annotations

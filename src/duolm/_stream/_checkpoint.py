@@ -15,6 +15,7 @@ docstring of :mod:`duolm._stream`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import zipfile
@@ -43,7 +44,7 @@ from duolm.errors import DataError, StateFileError
 from duolm.reduction import ConstantColumns, Pass1, Pass2, TestSpec, TestSums
 
 _FORMAT = "duolm.stream.checkpoint"
-_VERSION = 1
+_VERSION = 2  # 2: a digest of the entries
 _MOMENT_FIELDS = ("n", "mean", "m2", "m3", "m4", "ss", "dw_num", "first", "last", "unit")
 
 
@@ -129,6 +130,7 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
             arrays.update(_score_arrays(saved.resid.scores))
         if saved.resid.tests is not None:
             arrays.update(_test_arrays(saved.resid.tests))
+    arrays["digest"] = np.array(_digest(arrays))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
@@ -141,26 +143,62 @@ def _save(path: Path, fingerprint: Mapping[str, Any], saved: _Saved) -> None:
             tmp.unlink()
 
 
+def _digest(arrays: Mapping[str, Any]) -> str:
+    """SHA-256 of the entries (name, type, shape, bytes) but ``digest``, in name order:
+    an entry changed by hand or by a bad disk (a count, a meat, a label) is refused
+    instead of resuming into numbers no run made."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "digest":
+            continue
+        value = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
+        h.update(value.tobytes())
+    return h.hexdigest()
+
+
+def _unreadable(path: Path, what: str) -> StateFileError:
+    return StateFileError(
+        f"checkpoint {path} is not readable: {what}; delete it, or give another "
+        "checkpoint path, to start afresh"
+    )
+
+
 def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
     """Read a checkpoint; None when there is none; StateFileError when it does not fit."""
     if not path.exists():
         return None
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise _unreadable(path, str(exc)) from None
+    if magic != b"PK\x03\x04":  # a checkpoint is a zip of .npy entries (np.savez)
+        what = (
+            "it holds Python objects (pickles), which duolm never writes and never loads"
+            if magic[:1] == b"\x80"  # a pickle's protocol opcode
+            else "not a NumPy .npz archive (a duolm checkpoint)"
+        )
+        raise _unreadable(path, what)
+    try:
         with np.load(path, allow_pickle=False) as z:
             data = {name: z[name] for name in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
         what = (
             "it holds Python objects (pickles), which duolm never writes and never loads"
             if "allow_pickle" in str(exc)
-            else f"not a NumPy .npz archive ({exc})"
+            else f"not a NumPy .npz archive ({type(exc).__name__}: {exc})"
         )
-        raise StateFileError(
-            f"checkpoint {path} is not readable: {what}; delete it, or give another "
-            "checkpoint path, to start afresh"
-        ) from None
+        raise _unreadable(path, what) from None
     try:
         if str(data["format"]) != _FORMAT or int(data["version"]) != _VERSION:
             raise StateFileError(f"{path} is not a duolm stream checkpoint of version {_VERSION}")
+        if str(data["digest"]) != _digest(data):
+            raise StateFileError(
+                f"checkpoint {path} is corrupt: its entries do not match their digest (changed "
+                "after it was written); delete it, or give another checkpoint path, to start "
+                "afresh"
+            )
         theirs = json.loads(str(data["fingerprint"]))
         if theirs != dict(fingerprint):
             diff = [
@@ -198,10 +236,10 @@ def _load(path: Path, fingerprint: Mapping[str, Any]) -> _Saved | None:
             resid,
             bool(data["plain_refused"]) if "plain_refused" in data else False,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AssertionError, OverflowError) as exc:
         if isinstance(exc, StateFileError):
             raise
-        raise StateFileError(f"checkpoint {path} is corrupt: {exc}") from exc
+        raise StateFileError(f"checkpoint {path} is corrupt: {exc!r}") from exc
 
 
 def _spec_fields(spec: ScoreSpec) -> dict[str, Any]:
