@@ -7,7 +7,8 @@
   than :data:`MAX_DEPTH` (measured before parsing: Python's parser recurses once per
   level), no NaN or infinities, the expected format name and a version this duolm
   reads; every failure a :class:`~duolm.errors.StateFileError` naming the file;
-- :func:`canonical`: the JSON the checksums are taken of.
+- :func:`canonical`: the JSON the checksums are taken of;
+- :class:`FileLock`: one writer per checkpoint (streamed fits, ``Online``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from duolm.errors import StateFileError
 
-__all__ = ["MAX_DEPTH", "canonical", "loads", "read_document", "write_json_atomic"]
+__all__ = ["MAX_DEPTH", "FileLock", "canonical", "loads", "read_document", "write_json_atomic"]
 
 #: Deepest nesting of arrays and objects a state or prior file may have (saved files
 #: nest at most a dozen levels: formulaic's states inside tags inside the payload).
@@ -123,3 +124,80 @@ def write_json_atomic(document: Any, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class FileLock:
+    """Hold ``path`` as one writer's checkpoint until :meth:`release` (or the process ends).
+
+    Two writers of one checkpoint would resume from each other's states, lose each
+    other's rows and delete each other's files, so the second is refused: an exclusive
+    ``flock`` on ``.<name>.lock`` beside the checkpoint, released by the system when a
+    process dies (a killed run never leaves it locked). The lock file holds the owner's
+    process id, named in the error. It is removed on release while still held; a
+    writer that opened it just before then finds, once it holds it, that it is no
+    longer the file at that name, and takes the new one instead (else two writers
+    could each hold "the" lock, one of them on a removed file).
+
+    Raises
+    ------
+    StateFileError
+        Another process, or another writer of this one, holds the checkpoint.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], what: str = "checkpoint") -> None:
+        self.path = Path(path)
+        self._lock = self.path.with_name(f".{self.path.name}.lock")
+        self._fd: int | None = None
+        while self._fd is None:
+            fd = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _take(fd)
+            except OSError:
+                owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                mine = " (this one: close its other fit first)" if owner == str(os.getpid()) else ""
+                raise StateFileError(
+                    f"{what} {self.path} is in use by another run (process {owner}){mine}; two "
+                    f"runs cannot share a {what}: give this one another {what}= path"
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self._lock).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # removed by its last holder after this opened it: again
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self._fd = fd
+
+    def release(self) -> None:
+        """Let another writer take the checkpoint (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._lock)  # still held: see the class docstring
+            os.close(fd)
+
+    def __enter__(self) -> FileLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def _take(fd: int) -> None:
+    """An exclusive lock on ``fd`` without waiting (OSError when another holds it)."""
+    import sys
+
+    if sys.platform == "win32":  # pragma: no cover - Windows' byte-range lock
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -14,12 +14,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import duolm
+from duolm._stream import _checkpoint
 from duolm.errors import StateFileError
 
 SRC = str(Path(duolm.__file__).resolve().parents[1])
@@ -152,3 +154,54 @@ def test_two_processes_racing_on_one_checkpoint_never_crash_obscurely(
         assert proc.returncode == 0, err
         outcomes.append(out.strip())
     assert set(outcomes) <= {"done", "refused"} and "done" in outcomes
+
+
+def test_a_lock_opened_before_its_holder_removed_it_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that opened the lock file just before its holder removed it took the lock of
+    the removed file, while a run started just after created and took a new one: two
+    holders of "the" lock. The first now sees that it holds a removed file and takes the
+    new one, which the second holds."""
+    ckpt = tmp_path / "ck.npz"
+    lock = tmp_path / ".ck.npz.lock"
+    with _checkpoint._locked(ckpt):
+        stale = os.open(lock, os.O_RDWR)  # opened, not yet locked, when the holder ends
+    real_open = os.open
+    opened: list[int] = []
+
+    def opening(path: Any, flags: int, mode: int = 0o777) -> int:
+        if not opened and Path(path) == lock:
+            opened.append(1)
+            return stale
+        return real_open(path, flags, mode)
+
+    with _checkpoint._locked(ckpt):  # the run started just after
+        monkeypatch.setattr(os, "open", opening)
+        with (
+            pytest.raises(StateFileError, match="in use by another run"),
+            _checkpoint._locked(ckpt),
+        ):
+            pass
+    assert opened
+
+
+def test_two_online_fits_cannot_share_a_checkpoint(tmp_path: Path) -> None:
+    """Both were accepted, and the last to write won: 300 rows fed, 200 in the file."""
+    rng = np.random.default_rng(0)
+
+    def batch(n: int) -> pd.DataFrame:
+        x = rng.normal(size=n)
+        return pd.DataFrame({"x": x, "y": 1 + 2 * x + rng.normal(size=n)})
+
+    path = tmp_path / "online.json"
+    first = duolm.Online("y ~ x", checkpoint=path)
+    first.update(batch(100))
+    with pytest.raises(StateFileError, match=r"in use by another run .*close its other fit"):
+        duolm.Online("y ~ x", checkpoint=path)
+    first.update(batch(100))
+    first.close()
+    with duolm.Online("y ~ x", checkpoint=path) as second:  # resumes the first's 200 rows
+        assert second.rows_seen == 200
+        second.update(batch(100))
+    assert duolm.Online.load(path).nobs == 300

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from duolm._checks import Missing
+from duolm._files import FileLock
 from duolm._stream._sources import _Source
 from duolm.core import (
     ALIAS_TOL,
@@ -406,50 +407,7 @@ def _alive(pid_text: str) -> bool:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold ``path`` as this process's checkpoint for the length of a fit.
-
-    Two runs writing one checkpoint would resume from each other's states and
-    delete each other's files, so the second is refused: an exclusive
-    ``flock`` on ``.<name>.lock`` beside the checkpoint (released by the system
-    when a process dies, so a killed run never leaves it locked). The lock file
-    holds the owner's process id, named in the error.
-
-    Raises
-    ------
-    StateFileError
-        Another process (or another fit of this one) holds the checkpoint.
-    """
-    lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        import sys
-
-        if sys.platform == "win32":  # pragma: no cover - Windows' byte-range lock
-            import msvcrt
-
-            def take() -> None:
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-        else:
-            import fcntl
-
-            def take() -> None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-        try:
-            take()
-        except OSError:
-            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise StateFileError(
-                f"checkpoint {path} is in use by another run (process {owner}); two runs "
-                "cannot share a checkpoint: give this one another checkpoint= path"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(lock)  # still held: a run that opened it before is refused
-    finally:
-        os.close(fd)
+    """Hold ``path`` as this process's checkpoint for the length of a fit
+    (:class:`~duolm._files.FileLock`: a second run on it is refused)."""
+    with FileLock(path):
+        yield

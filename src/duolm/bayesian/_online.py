@@ -52,7 +52,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from duolm._checks import check_forget
-from duolm._files import canonical, read_document, write_json_atomic
+from duolm._files import FileLock, canonical, read_document, write_json_atomic
 from duolm.bayesian._fit import checked_prior
 from duolm.bayesian._nig import NIG
 from duolm.bayesian._results import BayesResults
@@ -245,7 +245,9 @@ class Online:
     checkpoint : str or path-like, optional
         A state file written atomically after every batch; when it exists
         already, the fit resumes from it (its formula, prior and forgetting
-        must be these).
+        must be these). One fit writes it at a time: a second (in any process)
+        is refused until the first is closed (:meth:`close`, the end of a
+        ``with`` block, its garbage collection or its process's end).
     missing : {"raise", "drop"}
         A row with a missing value is refused (the batch with it) or dropped.
 
@@ -280,6 +282,29 @@ class Online:
         self.missing: Literal["raise", "drop"] = missing
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.state = OnlineState(prior=prior, posterior=prior)
+        self._lock: FileLock | None = None
+        if self.checkpoint is not None:
+            self._resume(prior)  # another fit's arguments are refused before the lock
+            # one writer: a second would resume from the first's state and lose its rows
+            self._lock = FileLock(self.checkpoint)
+            self._resume(prior)  # as it is now that no other writer can change it
+
+    def close(self) -> None:
+        """Let another fit write the checkpoint (also when this one is garbage collected
+        or the process ends); updates go on, written to the checkpoint no more."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+            self.checkpoint = None
+
+    def __enter__(self) -> Online:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _resume(self, prior: NIG | None) -> None:
+        """Take the state of the checkpoint, if there is one, after checking its arguments."""
         if self.checkpoint is not None and self.checkpoint.exists():
             saved = Online.load(self.checkpoint)
             self._check_same(saved, prior)
