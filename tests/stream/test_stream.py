@@ -633,3 +633,15 @@ def test_a_checkpoint_of_another_encoding_is_refused(tmp_path: Path) -> None:
         duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="cp1252")
     resumed = duolm.ols("y ~ x + g", path, batch_size=50, checkpoint=ckpt, encoding="latin-1")
     assert resumed.nobs == 400
+
+
+def test_errors_in_an_iterable_of_frames_name_the_frame(frame: pd.DataFrame) -> None:
+    """Each frame names its rows by its own index: "row 3" alone did not say of which."""
+    parts = [frame.iloc[:50].reset_index(drop=True), frame.iloc[50:].reset_index(drop=True)]
+    parts[1] = parts[1].copy()
+    parts[1].loc[3, "y"] = np.nan
+    with pytest.raises(DataError, match=r"the frames \(frame 1\): missing .*'y' at rows 3"):
+        duolm.ols(FORMULA, parts, missing="raise")
+    parts[1].loc[3, "y"] = np.inf
+    with pytest.raises(DataError, match=r"the frames \(frame 1\): column 'y' is inf at row 3"):
+        duolm.ols(FORMULA, parts)

@@ -204,14 +204,23 @@ def _batches(job: _Job, start: int) -> Generator[_Batch, None, None]:
     return job.source.read_ahead(job.columns, job.size, first, decode=job.plain)
 
 
-def _first_design(job: _Job, batch: _Batch) -> Design | None:
+def _where(job: _Job, number: int) -> str:
+    """The source, for messages about batch ``number``: an iterable's frames are numbered
+    from 0 (their rows are named by their own index labels, which may repeat)."""
+    label = job.source.label
+    return f"{label} (frame {number})" if job.source.kind == "frames" else label
+
+
+def _first_design(job: _Job, batch: _Batch, number: int = 0) -> Design | None:
     """The design of a batch, fixing the spec; None when no row is complete (all dropped)."""
     return _design_or_none(
-        job.formula, batch.frame(), job.columns, job.missing, job.source.label, job.weights
+        job.formula, batch.frame(), job.columns, job.missing, _where(job, number), job.weights
     )
 
 
-def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] | None:
+def _first_builder(
+    job: _Job, batch: _Batch, number: int = 0
+) -> tuple[_Builder, Design | None] | None:
     """The builder fixed by the first batch with a complete row, and that batch's design.
 
     For a formula of plain numeric columns (``job.plain``) whose first
@@ -226,14 +235,14 @@ def _first_builder(job: _Job, batch: _Batch) -> tuple[_Builder, Design | None] |
         columns = [head.numeric(name) for name in job.columns]
         finite = all(c is not None and bool(np.isfinite(c).all()) for c in columns)
         try:
-            design = _first_design(job, head) if finite else None
+            design = _first_design(job, head, number) if finite else None
         except DataError:  # the whole batch decides, with its own rows and counts
             design = None
         if design is not None and design.n_dropped == 0:
             builder = _Builder.first(design.spec).verify(head, design.X, design.y)
             if builder.fast:
                 return builder, None
-    design = _first_design(job, batch)
+    design = _first_design(job, batch, number)
     return None if design is None else (_Builder.first(design.spec), design)
 
 
@@ -293,7 +302,7 @@ def _reduce_held(
             # closed on the way out (an error, Ctrl-C): the reader thread ends there
             for batch in blas.enter_context(contextlib.closing(_batches(job, done))):
                 if builder is None or part is None:
-                    fixed = _first_builder(job, batch)
+                    fixed = _first_builder(job, batch, done)
                     if fixed is None:
                         skipped += batch.nrows
                         frame = batch.frame()
@@ -306,13 +315,13 @@ def _reduce_held(
                         blas.enter_context(_serial_blas(k))
                         part = Pass1(SqrtStat.empty(k), skipped, skipped, ConstantColumns())
                         if design is None:
-                            part, builder = builder.part(part, batch, label)
+                            part, builder = builder.part(part, batch, _where(job, done))
                         else:
                             part = part.add(
                                 design.X, design.y, batch.nrows, design.n_dropped, design.weights
                             )
                 else:
-                    part, builder = builder.part(part, batch, label)
+                    part, builder = builder.part(part, batch, _where(job, done))
                 done += 1
                 bar.advance(batch.nrows)
                 if done % job.every == 0:
@@ -342,7 +351,7 @@ def _reduce_held(
             # the second pass reads the cluster groups' columns too
             reread = _batches(replace(job, columns=job.read), done)
             for batch in blas.enter_context(contextlib.closing(reread)):
-                block, builder = builder.resid(fit, batch, label, job.columns)
+                block, builder = builder.resid(fit, batch, _where(job, done), job.columns)
                 resid = resid.merge(block)
                 done += 1
                 bar.advance(batch.nrows)
