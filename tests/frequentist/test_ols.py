@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from scipy import stats
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
 import duolm
+from duolm.errors import RankWarning
 from shared import PREDICT_COLUMNS, SCALARS
 
 RTOL = 1e-9
@@ -649,3 +651,19 @@ def test_interval_quantiles_keep_their_digits_for_a_tiny_alpha() -> None:
     q = float(mpmath.findroot(tail, 6.0))
     ci = fit.conf_int(alpha)
     np.testing.assert_allclose(ci["upper"] - fit.params, q * fit.bse, rtol=1e-13, atol=0)
+
+
+def test_predicting_a_row_the_aliased_fit_cannot_estimate_warns() -> None:
+    """An unobserved cell of an interaction is aliased; its prediction depends on which
+    column was dropped (R's predict.lm warns: 'prediction from rank-deficient fit')."""
+    data = pd.DataFrame({"a": list("ppqqrr") * 3, "b": list("uvuvuu") * 3})
+    data["y"] = np.arange(18.0) % 5
+    with pytest.warns(RankWarning, match="aliased"):
+        fit = duolm.ols("y ~ a * b", data)
+    seen = pd.DataFrame({"a": ["p", "q", "r"], "b": ["v", "u", "u"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # observed cells: estimable, nothing said
+        fit.predict(seen)
+        fit.predict()
+    with pytest.warns(RankWarning, match=r"row\(s\) \[1\] are not combinations"):
+        fit.predict(pd.DataFrame({"a": ["p", "r"], "b": ["u", "v"]}))

@@ -749,6 +749,35 @@ class OLSFit:
         return Diagnostics.from_moments(self.moments, self.stat.condition_number())
 
     # -- prediction ----------------------------------------------------------------
+    def _warn_non_estimable(self, X0: FloatArray, index: pd.Index) -> None:
+        """Warn when a new row's mean is not estimable under aliased columns (R's
+        ``predict.lm``): its prediction then depends on which column was dropped.
+
+        A row ``x`` is estimable when ``x`` is a combination of the fitted rows, that is
+        when each aliased column's value equals the combination of the kept columns'
+        values that column is of the kept columns (as in the fitted rows). Checked when
+        the fit keeps its rows (a streamed fit keeps no design to find the combinations).
+        """
+        if self.kept.all() or self.rows is None or not len(X0):
+            return
+        X = self.rows.X
+        combos = np.linalg.lstsq(X[:, self.kept], X[:, ~self.kept], rcond=None)[0]
+        kept, aliased = X0[:, self.kept], X0[:, ~self.kept]
+        gap = np.abs(aliased - kept @ combos)
+        size = np.abs(aliased) + np.abs(kept) @ np.abs(combos)
+        doubtful = np.flatnonzero(np.any(gap > 1e-8 * np.maximum(size, 1e-300), axis=1))
+        if doubtful.size:
+            rows = [index[i] for i in doubtful[:5]]
+            more = f" and {doubtful.size - 5} more" if doubtful.size > 5 else ""
+            warnings.warn(
+                f"prediction from a rank-deficient fit: row(s) {rows}{more} are not "
+                f"combinations of the fitted rows (the aliased {list(self.aliased)} do not "
+                "follow the kept columns there), so their means depend on which column was "
+                "dropped and are not estimable",
+                RankWarning,
+                stacklevel=3,
+            )
+
     def predict(
         self, data: object = None, alpha: float = 0.05, weights: object = None
     ) -> pd.DataFrame:
@@ -786,6 +815,8 @@ class OLSFit:
             X0 = self.spec.build_x(data)
             index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(X0))
         w0 = new_weights(weights, data, len(X0), index)
+        if data is not None:
+            self._warn_non_estimable(X0, index)
         X0 = _kept_columns(X0, self.kept)
         mean = X0 @ self.params_kept
         if self.cov_type == "nonrobust":
