@@ -220,3 +220,29 @@ def test_a_checkpoint_of_another_tests_request_is_refused(
     for other in ({"maxlags": 5}, {"maxlags": 4, "power": 4}, None):
         with pytest.raises(StateFileError, match="tests"):
             duolm.ols(FORMULA, path, tests=other, batch_size=10, checkpoint=ckpt)
+
+
+@pytest.mark.parametrize(
+    ("sx", "sy"), [(1e155, 1.0), (1e-200, 1.0), (1e-110, 1e-110), (1e110, 1e110)]
+)
+def test_white_and_reset_streamed_do_not_depend_on_the_units(
+    tmp_path: Path, sx: float, sy: float
+) -> None:
+    """As in memory: White's products and RESET's powers were raw, overflowed or
+    underflowed at these scales, and were dropped as aliased (White NaN or 4.09 on 1 df
+    for 57.05 on 2; RESET NaN or 1.84 on 1 df for 7.85 on 2); the lag products of the
+    columns (Breusch-Godfrey, Durbin-Watson) overflowed at 1e155."""
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(size=n)
+    y = 1 + x + 0.3 * x**2 + rng.normal(size=n) * (1 + np.abs(x))
+    unscaled = duolm.ols("y ~ x", pd.DataFrame({"x": x, "y": y}))
+    data = pd.DataFrame({"x": x * sx, "y": y * sy})
+    path = tmp_path / "scaled.parquet"
+    data.to_parquet(path)
+    got = duolm.ols("y ~ x", path, tests=True, batch_size=64)
+    for name in ("het_white", "linear_reset", "acorr_breusch_godfrey"):
+        a, b = getattr(got, name)(), getattr(unscaled, name)()
+        assert_allclose([a.statistic, a.df], [b.statistic, b.df], rtol=1e-10, atol=0)
+    a, b = got.durbin_watson_test(exact=False), unscaled.durbin_watson_test(exact=False)
+    assert_allclose([a.statistic, a.pvalue], [b.statistic, b.pvalue], rtol=1e-9, atol=0)

@@ -110,7 +110,9 @@ unless a shape is given):
   (numbers, booleans, dates or unicode text; other labels are refused with a
   DataError naming the column); with ``tests=`` (the fingerprint then holds the
   request): ``tests_spec`` (4,) = lags kept, RESET's power, White or not, the
-  residuals' unit; the auxiliary statistics ``tests_bp_R``, ``tests_white_R``
+  residuals' unit, ``tests_scales`` (rank,) and ``tests_fitted``, the powers of
+  two dividing the columns in White's products and the fitted values in RESET's
+  powers; the auxiliary statistics ``tests_bp_R``, ``tests_white_R``
   (when accumulated), ``tests_reset_R``, each with ``tests_*_moments`` (3,) =
   rows, mean and centred sum of squares of its response; the lag products
   ``tests_lags_G`` (lags + 1, m, m), ``tests_lags_sums`` (m,), the first and

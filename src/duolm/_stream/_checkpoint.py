@@ -338,6 +338,8 @@ def _test_arrays(sums: TestSums) -> dict[str, Any]:
     spec = sums.spec
     out: dict[str, Any] = {
         "tests_spec": np.array([spec.maxlags, spec.power, int(spec.white), spec.unit]),
+        "tests_scales": np.array(spec.scales, dtype=np.float64),
+        "tests_fitted": np.array(spec.fitted),
         "tests_lags_nobs": np.array(sums.lags.nobs),
         "tests_lags_G": sums.lags.G,
         "tests_lags_sums": sums.lags.sums,
@@ -355,7 +357,10 @@ def _test_arrays(sums: TestSums) -> dict[str, Any]:
 def _tests_of(data: Mapping[str, Any]) -> TestSums:
     """The standard tests' sums of a checkpoint's entries."""
     maxlags, power, white, unit = (float(v) for v in data["tests_spec"])
-    spec = TestSpec(int(maxlags), int(power), bool(white), unit)
+    scales = tuple(float(v) for v in data["tests_scales"])
+    spec = TestSpec(
+        int(maxlags), int(power), bool(white), unit, scales, float(data["tests_fitted"])
+    )
     stats: dict[str, SqrtStat | None] = {}
     for name in _STAT_PARTS:
         if f"tests_{name}_R" not in data:

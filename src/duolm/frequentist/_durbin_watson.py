@@ -218,7 +218,8 @@ def _dw_of_sums(fit: OLSFit, exact: bool | None) -> tuple[float, tuple[float, fl
         )
     if n < 4:
         raise DataError(f"the Durbin-Watson test of a streamed fit needs at least 4 rows, got {n}")
-    lp = _stream_lags(fit, "the Durbin-Watson test", 2, "the lag").lags
+    sums = _stream_lags(fit, "the Durbin-Watson test", 2, "the lag")
+    lp = sums.lags  # of the columns over powers of two s_j (TestSpec.scales)
     G0, G1, G2 = (lp.G[j][:k, :k] for j in range(3))
     x0, x1 = lp.head[0, :k], lp.head[1, :k]
     xm, xm1 = lp.tail[-1, :k], lp.tail[-2, :k]
@@ -226,7 +227,8 @@ def _dw_of_sums(fit: OLSFit, exact: bool | None) -> tuple[float, tuple[float, fl
     XAX = 2.0 * G0 - ends - (G1 + G1.T)
     near = np.outer(x1, x0) + np.outer(xm1, xm)
     XA2X = 6.0 * G0 - 4.0 * ends - 4.0 * (G1 + G1.T) + (G2 + G2.T) + near + near.T
-    Ri = fit.stat.rinv()
+    scales = np.asarray(sums.spec.scales) if sums.spec.scales else np.ones(k)
+    Ri = fit.stat.rinv() * scales[:, None]  # W = X Rxx^-1 = (X / s) (diag(s) Rxx^-1)
     WAW = Ri.T @ XAX @ Ri
     P = 2.0 * (n - 1) - float(np.trace(WAW))
     Q = 2.0 * (3 * n - 4) - 2.0 * float(np.trace(Ri.T @ XA2X @ Ri)) + float(np.sum(WAW * WAW))

@@ -11,9 +11,10 @@ can take batch by batch and merge (in row order where lags are involved):
   designs of at most :data:`WHITE_MAX_COLUMNS` columns;
 - RESET: that of ``[X, yhat^2, ..., yhat^P, y]``;
 - Breusch-Godfrey and Ljung-Box: the lag products ``sum_t u_t u_{t-l}^T``
-  of ``u_t = [x_t, e_t]`` for l = 0..L (:class:`~duolm.core.LagProducts`),
-  from which the Gram matrix of ``[X, e_{t-1} .. e_{t-p}, e]`` and the
-  autocovariances of ``e`` follow exactly (the last rows correct the ends).
+  of ``u_t = [x_t, e_t]`` (the columns over powers of two near their sizes) for
+  l = 0..L (:class:`~duolm.core.LagProducts`), from which the Gram matrix of
+  ``[X, e_{t-1} .. e_{t-p}, e]`` and the autocovariances of ``e`` follow exactly
+  (the last rows correct the ends).
 
 Durbin-Watson's exact p value needs the eigenvalues of an n x n matrix and the
 per-row measures (influence, outliers) need every row: those stay in memory.
@@ -53,12 +54,21 @@ class TestSpec:
         Accumulate White's auxiliary regression.
     unit : float
         The residuals' scale for the squared residuals (a power of two).
+    scales : tuple of float
+        Powers of two near each kept column's root mean square: White's products are
+        those of the columns divided by them (the products' span is the same, and
+        columns near 1e155 or 1e-200 neither overflow nor underflow in them).
+    fitted : float
+        A power of two near the fitted values' root mean square: RESET's powers are
+        those of ``yhat / fitted`` (the test of their coefficients is the same).
     """
 
     maxlags: int
     power: int
     white: bool
     unit: float
+    scales: tuple[float, ...] = ()
+    fitted: float = 1.0
 
     @classmethod
     def resolve(cls, request: Mapping[str, Any], stat: SqrtStat) -> TestSpec:
@@ -72,9 +82,23 @@ class TestSpec:
         lags = request.get("maxlags")
         lags = max(2, min(10, n // 5)) if lags is None else int(lags)
         power = request.get("power")
-        rms = abs(stat.ryy) / math.sqrt(n) if n > 0 else 0.0
-        unit = 2.0 ** round(math.log2(rms)) if 1e-280 < rms < 1e280 else 1.0
-        return cls(lags, 3 if power is None else int(power), stat.k <= WHITE_MAX_COLUMNS, unit)
+        root = math.sqrt(n) if n > 0 else 1.0
+        unit = _pow2(abs(stat.ryy) / root)
+        scales = tuple(_pow2(float(norm) / root) for norm in stat.column_norms())
+        fitted = _pow2(_norm(stat.rxy) / root)
+        power = 3 if power is None else int(power)
+        return cls(lags, power, stat.k <= WHITE_MAX_COLUMNS, unit, scales, fitted)
+
+
+def _pow2(rms: float) -> float:
+    """A power of two near ``rms`` (1 when it is 0, not finite or beyond the range)."""
+    return 2.0 ** round(math.log2(rms)) if 1e-280 < rms < 1e280 else 1.0
+
+
+def _norm(v: FloatArray) -> float:
+    """Euclidean norm of ``v`` without overflow or underflow of its squares."""
+    top = float(np.max(np.abs(v))) if v.size else 0.0
+    return top * float(np.linalg.norm(v / top)) if top > 0 else 0.0
 
 
 def _stat(Z: FloatArray, v: FloatArray) -> SqrtStat:
@@ -115,12 +139,14 @@ class TestSums:
         """The sums of consecutive fitted rows: kept columns ``X`` (n, r), ``y`` and ``e``."""
         v = (e / spec.unit) ** 2
         white = None
+        Xs = X / np.asarray(spec.scales) if spec.scales else X  # exact: powers of two
         if spec.white:
             i0, i1 = np.triu_indices(X.shape[1])
-            white = _stat(X[:, i0] * X[:, i1], v)
-        yhat = y - e
+            white = _stat(Xs[:, i0] * Xs[:, i1], v)
+        yhat = (y - e) / spec.fitted
         Z = np.column_stack([X, *[yhat**p for p in range(2, spec.power + 1)]])
-        lags = LagProducts.of(np.column_stack([X, e]), spec.maxlags)
+        # Breusch-Godfrey regresses on the columns and the lags: scaled, the same test
+        lags = LagProducts.of(np.column_stack([Xs, e]), spec.maxlags)
         return cls(spec, _stat(X, v), white, _stat(Z, y), lags)
 
     def merge(self, later: TestSums) -> TestSums:
