@@ -196,3 +196,16 @@ def test_a_saved_least_squares_fit_is_guarded_too(tmp_path: Path) -> None:
     rewrite(path, doc)
     with pytest.raises(StateFileError, match=r"an array's dtype"):
         state.load_fit(path)
+
+
+def test_a_ragged_matrix_under_a_valid_checksum_is_a_state_file_error(tmp_path: Path) -> None:
+    """A foreign writer's ragged matrix raised numpy's own ValueError from load_posterior
+    and load_bayes ("inhomogeneous shape"), not a StateFileError naming the file."""
+    path, doc = saved_fit(tmp_path, array=False)
+    refined = doc["payload"]["posterior"]["refined"]
+    assert refined is not None
+    refined["V"][0] = []
+    rewrite(path, doc)
+    for load in (state.load_posterior, state.load_bayes):
+        with pytest.raises(StateFileError, match=r"corrupt state file .*post\.json"):
+            load(path)

@@ -55,6 +55,7 @@ import dataclasses
 import hashlib
 import math
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -186,6 +187,19 @@ def saved_kind(path: str | os.PathLike[str]) -> str:
     return _read(path)[0]
 
 
+@contextlib.contextmanager
+def _malformed(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Contents that pass the checksum but are not what :func:`save` writes (a foreign or
+    faulty writer: a ragged matrix, a count that is text) are a StateFileError naming the
+    file, not numpy's or Python's own error from deep inside."""
+    try:
+        yield
+    except StateFileError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise StateFileError(f"corrupt state file {os.fspath(path)!r}: {exc!r}") from exc
+
+
 def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
     """The Bayesian fit that :func:`save` wrote (``design=None``: no rows are kept).
 
@@ -197,6 +211,11 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
         are malformed.
     """
     _, payload = _read_kind(path, ("bayes",), "load_bayes")
+    with _malformed(path):
+        return _bayes_from(payload)
+
+
+def _bayes_from(payload: Any) -> BayesResults:
     posterior = nig_from(_entry(payload, "posterior"))
     prior = nig_from(_entry(payload, "prior"))
     spec = spec_from(_entry(payload, "design"))
@@ -218,7 +237,8 @@ def load_bayes(path: str | os.PathLike[str]) -> BayesResults:
 def load_posterior(path: str | os.PathLike[str]) -> NIG:
     """The posterior NIG of a file that :func:`save` wrote from an NIG or a Bayesian fit."""
     kind, payload = _read_kind(path, ("nig", "bayes"), "load_posterior")
-    return nig_from(payload) if kind == "nig" else load_bayes(path).posterior
+    with _malformed(path):
+        return nig_from(payload) if kind == "nig" else _bayes_from(payload).posterior
 
 
 def load_fit(path: str | os.PathLike[str]) -> OLSResults:
@@ -233,7 +253,8 @@ def load_fit(path: str | os.PathLike[str]) -> OLSResults:
         As :func:`load_bayes`.
     """
     _, payload = _read_kind(path, ("ols",), "load_fit")
-    return _ols_from(payload)
+    with _malformed(path):
+        return _ols_from(payload)
 
 
 # -- OLSResults <-> JSON ---------------------------------------------------------------------
