@@ -677,3 +677,13 @@ def test_model_space_and_inclusion_plots() -> None:
     with pytest.raises(ValueError, match="top must be a positive integer"):
         duolm.plots.model_space(res, top=0)
     plt.close("all")
+
+
+@pytest.mark.parametrize("level", [0.1, 3.0, 1e6])
+def test_a_constant_response_away_from_zero_has_nothing_to_explain(level: float) -> None:
+    """Only y == 0 was refused: 3.0 left a centred sum of squares of rounding, and every
+    R² was rounding over rounding (model probabilities 0.55 / 0.20 / 0.19, silently)."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=8), "z": rng.normal(size=8), "y": level})
+    with pytest.raises(DataError, match="y is constant"):
+        duolm.bma("y ~ x + z", data)

@@ -441,3 +441,18 @@ def test_nig_is_reexported_and_the_prior_is_checked_against_the_design() -> None
         checked_prior({"m": 0}, spec)  # type: ignore[arg-type]
     with pytest.raises(PriorError, match="1 coefficient\\(s\\) but the design has 2 columns"):
         checked_prior(NIG([0.0], [[1.0]], 1.0, 1.0), spec)
+
+
+@pytest.mark.parametrize(
+    "y", [lambda x: 1 + 2 * x, lambda x: 0.1 + 0.3 * x, lambda x: np.full(6, 3.0)]
+)
+def test_an_exact_fit_under_the_reference_prior_is_refused_by_name(y: object) -> None:
+    """The posterior's b is the rounding of a zero residual sum: exactly 0 gave "improper
+    ... needs more than 2 rows" (there were 6), rounding gave b ~ 1e-32 and intervals
+    4e-16 wide, silently. ``ols`` warns of the same fit (PerfectFitWarning)."""
+    x = np.arange(6.0)
+    X = np.column_stack([np.ones(6), x])
+    with pytest.raises(DataError, match=r"the fit is exact .* b = 0"):
+        bayes(X=X, y=y(x), prior=NIG.reference(2))  # type: ignore[operator]
+    proper = bayes(X=X, y=y(x), prior=NIG.vague(2))  # type: ignore[operator]
+    assert proper.posterior.is_proper

@@ -113,3 +113,10 @@ def test_no_signal_and_bad_priors_are_refused() -> None:
         duolm.bayes("y ~ x", frame, prior="empirical")
     with pytest.raises(TypeError, match="prior must be an NIG"):
         duolm.bayes("y ~ x", frame, prior="empiric")  # type: ignore[arg-type]
+
+
+def test_a_constant_slope_column_is_named_not_an_improper_posterior() -> None:
+    """Its centred norm was rounding, not 0: the error blamed the reference prior."""
+    data = pd.DataFrame({"x": [1.0] * 5, "y": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    with pytest.raises(duolm.errors.DataError, match="a slope column is constant"):
+        duolm.bayes("y ~ x", data, prior="empirical")

@@ -38,7 +38,7 @@ from scipy import special
 
 import duolm.bayesian._averaging_kernel as _kern
 from duolm.bayesian._mixture_quantile import mixture_quantiles
-from duolm.core import ALIAS_TOL, CentredFactor, SqrtStat
+from duolm.core import ALIAS_TOL, PERFECT_FIT, CentredFactor, SqrtStat
 from duolm.errors import DataError, PriorError
 
 __all__ = ["MAX_ENUMERATE", "BMAResults", "ModelPrior", "Prior", "average"]
@@ -647,7 +647,7 @@ def average(
     free = [j for j in range(K) if j != const_col and j not in forced]
     fac = CentredFactor.from_stat(stat, const_col, forced, free)
     f, q = len(forced), len(free)
-    if fac.tss <= 0.0:
+    if fac.tss <= PERFECT_FIT * stat.uncentered_tss:  # rounding of a constant y's mean
         raise DataError("y is constant: there is nothing to explain")
     code = PRIORS[prior]
     kern = _kern.kernels()

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 from duolm.bayesian._nig import NIG
-from duolm.core import CentredFactor, SqrtStat
+from duolm.core import PERFECT_FIT, CentredFactor, SqrtStat
 from duolm.errors import DataError, PriorError
 
 __all__ = ["EmpiricalPrior", "empirical_prior"]
@@ -107,7 +107,9 @@ def empirical_prior(stat: SqrtStat, const_col: int) -> EmpiricalPrior:
     sd = np.zeros(k)
     sd[fac.columns] = fac.colnorm[:-1] / math.sqrt(n - 1.0)
     slopes = np.arange(k) != const_col
-    if np.any(sd[slopes] <= 0.0):
+    # constant up to the rounding of its mean: deviations below that of its own size
+    floor = np.sqrt(PERFECT_FIT) * stat.column_norms() / math.sqrt(n - 1.0)
+    if np.any(sd[slopes] <= floor[slopes]):
         raise DataError("a slope column is constant: it has no scale to standardise")
     sd[const_col] = 1.0
 

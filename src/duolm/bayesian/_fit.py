@@ -115,12 +115,23 @@ class BayesFit:
             full column rank).
         """
         posterior.data_stat.check_response_range()  # b_t would lose the data's ryy²
-        if not posterior.is_proper:
+        improper = DataError(
+            f"the posterior is improper (a = {posterior.a:g}, V^-1 "
+            f"{'regular' if posterior.beta_proper else 'singular'}): under the reference prior "
+            f"the design needs more than {prior.k} rows of full column rank"
+        )
+        if posterior.a <= 0 or not posterior.beta_proper:
+            raise improper
+        data = posterior.data_stat
+        if prior.b == 0.0 and posterior.b <= core.PERFECT_FIT * data.uncentered_tss:
+            # enough rows, but the prior says nothing of sigma² and the residuals are rounding
             raise DataError(
-                f"the posterior is improper (a = {posterior.a:g}, V^-1 "
-                f"{'regular' if posterior.beta_proper else 'singular'}): under the reference prior "
-                f"the design needs more than {prior.k} rows of full column rank"
+                "the fit is exact (the residuals are rounding errors): under a prior with "
+                f"b = 0 (here {prior.label!r}) the posterior of sigma² has b = 0 and is "
+                "improper; give a prior with b > 0 (NIG.vague, an informative NIG)"
             )
+        if not posterior.is_proper:
+            raise improper
         return cls(spec=spec, prior=prior, posterior=posterior, design=design, weight_sums=weights)
 
     @classmethod

@@ -42,7 +42,7 @@ from duolm.core._sandwich import (
 )
 from duolm.core._scoremeats import ScoreMeats, ScoreSpec
 from duolm.core._solver import FAST_MIN_ROWS, LstsqFit, lstsq
-from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, SqrtStat, nearest_pow2
+from duolm.core._sqrtstat import ALIAS_TOL, FAST_MAX_COND, PERFECT_FIT, SqrtStat, nearest_pow2
 from duolm.core._subsets import CentredFactor
 from duolm.core._weights import WeightSums, scale_rows
 
@@ -53,6 +53,7 @@ __all__ = [
     "HC_KINDS",
     "KERNELS",
     "LEVERAGE_ONE",
+    "PERFECT_FIT",
     "CentredFactor",
     "ClusterMeat",
     "Columns",

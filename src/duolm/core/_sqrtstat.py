@@ -28,7 +28,15 @@ from numpy.typing import NDArray
 
 from duolm.errors import DataError
 
-__all__ = ["ALIAS_TOL", "FAST_MAX_COND", "RESIDUAL_MIN", "RESPONSE_MIN", "SqrtStat", "nearest_pow2"]
+__all__ = [
+    "ALIAS_TOL",
+    "FAST_MAX_COND",
+    "PERFECT_FIT",
+    "RESIDUAL_MIN",
+    "RESPONSE_MIN",
+    "SqrtStat",
+    "nearest_pow2",
+]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -44,6 +52,11 @@ ALIAS_TOL = 1e-12
 #: grows like cond**2 * eps, 1e6 * 2.2e-16 ~ 2e-10 here, and one corrected
 #: semi-normal step brings the estimate to cond * eps.
 FAST_MAX_COND = 1e3
+
+#: A sum of squares below this fraction of the one it is taken from is rounding: an exact
+#: fit's residuals (R's "essentially perfect fit": s² < 1e-30 ||X b||² / n), a constant
+#: response's or column's deviations from its mean.
+PERFECT_FIT = 1e-30
 
 _BLOCK_ROWS = 4096
 

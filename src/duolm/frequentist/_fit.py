@@ -54,7 +54,7 @@ BoolArray = NDArray[np.bool_]
 
 #: R's summary.lm calls a fit "essentially perfect" when the residual variance is below
 #: this fraction of the fitted values' mean square: the residuals are rounding errors.
-PERFECT_FIT = 1e-30
+PERFECT_FIT = core.PERFECT_FIT
 
 #: In a perfect fit, a coefficient whose share of the fitted values, ``|b_j| ||X_j||``, is
 #: below this fraction of ``||X b||`` is rounding noise of a zero (as is an ``ess`` below
