@@ -139,3 +139,13 @@ def test_columns_named_like_code_are_only_looked_up(tmp_path: Path) -> None:
     design = from_formula("y ~ .", frame)
     assert design.spec.terms == ("Intercept", name)
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "formula", ["y ~ (a+b+c+d)**12", "y ~ (a+b)**100", "y ~ (a+b+c+d+e+f+g+h+i+j+k+l)**12"]
+)
+def test_a_power_of_a_sum_beyond_its_terms_is_refused_before_formulaic(formula: str) -> None:
+    """formulaic multiplies the sum out k times: (a+b+c+d)**12 took 451 s of CPU."""
+    with pytest.raises(FormulaError, match=r"power above the number of terms|expands to"):
+        parse_formula(formula, list("yabcdefghijkl"))
+    assert parse_formula("y ~ (a+b+c)**3", list("yabc")).rhs_columns == ("a", "b", "c")

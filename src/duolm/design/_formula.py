@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 import re
 import types
 from collections.abc import Sequence
@@ -225,6 +226,52 @@ def _check_shape(formula: str) -> None:
             raise FormulaError(f"unbalanced parentheses in formula {formula!r}: extra ')'")
     if depth:
         raise FormulaError(f"unbalanced parentheses in formula {formula!r}: {depth} '(' not closed")
+    _check_powers(formula, outside)
+
+
+#: Most terms a formula-level power of a sum may expand to (all interactions up to order k
+#: of t terms: sum of C(t, i) for i <= k); formulaic expands it by repeated products.
+_MAX_POWER_TERMS = 512
+
+
+def _check_powers(formula: str, outside: str) -> None:
+    """Refuse ``(a + b + ...) ** k`` beyond what it can mean, before formulaic expands it.
+
+    A formula-level power of a sum is every interaction of its terms up to order ``k``: a
+    ``k`` above the number of factors adds nothing, and formulaic multiplies the sum out
+    ``k`` times first (``(a+b+c+d)**12``: 15 terms, minutes of CPU). The factors of a
+    group are counted generously (every name in it), so no meaningful power is refused.
+    Powers inside a function call (``I((x + 1)**2)``) are arithmetic, not expanded.
+    """
+    calls: list[bool] = []  # for each open '(': does it start a call (a name before it)?
+    starts: list[int] = []
+    for at, char in enumerate(outside):
+        if char == "(":
+            before = outside[:at].rstrip()
+            calls.append(bool(before) and (before[-1].isalnum() or before[-1] in "_.`"))
+            starts.append(at)
+        elif char == ")":
+            call, start = calls.pop(), starts.pop()
+            if call or any(calls):
+                continue
+            power = re.match(r"\s*(?:\*\*|\^)\s*(\d+)", outside[at + 1 :])
+            if power is None:
+                continue
+            k = int(power.group(1))
+            names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9.]*|`[^`]*`", outside[start + 1 : at]))
+            t = max(len(names), 1)
+            group = formula[start : at + 1 + power.end()]
+            if k > t:
+                raise FormulaError(
+                    f"{group!r} in formula {formula!r}: a power above the number of terms "
+                    f"in the sum ({t}) adds no interactions; use at most **{t}"
+                )
+            terms = sum(math.comb(t, i) for i in range(1, k + 1))
+            if terms > _MAX_POWER_TERMS:
+                raise FormulaError(
+                    f"{group!r} in formula {formula!r} expands to {terms} terms (more than "
+                    f"{_MAX_POWER_TERMS}); lower the power or list the interactions wanted"
+                )
 
 
 def _unknown(name: str, known: set[str]) -> FormulaError:
