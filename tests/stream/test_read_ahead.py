@@ -205,7 +205,12 @@ _CHILD = textwrap.dedent(
     try:
         duolm.ols("y ~ x1 + x2", sys.argv[1], batch_size=64)
     except KeyboardInterrupt:
-        threads = [t.name for t in __import__("threading").enumerate()]
+        import threading
+        # a reader ending right now (under load) is given 5 s; one left blocked is not
+        for t in threading.enumerate():
+            if t.name == "duolm-stream-reader":
+                t.join(timeout=5.0)
+        threads = [t.name for t in threading.enumerate()]
         print("interrupted", "duolm-stream-reader" in threads, flush=True)
         sys.exit(7)
     """
