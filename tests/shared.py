@@ -133,6 +133,17 @@ def save_crashing_after(*counts: int) -> Callable[..., None]:
     return save
 
 
+def crash_at(monkeypatch: pytest.MonkeyPatch, write: int, run: Callable[[], object]) -> None:
+    """Call ``run`` (a checkpointed fit) with the stream's writer crashing right after its
+    write number ``write``, and check that it crashed (:func:`save_crashing_after`)."""
+    from duolm._stream import _passes
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_passes, "_save", save_crashing_after(write))
+        with pytest.raises(CrashError):
+            run()
+
+
 def timeless(text: str) -> list[str]:
     """A summary's lines with the Date and Time values blanked (same width, so alignment
     still counts): two fits printed a second apart compare equal."""

@@ -22,7 +22,7 @@ from numpy.testing import assert_allclose
 import duolm
 from duolm._stream import _batch
 from duolm.errors import DataError, MissingValuesWarning
-from shared import CrashError, save_crashing_after, timeless
+from shared import CrashError, crash_at, save_crashing_after, timeless
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2"
@@ -315,7 +315,6 @@ def test_a_resumed_hac_or_cluster_fit_is_bitwise_the_uninterrupted_one(
 ) -> None:
     # 120 rows in batches of 8: 15 batches a pass, 15 + 1 + 15 checkpoint writes; a crash
     # after write 17, 20 or 31 leaves the meats of part of pass 2 in the checkpoint
-    from duolm._stream import _passes
 
     def fit(ckpt: Path | None) -> duolm.OLSResults:
         return duolm.ols(
@@ -330,10 +329,7 @@ def test_a_resumed_hac_or_cluster_fit_is_bitwise_the_uninterrupted_one(
 
     want = fit(None)
     ckpt = tmp_path / "fit.ckpt"
-    with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
-        with pytest.raises(CrashError):
-            fit(ckpt)
+    crash_at(monkeypatch, crash_after, lambda: fit(ckpt))
     got = fit(ckpt)
     assert np.array_equal(got.cov_params().to_numpy(), want.cov_params().to_numpy())
     assert np.array_equal(got.params.to_numpy(), want.params.to_numpy())

@@ -33,7 +33,7 @@ from duolm._checks import CovType
 from duolm._stream import _batch as _reduction
 from duolm._stream import _passes
 from duolm.errors import DataError, FormulaError, RankWarning, StateFileError
-from shared import FORMULA, RTOL, CrashError, _frame, assert_same_fit, save_crashing_after
+from shared import FORMULA, RTOL, CrashError, _frame, assert_same_fit, crash_at, save_crashing_after
 
 
 @pytest.fixture(scope="module")
@@ -271,10 +271,7 @@ def test_resume_after_a_crash_at_any_checkpoint_is_bitwise_equal(
     # 400 rows in batches of 48: 9 batches per pass, 9 + 1 + 9 checkpoint writes.
     want = _numbers(_fit(big, None))
     ckpt = tmp_path / "fit.ckpt"
-    with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
-        with pytest.raises(CrashError):
-            _fit(big, ckpt)
+    crash_at(monkeypatch, crash_after, lambda: _fit(big, ckpt))
     assert ckpt.exists()
     got = _numbers(_fit(big, ckpt))
     assert np.array_equal(got, want)
@@ -319,10 +316,7 @@ def test_a_csv_with_blank_lines_resumes_at_its_row(
     want = fit(None)
     assert want.nobs == 400
     ckpt = tmp_path / "fit.ckpt"
-    with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
-        with pytest.raises(CrashError):
-            fit(ckpt)
+    crash_at(monkeypatch, crash_after, lambda: fit(ckpt))
     got = fit(ckpt)
     assert got.nobs == 400
     assert np.array_equal(_numbers(got), _numbers(want))

@@ -24,7 +24,7 @@ from statsmodels.stats.diagnostic import acorr_breusch_godfrey, het_breuschpagan
 
 import duolm
 from duolm.errors import DataError, StateFileError
-from shared import CrashError, save_crashing_after, timeless
+from shared import CrashError, crash_at, save_crashing_after, timeless
 
 RTOL = 1e-10
 FORMULA = "y ~ x1 + x2"
@@ -184,7 +184,6 @@ def test_a_resumed_fit_with_tests_is_bitwise_the_uninterrupted_one(
 ) -> None:
     # 240 rows in batches of 10: 24 + 1 + 24 checkpoint writes; a crash in pass 2 leaves
     # the tests' sums so far (statistics, lag products and their end rows) in the file
-    from duolm._stream import _passes
 
     def fit(ckpt: Path | None) -> duolm.OLSResults:
         return duolm.ols(
@@ -193,10 +192,7 @@ def test_a_resumed_fit_with_tests_is_bitwise_the_uninterrupted_one(
 
     want = fit(None)
     ckpt = tmp_path / "fit.ckpt"
-    with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
-        with pytest.raises(CrashError):
-            fit(ckpt)
+    crash_at(monkeypatch, crash_after, lambda: fit(ckpt))
     got = fit(ckpt)
     assert not ckpt.exists()
     for name, test in TESTS.items():

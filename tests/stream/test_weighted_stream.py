@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import duolm
 from duolm.cli import main
 from duolm.errors import DataError
-from shared import FORMULA, RTOL, CrashError, _frame, assert_same_fit, save_crashing_after
+from shared import FORMULA, RTOL, _frame, assert_same_fit, crash_at
 
 
 def _weighted(n: int = 150) -> pd.DataFrame:
@@ -154,17 +154,16 @@ def test_weighted_resume_from_a_checkpoint_is_bitwise_equal(
 ) -> None:
     """The weights' sums are written to the checkpoint (R², llf of the resumed fit), and a
     checkpoint of the unweighted fit of the same file is refused."""
-    from duolm._stream import _passes
-
     path = tmp_path / "data.parquet"
     _weighted(200).to_parquet(path)
     want = _fit(path, batch_size=48)
     ckpt = tmp_path / "fit.ckpt"
 
-    with monkeypatch.context() as patch:
-        patch.setattr(_passes, "_save", save_crashing_after(crash_after))
-        with pytest.raises(CrashError):
-            _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
+    crash_at(
+        monkeypatch,
+        crash_after,
+        lambda: _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1),
+    )
     with pytest.raises(duolm.errors.StateFileError, match="weights"):
         duolm.ols(FORMULA, path, batch_size=48, checkpoint=ckpt, cov_type="HC3")
     got = _fit(path, batch_size=48, checkpoint=ckpt, checkpoint_every=1)
